@@ -1,0 +1,147 @@
+package io.otellake.schemas;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.ArrayValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.common.v1.KeyValueList;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Turns OTLP values into the lake's text form and back, without loss.
+ *
+ * <p>Attributes are stored as two Parquet maps: {@code attributes} (key to value as text) and {@code
+ * attribute_types} (key to OTLP type, only for values that are not strings). So {@code attributes['http.route']}
+ * works in every engine, and the pair restores the exact OTLP value:
+ *
+ * <ul>
+ *   <li>string: the string itself (no entry in the types map);
+ *   <li>int: decimal, e.g. {@code -42};
+ *   <li>double: Java's shortest round-tripping form, e.g. {@code 0.25}, {@code 1.0E300}, {@code NaN}, {@code
+ *       Infinity};
+ *   <li>bool: {@code true} or {@code false};
+ *   <li>bytes: standard base64, as in OTLP/JSON;
+ *   <li>array and kvlist: the OTLP/JSON encoding of the {@code ArrayValue} or {@code KeyValueList} message;
+ *   <li>empty (an AnyValue with no value): the empty string;
+ *   <li>strindex (a profiles-only dictionary index): decimal.
+ * </ul>
+ *
+ * <p>Not kept: the order of keys, and duplicate keys (OTLP forbids them; the last one wins).
+ */
+public final class AttributeCodec {
+    /** Type names used in the {@code *_attribute_types} maps and in {@code body_type}. */
+    public static final String STRING = "string";
+
+    public static final String INT = "int";
+    public static final String DOUBLE = "double";
+    public static final String BOOL = "bool";
+    public static final String BYTES = "bytes";
+    public static final String ARRAY = "array";
+    public static final String KVLIST = "kvlist";
+    public static final String EMPTY = "empty";
+    /** A profiles-only dictionary reference; meaningless in traces and logs, but kept so nothing is lost. */
+    public static final String STRINDEX = "strindex";
+
+    private static final JsonFormat.Printer JSON_CAMEL = JsonFormat.printer().omittingInsignificantWhitespace();
+    private static final JsonFormat.Parser JSON_PARSER = JsonFormat.parser();
+
+    private AttributeCodec() {}
+
+    /** Attributes in the lake's form: the text of every value, and the type of every value that is no string. */
+    public record Encoded(Map<String, String> values, Map<String, String> types) {}
+
+    /** A single value in the lake's form. */
+    public record EncodedValue(String text, String type) {}
+
+    public static Encoded encode(List<KeyValue> attributes) {
+        if (attributes.isEmpty()) {
+            return new Encoded(Map.of(), Map.of());
+        }
+        Map<String, String> values = new LinkedHashMap<>(attributes.size() * 2);
+        Map<String, String> types = new LinkedHashMap<>();
+        for (KeyValue kv : attributes) {
+            EncodedValue encoded = encodeValue(kv.getValue());
+            values.put(kv.getKey(), encoded.text());
+            if (encoded.type().equals(STRING)) {
+                types.remove(kv.getKey());
+            } else {
+                types.put(kv.getKey(), encoded.type());
+            }
+        }
+        return new Encoded(values, types);
+    }
+
+    public static EncodedValue encodeValue(AnyValue value) {
+        return switch (value.getValueCase()) {
+            case STRING_VALUE -> new EncodedValue(value.getStringValue(), STRING);
+            case INT_VALUE -> new EncodedValue(Long.toString(value.getIntValue()), INT);
+            case DOUBLE_VALUE -> new EncodedValue(Double.toString(value.getDoubleValue()), DOUBLE);
+            case BOOL_VALUE -> new EncodedValue(Boolean.toString(value.getBoolValue()), BOOL);
+            case BYTES_VALUE ->
+                new EncodedValue(
+                        Base64.getEncoder().encodeToString(value.getBytesValue().toByteArray()), BYTES);
+            case ARRAY_VALUE -> new EncodedValue(printJson(value.getArrayValue()), ARRAY);
+            case KVLIST_VALUE -> new EncodedValue(printJson(value.getKvlistValue()), KVLIST);
+            case STRING_VALUE_STRINDEX -> new EncodedValue(Integer.toString(value.getStringValueStrindex()), STRINDEX);
+            case VALUE_NOT_SET -> new EncodedValue("", EMPTY);
+        };
+    }
+
+    /** Restores OTLP attributes from the two maps. Throws {@link IllegalArgumentException} on corrupt input. */
+    public static List<KeyValue> decode(Map<String, String> values, Map<String, String> types) {
+        List<KeyValue> out = new ArrayList<>(values.size());
+        for (Map.Entry<String, String> e : values.entrySet()) {
+            out.add(KeyValue.newBuilder()
+                    .setKey(e.getKey())
+                    .setValue(decodeValue(e.getValue(), types.getOrDefault(e.getKey(), STRING)))
+                    .build());
+        }
+        return out;
+    }
+
+    public static AnyValue decodeValue(String text, @Nullable String type) {
+        AnyValue.Builder b = AnyValue.newBuilder();
+        try {
+            switch (type == null ? STRING : type) {
+                case STRING -> b.setStringValue(text);
+                case INT -> b.setIntValue(Long.parseLong(text));
+                case DOUBLE -> b.setDoubleValue(Double.parseDouble(text));
+                case BOOL -> b.setBoolValue(Boolean.parseBoolean(text));
+                case BYTES ->
+                    b.setBytesValue(ByteString.copyFrom(Base64.getDecoder().decode(text)));
+                case ARRAY -> {
+                    ArrayValue.Builder array = ArrayValue.newBuilder();
+                    JSON_PARSER.merge(text, array);
+                    b.setArrayValue(array);
+                }
+                case KVLIST -> {
+                    KeyValueList.Builder list = KeyValueList.newBuilder();
+                    JSON_PARSER.merge(text, list);
+                    b.setKvlistValue(list);
+                }
+                case STRINDEX -> b.setStringValueStrindex(Integer.parseInt(text));
+                case EMPTY -> {}
+                default -> throw new IllegalArgumentException("unknown attribute type '" + type + "'");
+            }
+        } catch (InvalidProtocolBufferException | NumberFormatException e) {
+            throw new IllegalArgumentException("cannot decode a value of type " + type + ": " + e.getMessage(), e);
+        }
+        return b.build();
+    }
+
+    private static String printJson(com.google.protobuf.MessageOrBuilder message) {
+        try {
+            // lowerCamelCase names (stringValue, kvlistValue), as the OTLP/JSON encoding prescribes.
+            return JSON_CAMEL.print(message);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("OTLP value cannot be printed as JSON", e);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package io.otellake.schemas;
+
+import com.google.protobuf.ByteString;
+import java.util.HexFormat;
+import org.jspecify.annotations.Nullable;
+
+/** Trace and span ids as the lake stores them: lowercase hex. */
+public final class Ids {
+    private static final HexFormat HEX = HexFormat.of();
+
+    private Ids() {}
+
+    /** Lowercase hex of the bytes; an empty id becomes an empty string. */
+    public static String toHex(ByteString id) {
+        return HEX.formatHex(id.toByteArray());
+    }
+
+    /** Lowercase hex of the bytes, or null for an empty id (proto3: empty means absent). */
+    @Nullable
+    public static String toHexOrNull(ByteString id) {
+        return id.isEmpty() ? null : toHex(id);
+    }
+
+    /**
+     * Parses hex in either case. Throws {@link IllegalArgumentException} when the text is not an even number of
+     * hex digits.
+     */
+    public static ByteString fromHex(@Nullable CharSequence hex) {
+        if (hex == null || hex.length() == 0) {
+            return ByteString.EMPTY;
+        }
+        return ByteString.copyFrom(HEX.parseHex(hex));
+    }
+
+    /** True when the text is exactly {@code length} hex digits (either case). */
+    public static boolean isHex(CharSequence text, int length) {
+        if (text.length() != length) {
+            return false;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            if (Character.digit(text.charAt(i), 16) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,100 @@
+package io.otellake.schemas;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.ArrayValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.common.v1.KeyValueList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class AttributeCodecTest {
+
+    static KeyValue kv(String key, AnyValue value) {
+        return KeyValue.newBuilder().setKey(key).setValue(value).build();
+    }
+
+    static AnyValue str(String s) {
+        return AnyValue.newBuilder().setStringValue(s).build();
+    }
+
+    @Test
+    void stringsNeedNoTypeEntrySoEnginesFilterOnThePlainMap() {
+        AttributeCodec.Encoded e = AttributeCodec.encode(List.of(kv("http.route", str("/users/{id}"))));
+
+        assertThat(e.values()).containsExactlyEntriesOf(Map.of("http.route", "/users/{id}"));
+        assertThat(e.types()).isEmpty();
+    }
+
+    @Test
+    void everyOtherTypeIsWrittenAsTextAndTyped() {
+        AnyValue nested = AnyValue.newBuilder()
+                .setArrayValue(ArrayValue.newBuilder()
+                        .addValues(str("a"))
+                        .addValues(AnyValue.newBuilder().setIntValue(7)))
+                .build();
+        AnyValue map = AnyValue.newBuilder()
+                .setKvlistValue(KeyValueList.newBuilder()
+                        .addValues(
+                                kv("k", AnyValue.newBuilder().setBoolValue(true).build())))
+                .build();
+        AttributeCodec.Encoded e = AttributeCodec.encode(List.of(
+                kv("i", AnyValue.newBuilder().setIntValue(-42).build()),
+                kv("d", AnyValue.newBuilder().setDoubleValue(0.25).build()),
+                kv("b", AnyValue.newBuilder().setBoolValue(false).build()),
+                kv(
+                        "y",
+                        AnyValue.newBuilder()
+                                .setBytesValue(ByteString.copyFrom(new byte[] {1, 2, (byte) 255}))
+                                .build()),
+                kv("a", nested),
+                kv("m", map),
+                kv("e", AnyValue.getDefaultInstance())));
+
+        assertThat(e.values())
+                .containsExactlyInAnyOrderEntriesOf(Map.of(
+                        "i", "-42",
+                        "d", "0.25",
+                        "b", "false",
+                        "y", "AQL/",
+                        "a", "{\"values\":[{\"stringValue\":\"a\"},{\"intValue\":\"7\"}]}",
+                        "m", "{\"values\":[{\"key\":\"k\",\"value\":{\"boolValue\":true}}]}",
+                        "e", ""));
+        assertThat(e.types())
+                .containsExactlyInAnyOrderEntriesOf(Map.of(
+                        "i", "int", "d", "double", "b", "bool", "y", "bytes", "a", "array", "m", "kvlist", "e",
+                        "empty"));
+    }
+
+    @Test
+    void doublesSurviveExactlyIncludingTheAwkwardOnes() {
+        for (double d : new double[] {
+            0.1, -0.0, Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.MIN_VALUE, 1e300
+        }) {
+            AnyValue v = AnyValue.newBuilder().setDoubleValue(d).build();
+            AttributeCodec.EncodedValue e = AttributeCodec.encodeValue(v);
+            assertThat(AttributeCodec.decodeValue(e.text(), e.type())).isEqualTo(v);
+        }
+    }
+
+    @Test
+    void aStringThatLooksLikeANumberStaysAString() {
+        AttributeCodec.Encoded e = AttributeCodec.encode(List.of(kv("code", str("42"))));
+
+        assertThat(AttributeCodec.decode(e.values(), e.types())).containsExactly(kv("code", str("42")));
+    }
+
+    @Test
+    void corruptTextIsRefusedWithTheType() {
+        assertThatThrownBy(() -> AttributeCodec.decodeValue("x", "int"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("int");
+        assertThatThrownBy(() -> AttributeCodec.decodeValue("x", "weird"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("weird");
+    }
+}
