@@ -1,0 +1,157 @@
+package io.otellake.archiver;
+
+import io.otellake.schemas.LakeLayout;
+import io.otellake.schemas.OtlpTopics;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * The archiver's settings. Every one can be set by an environment variable (see {@link #fromEnvironment}); the
+ * defaults suit the local stack. {@link #toString()} never shows the S3 secret.
+ *
+ * @param maxFileBytes a file is cut once the OTLP bytes buffered for it reach this size
+ * @param maxFileAge a file is cut once its oldest row has waited this long (bounds the delay until queryable)
+ */
+public record ArchiverConfig(
+        String kafkaBootstrap,
+        String groupId,
+        String tracesTopic,
+        String logsTopic,
+        URI s3Endpoint,
+        String s3Region,
+        String s3Bucket,
+        String s3Prefix,
+        String s3AccessKey,
+        String s3SecretKey,
+        long maxFileBytes,
+        Duration maxFileAge,
+        Path spoolDir) {
+
+    public static final String DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092";
+    public static final String DEFAULT_GROUP_ID = "otel-lake-archiver";
+    public static final String DEFAULT_S3_ENDPOINT = "http://127.0.0.1:9000";
+    public static final String DEFAULT_S3_REGION = "us-east-1";
+    public static final String DEFAULT_S3_BUCKET = "otel-lake";
+    public static final String DEFAULT_S3_PREFIX = "lake";
+    public static final long DEFAULT_MAX_FILE_BYTES = 64L * 1024 * 1024;
+    public static final Duration DEFAULT_MAX_FILE_AGE = Duration.ofSeconds(5);
+
+    public ArchiverConfig {
+        Objects.requireNonNull(kafkaBootstrap, "kafkaBootstrap");
+        Objects.requireNonNull(groupId, "groupId");
+        Objects.requireNonNull(tracesTopic, "tracesTopic");
+        Objects.requireNonNull(logsTopic, "logsTopic");
+        Objects.requireNonNull(s3Endpoint, "s3Endpoint");
+        Objects.requireNonNull(s3Region, "s3Region");
+        Objects.requireNonNull(s3Bucket, "s3Bucket");
+        Objects.requireNonNull(s3Prefix, "s3Prefix");
+        Objects.requireNonNull(s3AccessKey, "s3AccessKey");
+        Objects.requireNonNull(s3SecretKey, "s3SecretKey");
+        Objects.requireNonNull(maxFileAge, "maxFileAge");
+        Objects.requireNonNull(spoolDir, "spoolDir");
+        require(!kafkaBootstrap.isBlank(), "OTEL_LAKE_KAFKA_BOOTSTRAP must name at least one host:port");
+        require(topicName(tracesTopic), "OTEL_LAKE_TRACES_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
+        require(topicName(logsTopic), "OTEL_LAKE_LOGS_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
+        require(!tracesTopic.equals(logsTopic), "the traces and logs topics must differ");
+        require(
+                s3Endpoint.getScheme() != null && s3Endpoint.getHost() != null,
+                "OTEL_LAKE_S3_ENDPOINT must be an absolute URL such as http://127.0.0.1:9000");
+        require(!s3Bucket.isBlank(), "OTEL_LAKE_S3_BUCKET must not be empty");
+        new LakeLayout(s3Prefix); // validates the prefix with its own message
+        require(maxFileBytes >= 1024, "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES must be at least 1024");
+        require(
+                !maxFileAge.isNegative() && !maxFileAge.isZero(),
+                "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be a positive duration such as PT5S");
+    }
+
+    /** Reads the settings from environment variables, falling back to the defaults. */
+    public static ArchiverConfig fromEnvironment(Map<String, String> env) {
+        Function<String, String> get = env::get;
+        return new ArchiverConfig(
+                or(get, "OTEL_LAKE_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP),
+                or(get, "OTEL_LAKE_ARCHIVER_GROUP_ID", DEFAULT_GROUP_ID),
+                or(get, "OTEL_LAKE_TRACES_TOPIC", OtlpTopics.DEFAULT_TRACES_TOPIC),
+                or(get, "OTEL_LAKE_LOGS_TOPIC", OtlpTopics.DEFAULT_LOGS_TOPIC),
+                URI.create(or(get, "OTEL_LAKE_S3_ENDPOINT", DEFAULT_S3_ENDPOINT)),
+                or(get, "OTEL_LAKE_S3_REGION", DEFAULT_S3_REGION),
+                or(get, "OTEL_LAKE_S3_BUCKET", DEFAULT_S3_BUCKET),
+                or(get, "OTEL_LAKE_S3_PREFIX", DEFAULT_S3_PREFIX),
+                or(get, "OTEL_LAKE_S3_ACCESS_KEY", ""),
+                or(get, "OTEL_LAKE_S3_SECRET_KEY", ""),
+                parseLong(or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES", Long.toString(DEFAULT_MAX_FILE_BYTES))),
+                parseDuration(or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", DEFAULT_MAX_FILE_AGE.toString())),
+                Path.of(or(
+                        get,
+                        "OTEL_LAKE_ARCHIVER_SPOOL_DIR",
+                        Path.of(System.getProperty("java.io.tmpdir"), "otel-lake-archiver")
+                                .toString())));
+    }
+
+    /** The same settings with another S3 location, file age and spool folder; convenient in tests. */
+    public ArchiverConfig withFiles(long maxFileBytes, Duration maxFileAge, Path spoolDir) {
+        return new ArchiverConfig(
+                kafkaBootstrap,
+                groupId,
+                tracesTopic,
+                logsTopic,
+                s3Endpoint,
+                s3Region,
+                s3Bucket,
+                s3Prefix,
+                s3AccessKey,
+                s3SecretKey,
+                maxFileBytes,
+                maxFileAge,
+                spoolDir);
+    }
+
+    public LakeLayout layout() {
+        return new LakeLayout(s3Prefix);
+    }
+
+    @Override
+    public String toString() {
+        return "ArchiverConfig[kafkaBootstrap=" + kafkaBootstrap + ", groupId=" + groupId + ", tracesTopic="
+                + tracesTopic + ", logsTopic=" + logsTopic + ", s3Endpoint=" + s3Endpoint + ", s3Region=" + s3Region
+                + ", s3Bucket=" + s3Bucket + ", s3Prefix=" + s3Prefix + ", s3AccessKey=" + s3AccessKey
+                + ", s3SecretKey=" + (s3SecretKey.isEmpty() ? "" : "***") + ", maxFileBytes=" + maxFileBytes
+                + ", maxFileAge=" + maxFileAge + ", spoolDir=" + spoolDir + "]";
+    }
+
+    private static boolean topicName(String topic) {
+        return topic.matches("[A-Za-z0-9_-]{1,200}");
+    }
+
+    private static String or(Function<String, String> env, String key, String fallback) {
+        String v = env.apply(key);
+        return v == null || v.isBlank() ? fallback : v.trim();
+    }
+
+    private static long parseLong(String text) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES must be a number of bytes, got '" + text + "'");
+        }
+    }
+
+    private static Duration parseDuration(String text) {
+        try {
+            return Duration.parse(text);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                    "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be an ISO-8601 duration such as PT5S, got '" + text + "'");
+        }
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

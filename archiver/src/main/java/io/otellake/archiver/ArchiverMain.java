@@ -1,0 +1,34 @@
+package io.otellake.archiver;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Runs the archiver until SIGTERM, then uploads and commits what it holds. */
+public final class ArchiverMain {
+    private static final Logger log = LoggerFactory.getLogger(ArchiverMain.class);
+
+    private ArchiverMain() {}
+
+    public static void main(String[] args) {
+        ArchiverConfig config;
+        try {
+            config = ArchiverConfig.fromEnvironment(System.getenv());
+        } catch (IllegalArgumentException e) {
+            log.error("invalid configuration: {}", e.getMessage());
+            System.exit(2);
+            return;
+        }
+        log.info("starting with {}", config);
+        Archiver archiver = new Archiver(config);
+        try {
+            archiver.prepare();
+        } catch (RuntimeException e) {
+            log.error("cannot reach S3 bucket {} at {}: {}", config.s3Bucket(), config.s3Endpoint(), e.getMessage());
+            System.exit(3);
+            return;
+        }
+        Thread loop = new Thread(archiver, "archiver");
+        Runtime.getRuntime().addShutdownHook(new Thread(archiver::close, "archiver-shutdown"));
+        loop.start();
+    }
+}

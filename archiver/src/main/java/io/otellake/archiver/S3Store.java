@@ -1,0 +1,88 @@
+package io.otellake.archiver;
+
+import java.nio.file.Path;
+import java.util.Map;
+import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+
+/** The archiver's only door to S3: make sure the bucket exists, upload a finished file. */
+final class S3Store implements AutoCloseable {
+    private final S3Client s3;
+    private final String bucket;
+
+    S3Store(ArchiverConfig config) {
+        this.bucket = config.s3Bucket();
+        this.s3 = S3Client.builder()
+                .endpointOverride(config.s3Endpoint())
+                .region(Region.of(config.s3Region()))
+                .credentialsProvider(credentials(config))
+                .forcePathStyle(true)
+                // S3-compatible servers do not all speak the SDK's newer default checksums.
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .httpClient(UrlConnectionHttpClient.create())
+                .build();
+    }
+
+    private static AwsCredentialsProvider credentials(ArchiverConfig config) {
+        if (config.s3AccessKey().isEmpty()) {
+            return AnonymousCredentialsProvider.create();
+        }
+        return StaticCredentialsProvider.create(AwsBasicCredentials.create(config.s3AccessKey(), config.s3SecretKey()));
+    }
+
+    /** Creates the bucket when it is missing. */
+    void ensureBucket() {
+        try {
+            s3.headBucket(b -> b.bucket(bucket));
+        } catch (NoSuchBucketException e) {
+            try {
+                s3.createBucket(b -> b.bucket(bucket));
+            } catch (BucketAlreadyOwnedByYouException raced) {
+                // another archiver created it first
+            }
+        }
+    }
+
+    /**
+     * Uploads a file. Returns only once S3 has acknowledged it; throws {@link ArchiveUploadException} naming the key
+     * otherwise.
+     */
+    void put(String key, Path file, Map<String, String> metadata) {
+        try {
+            s3.putObject(
+                    b -> b.bucket(bucket)
+                            .key(key)
+                            .contentType("application/vnd.apache.parquet")
+                            .metadata(metadata),
+                    RequestBody.fromFile(file));
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        s3.close();
+    }
+
+    /** An upload S3 did not acknowledge. */
+    static final class ArchiveUploadException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ArchiveUploadException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

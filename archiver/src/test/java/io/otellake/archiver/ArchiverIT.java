@@ -1,0 +1,367 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.logs.v1.ResourceLogs;
+import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.resource.v1.Resource;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.otellake.infra.KafkaBroker;
+import io.otellake.infra.S3Server;
+import io.otellake.schemas.OtlpTopics;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/** The archiver against a real Kafka broker and a real S3 server. Each test uses its own topics, group and bucket. */
+class ArchiverIT {
+    private static final long HOUR_NANOS = 3_600_000_000_000L;
+
+    @TempDir
+    Path spool;
+
+    private final KafkaBroker kafka = LakeServers.kafka();
+    private final S3Server s3server = LakeServers.s3();
+    private final String run = UUID.randomUUID().toString().substring(0, 8);
+    private final String traces = "traces-" + run;
+    private final String logs = "logs-" + run;
+    private final String bucket = "bucket-" + run;
+    private KafkaProducer<byte[], byte[]> producer;
+    private S3Client s3;
+    private Archiver archiver;
+    private Thread loop;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(traces, 2, (short) 1), new NewTopic(logs, 2, (short) 1)))
+                    .all()
+                    .get();
+        }
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        s3 = S3Client.builder()
+                .endpointOverride(s3server.endpoint())
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(s3server.accessKey(), s3server.secretKey())))
+                .forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .httpClient(UrlConnectionHttpClient.create())
+                .build();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (!s3server.isRunning()) {
+            s3server.start();
+        }
+        stopArchiver();
+        producer.close();
+        s3.close();
+    }
+
+    private ArchiverConfig config() {
+        return new ArchiverConfig(
+                kafka.bootstrapServers(),
+                "group-" + run,
+                traces,
+                logs,
+                s3server.endpoint(),
+                "us-east-1",
+                bucket,
+                "lake",
+                s3server.accessKey(),
+                s3server.secretKey(),
+                ArchiverConfig.DEFAULT_MAX_FILE_BYTES,
+                Duration.ofMillis(500),
+                spool);
+    }
+
+    private void startArchiver() {
+        archiver = new Archiver(config());
+        archiver.prepare();
+        loop = new Thread(archiver, "archiver-under-test");
+        loop.start();
+    }
+
+    private void stopArchiver() {
+        if (archiver != null) {
+            archiver.close();
+            archiver = null;
+        }
+    }
+
+    @Test
+    void everySpanAndLogLandsOnceInItsTenantsEventHour() throws Exception {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        long threeDaysAgo = now - 72 * HOUR_NANOS;
+        Set<String> spanIds = new HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            String tenant = i % 2 == 0 ? "acme" : "globex";
+            long start = i < 15 ? now : threeDaysAgo; // late data keeps its own hour
+            ExportTraceServiceRequest req = traceRequest("checkout", start, 5, spanIds);
+            send(traces, tenant, req.toByteArray());
+        }
+        for (int i = 0; i < 10; i++) {
+            send(logs, "acme", logRequest("payments", now, "line " + i).toByteArray());
+        }
+        startArchiver();
+
+        awaitCommitted(traces, 20);
+        awaitCommitted(logs, 10);
+
+        List<String> keys = listKeys("lake/");
+        assertThat(keys)
+                .allMatch(
+                        k -> k.matches(
+                                "lake/(traces|logs)/tenant=(acme|globex)/dt=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/[a-z0-9-]+\\+\\d\\+\\d+\\.parquet"));
+        String lateDt =
+                Instant.ofEpochSecond(threeDaysAgo / 1_000_000_000L).toString().substring(0, 10);
+        assertThat(keys).anyMatch(k -> k.contains("traces/tenant=acme/dt=" + lateDt + "/"));
+
+        Path local = download(keys);
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement()) {
+            String spans = "read_parquet('" + local + "/lake/traces/**/*.parquet', hive_partitioning=true)";
+            try (ResultSet rs = st.executeQuery("SELECT count(*), count(DISTINCT span_id) FROM " + spans)) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(100);
+                assertThat(rs.getLong(2)).isEqualTo(100);
+            }
+            List<String> archived = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("SELECT span_id FROM " + spans)) {
+                while (rs.next()) {
+                    archived.add(rs.getString(1));
+                }
+            }
+            assertThat(archived).containsExactlyInAnyOrderElementsOf(spanIds);
+            // the hour in the path is the span's own start hour, in UTC
+            try (ResultSet rs = st.executeQuery(
+                    "SELECT count(*) FROM " + spans
+                            + " WHERE hour <> hour(start_time AT TIME ZONE 'UTC') OR dt <> CAST(start_time AT TIME ZONE 'UTC' AS DATE)")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isZero();
+            }
+            try (ResultSet rs =
+                    st.executeQuery("SELECT tenant, count(*) FROM " + spans + " GROUP BY tenant ORDER BY tenant")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("acme");
+                assertThat(rs.getLong(2)).isEqualTo(50);
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("globex");
+                assertThat(rs.getLong(2)).isEqualTo(50);
+            }
+            String logFiles = "read_parquet('" + local + "/lake/logs/**/*.parquet', hive_partitioning=true)";
+            try (ResultSet rs =
+                    st.executeQuery("SELECT count(*), count(DISTINCT body), min(tenant) FROM " + logFiles)) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(10);
+                assertThat(rs.getLong(2)).isEqualTo(10);
+                assertThat(rs.getString(3)).isEqualTo("acme");
+            }
+        }
+    }
+
+    @Test
+    void offsetsAreCommittedOnlyOnceTheFilesAreOnS3() throws Exception {
+        startArchiver(); // creates the bucket while S3 is up
+        s3server.stop();
+        Set<String> spanIds = new HashSet<>();
+        for (int i = 0; i < 5; i++) {
+            send(
+                    traces,
+                    "acme",
+                    traceRequest("cart", System.currentTimeMillis() * 1_000_000L, 2, spanIds)
+                            .toByteArray());
+        }
+
+        // S3 is down: several flush attempts fail, and nothing may be committed meanwhile.
+        Thread.sleep(4000);
+        assertThat(committed(traces)).isZero();
+        assertThat(archiver.rowsArchived()).isZero();
+
+        s3server.start();
+        awaitCommitted(traces, 5);
+        Path local = download(listKeys("lake/traces/"));
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT count(*), count(DISTINCT span_id) FROM read_parquet('" + local
+                        + "/lake/traces/**/*.parquet')")) {
+            rs.next();
+            assertThat(rs.getLong(1))
+                    .as("every span once, none lost while S3 was down")
+                    .isEqualTo(10);
+            assertThat(rs.getLong(2)).isEqualTo(10);
+        }
+    }
+
+    @Test
+    void poisonRecordsAreSkippedAndDoNotStopTheArchiver() throws Exception {
+        Set<String> spanIds = new HashSet<>();
+        long now = System.currentTimeMillis() * 1_000_000L;
+        producer.send(new ProducerRecord<>(traces, 0, null, "not protobuf".getBytes(StandardCharsets.UTF_8)))
+                .get(); // no tenant header
+        send(traces, 0, "../evil", traceRequest("x", now, 1, new HashSet<>()).toByteArray());
+        send(traces, 0, "acme", new byte[] {(byte) 0xff, (byte) 0xff, 0x01});
+        send(traces, 0, "acme", traceRequest("good", now, 3, spanIds).toByteArray());
+        startArchiver();
+
+        awaitCommitted(traces, 4);
+        assertThat(archiver.poisonRecords()).isEqualTo(3);
+        assertThat(archiver.rowsArchived()).isEqualTo(3);
+        assertThat(listKeys("lake/")).hasSize(1).allMatch(k -> k.startsWith("lake/traces/tenant=acme/"));
+    }
+
+    // --- helpers
+
+    private void send(String topic, String tenant, byte[] value) throws Exception {
+        send(topic, null, tenant, value);
+    }
+
+    private void send(String topic, Integer partition, String tenant, byte[] value) throws Exception {
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, partition, null, value);
+        r.headers().add(OtlpTopics.TENANT_HEADER, tenant.getBytes(StandardCharsets.UTF_8));
+        producer.send(r).get();
+    }
+
+    static KeyValue attr(String k, String v) {
+        return KeyValue.newBuilder()
+                .setKey(k)
+                .setValue(AnyValue.newBuilder().setStringValue(v))
+                .build();
+    }
+
+    static ByteString randomId(int bytes) {
+        byte[] b = new byte[bytes];
+        ThreadLocalRandom.current().nextBytes(b);
+        return ByteString.copyFrom(b);
+    }
+
+    static ExportTraceServiceRequest traceRequest(String service, long startNanos, int spans, Set<String> ids) {
+        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
+        ByteString trace = randomId(16);
+        for (int i = 0; i < spans; i++) {
+            ByteString id = randomId(8);
+            ids.add(java.util.HexFormat.of().formatHex(id.toByteArray()));
+            scope.addSpans(Span.newBuilder()
+                    .setTraceId(trace)
+                    .setSpanId(id)
+                    .setName("op-" + i)
+                    .setStartTimeUnixNano(startNanos + i)
+                    .setEndTimeUnixNano(startNanos + i + 1000));
+        }
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(attr("service.name", service)))
+                        .addScopeSpans(scope))
+                .build();
+    }
+
+    static ExportLogsServiceRequest logRequest(String service, long timeNanos, String body) {
+        return ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(attr("service.name", service)))
+                        .addScopeLogs(ScopeLogs.newBuilder()
+                                .addLogRecords(LogRecord.newBuilder()
+                                        .setTimeUnixNano(timeNanos)
+                                        .setBody(AnyValue.newBuilder().setStringValue(body)))))
+                .build();
+    }
+
+    private long committed(String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets("group-" + run)
+                    .partitionsToOffsetAndMetadata()
+                    .get();
+            return offsets.entrySet().stream()
+                    .filter(e -> e.getKey().topic().equals(topic) && e.getValue() != null)
+                    .mapToLong(e -> e.getValue().offset())
+                    .sum();
+        }
+    }
+
+    private void awaitCommitted(String topic, long records) throws Exception {
+        await("offsets of " + topic + " committed up to " + records, Duration.ofSeconds(60), () -> {
+            try {
+                return committed(topic) >= records;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        assertThat(committed(topic)).isEqualTo(records);
+    }
+
+    private static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private List<String> listKeys(String prefix) {
+        return s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
+                .map(S3Object::key)
+                .toList();
+    }
+
+    private Path download(List<String> keys) throws Exception {
+        Path root = spool.resolve("download");
+        for (String key : keys) {
+            Path target = root.resolve(key);
+            Files.createDirectories(target.getParent());
+            s3.getObject(b -> b.bucket(bucket).key(key), target);
+        }
+        return root;
+    }
+}

@@ -1,0 +1,175 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.logs.v1.ResourceLogs;
+import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.resource.v1.Resource;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.otellake.schemas.FlatRow;
+import io.otellake.schemas.LogFlattener;
+import io.otellake.schemas.Signal;
+import io.otellake.schemas.SpanFlattener;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.parquet.avro.AvroParquetReader;
+import org.apache.parquet.conf.PlainParquetConfiguration;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.io.LocalInputFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The files the archiver writes, read back by parquet-mr (as Spark does) and by DuckDB itself. */
+class ParquetFilesTest {
+    @TempDir
+    Path dir;
+
+    static KeyValue kv(String k, AnyValue v) {
+        return KeyValue.newBuilder().setKey(k).setValue(v).build();
+    }
+
+    static ExportTraceServiceRequest spans() {
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder()
+                                .addAttributes(kv(
+                                        "service.name",
+                                        AnyValue.newBuilder()
+                                                .setStringValue("checkout")
+                                                .build())))
+                        .addScopeSpans(ScopeSpans.newBuilder()
+                                .addSpans(Span.newBuilder()
+                                        .setTraceId(ByteString.fromHex("0af7651916cd43dd8448eb211c80319c"))
+                                        .setSpanId(ByteString.fromHex("b7ad6b7169203331"))
+                                        .setName("GET /users/{id}")
+                                        .setKind(Span.SpanKind.SPAN_KIND_SERVER)
+                                        .setStartTimeUnixNano(1_700_000_000_123_456_789L)
+                                        .setEndTimeUnixNano(1_700_000_000_223_456_789L)
+                                        .addAttributes(kv(
+                                                "http.route",
+                                                AnyValue.newBuilder()
+                                                        .setStringValue("/users/{id}")
+                                                        .build()))
+                                        .addAttributes(kv(
+                                                "http.response.status_code",
+                                                AnyValue.newBuilder()
+                                                        .setIntValue(200)
+                                                        .build()))
+                                        .addEvents(Span.Event.newBuilder()
+                                                .setName("cache miss")
+                                                .setTimeUnixNano(1_700_000_000_150_000_000L)))))
+                .build();
+    }
+
+    static ExportLogsServiceRequest logs() {
+        return ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder()
+                        .setResource(Resource.newBuilder()
+                                .addAttributes(kv(
+                                        "service.name",
+                                        AnyValue.newBuilder()
+                                                .setStringValue("payments")
+                                                .build())))
+                        .addScopeLogs(ScopeLogs.newBuilder()
+                                .addLogRecords(LogRecord.newBuilder()
+                                        .setTimeUnixNano(1_700_000_000_123_456_789L)
+                                        .setSeverityText("ERROR")
+                                        .setSeverityNumberValue(17)
+                                        .setBody(AnyValue.newBuilder().setStringValue("card declined"))
+                                        .addAttributes(kv(
+                                                "retry",
+                                                AnyValue.newBuilder()
+                                                        .setBoolValue(true)
+                                                        .build())))))
+                .build();
+    }
+
+    static List<GenericRecord> records(List<FlatRow> rows) {
+        return rows.stream().map(FlatRow::record).toList();
+    }
+
+    @Test
+    void parquetMrReadsBackExactlyWhatWasWritten() throws Exception {
+        Path file = dir.resolve("spans.parquet");
+        List<FlatRow> rows = SpanFlattener.flatten(spans());
+        ParquetFiles.write(Signal.TRACES, records(rows), file);
+
+        List<GenericRecord> read = new ArrayList<>();
+        try (ParquetReader<GenericRecord> reader = AvroParquetReader.<GenericRecord>builder(new LocalInputFile(file))
+                .withDataModel(org.apache.avro.generic.GenericData.get())
+                .withConf(new PlainParquetConfiguration())
+                .build()) {
+            for (GenericRecord r = reader.read(); r != null; r = reader.read()) {
+                read.add(r);
+            }
+        }
+        assertThat(read).hasSize(1);
+        assertThat(SpanFlattener.restore(read.get(0)))
+                .isEqualTo(SpanFlattener.restore(rows.get(0).record()));
+
+        try (ParquetFileReader footer = ParquetFileReader.open(new LocalInputFile(file))) {
+            Map<String, String> meta = footer.getFileMetaData().getKeyValueMetaData();
+            assertThat(meta).containsEntry("otel_lake.schema_version", "1").containsEntry("otel_lake.signal", "traces");
+            assertThat(meta.get("otel_lake.writer")).startsWith("otel-lake-archiver");
+            assertThat(footer.getFooter()
+                            .getBlocks()
+                            .get(0)
+                            .getColumns()
+                            .get(0)
+                            .getCodec()
+                            .name())
+                    .isEqualTo("ZSTD");
+        }
+    }
+
+    @Test
+    void duckDbReadsTimesAsNanosecondTimestampsAndAttributesAsMaps() throws Exception {
+        Path spans = dir.resolve("spans.parquet");
+        Path logs = dir.resolve("logs.parquet");
+        ParquetFiles.write(Signal.TRACES, records(SpanFlattener.flatten(spans())), spans);
+        ParquetFiles.write(Signal.LOGS, records(LogFlattener.flatten(logs())), logs);
+
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery(
+                    "SELECT typeof(start_time), epoch_ns(start_time), strftime(start_time, '%Y-%m-%dT%H:%M:%S.%n'),"
+                            + " attributes['http.route'], attribute_types['http.response.status_code'], events[1].name,"
+                            + " typeof(attributes) FROM read_parquet('" + spans + "')")) {
+                assertThat(rs.next()).isTrue();
+                System.out.println("DuckDB start_time type: " + rs.getString(1));
+                assertThat(rs.getLong(2)).isEqualTo(1_700_000_000_123_456_789L);
+                assertThat(rs.getString(3)).isEqualTo("2023-11-14T22:13:20.123456789");
+                assertThat(rs.getString(4)).isEqualTo("/users/{id}");
+                assertThat(rs.getString(5)).isEqualTo("int");
+                assertThat(rs.getString(6)).isEqualTo("cache miss");
+                assertThat(rs.getString(7)).isEqualTo("MAP(VARCHAR, VARCHAR)");
+            }
+            try (ResultSet rs = s.executeQuery(
+                    "SELECT epoch_ns(timestamp), body, severity_number, service_name, attributes['retry'] FROM read_parquet('"
+                            + logs + "')")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getLong(1)).isEqualTo(1_700_000_000_123_456_789L);
+                assertThat(rs.getString(2)).isEqualTo("card declined");
+                assertThat(rs.getInt(3)).isEqualTo(17);
+                assertThat(rs.getString(4)).isEqualTo("payments");
+                assertThat(rs.getString(5)).isEqualTo("true");
+            }
+        }
+    }
+}
