@@ -33,7 +33,7 @@ import org.apache.parquet.schema.Types;
  * column statistics, standard three-level lists, a bloom filter on {@code trace_id}, nanosecond UTC timestamps, and
  * the schema version and writer in the key-value metadata.
  */
-final class ParquetFiles {
+public final class ParquetFiles {
     static final String WRITER = "otel-lake-archiver " + version();
 
     private static final int ROW_GROUP_BYTES = 64 * 1024 * 1024;
@@ -43,7 +43,7 @@ final class ParquetFiles {
     private ParquetFiles() {}
 
     /** Writes the rows, in the order given, to a new file at {@code path}. */
-    static void write(Signal signal, List<GenericRecord> rows, Path path) throws IOException {
+    public static void write(Signal signal, List<GenericRecord> rows, Path path) throws IOException {
         Files.deleteIfExists(path);
         PlainParquetConfiguration conf = new PlainParquetConfiguration();
         // Three-level lists (LIST > list > element): what Spark, DuckDB, pyarrow and polars expect.

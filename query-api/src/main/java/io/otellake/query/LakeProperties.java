@@ -1,0 +1,61 @@
+package io.otellake.query;
+
+import io.otellake.schemas.LakeLayout;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The query API's settings, under {@code otel-lake.*}; each can be set by an environment variable
+ * ({@code OTEL_LAKE_S3_ENDPOINT}, {@code OTEL_LAKE_CACHE_DIR}, ...). The S3 secret never appears in
+ * {@link #toString()}.
+ *
+ * @param cacheDir where fetched Parquet objects are kept; DuckDB may read nothing outside it
+ * @param cacheMaxBytes the cache's size bound; least recently used objects are evicted beyond it
+ * @param maxRange the longest time range one query may cover
+ * @param traceLookback how far back a trace lookup without start and end searches
+ */
+@Validated
+@ConfigurationProperties("otel-lake")
+public record LakeProperties(
+        @Valid @NotNull S3 s3,
+        @NotNull @DefaultValue("data/cache") Path cacheDir,
+        @Min(1_048_576) @DefaultValue("2147483648") long cacheMaxBytes,
+        @NotNull @DefaultValue("31d") Duration maxRange,
+        @NotNull @DefaultValue("24h") Duration traceLookback,
+        @Min(1) @Max(5000) @DefaultValue("100") int defaultLimit,
+        @Min(1) @Max(100_000) @DefaultValue("5000") int maxLimit,
+        @NotBlank @DefaultValue("1GB") String duckdbMemoryLimit,
+        @Min(1) @DefaultValue("2") int duckdbThreads) {
+
+    public LakeProperties {
+        new LakeLayout(s3.prefix()); // fails start-up with a sentence when the prefix is unusable
+    }
+
+    /** Where the archive lives. */
+    public record S3(
+            @NotNull @DefaultValue("http://127.0.0.1:9000") URI endpoint,
+            @NotBlank @DefaultValue("us-east-1") String region,
+            @NotBlank @DefaultValue("otel-lake") String bucket,
+            @NotNull @DefaultValue("lake") String prefix,
+            @DefaultValue("") String accessKey,
+            @DefaultValue("") String secretKey) {
+        @Override
+        public String toString() {
+            return "S3[endpoint=" + endpoint + ", region=" + region + ", bucket=" + bucket + ", prefix=" + prefix
+                    + ", accessKey=" + accessKey + ", secretKey=" + (secretKey.isEmpty() ? "" : "***") + "]";
+        }
+    }
+
+    public LakeLayout layout() {
+        return new LakeLayout(s3.prefix());
+    }
+}

@@ -1,0 +1,51 @@
+package io.otellake.query;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import org.jspecify.annotations.Nullable;
+
+/** Parses {@code start} and {@code end}: RFC 3339 (any offset) or Unix epoch nanoseconds. */
+final class TimeParam {
+    private TimeParam() {}
+
+    @Nullable
+    static Instant parse(String name, @Nullable String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        String t = text.trim();
+        if (t.chars().allMatch(Character::isDigit)) {
+            try {
+                long nanos = Long.parseLong(t);
+                return Instant.ofEpochSecond(nanos / 1_000_000_000L, nanos % 1_000_000_000L);
+            } catch (NumberFormatException e) {
+                throw new BadRequestException(name + " is too large for epoch nanoseconds: " + t);
+            }
+        }
+        try {
+            return OffsetDateTime.parse(t).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new BadRequestException(
+                    name + " must be RFC 3339 (2024-05-01T12:00:00Z) or Unix epoch nanoseconds, got '" + t + "'");
+        }
+    }
+
+    static long toNanos(Instant t) {
+        return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000_000L), t.getNano());
+    }
+
+    /** RFC 3339 in UTC with all nine fraction digits, as every time in the API's responses. */
+    @Nullable
+    static String format(@Nullable Long epochNanos) {
+        if (epochNanos == null) {
+            return null;
+        }
+        Instant t = Instant.ofEpochSecond(
+                Math.floorDiv(epochNanos, 1_000_000_000L), Math.floorMod(epochNanos, 1_000_000_000L));
+        String s = t.toString(); // ISO with the shortest fraction
+        int dot = s.indexOf('.');
+        String seconds = dot < 0 ? s.substring(0, s.length() - 1) : s.substring(0, dot);
+        return seconds + "." + String.format("%09d", t.getNano()) + "Z";
+    }
+}

@@ -1,0 +1,419 @@
+package io.otellake.query;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.ArrayValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.common.v1.KeyValueList;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.logs.v1.ResourceLogs;
+import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.resource.v1.Resource;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.otellake.archiver.ParquetFiles;
+import io.otellake.infra.S3Server;
+import io.otellake.schemas.FlatRow;
+import io.otellake.schemas.LakeLayout;
+import io.otellake.schemas.LogFlattener;
+import io.otellake.schemas.Partition;
+import io.otellake.schemas.Signal;
+import io.otellake.schemas.SpanFlattener;
+import io.otellake.schemas.TenantId;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.generic.GenericRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The query API over real archive files (written by the archiver's own Parquet writer) in a real S3 server.
+ *
+ * <p>The lake: tenant acme has logs at 10:15 and 08:30 on 2024-05-01 and a trace whose spans start at 10:59 and 11:01;
+ * tenant globex has one log at 10:20 with the same words as acme's.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class QueryApiIT {
+    static final String BUCKET = "lake-it";
+    static final Instant T10 = Instant.parse("2024-05-01T10:15:00.123456789Z");
+    static final String TRACE = "0af7651916cd43dd8448eb211c80319c";
+    static final LakeLayout LAYOUT = new LakeLayout("lake");
+    static final JsonMapper JSON = JsonMapper.builder().build();
+
+    static S3Server s3server;
+    static Path cache;
+
+    @LocalServerPort
+    int port;
+
+    final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void lake() throws Exception {
+        s3server = S3Server.startOnFreePorts(
+                Files.createTempDirectory("query-it-s3").resolve("data"));
+        cache = Files.createTempDirectory("query-it-cache");
+        try (S3Client s3 = s3()) {
+            s3.createBucket(b -> b.bucket(BUCKET));
+            put(
+                    s3,
+                    Signal.LOGS,
+                    "acme",
+                    LogFlattener.flatten(logs("checkout", T10, "Payment DECLINED for order 7", 7)));
+            put(s3, Signal.LOGS, "acme", LogFlattener.flatten(logs("cart", T10.plusSeconds(1), "cart saved", 0)));
+            put(
+                    s3,
+                    Signal.LOGS,
+                    "acme",
+                    LogFlattener.flatten(logs("checkout", T10.minusSeconds(6300), "early declined", 0)));
+            put(
+                    s3,
+                    Signal.LOGS,
+                    "globex",
+                    LogFlattener.flatten(logs("checkout", T10.plusSeconds(300), "payment declined at globex", 0)));
+            put(s3, Signal.TRACES, "acme", SpanFlattener.flatten(trace()));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        s3server.close();
+    }
+
+    @DynamicPropertySource
+    static void properties(DynamicPropertyRegistry r) {
+        r.add("otel-lake.s3.endpoint", () -> s3server.endpoint().toString());
+        r.add("otel-lake.s3.bucket", () -> BUCKET);
+        r.add("otel-lake.s3.access-key", () -> s3server.accessKey());
+        r.add("otel-lake.s3.secret-key", () -> s3server.secretKey());
+        r.add("otel-lake.cache-dir", () -> cache.toString());
+    }
+
+    @Test
+    void logSearchFindsTheTenantsMatchingRecordsNewestFirstWithTypedAttributes() throws Exception {
+        JsonNode body =
+                getJson("/api/v1/logs?start=2024-05-01T10:00:00Z&end=2024-05-01T11:00:00Z&q=declined", "acme", 200);
+
+        JsonNode data = body.get("data");
+        assertThat(data).hasSize(1);
+        JsonNode log = data.get(0);
+        assertThat(log.get("body").asString()).isEqualTo("Payment DECLINED for order 7");
+        assertThat(log.get("timestamp").asString()).isEqualTo("2024-05-01T10:15:00.123456789Z");
+        assertThat(log.get("service_name").asString()).isEqualTo("checkout");
+        assertThat(log.get("severity_number").asInt()).isEqualTo(17);
+        assertThat(log.get("trace_id").asString()).isEqualTo(TRACE);
+        assertThat(log.get("attributes").get("order.id").isIntegralNumber()).isTrue();
+        assertThat(log.get("attributes").get("order.id").asLong()).isEqualTo(7);
+        assertThat(log.get("attributes").get("retry").isBoolean()).isTrue();
+        assertThat(log.get("attributes").get("amount").asDouble()).isEqualTo(12.5);
+        assertThat(log.get("attributes").get("tags").isArray()).isTrue();
+        assertThat(log.get("attributes").get("tags").get(1).asInt()).isEqualTo(2);
+        assertThat(log.get("attributes").get("card").get("brand").asString()).isEqualTo("visa");
+        assertThat(log.get("resource_attributes").get("service.name").asString())
+                .isEqualTo("checkout");
+        assertThat(body.get("stats").get("partitions").asInt()).isEqualTo(1);
+        assertThat(body.get("stats").get("files").asInt())
+                .as("only the 10:00 hour's files are read")
+                .isEqualTo(2);
+    }
+
+    @Test
+    void resultsAreNewestFirstAndLimited() throws Exception {
+        JsonNode all = getJson("/api/v1/logs?start=2024-05-01T08:00:00Z&end=2024-05-01T12:00:00Z", "acme", 200);
+        assertThat(all.get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("cart saved", "Payment DECLINED for order 7", "early declined");
+        assertThat(all.get("stats").get("partitions").asInt()).isEqualTo(4);
+
+        JsonNode one = getJson("/api/v1/logs?start=2024-05-01T08:00:00Z&end=2024-05-01T12:00:00Z&limit=1", "acme", 200);
+        assertThat(one.get("data")).extracting(n -> n.get("body").asString()).containsExactly("cart saved");
+    }
+
+    @Test
+    void startAndEndAcceptEpochNanosecondsAndEndIsExclusive() throws Exception {
+        long t = T10.getEpochSecond() * 1_000_000_000L + T10.getNano();
+        JsonNode exact = getJson("/api/v1/logs?start=" + t + "&end=" + (t + 1), "acme", 200);
+        assertThat(exact.get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("Payment DECLINED for order 7");
+        JsonNode before = getJson("/api/v1/logs?start=" + (t - 10) + "&end=" + t, "acme", 200);
+        assertThat(before.get("data")).isEmpty();
+    }
+
+    @Test
+    void serviceFilterMayRepeat() throws Exception {
+        String range = "start=2024-05-01T08:00:00Z&end=2024-05-01T12:00:00Z";
+        assertThat(getJson("/api/v1/logs?" + range + "&service=cart", "acme", 200)
+                        .get("data"))
+                .hasSize(1);
+        assertThat(getJson("/api/v1/logs?" + range + "&service=cart&service=checkout", "acme", 200)
+                        .get("data"))
+                .hasSize(3);
+        assertThat(getJson("/api/v1/logs?" + range + "&service=nope", "acme", 200)
+                        .get("data"))
+                .isEmpty();
+    }
+
+    @Test
+    void oneTenantNeverSeesAnothersRecords() throws Exception {
+        String path = "/api/v1/logs?start=2024-05-01T00:00:00Z&end=2024-05-02T00:00:00Z&q=declined";
+        assertThat(getJson(path, "globex", 200).get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("payment declined at globex");
+        assertThat(getJson(path, "acme", 200).get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("Payment DECLINED for order 7", "early declined");
+        assertThat(getJson(path, null, 200).get("data"))
+                .as("no header means tenant 'default'")
+                .isEmpty();
+        getJson("/api/v1/traces/" + TRACE + "?start=2024-05-01T00:00:00Z&end=2024-05-02T00:00:00Z", "globex", 404);
+    }
+
+    @Test
+    void injectionAndTraversalAttemptsAreHarmless() throws Exception {
+        String range = "start=2024-05-01T00:00:00Z&end=2024-05-02T00:00:00Z";
+        for (String q : List.of("' OR 1=1 --", "x'); SELECT * FROM read_csv('/etc/passwd'); --", "%", "_")) {
+            JsonNode body = getJson("/api/v1/logs?" + range + "&q=" + enc(q), "acme", 200);
+            assertThat(body.get("data")).as(q).isEmpty();
+        }
+        assertThat(getJson("/api/v1/logs?" + range + "&service=" + enc("' OR '1'='1"), "acme", 200)
+                        .get("data"))
+                .isEmpty();
+        problem(getRaw("/api/v1/logs?" + range, "../globex"), 400, "tenant id must be");
+        problem(getRaw("/api/v1/logs?" + range, "acme/../globex"), 400, "tenant id must be");
+    }
+
+    @Test
+    void traceLookupReturnsEverySpanAcrossHours() throws Exception {
+        JsonNode body = getJson(
+                "/api/v1/traces/" + TRACE.toUpperCase() + "?start=2024-05-01T10:00:00Z&end=2024-05-01T12:00:00Z",
+                "acme",
+                200);
+
+        assertThat(body.get("trace_id").asString()).isEqualTo(TRACE);
+        JsonNode spans = body.get("spans");
+        assertThat(spans).extracting(s -> s.get("name").asString()).containsExactly("POST /checkout", "charge card");
+        JsonNode root = spans.get(0);
+        assertThat(root.get("span_id").asString()).isEqualTo("b7ad6b7169203331");
+        assertThat(root.get("parent_span_id").isNull()).isTrue();
+        assertThat(root.get("kind").asString()).isEqualTo("SERVER");
+        assertThat(root.get("start_time").asString()).isEqualTo("2024-05-01T10:59:00.000000001Z");
+        assertThat(root.get("duration_ns").asLong()).isEqualTo(180_000_000_000L);
+        assertThat(root.get("status_code").asString()).isEqualTo("ERROR");
+        assertThat(root.get("attributes").get("http.response.status_code").asInt())
+                .isEqualTo(502);
+        assertThat(root.get("events").get(0).get("name").asString()).isEqualTo("retry");
+        assertThat(root.get("events").get(0).get("attributes").get("attempt").asInt())
+                .isEqualTo(2);
+        assertThat(root.get("events").get(0).get("time").asString()).isEqualTo("2024-05-01T10:59:30.000000000Z");
+        assertThat(root.get("links").get(0).get("span_id").asString()).isEqualTo("00f067aa0ba902b7");
+        assertThat(spans.get(1).get("parent_span_id").asString()).isEqualTo("b7ad6b7169203331");
+    }
+
+    @Test
+    void errorsAreProblemDetails() throws Exception {
+        problem(
+                getRaw(
+                        "/api/v1/traces/ffffffffffffffffffffffffffffffff?start=2024-05-01T10:00:00Z&end=2024-05-01T12:00:00Z",
+                        "acme"),
+                404,
+                "no trace");
+        problem(getRaw("/api/v1/traces/not-hex", "acme"), 400, "32 hex characters");
+        problem(getRaw("/api/v1/logs?start=yesterday", "acme"), 400, "RFC 3339");
+        problem(
+                getRaw("/api/v1/logs?start=2024-05-01T10:00:00Z&end=2024-05-01T09:00:00Z", "acme"),
+                400,
+                "end must be after start");
+        problem(getRaw("/api/v1/logs?start=2024-01-01T00:00:00Z&end=2024-05-01T00:00:00Z", "acme"), 400, "longer than");
+        problem(getRaw("/api/v1/logs?limit=0", "acme"), 400, "limit");
+        problem(getRaw("/api/v1/logs?limit=many", "acme"), 400, "limit");
+        problem(getRaw("/api/v1/nothing-here", "acme"), 404, null);
+    }
+
+    // --- fixtures
+
+    static S3Client s3() {
+        return S3Client.builder()
+                .endpointOverride(s3server.endpoint())
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(s3server.accessKey(), s3server.secretKey())))
+                .forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .httpClient(UrlConnectionHttpClient.create())
+                .build();
+    }
+
+    /** Writes the rows as the archiver would: one file per hour partition. */
+    static void put(S3Client s3, Signal signal, String tenant, List<FlatRow> rows) throws Exception {
+        Map<Partition, List<GenericRecord>> byHour = new LinkedHashMap<>();
+        for (FlatRow row : rows) {
+            byHour.computeIfAbsent(
+                            Partition.of(signal, TenantId.of(tenant), row.eventTimeNanos()), p -> new ArrayList<>())
+                    .add(row.record());
+        }
+        for (var e : byHour.entrySet()) {
+            Path file = Files.createTempFile("fixture", ".parquet");
+            ParquetFiles.write(signal, e.getValue(), file);
+            String key = LAYOUT.objectKey(e.getKey(), "fixture+0+" + System.nanoTime() + ".parquet");
+            s3.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromFile(file));
+            Files.delete(file);
+        }
+    }
+
+    static KeyValue kv(String k, AnyValue v) {
+        return KeyValue.newBuilder().setKey(k).setValue(v).build();
+    }
+
+    static AnyValue str(String s) {
+        return AnyValue.newBuilder().setStringValue(s).build();
+    }
+
+    static long nanos(Instant t) {
+        return t.getEpochSecond() * 1_000_000_000L + t.getNano();
+    }
+
+    static ExportLogsServiceRequest logs(String service, Instant time, String body, int orderId) {
+        LogRecord.Builder log = LogRecord.newBuilder()
+                .setTimeUnixNano(nanos(time))
+                .setSeverityNumberValue(17)
+                .setSeverityText("ERROR")
+                .setBody(str(body));
+        if (orderId > 0) {
+            log.setTraceId(ByteString.fromHex(TRACE))
+                    .addAttributes(kv(
+                            "order.id",
+                            AnyValue.newBuilder().setIntValue(orderId).build()))
+                    .addAttributes(
+                            kv("retry", AnyValue.newBuilder().setBoolValue(true).build()))
+                    .addAttributes(kv(
+                            "amount", AnyValue.newBuilder().setDoubleValue(12.5).build()))
+                    .addAttributes(kv(
+                            "tags",
+                            AnyValue.newBuilder()
+                                    .setArrayValue(ArrayValue.newBuilder()
+                                            .addValues(str("a"))
+                                            .addValues(AnyValue.newBuilder().setIntValue(2)))
+                                    .build()))
+                    .addAttributes(kv(
+                            "card",
+                            AnyValue.newBuilder()
+                                    .setKvlistValue(KeyValueList.newBuilder().addValues(kv("brand", str("visa"))))
+                                    .build()));
+        }
+        return ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(kv("service.name", str(service))))
+                        .addScopeLogs(ScopeLogs.newBuilder().addLogRecords(log)))
+                .build();
+    }
+
+    static ExportTraceServiceRequest trace() {
+        long rootStart = nanos(Instant.parse("2024-05-01T10:59:00.000000001Z"));
+        Span root = Span.newBuilder()
+                .setTraceId(ByteString.fromHex(TRACE))
+                .setSpanId(ByteString.fromHex("b7ad6b7169203331"))
+                .setName("POST /checkout")
+                .setKind(Span.SpanKind.SPAN_KIND_SERVER)
+                .setStartTimeUnixNano(rootStart)
+                .setEndTimeUnixNano(rootStart + 180_000_000_000L)
+                .addAttributes(kv(
+                        "http.response.status_code",
+                        AnyValue.newBuilder().setIntValue(502).build()))
+                .addEvents(Span.Event.newBuilder()
+                        .setName("retry")
+                        .setTimeUnixNano(nanos(Instant.parse("2024-05-01T10:59:30Z")))
+                        .addAttributes(kv(
+                                "attempt", AnyValue.newBuilder().setIntValue(2).build())))
+                .addLinks(Span.Link.newBuilder()
+                        .setTraceId(ByteString.fromHex("11111111111111111111111111111111"))
+                        .setSpanId(ByteString.fromHex("00f067aa0ba902b7")))
+                .setStatus(io.opentelemetry.proto.trace.v1.Status.newBuilder()
+                        .setCode(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_ERROR))
+                .build();
+        Span child = Span.newBuilder()
+                .setTraceId(ByteString.fromHex(TRACE))
+                .setSpanId(ByteString.fromHex("00000000000000aa"))
+                .setParentSpanId(ByteString.fromHex("b7ad6b7169203331"))
+                .setName("charge card")
+                .setKind(Span.SpanKind.SPAN_KIND_CLIENT)
+                .setStartTimeUnixNano(nanos(Instant.parse("2024-05-01T11:01:00Z")))
+                .setEndTimeUnixNano(nanos(Instant.parse("2024-05-01T11:01:02Z")))
+                .build();
+        Span otherTrace = child.toBuilder()
+                .setTraceId(ByteString.fromHex("22222222222222222222222222222222"))
+                .setName("other")
+                .build();
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(kv("service.name", str("checkout"))))
+                        .addScopeSpans(ScopeSpans.newBuilder()
+                                .addSpans(root)
+                                .addSpans(child)
+                                .addSpans(otherTrace)))
+                .build();
+    }
+
+    // --- HTTP
+
+    static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    HttpResponse<String> getRaw(String path, String tenant) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+        if (tenant != null) {
+            b.header("X-Scope-OrgID", tenant);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    JsonNode getJson(String path, String tenant, int status) throws Exception {
+        HttpResponse<String> r = getRaw(path, tenant);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        return JSON.readTree(r.body());
+    }
+
+    static void problem(HttpResponse<String> r, int status, String detailContains) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(ct -> assertThat(ct).startsWith("application/problem+json"));
+        JsonNode p = JSON.readTree(r.body());
+        assertThat(p.get("status").asInt()).isEqualTo(status);
+        if (detailContains != null) {
+            assertThat(p.get("detail").asString()).contains(detailContains);
+        }
+    }
+}
