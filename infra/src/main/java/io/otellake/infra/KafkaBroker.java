@@ -1,0 +1,286 @@
+package io.otellake.infra;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.UUID;
+
+/**
+ * A real single-node Apache Kafka broker (KRaft, broker and controller in one process) in a {@link ChildJvm}, listening
+ * on 127.0.0.1 only.
+ *
+ * <p>Guarantees: when a start method returns, the broker has logged "Kafka Server started" and accepts connections on
+ * {@link #bootstrapServers()}. The storage under the data directory is formatted once, on first start, and reused by
+ * every later start on the same directory (topics and offsets survive {@link #stop()}/{@link #start()}). The
+ * controller quorum is static ({@code controller.quorum.voters}), so both ports may change between starts.
+ *
+ * <p>Broker settings for a one-node development cluster: replication factor 1 for internal topics, no automatic topic
+ * creation (services create their topics), no initial rebalance delay, messages up to 16 MiB.
+ *
+ * <p>Layout of the data directory: {@code server.properties} and {@code log4j2.properties} (rewritten at each start),
+ * {@code log/} (the log directory, with {@code meta.properties}), and {@code broker.log} unless another log file is
+ * given.
+ */
+public final class KafkaBroker implements AutoCloseable {
+    /** Logged by kafka.server.KafkaRaftServer once broker and controller are up and the broker is unfenced. */
+    static final String STARTED_LINE = "Kafka Server started";
+
+    static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+    private static final String HOST = "127.0.0.1";
+    private static final int NODE_ID = 1;
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration FORMAT_TIMEOUT = Duration.ofSeconds(60);
+    private static final List<String> JVM_OPTIONS = List.of("-Xmx512m", "-Djava.awt.headless=true");
+
+    private final Path dataDir;
+    private final int port;
+    private final int controllerPort;
+    private final Path logFile;
+    private ChildJvm process; // guarded by this
+
+    private KafkaBroker(Path dataDir, int port, int controllerPort, Path logFile) {
+        this.dataDir = dataDir.toAbsolutePath();
+        this.port = port;
+        this.controllerPort = controllerPort;
+        this.logFile = logFile.toAbsolutePath();
+    }
+
+    /** Starts a broker with its log in {@code dataDir/broker.log}; see {@link #start(Path, int, int, Path)}. */
+    public static KafkaBroker start(Path dataDir, int port, int controllerPort) {
+        Objects.requireNonNull(dataDir, "dataDir");
+        return start(dataDir, port, controllerPort, dataDir.resolve("broker.log"));
+    }
+
+    /**
+     * Starts a broker and waits until it is ready (at most 60 s).
+     *
+     * @param dataDir where the broker keeps its data; created if missing, formatted on first use
+     * @param port the client port ({@link #bootstrapServers()})
+     * @param controllerPort the KRaft controller port
+     * @param logFile where the broker's output is appended
+     * @throws IllegalStateException if a port is taken, or the broker exits or is not ready in time (the message holds
+     *     the end of its log)
+     */
+    public static KafkaBroker start(Path dataDir, int port, int controllerPort, Path logFile) {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(logFile, "logFile");
+        Ports.checkPort(port);
+        Ports.checkPort(controllerPort);
+        if (port == controllerPort) {
+            throw new IllegalArgumentException("the client and controller ports must differ: " + port);
+        }
+        KafkaBroker broker = new KafkaBroker(dataDir, port, controllerPort, logFile);
+        broker.start();
+        return broker;
+    }
+
+    /** Starts a broker on two free ports, with its log in {@code dataDir/broker.log}. */
+    public static KafkaBroker startOnFreePorts(Path dataDir) {
+        List<Integer> ports = Ports.freePorts(2);
+        return start(dataDir, ports.get(0), ports.get(1));
+    }
+
+    /**
+     * Starts the broker again on the same data directory and ports, after {@link #stop()}. Does nothing while it is
+     * running.
+     *
+     * @throws IllegalStateException as {@link #start(Path, int, int, Path)} does
+     */
+    public synchronized void start() {
+        if (process != null && process.isAlive()) {
+            return;
+        }
+        Ports.requireFree(port, "the Kafka broker");
+        Ports.requireFree(controllerPort, "the Kafka controller");
+        Path serverProperties = writeConfiguration();
+        List<Path> classpath = Classpath.fromResource("kafka.classpath");
+        if (!isFormatted()) {
+            formatStorage(classpath, serverProperties);
+        }
+        ChildJvm child = ChildJvm.builder("kafka", "kafka.Kafka")
+                .classpath(classpath)
+                .jvmOptions(JVM_OPTIONS.toArray(String[]::new))
+                .jvmOptions("-Dlog4j2.configurationFile=" + dataDir.resolve("log4j2.properties"))
+                .args(serverProperties.toString())
+                .workingDirectory(dataDir)
+                .logFile(logFile)
+                .start();
+        try {
+            child.waitForLogLine(STARTED_LINE, START_TIMEOUT);
+            child.waitForPort(HOST, port, START_TIMEOUT);
+        } catch (RuntimeException e) {
+            child.close();
+            throw e;
+        }
+        process = child;
+    }
+
+    /** Stops the broker (SIGTERM, then up to 15 s for a clean shutdown); its data stays. Does nothing if stopped. */
+    public synchronized void stop() {
+        if (process != null) {
+            process.close();
+            process = null;
+        }
+    }
+
+    /** Whether the broker process is running. */
+    public synchronized boolean isRunning() {
+        return process != null && process.isAlive();
+    }
+
+    /** The value for {@code bootstrap.servers}: {@code 127.0.0.1:<port>}. */
+    public String bootstrapServers() {
+        return HOST + ":" + port;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public int controllerPort() {
+        return controllerPort;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Path logFile() {
+        return logFile;
+    }
+
+    /** The id the storage was formatted with; it stays the same across restarts on the same data directory. */
+    public String clusterId() {
+        Properties meta = new Properties();
+        try (Reader reader = Files.newBufferedReader(metaProperties(), StandardCharsets.UTF_8)) {
+            meta.load(reader);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read " + metaProperties(), e);
+        }
+        return meta.getProperty("cluster.id");
+    }
+
+    /** Same as {@link #stop()}. */
+    @Override
+    public void close() {
+        stop();
+    }
+
+    @Override
+    public String toString() {
+        return "KafkaBroker[" + bootstrapServers() + ", data " + dataDir + ", log " + logFile + "]";
+    }
+
+    /** The running broker process, if any. */
+    synchronized ChildJvm process() {
+        return process;
+    }
+
+    private Path logDir() {
+        return dataDir.resolve("log");
+    }
+
+    private Path metaProperties() {
+        return logDir().resolve("meta.properties");
+    }
+
+    private boolean isFormatted() {
+        return Files.exists(metaProperties());
+    }
+
+    /**
+     * Formats the log directory the way {@code kafka-storage.sh format -t <id> -c server.properties} does. Without
+     * {@code --standalone}: the quorum is the static {@code controller.quorum.voters} of the configuration.
+     */
+    private void formatStorage(List<Path> classpath, Path serverProperties) {
+        try (ChildJvm format = ChildJvm.builder("kafka-storage-format", "kafka.tools.StorageTool")
+                .classpath(classpath)
+                .jvmOptions("-Xmx256m", "-Dlog4j2.configurationFile=" + dataDir.resolve("log4j2.properties"))
+                .args("format", "--cluster-id", newClusterId(), "--config", serverProperties.toString())
+                .workingDirectory(dataDir)
+                .logFile(logFile)
+                .start()) {
+            int exitCode = format.waitForExit(FORMAT_TIMEOUT);
+            if (exitCode != 0 || !isFormatted()) {
+                throw new IllegalStateException(
+                        "Formatting the Kafka storage in " + logDir() + " failed with exit code " + exitCode
+                                + ". Its log is " + logFile + "; last lines:\n" + format.logTail());
+            }
+        }
+    }
+
+    private Path writeConfiguration() {
+        String logDir = logDir().toString();
+        String server = String.join(
+                "\n",
+                "# Written by otel-lake's KafkaBroker at every start: edits here do not last.",
+                "process.roles=broker,controller",
+                "node.id=" + NODE_ID,
+                "controller.quorum.voters=" + NODE_ID + "@" + HOST + ":" + controllerPort,
+                "listeners=PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort,
+                "advertised.listeners=PLAINTEXT://" + HOST + ":" + port,
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name=PLAINTEXT",
+                "controller.listener.names=CONTROLLER",
+                "log.dirs=" + logDir.replace("\\", "\\\\"),
+                "num.partitions=1",
+                "default.replication.factor=1",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "transaction.state.log.num.partitions=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "share.coordinator.state.topic.num.partitions=1",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=false",
+                "message.max.bytes=" + MAX_MESSAGE_BYTES,
+                "");
+        // WARN everywhere, except the few INFO lines that say when the server starts and stops.
+        String log4j = String.join(
+                "\n",
+                "status = warn",
+                "shutdownHook = disable",
+                "appender.stdout.type = Console",
+                "appender.stdout.name = STDOUT",
+                "appender.stdout.layout.type = PatternLayout",
+                "appender.stdout.layout.pattern = [%d] %p %m (%c)%n",
+                "rootLogger.level = WARN",
+                "rootLogger.appenderRef.stdout.ref = STDOUT",
+                "logger.raftServer.name = kafka.server.KafkaRaftServer",
+                "logger.raftServer.level = INFO",
+                "");
+        try {
+            Files.createDirectories(logDir());
+            Path serverProperties = dataDir.resolve("server.properties");
+            Files.writeString(serverProperties, server, StandardCharsets.UTF_8);
+            Files.writeString(dataDir.resolve("log4j2.properties"), log4j, StandardCharsets.UTF_8);
+            return serverProperties;
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write the Kafka configuration into " + dataDir, e);
+        }
+    }
+
+    /** A random id in Kafka's format (16 bytes, URL-safe base64), never starting with '-' (the CLI would balk). */
+    static String newClusterId() {
+        while (true) {
+            UUID uuid = UUID.randomUUID();
+            ByteBuffer bytes = ByteBuffer.allocate(16);
+            bytes.putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits());
+            String id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes.array());
+            if (!id.startsWith("-")) {
+                return id;
+            }
+        }
+    }
+}
