@@ -14,9 +14,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * The query API's settings, under {@code otel-lake.*}; each can be set by an environment variable
- * ({@code OTEL_LAKE_S3_ENDPOINT}, {@code OTEL_LAKE_CACHE_DIR}, ...). The S3 secret never appears in
- * {@link #toString()}.
+ * The query API's settings, under {@code otel-lake.*}; {@code application.properties} reads each from an environment
+ * variable ({@code OTEL_LAKE_S3_ENDPOINT}, {@code OTEL_LAKE_CACHE_DIR}, ...; see docs/operations.md). The S3 secret
+ * never appears in {@link #toString()}.
  *
  * @param cacheDir where fetched Parquet objects are kept; DuckDB may read nothing outside it
  * @param cacheMaxBytes the cache's size bound; least recently used objects are evicted beyond it

@@ -1,0 +1,216 @@
+package io.otellake.ingest;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.KafkaException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running ingest: OTLP/HTTP in, one Kafka record per accepted request out. {@link IngestMain} starts one from the
+ * environment; tests and other launchers start one in-process with {@link #start(IngestConfig)}.
+ *
+ * <p>{@link #close()} is graceful: new requests get 503, requests already admitted are answered (up to the Kafka
+ * timeout plus a second), then the server and the Kafka producer close.
+ */
+public final class Ingest implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Ingest.class);
+
+    /** Requests waiting for a thread; beyond them the server closes new connections (clients retry). */
+    static final int QUEUED_REQUESTS_PER_THREAD = 8;
+
+    private static final Duration DRAIN_MARGIN = Duration.ofSeconds(1);
+
+    private final IngestConfig config;
+    private final KafkaPublisher publisher;
+    private final HttpServer server;
+    private final ThreadPoolExecutor executor;
+    private final RequestGate gate;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private Ingest(
+            IngestConfig config,
+            KafkaPublisher publisher,
+            HttpServer server,
+            ThreadPoolExecutor executor,
+            RequestGate gate) {
+        this.config = config;
+        this.publisher = publisher;
+        this.server = server;
+        this.executor = executor;
+        this.gate = gate;
+    }
+
+    /**
+     * Creates the topics if missing, connects the producer and starts serving.
+     *
+     * @throws IngestStartException with a sentence saying what to change, if Kafka cannot be reached in time, a topic
+     *     cannot be created, or the port is taken
+     */
+    public static Ingest start(IngestConfig config) {
+        Objects.requireNonNull(config, "config");
+        new TopicCreator(config).ensureTopics();
+
+        KafkaPublisher publisher = connectPublisher(config);
+        RequestGate gate = new RequestGate();
+        ThreadPoolExecutor executor = null;
+        try {
+            HttpServer server = bind(config);
+            executor = newExecutor(config.httpThreads());
+            server.setExecutor(executor);
+            for (OtlpSignal signal : OtlpSignal.values()) {
+                String topic = signal == OtlpSignal.TRACES ? config.tracesTopic() : config.logsTopic();
+                server.createContext(
+                        signal.path(), new OtlpHttpHandler(signal, topic, config.maxBodyBytes(), publisher, gate));
+            }
+            HealthHandler health = new HealthHandler(gate);
+            HealthHandler.PATHS.forEach(path -> server.createContext(path, health));
+            server.createContext("/", new NotFoundHandler());
+            server.start();
+            Ingest ingest = new Ingest(config, publisher, server, executor, gate);
+            LOG.info(
+                    "Ingest serves OTLP/HTTP on {} (traces -> {}, logs -> {}, Kafka {})",
+                    ingest.uri(),
+                    config.tracesTopic(),
+                    config.logsTopic(),
+                    config.kafkaBootstrap());
+            return ingest;
+        } catch (RuntimeException e) {
+            if (executor != null) {
+                executor.shutdownNow();
+            }
+            publisher.close();
+            throw e;
+        }
+    }
+
+    private static KafkaPublisher connectPublisher(IngestConfig config) {
+        KafkaPublisher publisher;
+        try {
+            publisher = new KafkaPublisher(config);
+        } catch (KafkaException e) {
+            throw new IngestStartException(
+                    "Cannot create a Kafka producer for " + config.kafkaBootstrap() + ": " + e.getMessage(), e);
+        }
+        try {
+            publisher.connect(List.of(config.tracesTopic(), config.logsTopic()));
+        } catch (KafkaException e) {
+            publisher.close();
+            throw new IngestStartException(
+                    "The Kafka producer could not fetch the topics' metadata from " + config.kafkaBootstrap()
+                            + " within " + config.kafkaTimeout().toMillis() + " ms: " + e.getMessage(),
+                    e);
+        }
+        return publisher;
+    }
+
+    private static HttpServer bind(IngestConfig config) {
+        InetSocketAddress address = new InetSocketAddress(config.httpHost(), config.httpPort());
+        if (address.isUnresolved()) {
+            throw new IngestStartException(
+                    "Cannot resolve the HTTP host '" + config.httpHost() + "' (set " + IngestConfig.ENV_HTTP_HOST + ")",
+                    null);
+        }
+        try {
+            return HttpServer.create(address, 0);
+        } catch (BindException e) {
+            throw new IngestStartException(
+                    "Cannot listen on " + config.httpHost() + ":" + config.httpPort() + " (" + e.getMessage()
+                            + "): is another process using the port? Set " + IngestConfig.ENV_HTTP_PORT + " or "
+                            + IngestConfig.ENV_HTTP_HOST + ".",
+                    e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the HTTP server on " + address, e);
+        }
+    }
+
+    private static ThreadPoolExecutor newExecutor(int threads) {
+        AtomicInteger count = new AtomicInteger();
+        ThreadFactory factory = r -> {
+            Thread t = new Thread(r, "ingest-http-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        return new ThreadPoolExecutor(
+                threads,
+                threads,
+                0,
+                TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(threads * QUEUED_REQUESTS_PER_THREAD),
+                factory,
+                new ThreadPoolExecutor.AbortPolicy());
+    }
+
+    /** The port the server listens on; the one picked when the configuration asked for 0. */
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    /** The server's base URI, such as {@code http://127.0.0.1:4318}; a wildcard host is shown as 127.0.0.1. */
+    public URI uri() {
+        InetSocketAddress address = server.getAddress();
+        String host = address.getAddress().isAnyLocalAddress()
+                ? "127.0.0.1"
+                : address.getAddress().getHostAddress();
+        if (host.contains(":")) {
+            host = "[" + host + "]";
+        }
+        return URI.create("http://" + host + ":" + address.getPort());
+    }
+
+    /** Requests being handled now (admitted, not yet answered). */
+    int requestsInFlight() {
+        return gate.inFlight();
+    }
+
+    public IngestConfig config() {
+        return config;
+    }
+
+    /**
+     * Stops gracefully: new requests are refused with 503, admitted ones are answered (waiting up to the Kafka timeout
+     * plus a second), then the listener, the threads and the Kafka producer (which sends what it holds) close.
+     * Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        gate.close();
+        try {
+            int unfinished = gate.awaitIdle(config.kafkaTimeout().plus(DRAIN_MARGIN));
+            if (unfinished > 0) {
+                LOG.warn("Stopping with {} requests still unanswered", unfinished);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // JDK 17's HttpServer.stop(n) waits the whole n seconds even when idle; the gate did the waiting already.
+        server.stop(0);
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(DRAIN_MARGIN.toMillis(), TimeUnit.MILLISECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            executor.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        publisher.close();
+        LOG.info("Ingest stopped");
+    }
+}

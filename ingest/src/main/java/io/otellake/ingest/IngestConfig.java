@@ -1,0 +1,364 @@
+package io.otellake.ingest;
+
+import io.otellake.schemas.OtlpTopics;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Everything ingest can be told, validated on construction: an instance that exists is one ingest can start with (a
+ * reachable Kafka aside). Every field has a default ({@code DEFAULT_*}) and an environment variable ({@code ENV_*})
+ * that overrides it; {@link #fromEnvironment(Map)} reads them, {@link #builder()} builds one in code.
+ *
+ * <p>Nothing here is secret, so {@link #toString()} shows every field.
+ *
+ * @param kafkaBootstrap Kafka's {@code bootstrap.servers}: comma-separated {@code host:port}
+ * @param httpHost the address the OTLP/HTTP server binds to
+ * @param httpPort the OTLP/HTTP port; 0 picks a free one (see {@link Ingest#port()})
+ * @param httpThreads how many requests are handled at once; each may hold a body of up to {@code maxBodyBytes}
+ * @param tracesTopic where trace export requests go
+ * @param logsTopic where log export requests go
+ * @param topicPartitions partitions of the topics ingest creates
+ * @param topicReplication replication factor of the topics ingest creates
+ * @param topicRetentionMs {@code retention.ms} of the topics ingest creates; -1 keeps records forever
+ * @param maxBodyBytes the largest request body accepted; larger ones get 413
+ * @param kafkaTimeout the longest a request waits for Kafka's acknowledgement before it gets 503
+ * @param kafkaStartupTimeout the longest start-up waits for Kafka to answer before it gives up
+ */
+public record IngestConfig(
+        String kafkaBootstrap,
+        String httpHost,
+        int httpPort,
+        int httpThreads,
+        String tracesTopic,
+        String logsTopic,
+        int topicPartitions,
+        short topicReplication,
+        long topicRetentionMs,
+        int maxBodyBytes,
+        Duration kafkaTimeout,
+        Duration kafkaStartupTimeout) {
+
+    public static final String ENV_KAFKA_BOOTSTRAP = "OTEL_LAKE_KAFKA_BOOTSTRAP";
+    public static final String ENV_HTTP_HOST = "OTEL_LAKE_INGEST_HTTP_HOST";
+    public static final String ENV_HTTP_PORT = "OTEL_LAKE_INGEST_HTTP_PORT";
+    public static final String ENV_HTTP_THREADS = "OTEL_LAKE_INGEST_HTTP_THREADS";
+    public static final String ENV_TRACES_TOPIC = "OTEL_LAKE_TRACES_TOPIC";
+    public static final String ENV_LOGS_TOPIC = "OTEL_LAKE_LOGS_TOPIC";
+    public static final String ENV_TOPIC_PARTITIONS = "OTEL_LAKE_TOPIC_PARTITIONS";
+    public static final String ENV_TOPIC_REPLICATION = "OTEL_LAKE_TOPIC_REPLICATION";
+    public static final String ENV_TOPIC_RETENTION_MS = "OTEL_LAKE_TOPIC_RETENTION_MS";
+    public static final String ENV_MAX_BODY_BYTES = "OTEL_LAKE_INGEST_MAX_BODY_BYTES";
+    public static final String ENV_KAFKA_TIMEOUT_MS = "OTEL_LAKE_KAFKA_TIMEOUT_MS";
+    public static final String ENV_KAFKA_STARTUP_TIMEOUT_MS = "OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS";
+
+    public static final String DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092";
+    public static final String DEFAULT_HTTP_HOST = "0.0.0.0";
+    /** The OTLP/HTTP port of the specification. */
+    public static final int DEFAULT_HTTP_PORT = 4318;
+
+    public static final int DEFAULT_HTTP_THREADS = 16;
+    public static final String DEFAULT_TRACES_TOPIC = OtlpTopics.DEFAULT_TRACES_TOPIC;
+    public static final String DEFAULT_LOGS_TOPIC = OtlpTopics.DEFAULT_LOGS_TOPIC;
+    public static final int DEFAULT_TOPIC_PARTITIONS = 3;
+    public static final short DEFAULT_TOPIC_REPLICATION = 1;
+    /** 24 hours: the archiver has a day to catch up before Kafka drops data. */
+    public static final long DEFAULT_TOPIC_RETENTION_MS = Duration.ofHours(24).toMillis();
+    /** 8 MiB. */
+    public static final int DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+    public static final Duration DEFAULT_KAFKA_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_KAFKA_STARTUP_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * What a Kafka record may carry beyond the request body: the record's framing and the tenant header. Topic
+     * {@code max.message.bytes} and producer {@code max.request.size} are set to {@link #maxRecordBytes()}.
+     */
+    static final int KAFKA_RECORD_HEADROOM_BYTES = 64 * 1024;
+
+    static final int MIN_MAX_BODY_BYTES = 1024;
+    static final int MAX_MAX_BODY_BYTES = 64 * 1024 * 1024;
+    static final int MAX_HTTP_THREADS = 1024;
+    static final Duration MIN_KAFKA_TIMEOUT = Duration.ofSeconds(1);
+    static final Duration MAX_KAFKA_TIMEOUT = Duration.ofMinutes(10);
+
+    /** Kafka's rule for topic names. */
+    private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+
+    public IngestConfig {
+        Objects.requireNonNull(kafkaBootstrap, "kafkaBootstrap");
+        Objects.requireNonNull(httpHost, "httpHost");
+        Objects.requireNonNull(tracesTopic, "tracesTopic");
+        Objects.requireNonNull(logsTopic, "logsTopic");
+        Objects.requireNonNull(kafkaTimeout, "kafkaTimeout");
+        Objects.requireNonNull(kafkaStartupTimeout, "kafkaStartupTimeout");
+        checkBootstrap(kafkaBootstrap);
+        check(!httpHost.isBlank(), "httpHost", ENV_HTTP_HOST, "must be a host name or IP address", httpHost);
+        check(httpPort >= 0 && httpPort <= 65535, "httpPort", ENV_HTTP_PORT, "must be from 0 to 65535", httpPort);
+        check(
+                httpThreads >= 1 && httpThreads <= MAX_HTTP_THREADS,
+                "httpThreads",
+                ENV_HTTP_THREADS,
+                "must be from 1 to " + MAX_HTTP_THREADS,
+                httpThreads);
+        checkTopic(tracesTopic, "tracesTopic", ENV_TRACES_TOPIC);
+        checkTopic(logsTopic, "logsTopic", ENV_LOGS_TOPIC);
+        check(
+                !tracesTopic.equals(logsTopic),
+                "logsTopic",
+                ENV_LOGS_TOPIC,
+                "must differ from the traces topic, since the archiver reads each topic as one signal",
+                logsTopic);
+        check(topicPartitions >= 1, "topicPartitions", ENV_TOPIC_PARTITIONS, "must be at least 1", topicPartitions);
+        check(
+                topicReplication >= 1,
+                "topicReplication",
+                ENV_TOPIC_REPLICATION,
+                "must be at least 1 (and at most the number of brokers)",
+                topicReplication);
+        check(
+                topicRetentionMs >= 1 || topicRetentionMs == -1,
+                "topicRetentionMs",
+                ENV_TOPIC_RETENTION_MS,
+                "must be a positive number of milliseconds, or -1 to keep records forever",
+                topicRetentionMs);
+        check(
+                maxBodyBytes >= MIN_MAX_BODY_BYTES && maxBodyBytes <= MAX_MAX_BODY_BYTES,
+                "maxBodyBytes",
+                ENV_MAX_BODY_BYTES,
+                "must be from " + MIN_MAX_BODY_BYTES + " to " + MAX_MAX_BODY_BYTES + " (64 MiB)",
+                maxBodyBytes);
+        checkTimeout(kafkaTimeout, "kafkaTimeout", ENV_KAFKA_TIMEOUT_MS);
+        checkTimeout(kafkaStartupTimeout, "kafkaStartupTimeout", ENV_KAFKA_STARTUP_TIMEOUT_MS);
+    }
+
+    /** The defaults. */
+    public static IngestConfig defaults() {
+        return builder().build();
+    }
+
+    /** A builder that starts from the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder that starts from this configuration. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * Reads the configuration from environment variables ({@code ENV_*}); a variable that is unset or blank keeps its
+     * default.
+     *
+     * @throws IllegalArgumentException naming the variable and saying what it must be, if a value is invalid
+     */
+    public static IngestConfig fromEnvironment(Map<String, String> env) {
+        Objects.requireNonNull(env, "env");
+        Builder b = builder();
+        read(env, ENV_KAFKA_BOOTSTRAP, s -> s).ifPresent(b::kafkaBootstrap);
+        read(env, ENV_HTTP_HOST, s -> s).ifPresent(b::httpHost);
+        read(env, ENV_HTTP_PORT, IngestConfig::parseInt).ifPresent(b::httpPort);
+        read(env, ENV_HTTP_THREADS, IngestConfig::parseInt).ifPresent(b::httpThreads);
+        read(env, ENV_TRACES_TOPIC, s -> s).ifPresent(b::tracesTopic);
+        read(env, ENV_LOGS_TOPIC, s -> s).ifPresent(b::logsTopic);
+        read(env, ENV_TOPIC_PARTITIONS, IngestConfig::parseInt).ifPresent(b::topicPartitions);
+        read(env, ENV_TOPIC_REPLICATION, IngestConfig::parseShort).ifPresent(b::topicReplication);
+        read(env, ENV_TOPIC_RETENTION_MS, Long::parseLong).ifPresent(b::topicRetentionMs);
+        read(env, ENV_MAX_BODY_BYTES, IngestConfig::parseInt).ifPresent(b::maxBodyBytes);
+        read(env, ENV_KAFKA_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaTimeout);
+        read(env, ENV_KAFKA_STARTUP_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaStartupTimeout);
+        return b.build();
+    }
+
+    /** The largest Kafka record ingest writes: a body of {@link #maxBodyBytes()} plus headroom. */
+    public int maxRecordBytes() {
+        return maxBodyBytes + KAFKA_RECORD_HEADROOM_BYTES;
+    }
+
+    /** Builds an {@link IngestConfig}; every field starts at its default. */
+    public static final class Builder {
+        private String kafkaBootstrap = DEFAULT_KAFKA_BOOTSTRAP;
+        private String httpHost = DEFAULT_HTTP_HOST;
+        private int httpPort = DEFAULT_HTTP_PORT;
+        private int httpThreads = DEFAULT_HTTP_THREADS;
+        private String tracesTopic = DEFAULT_TRACES_TOPIC;
+        private String logsTopic = DEFAULT_LOGS_TOPIC;
+        private int topicPartitions = DEFAULT_TOPIC_PARTITIONS;
+        private short topicReplication = DEFAULT_TOPIC_REPLICATION;
+        private long topicRetentionMs = DEFAULT_TOPIC_RETENTION_MS;
+        private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+        private Duration kafkaTimeout = DEFAULT_KAFKA_TIMEOUT;
+        private Duration kafkaStartupTimeout = DEFAULT_KAFKA_STARTUP_TIMEOUT;
+
+        private Builder() {}
+
+        private Builder(IngestConfig c) {
+            kafkaBootstrap = c.kafkaBootstrap;
+            httpHost = c.httpHost;
+            httpPort = c.httpPort;
+            httpThreads = c.httpThreads;
+            tracesTopic = c.tracesTopic;
+            logsTopic = c.logsTopic;
+            topicPartitions = c.topicPartitions;
+            topicReplication = c.topicReplication;
+            topicRetentionMs = c.topicRetentionMs;
+            maxBodyBytes = c.maxBodyBytes;
+            kafkaTimeout = c.kafkaTimeout;
+            kafkaStartupTimeout = c.kafkaStartupTimeout;
+        }
+
+        public Builder kafkaBootstrap(String kafkaBootstrap) {
+            this.kafkaBootstrap = Objects.requireNonNull(kafkaBootstrap, "kafkaBootstrap");
+            return this;
+        }
+
+        public Builder httpHost(String httpHost) {
+            this.httpHost = Objects.requireNonNull(httpHost, "httpHost");
+            return this;
+        }
+
+        public Builder httpPort(int httpPort) {
+            this.httpPort = httpPort;
+            return this;
+        }
+
+        public Builder httpThreads(int httpThreads) {
+            this.httpThreads = httpThreads;
+            return this;
+        }
+
+        public Builder tracesTopic(String tracesTopic) {
+            this.tracesTopic = Objects.requireNonNull(tracesTopic, "tracesTopic");
+            return this;
+        }
+
+        public Builder logsTopic(String logsTopic) {
+            this.logsTopic = Objects.requireNonNull(logsTopic, "logsTopic");
+            return this;
+        }
+
+        public Builder topicPartitions(int topicPartitions) {
+            this.topicPartitions = topicPartitions;
+            return this;
+        }
+
+        public Builder topicReplication(short topicReplication) {
+            this.topicReplication = topicReplication;
+            return this;
+        }
+
+        public Builder topicRetentionMs(long topicRetentionMs) {
+            this.topicRetentionMs = topicRetentionMs;
+            return this;
+        }
+
+        public Builder maxBodyBytes(int maxBodyBytes) {
+            this.maxBodyBytes = maxBodyBytes;
+            return this;
+        }
+
+        public Builder kafkaTimeout(Duration kafkaTimeout) {
+            this.kafkaTimeout = Objects.requireNonNull(kafkaTimeout, "kafkaTimeout");
+            return this;
+        }
+
+        public Builder kafkaStartupTimeout(Duration kafkaStartupTimeout) {
+            this.kafkaStartupTimeout = Objects.requireNonNull(kafkaStartupTimeout, "kafkaStartupTimeout");
+            return this;
+        }
+
+        /** @throws IllegalArgumentException saying which setting is invalid and why */
+        public IngestConfig build() {
+            return new IngestConfig(
+                    kafkaBootstrap,
+                    httpHost,
+                    httpPort,
+                    httpThreads,
+                    tracesTopic,
+                    logsTopic,
+                    topicPartitions,
+                    topicReplication,
+                    topicRetentionMs,
+                    maxBodyBytes,
+                    kafkaTimeout,
+                    kafkaStartupTimeout);
+        }
+    }
+
+    private static void check(boolean valid, String field, String env, String rule, Object value) {
+        if (!valid) {
+            throw new IllegalArgumentException(field + " " + rule + " (set " + env + "); got '" + value + "'");
+        }
+    }
+
+    private static void checkBootstrap(String bootstrap) {
+        String rule = "must be a comma-separated list of host:port, such as 127.0.0.1:9092";
+        check(!bootstrap.isBlank(), "kafkaBootstrap", ENV_KAFKA_BOOTSTRAP, rule, bootstrap);
+        for (String server : bootstrap.split(",", -1)) {
+            String s = server.strip();
+            int colon = s.lastIndexOf(':');
+            boolean valid = colon > 0 && colon < s.length() - 1;
+            if (valid) {
+                try {
+                    int port = Integer.parseInt(s.substring(colon + 1));
+                    valid = port >= 1 && port <= 65535;
+                } catch (NumberFormatException e) {
+                    valid = false;
+                }
+            }
+            check(valid, "kafkaBootstrap", ENV_KAFKA_BOOTSTRAP, rule, bootstrap);
+        }
+    }
+
+    private static void checkTopic(String topic, String field, String env) {
+        check(
+                TOPIC.matcher(topic).matches() && !topic.equals(".") && !topic.equals(".."),
+                field,
+                env,
+                "must be a Kafka topic name: 1 to 249 characters of a-z, A-Z, 0-9, '.', '_' or '-'",
+                topic);
+    }
+
+    private static void checkTimeout(Duration timeout, String field, String env) {
+        check(
+                timeout.compareTo(MIN_KAFKA_TIMEOUT) >= 0 && timeout.compareTo(MAX_KAFKA_TIMEOUT) <= 0,
+                field,
+                env,
+                "must be from " + MIN_KAFKA_TIMEOUT.toMillis() + " to " + MAX_KAFKA_TIMEOUT.toMillis() + " ms",
+                timeout.toMillis() + " ms");
+    }
+
+    private static int parseInt(String s) {
+        return Integer.parseInt(s);
+    }
+
+    private static short parseShort(String s) {
+        int value = Integer.parseInt(s);
+        if (value < Short.MIN_VALUE || value > Short.MAX_VALUE) {
+            throw new NumberFormatException("out of range");
+        }
+        return (short) value;
+    }
+
+    private static Duration parseMillis(String s) {
+        return Duration.ofMillis(Long.parseLong(s));
+    }
+
+    private static <T> Optional<T> read(Map<String, String> env, String name, Function<String, T> parse) {
+        String raw = env.get(name);
+        if (raw == null || raw.isBlank()) {
+            return Optional.empty();
+        }
+        String value = raw.strip();
+        try {
+            return Optional.of(parse.apply(value));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    name + " must be a whole number (and not a huge one); got '" + value + "'", e);
+        }
+    }
+}

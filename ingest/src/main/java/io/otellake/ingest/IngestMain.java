@@ -1,0 +1,35 @@
+package io.otellake.ingest;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts ingest from environment variables (see {@link IngestConfig}) and runs until the JVM is told to stop, then
+ * stops gracefully. Exit status 2: invalid configuration; 1: could not start.
+ */
+public final class IngestMain {
+    private static final Logger LOG = LoggerFactory.getLogger(IngestMain.class);
+
+    private IngestMain() {}
+
+    public static void main(String[] args) {
+        IngestConfig config;
+        try {
+            config = IngestConfig.fromEnvironment(System.getenv());
+        } catch (IllegalArgumentException e) {
+            LOG.error("Invalid configuration: {}", e.getMessage());
+            System.exit(2);
+            return;
+        }
+        LOG.info("Starting with {}", config);
+        Ingest ingest;
+        try {
+            ingest = Ingest.start(config);
+        } catch (IngestStartException e) {
+            LOG.error("Cannot start: {}", e.getMessage());
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(ingest::close, "ingest-shutdown"));
+    }
+}

@@ -1,0 +1,131 @@
+package io.otellake.ingest;
+
+import io.otellake.schemas.OtlpTopics;
+import io.otellake.schemas.TenantId;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Writes one export request as one Kafka record and waits for Kafka's acknowledgement.
+ *
+ * <p>Guarantees: {@link #publish} returns only after the record is acknowledged with {@code acks=all}; the producer is
+ * idempotent, so its own retries do not duplicate a record. It throws after at most the Kafka timeout otherwise. A
+ * failure does not prove that the record was not written (an acknowledgement may be lost on the way back), so a client
+ * that retries after a failure may write it twice: delivery is at least once. The producer's delivery timeout equals
+ * ours, so a record that timed out is normally also abandoned by the producer, not written later.
+ *
+ * <p>Records have no key: the producer spreads them over the partitions. Each carries the tenant in header
+ * {@link OtlpTopics#TENANT_HEADER}.
+ */
+final class KafkaPublisher implements AutoCloseable {
+    static final String CLIENT_ID = "otel-lake-ingest";
+    static final int LINGER_MS = 5;
+    private static final long MIN_BUFFER_MEMORY = 32L * 1024 * 1024;
+    private static final int BUFFERED_RECORDS_AT_MAX_SIZE = 4;
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Producer<byte[], byte[]> producer;
+    private final Duration timeout;
+
+    KafkaPublisher(IngestConfig config) {
+        this.producer = new KafkaProducer<>(producerProperties(config));
+        this.timeout = config.kafkaTimeout();
+    }
+
+    static Properties producerProperties(IngestConfig config) {
+        long timeoutMs = config.kafkaTimeout().toMillis();
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, CLIENT_ID);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "zstd");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, LINGER_MS);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, config.maxRecordBytes());
+        p.put(
+                ProducerConfig.BUFFER_MEMORY_CONFIG,
+                Math.max(MIN_BUFFER_MEMORY, (long) BUFFERED_RECORDS_AT_MAX_SIZE * config.maxRecordBytes()));
+        // Every way a send can wait is bounded by the Kafka timeout: send() itself (metadata, buffer space), and the
+        // delivery of the batch (Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms).
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) timeoutMs);
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) (timeoutMs - LINGER_MS));
+        return p;
+    }
+
+    /**
+     * Fetches the topics' metadata, so that the first request does not wait for it, and so that start-up fails when
+     * the producer cannot reach them.
+     */
+    void connect(List<String> topics) {
+        for (String topic : topics) {
+            producer.partitionsFor(topic);
+        }
+    }
+
+    /**
+     * Writes a record and waits for its acknowledgement, for at most the Kafka timeout.
+     *
+     * @throws PublishException if Kafka did not acknowledge the record in time or refused it
+     */
+    RecordMetadata publish(String topic, TenantId tenant, byte[] value) throws PublishException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
+                topic,
+                null,
+                null,
+                null,
+                value,
+                List.of(new RecordHeader(
+                        OtlpTopics.TENANT_HEADER, tenant.value().getBytes(StandardCharsets.UTF_8))));
+        String what = value.length + " bytes for tenant '" + tenant + "' to topic " + topic;
+        try {
+            Future<RecordMetadata> ack = producer.send(record);
+            return ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RecordTooLargeException || cause instanceof RecordBatchTooLargeException) {
+                throw new PublishException(
+                        PublishException.Kind.TOO_LARGE, "Kafka refused " + what + " as too large: " + cause, cause);
+            }
+            throw new PublishException(
+                    PublishException.Kind.UNAVAILABLE, "Kafka did not acknowledge " + what + ": " + cause, cause);
+        } catch (TimeoutException e) {
+            throw new PublishException(
+                    PublishException.Kind.UNAVAILABLE,
+                    "Kafka did not acknowledge " + what + " within " + timeout.toMillis() + " ms",
+                    e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PublishException(
+                    PublishException.Kind.UNAVAILABLE, "interrupted while writing " + what + " to Kafka", e);
+        } catch (KafkaException e) {
+            // send() throws rather than failing the future when the producer is closed or broken.
+            throw new PublishException(PublishException.Kind.UNAVAILABLE, "Kafka refused " + what + ": " + e, e);
+        }
+    }
+
+    /** Sends what is buffered, waits for it (bounded), and closes the producer. */
+    @Override
+    public void close() {
+        producer.close(CLOSE_TIMEOUT);
+    }
+}

@@ -1,0 +1,181 @@
+package io.otellake.ingest;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.otellake.schemas.Ids;
+import java.io.IOException;
+import java.io.StringReader;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * Reads OTLP/JSON ("JSON Protobuf Encoding" of the OTLP specification): the protobuf JSON mapping, except that trace
+ * and span ids are hex strings (either case) instead of base64. Keys are lowerCamelCase; the original snake_case names
+ * are read too, because JsonFormat reads them and an id under such a key must not be mistaken for base64. 64-bit
+ * integers may be strings or numbers, enums integers (or names), unknown fields are ignored.
+ *
+ * <p>How: the body is parsed into a Gson tree, each id at its exact place (spans and their links, log records) is
+ * rewritten from hex to base64, and JsonFormat reads the result.
+ */
+final class OtlpJson {
+    static final int TRACE_ID_BYTES = 16;
+    static final int SPAN_ID_BYTES = 8;
+
+    private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
+    private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
+    private static final Base64.Encoder BASE64 = Base64.getEncoder();
+
+    private OtlpJson() {}
+
+    static ExportTraceServiceRequest parseTraces(String json) throws InvalidExportException {
+        JsonObject root = parseObject(json);
+        for (Child rs : children(root, "resourceSpans", "resource_spans", "")) {
+            for (Child ss : children(rs.object, "scopeSpans", "scope_spans", rs.path)) {
+                for (Child span : children(ss.object, "spans", "spans", ss.path)) {
+                    hexToBase64(span, "traceId", "trace_id", TRACE_ID_BYTES);
+                    hexToBase64(span, "spanId", "span_id", SPAN_ID_BYTES);
+                    hexToBase64(span, "parentSpanId", "parent_span_id", SPAN_ID_BYTES);
+                    for (Child link : children(span.object, "links", "links", span.path)) {
+                        hexToBase64(link, "traceId", "trace_id", TRACE_ID_BYTES);
+                        hexToBase64(link, "spanId", "span_id", SPAN_ID_BYTES);
+                    }
+                }
+            }
+        }
+        return merge(root, ExportTraceServiceRequest.newBuilder()).build();
+    }
+
+    static ExportLogsServiceRequest parseLogs(String json) throws InvalidExportException {
+        JsonObject root = parseObject(json);
+        for (Child rl : children(root, "resourceLogs", "resource_logs", "")) {
+            for (Child sl : children(rl.object, "scopeLogs", "scope_logs", rl.path)) {
+                for (Child log : children(sl.object, "logRecords", "log_records", sl.path)) {
+                    hexToBase64(log, "traceId", "trace_id", TRACE_ID_BYTES);
+                    hexToBase64(log, "spanId", "span_id", SPAN_ID_BYTES);
+                }
+            }
+        }
+        return merge(root, ExportLogsServiceRequest.newBuilder()).build();
+    }
+
+    private static JsonObject parseObject(String json) throws InvalidExportException {
+        JsonReader reader = new JsonReader(new StringReader(json));
+        reader.setStrictness(Strictness.STRICT);
+        JsonElement root;
+        try {
+            root = GSON.fromJson(reader, JsonElement.class);
+        } catch (JsonParseException e) {
+            throw new InvalidExportException("the body is not valid JSON: " + gsonMessage(e));
+        }
+        if (root == null || !root.isJsonObject()) {
+            throw new InvalidExportException("the body must be a JSON object; got "
+                    + (root == null ? "nothing" : root.isJsonArray() ? "an array" : shorten(root.toString())));
+        }
+        boolean more;
+        try {
+            more = reader.peek() != JsonToken.END_DOCUMENT;
+        } catch (IOException e) {
+            more = true;
+        }
+        if (more) {
+            throw new InvalidExportException("the body is not valid JSON: more follows the first JSON value");
+        }
+        return root.getAsJsonObject();
+    }
+
+    private static <B extends Message.Builder> B merge(JsonObject root, B builder) throws InvalidExportException {
+        try {
+            PARSER.merge(GSON.toJson(root), builder);
+            return builder;
+        } catch (InvalidProtocolBufferException e) {
+            throw new InvalidExportException("the body is not a valid OTLP/JSON "
+                    + builder.getDescriptorForType().getName() + ": " + e.getMessage());
+        }
+    }
+
+    private static void hexToBase64(Child parent, String camel, String snake, int bytes) throws InvalidExportException {
+        hexToBase64(parent, camel, bytes);
+        hexToBase64(parent, snake, bytes);
+    }
+
+    private static void hexToBase64(Child parent, String key, int bytes) throws InvalidExportException {
+        JsonElement value = parent.object.get(key);
+        if (value == null || value.isJsonNull()) {
+            return;
+        }
+        String hex = value.isJsonPrimitive() && value.getAsJsonPrimitive().isString() ? value.getAsString() : null;
+        if (hex == null || !(hex.isEmpty() || Ids.isHex(hex, 2 * bytes))) {
+            throw new InvalidExportException(parent.path + "." + key + " must be " + (2 * bytes)
+                    + " hex characters (or empty); got " + shorten(value.toString()));
+        }
+        if (!hex.isEmpty()) {
+            parent.object.add(
+                    key,
+                    new JsonPrimitive(BASE64.encodeToString(Ids.fromHex(hex).toByteArray())));
+        }
+    }
+
+    /**
+     * The objects in the array under {@code camel} (or {@code snake}). Anything else there (not an array, elements
+     * not objects) is left for JsonFormat, which rejects it with its own message.
+     */
+    private static List<Child> children(JsonObject parent, String camel, String snake, String parentPath) {
+        List<Child> children = new ArrayList<>();
+        addChildren(parent.get(camel), join(parentPath, camel), children);
+        if (!snake.equals(camel)) {
+            addChildren(parent.get(snake), join(parentPath, snake), children);
+        }
+        return children;
+    }
+
+    private static void addChildren(JsonElement array, String path, List<Child> children) {
+        if (array == null || !array.isJsonArray()) {
+            return;
+        }
+        JsonArray elements = array.getAsJsonArray();
+        for (int i = 0; i < elements.size(); i++) {
+            if (elements.get(i).isJsonObject()) {
+                children.add(new Child(elements.get(i).getAsJsonObject(), path + "[" + i + "]"));
+            }
+        }
+    }
+
+    private static String join(String parentPath, String key) {
+        return parentPath.isEmpty() ? key : parentPath + "." + key;
+    }
+
+    /**
+     * Gson's message, for a client: without its cause's class name, its advice to Java programmers and its link to a
+     * troubleshooting page.
+     */
+    private static String gsonMessage(Exception e) {
+        Throwable t = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause() : e;
+        String message = String.valueOf(t.getMessage());
+        int see = message.indexOf("\nSee ");
+        message = see < 0 ? message : message.substring(0, see);
+        return message.replace(
+                        "Use JsonReader.setStrictness(Strictness.LENIENT) to accept malformed JSON", "syntax error")
+                .replace("End of input", "the body ends too early");
+    }
+
+    private static String shorten(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+    }
+
+    /** A JSON object and where it is in the request, for error messages. */
+    private record Child(JsonObject object, String path) {}
+}

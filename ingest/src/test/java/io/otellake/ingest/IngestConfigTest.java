@@ -1,0 +1,116 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class IngestConfigTest {
+    @Test
+    void defaults() {
+        IngestConfig config = IngestConfig.fromEnvironment(Map.of());
+
+        assertThat(config).isEqualTo(IngestConfig.defaults());
+        assertThat(config.kafkaBootstrap()).isEqualTo("127.0.0.1:9092");
+        assertThat(config.httpHost()).isEqualTo("0.0.0.0");
+        assertThat(config.httpPort()).isEqualTo(4318);
+        assertThat(config.tracesTopic()).isEqualTo("otlp-traces");
+        assertThat(config.logsTopic()).isEqualTo("otlp-logs");
+        assertThat(config.topicPartitions()).isEqualTo(3);
+        assertThat(config.topicReplication()).isEqualTo((short) 1);
+        assertThat(config.topicRetentionMs()).isEqualTo(86_400_000L);
+        assertThat(config.maxBodyBytes()).isEqualTo(8 * 1024 * 1024);
+        assertThat(config.maxRecordBytes()).isEqualTo(8 * 1024 * 1024 + 64 * 1024);
+        assertThat(config.kafkaTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(config.kafkaStartupTimeout()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void everyVariableOverridesItsDefault() {
+        IngestConfig config = IngestConfig.fromEnvironment(Map.ofEntries(
+                Map.entry("OTEL_LAKE_KAFKA_BOOTSTRAP", "kafka-1:9093,kafka-2:9093"),
+                Map.entry("OTEL_LAKE_INGEST_HTTP_HOST", "127.0.0.1"),
+                Map.entry("OTEL_LAKE_INGEST_HTTP_PORT", " 14318 "),
+                Map.entry("OTEL_LAKE_INGEST_HTTP_THREADS", "4"),
+                Map.entry("OTEL_LAKE_TRACES_TOPIC", "t"),
+                Map.entry("OTEL_LAKE_LOGS_TOPIC", "l"),
+                Map.entry("OTEL_LAKE_TOPIC_PARTITIONS", "12"),
+                Map.entry("OTEL_LAKE_TOPIC_REPLICATION", "3"),
+                Map.entry("OTEL_LAKE_TOPIC_RETENTION_MS", "-1"),
+                Map.entry("OTEL_LAKE_INGEST_MAX_BODY_BYTES", "1048576"),
+                Map.entry("OTEL_LAKE_KAFKA_TIMEOUT_MS", "2500"),
+                Map.entry("OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS", "60000"),
+                Map.entry("UNRELATED", "x")));
+
+        assertThat(config)
+                .isEqualTo(new IngestConfig(
+                        "kafka-1:9093,kafka-2:9093",
+                        "127.0.0.1",
+                        14318,
+                        4,
+                        "t",
+                        "l",
+                        12,
+                        (short) 3,
+                        -1,
+                        1_048_576,
+                        Duration.ofMillis(2500),
+                        Duration.ofSeconds(60)));
+    }
+
+    @Test
+    void blankVariablesKeepTheDefault() {
+        assertThat(IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_HTTP_PORT", " ")))
+                .isEqualTo(IngestConfig.defaults());
+    }
+
+    @Test
+    void invalidValuesAreRefusedWithTheVariableToSet() {
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_HTTP_PORT", "http")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("OTEL_LAKE_INGEST_HTTP_PORT must be a whole number (and not a huge one); got 'http'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_HTTP_PORT", "70000")))
+                .hasMessage("httpPort must be from 0 to 65535 (set OTEL_LAKE_INGEST_HTTP_PORT); got '70000'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_BOOTSTRAP", "kafka")))
+                .hasMessage("kafkaBootstrap must be a comma-separated list of host:port, such as 127.0.0.1:9092 (set"
+                        + " OTEL_LAKE_KAFKA_BOOTSTRAP); got 'kafka'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_TRACES_TOPIC", "otlp/traces")))
+                .hasMessage("tracesTopic must be a Kafka topic name: 1 to 249 characters of a-z, A-Z, 0-9, '.', '_'"
+                        + " or '-' (set OTEL_LAKE_TRACES_TOPIC); got 'otlp/traces'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_LOGS_TOPIC", "otlp-traces")))
+                .hasMessageStartingWith("logsTopic must differ from the traces topic");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_TOPIC_REPLICATION", "0")))
+                .hasMessageStartingWith("topicReplication must be at least 1");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_TOPIC_RETENTION_MS", "0")))
+                .hasMessageStartingWith("topicRetentionMs must be a positive number of milliseconds, or -1");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_MAX_BODY_BYTES", "100")))
+                .hasMessage("maxBodyBytes must be from 1024 to 67108864 (64 MiB) (set"
+                        + " OTEL_LAKE_INGEST_MAX_BODY_BYTES); got '100'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_TIMEOUT_MS", "10")))
+                .hasMessage("kafkaTimeout must be from 1000 to 600000 ms (set OTEL_LAKE_KAFKA_TIMEOUT_MS); got '10"
+                        + " ms'");
+    }
+
+    @Test
+    void builderStartsFromDefaultsAndValidates() {
+        IngestConfig config = IngestConfig.builder()
+                .kafkaBootstrap("127.0.0.1:19092")
+                .httpPort(0)
+                .build();
+
+        assertThat(config.toBuilder().build()).isEqualTo(config);
+        assertThat(config.httpPort()).isZero();
+        assertThat(config.tracesTopic()).isEqualTo("otlp-traces");
+        assertThatThrownBy(() -> config.toBuilder().topicPartitions(0).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("topicPartitions must be at least 1 (set OTEL_LAKE_TOPIC_PARTITIONS); got '0'");
+    }
+
+    @Test
+    void toStringShowsEverySetting() {
+        assertThat(IngestConfig.defaults().toString())
+                .contains("kafkaBootstrap=127.0.0.1:9092", "httpPort=4318", "tracesTopic=otlp-traces", "PT10S");
+    }
+}

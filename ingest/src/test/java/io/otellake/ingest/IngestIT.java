@@ -1,0 +1,472 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.UnknownFieldSet;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.InstrumentationScope;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.logs.v1.ResourceLogs;
+import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.logs.v1.SeverityNumber;
+import io.opentelemetry.proto.resource.v1.Resource;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.otellake.infra.KafkaBroker;
+import io.otellake.schemas.OtlpTopics;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Ingest in-process against a real Kafka broker, with the defaults except the address of both. */
+class IngestIT {
+    private static KafkaBroker kafka;
+    private static Ingest ingest;
+    private static OtlpHttp http;
+    private static TopicReader traces;
+    private static TopicReader logs;
+
+    @BeforeAll
+    static void start() {
+        kafka = TestKafka.broker();
+        ingest = Ingest.start(IngestConfig.builder()
+                .kafkaBootstrap(kafka.bootstrapServers())
+                .httpHost("127.0.0.1")
+                .httpPort(0)
+                .build());
+        http = new OtlpHttp(ingest.uri());
+        traces = new TopicReader(kafka.bootstrapServers(), "otlp-traces");
+        logs = new TopicReader(kafka.bootstrapServers(), "otlp-logs");
+    }
+
+    @AfterAll
+    static void stop() {
+        traces.close();
+        logs.close();
+        ingest.close();
+    }
+
+    @Test
+    void protobufTracesAreWrittenAsOneRecordWithTheTenant() throws Exception {
+        ExportTraceServiceRequest request = traces("checkout", 3);
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> response =
+                http.post("/v1/traces", "application/x-protobuf", request.toByteArray(), "X-Scope-OrgID", "team-a");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(OtlpHttp.contentType(response)).isEqualTo("application/x-protobuf");
+        assertThat(ExportTraceServiceResponse.parseFrom(response.body()))
+                .isEqualTo(ExportTraceServiceResponse.getDefaultInstance());
+        List<ConsumerRecord<byte[], byte[]>> written = traces.since(mark);
+        assertThat(written).hasSize(1);
+        assertThat(written.get(0).value()).isEqualTo(request.toByteArray());
+        assertThat(ExportTraceServiceRequest.parseFrom(written.get(0).value())).isEqualTo(request);
+        assertThat(tenants(written.get(0))).containsExactly("team-a");
+        assertThat(written.get(0).key()).isNull();
+    }
+
+    @Test
+    void aRequestWithoutTenantBelongsToTenantDefault() {
+        ExportTraceServiceRequest request = traces("no-tenant", 1);
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> response = http.post("/v1/traces", "application/x-protobuf", request.toByteArray());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        List<ConsumerRecord<byte[], byte[]>> written = traces.since(mark);
+        assertThat(written).hasSize(1);
+        assertThat(tenants(written.get(0))).containsExactly("default");
+    }
+
+    @Test
+    void jsonLogsWithHexIdsAreWrittenAsProtobuf() throws Exception {
+        String json =
+                """
+                {"resourceLogs":[{
+                  "resource":{"attributes":[{"key":"service.name","value":{"stringValue":"payments"}}]},
+                  "scopeLogs":[{"scope":{"name":"app"},"logRecords":[{
+                    "timeUnixNano":"1700000000000000123",
+                    "observedTimeUnixNano":1700000000000000456,
+                    "severityNumber":17,
+                    "severityText":"ERROR",
+                    "body":{"stringValue":"card declined"},
+                    "traceId":"5B8EFFF798038103D269B633813FC60C",
+                    "spanId":"eee19b7ec3c1b174",
+                    "comesInAFutureVersion":{"x":1}
+                  }]}]
+                }]}""";
+        var mark = logs.mark();
+
+        HttpResponse<byte[]> response =
+                http.post("/v1/logs", "application/json; charset=utf-8", json, "X-Scope-OrgID", "team-b");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(OtlpHttp.contentType(response)).isEqualTo("application/json");
+        assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("{}");
+        List<ConsumerRecord<byte[], byte[]>> written = logs.since(mark);
+        assertThat(written).hasSize(1);
+        assertThat(tenants(written.get(0))).containsExactly("team-b");
+        assertThat(ExportLogsServiceRequest.parseFrom(written.get(0).value()))
+                .isEqualTo(ExportLogsServiceRequest.newBuilder()
+                        .addResourceLogs(ResourceLogs.newBuilder()
+                                .setResource(Resource.newBuilder().addAttributes(attribute("service.name", "payments")))
+                                .addScopeLogs(ScopeLogs.newBuilder()
+                                        .setScope(InstrumentationScope.newBuilder()
+                                                .setName("app"))
+                                        .addLogRecords(LogRecord.newBuilder()
+                                                .setTimeUnixNano(1_700_000_000_000_000_123L)
+                                                .setObservedTimeUnixNano(1_700_000_000_000_000_456L)
+                                                .setSeverityNumber(SeverityNumber.SEVERITY_NUMBER_ERROR)
+                                                .setSeverityText("ERROR")
+                                                .setBody(AnyValue.newBuilder().setStringValue("card declined"))
+                                                .setTraceId(hex("5b8efff798038103d269b633813fc60c"))
+                                                .setSpanId(hex("eee19b7ec3c1b174")))))
+                        .build());
+    }
+
+    @Test
+    void anEmptyRequestIsAcceptedAndNotWritten() {
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> protobuf = http.post("/v1/traces", "application/x-protobuf", new byte[0]);
+        HttpResponse<byte[]> json = http.post("/v1/traces", "application/json", "{\"resourceSpans\":[]}");
+        HttpResponse<byte[]> noSpans = http.post(
+                "/v1/traces",
+                "application/x-protobuf",
+                ExportTraceServiceRequest.newBuilder()
+                        .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(ScopeSpans.getDefaultInstance()))
+                        .build()
+                        .toByteArray());
+
+        assertThat(List.of(protobuf.statusCode(), json.statusCode(), noSpans.statusCode()))
+                .containsExactly(200, 200, 200);
+        assertThat(traces.mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void otherContentTypesAre415() {
+        HttpResponse<byte[]> response = http.post("/v1/traces", "text/plain", "hello");
+
+        assertThat(response.statusCode()).isEqualTo(415);
+        assertThat(OtlpHttp.contentType(response)).isEqualTo("text/plain; charset=utf-8");
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("Content-Type must be application/x-protobuf or application/json; got 'text/plain'");
+    }
+
+    @Test
+    void compressedBodiesAre415UntilGzipIsSupported() {
+        HttpResponse<byte[]> response =
+                http.post("/v1/traces", "application/x-protobuf", new byte[] {31, -117, 8}, "Content-Encoding", "gzip");
+
+        assertThat(response.statusCode()).isEqualTo(415);
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("Content-Encoding 'gzip' is not supported; send the body uncompressed");
+    }
+
+    @Test
+    void garbageProtobufIs400WithTheParseError() throws Exception {
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> response =
+                http.post("/v1/traces", "application/x-protobuf", new byte[] {(byte) 0xff, (byte) 0xff, 0x01});
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.contentType(response)).isEqualTo("application/x-protobuf");
+        assertThat(OtlpHttp.protobufStatusCode(response)).isEqualTo(3); // INVALID_ARGUMENT
+        assertThat(OtlpHttp.message(response))
+                .startsWith("the body is not a valid protobuf ExportTraceServiceRequest: ");
+        assertThat(traces.mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void brokenJsonIs400WithWhereItBroke() {
+        HttpResponse<byte[]> response = http.post("/v1/logs", "application/json", "{\"resourceLogs\":[{]}");
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.contentType(response)).isEqualTo("application/json");
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("the body is not valid JSON: syntax error at line 1 column 20 path $.resourceLogs[0].");
+    }
+
+    @Test
+    void badHexIdIs400SayingWhich() {
+        HttpResponse<byte[]> response = http.post(
+                "/v1/traces",
+                "application/json",
+                "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"abc\"}]}]}]}");
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("resourceSpans[0].scopeSpans[0].spans[0].traceId must be 32 hex characters (or empty);"
+                        + " got \"abc\"");
+    }
+
+    @Test
+    void protobufIdsOfTheWrongLengthAre400() {
+        ExportTraceServiceRequest request = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .addScopeSpans(ScopeSpans.newBuilder()
+                                .addSpans(Span.newBuilder().setTraceId(ByteString.copyFromUtf8("short")))))
+                .build();
+
+        HttpResponse<byte[]> response = http.post("/v1/traces", "application/x-protobuf", request.toByteArray());
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("resourceSpans[0].scopeSpans[0].spans[0].traceId must be 16 bytes (or empty); got 5 bytes");
+    }
+
+    @Test
+    void anInvalidTenantIs400WithTheRule() {
+        HttpResponse<byte[]> response = http.post(
+                "/v1/traces", "application/x-protobuf", traces("x", 1).toByteArray(), "X-Scope-OrgID", "../etc");
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("X-Scope-OrgID: tenant id must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'; got"
+                        + " '../etc'");
+    }
+
+    @Test
+    void aBodyOverTheLimitIs413WithOrWithoutContentLength() {
+        byte[] tooLarge = new byte[IngestConfig.DEFAULT_MAX_BODY_BYTES + 1];
+        Arrays.fill(tooLarge, (byte) 'x');
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> declared = http.post("/v1/traces", "application/x-protobuf", tooLarge);
+        HttpResponse<byte[]> chunked = http.send(HttpRequest.newBuilder(http.uri("/v1/traces"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(tooLarge)))
+                .build());
+
+        assertThat(declared.statusCode()).isEqualTo(413);
+        assertThat(OtlpHttp.message(declared))
+                .isEqualTo("the body is 8388609 bytes; the limit is 8388608 bytes: send smaller batches");
+        assertThat(chunked.statusCode()).isEqualTo(413);
+        assertThat(OtlpHttp.message(chunked))
+                .isEqualTo("the body is more than 8388608 bytes; the limit is 8388608 bytes: send smaller batches");
+        assertThat(traces.mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void aBodyAtTheLimitIsRead() {
+        // A valid request padded with an unknown field up to exactly the limit.
+        ExportTraceServiceRequest request = traces("big", 1);
+        int limit = IngestConfig.DEFAULT_MAX_BODY_BYTES;
+        int padding = limit
+                - request.getSerializedSize()
+                - CodedOutputStream.computeTagSize(1000)
+                - CodedOutputStream.computeUInt32SizeNoTag(limit);
+        ExportTraceServiceRequest padded = request.toBuilder()
+                .setUnknownFields(UnknownFieldSet.newBuilder()
+                        .addField(
+                                1000,
+                                UnknownFieldSet.Field.newBuilder()
+                                        .addLengthDelimited(ByteString.copyFrom(new byte[padding]))
+                                        .build())
+                        .build())
+                .build();
+        assertThat(padded.getSerializedSize()).isEqualTo(IngestConfig.DEFAULT_MAX_BODY_BYTES);
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> response = http.post("/v1/traces", "application/x-protobuf", padded.toByteArray());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(traces.since(mark)).singleElement().satisfies(r -> assertThat(r.value())
+                .isEqualTo(padded.toByteArray()));
+    }
+
+    @Test
+    void wrongMethodIs405AndUnknownPathIs404() {
+        HttpResponse<byte[]> get = http.get("/v1/traces");
+        HttpResponse<byte[]> metrics = http.post("/v1/metrics", "application/x-protobuf", new byte[0]);
+        HttpResponse<byte[]> longer = http.post("/v1/traces/more", "application/x-protobuf", new byte[0]);
+
+        assertThat(get.statusCode()).isEqualTo(405);
+        assertThat(get.headers().firstValue("Allow")).contains("POST");
+        assertThat(OtlpHttp.message(get)).isEqualTo("GET is not allowed on /v1/traces; use POST");
+        assertThat(metrics.statusCode()).isEqualTo(404);
+        assertThat(OtlpHttp.message(metrics))
+                .isEqualTo("no such endpoint: /v1/metrics; ingest serves POST /v1/traces, POST /v1/logs and GET"
+                        + " /health");
+        assertThat(longer.statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void healthIs200() {
+        HttpResponse<byte[]> response = http.get("/health");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(OtlpHttp.message(response)).isEqualTo("ok");
+        assertThat(http.get("/healthz").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void topicsAreCreatedWithRetentionPartitionsAndRecordSize() throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            Set<String> topics = Set.of("otlp-traces", "otlp-logs");
+            Map<String, TopicDescription> descriptions =
+                    admin.describeTopics(topics).allTopicNames().get(20, TimeUnit.SECONDS);
+            Map<ConfigResource, Config> configs = admin.describeConfigs(topics.stream()
+                            .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t))
+                            .toList())
+                    .all()
+                    .get(20, TimeUnit.SECONDS);
+
+            assertThat(descriptions.values()).allSatisfy(d -> {
+                assertThat(d.partitions()).hasSize(3);
+                assertThat(d.partitions())
+                        .allSatisfy(p -> assertThat(p.replicas()).hasSize(1));
+            });
+            assertThat(configs.values()).hasSize(2).allSatisfy(c -> {
+                assertThat(c.get("retention.ms").value()).isEqualTo("86400000");
+                assertThat(c.get("max.message.bytes").value()).isEqualTo(Integer.toString(8 * 1024 * 1024 + 65536));
+            });
+        }
+    }
+
+    @Test
+    void startingAgainLeavesExistingTopicsAsTheyAre() {
+        IngestConfig other = ingest.config().toBuilder()
+                .topicRetentionMs(1000)
+                .topicPartitions(1)
+                .build();
+
+        try (Ingest second = Ingest.start(other)) {
+            assertThat(second.port()).isNotEqualTo(ingest.port());
+        }
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            Config config = admin.describeConfigs(List.of(new ConfigResource(ConfigResource.Type.TOPIC, "otlp-traces")))
+                    .all()
+                    .get(20, TimeUnit.SECONDS)
+                    .values()
+                    .iterator()
+                    .next();
+            assertThat(config.get("retention.ms").value()).isEqualTo("86400000");
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void closeFinishesTheRequestsInFlight() throws Exception {
+        Ingest closing = Ingest.start(ingest.config());
+        byte[] body = traces("in-flight", 2).toByteArray();
+        int half = body.length / 2;
+        var mark = traces.mark();
+
+        // A raw socket, to hold the request in flight (half its body sent) exactly as long as the test needs.
+        try (Socket socket = new Socket("127.0.0.1", closing.port())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/traces HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/x-protobuf\r\n"
+                            + "Content-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(body, 0, half);
+            out.flush();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (closing.requestsInFlight() == 0) {
+                assertThat(System.nanoTime()).as("the request reaches ingest").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+
+            Thread closer = new Thread(closing::close, "closer");
+            closer.start();
+            Thread.sleep(300);
+            assertThat(closer.isAlive())
+                    .as("close() waits for the request in flight")
+                    .isTrue();
+            assertThat(http.get("/health").statusCode()).isEqualTo(200); // the other instance is unaffected
+            out.write(body, half, body.length - half);
+            out.flush();
+            String statusLine = new BufferedReader(
+                            new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+                    .readLine();
+            closer.join(TimeUnit.SECONDS.toMillis(15));
+
+            assertThat(statusLine).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(closer.isAlive()).isFalse();
+        }
+        assertThat(traces.since(mark)).singleElement().satisfies(r -> assertThat(r.value())
+                .isEqualTo(body));
+        assertThatThrownBy(() -> new Socket("127.0.0.1", closing.port()).close())
+                .isInstanceOf(ConnectException.class);
+    }
+
+    static ExportTraceServiceRequest traces(String service, int spans) {
+        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
+        byte[] traceId = randomBytes(16);
+        for (int i = 0; i < spans; i++) {
+            scope.addSpans(Span.newBuilder()
+                    .setTraceId(ByteString.copyFrom(traceId))
+                    .setSpanId(ByteString.copyFrom(randomBytes(8)))
+                    .setName("op-" + i)
+                    .setKind(Span.SpanKind.SPAN_KIND_SERVER)
+                    .setStartTimeUnixNano(1_700_000_000_000_000_000L + i)
+                    .setEndTimeUnixNano(1_700_000_000_500_000_000L + i)
+                    .addAttributes(attribute("http.route", "/pay")));
+        }
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(attribute("service.name", service)))
+                        .addScopeSpans(scope))
+                .build();
+    }
+
+    static List<String> tenants(ConsumerRecord<byte[], byte[]> record) {
+        return StreamSupport.stream(
+                        record.headers().headers(OtlpTopics.TENANT_HEADER).spliterator(), false)
+                .map(Header::value)
+                .map(v -> new String(v, StandardCharsets.UTF_8))
+                .toList();
+    }
+
+    private static KeyValue attribute(String key, String value) {
+        return KeyValue.newBuilder()
+                .setKey(key)
+                .setValue(AnyValue.newBuilder().setStringValue(value))
+                .build();
+    }
+
+    private static ByteString hex(String hex) {
+        return ByteString.copyFrom(HexFormat.of().parseHex(hex));
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] bytes = new byte[n];
+        ThreadLocalRandom.current().nextBytes(bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,34 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Start-up without a Kafka: no server needed, since the point is that there is none. */
+class IngestStartupTest {
+    @Test
+    void failsWithinTheStartupTimeoutWhenKafkaDoesNotAnswer() throws IOException {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        IngestConfig config = IngestConfig.builder()
+                .kafkaBootstrap("127.0.0.1:" + closedPort)
+                .httpHost("127.0.0.1")
+                .httpPort(0)
+                .kafkaStartupTimeout(Duration.ofSeconds(2))
+                .build();
+
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> Ingest.start(config))
+                .isInstanceOf(IngestStartException.class)
+                .hasMessage("Kafka at 127.0.0.1:" + closedPort + " did not answer within 2000 ms (trying to list the"
+                        + " topics). Start Kafka, or point OTEL_LAKE_KAFKA_BOOTSTRAP at it;"
+                        + " OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS sets how long to wait.");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
+    }
+}

@@ -1,0 +1,241 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.logs.v1.SeverityNumber;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.opentelemetry.proto.trace.v1.Status;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+
+class OtlpJsonTest {
+    private static final String TRACE_ID = "5b8efff798038103d269b633813fc60c";
+    private static final String SPAN_ID = "eee19b7ec3c1b174";
+    private static final String PARENT_ID = "eee19b7ec3c1b173";
+
+    @Test
+    void hexIdsOfSpansAndLinksBecomeTheirBytesInEitherCase() throws Exception {
+        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+                """
+                {"resourceSpans":[{"scopeSpans":[{"spans":[{
+                  "traceId":"%s","spanId":"%s","parentSpanId":"%s","name":"op",
+                  "links":[{"traceId":"%s","spanId":"%s"}]
+                }]}]}]}"""
+                        .formatted(
+                                TRACE_ID.toUpperCase(),
+                                SPAN_ID,
+                                PARENT_ID.toUpperCase(),
+                                TRACE_ID,
+                                SPAN_ID.toUpperCase()));
+
+        Span span = request.getResourceSpans(0).getScopeSpans(0).getSpans(0);
+        assertThat(span.getTraceId()).isEqualTo(bytes(TRACE_ID));
+        assertThat(span.getSpanId()).isEqualTo(bytes(SPAN_ID));
+        assertThat(span.getParentSpanId()).isEqualTo(bytes(PARENT_ID));
+        assertThat(span.getName()).isEqualTo("op");
+        assertThat(span.getLinks(0).getTraceId()).isEqualTo(bytes(TRACE_ID));
+        assertThat(span.getLinks(0).getSpanId()).isEqualTo(bytes(SPAN_ID));
+    }
+
+    @Test
+    void hexIdsOfLogRecordsBecomeTheirBytes() throws Exception {
+        ExportLogsServiceRequest request = OtlpJson.parseLogs(
+                """
+                {"resourceLogs":[{"scopeLogs":[{"logRecords":[
+                  {"traceId":"%s","spanId":"%s","body":{"stringValue":"hello"}},
+                  {"body":{"stringValue":"no trace"}}
+                ]}]}]}"""
+                        .formatted(TRACE_ID.toUpperCase(), SPAN_ID));
+
+        LogRecord first = request.getResourceLogs(0).getScopeLogs(0).getLogRecords(0);
+        LogRecord second = request.getResourceLogs(0).getScopeLogs(0).getLogRecords(1);
+        assertThat(first.getTraceId()).isEqualTo(bytes(TRACE_ID));
+        assertThat(first.getSpanId()).isEqualTo(bytes(SPAN_ID));
+        assertThat(first.getBody().getStringValue()).isEqualTo("hello");
+        assertThat(second.getTraceId()).isEqualTo(ByteString.EMPTY);
+    }
+
+    @Test
+    void emptyIdsStayEmpty() throws Exception {
+        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+                """
+                {"resourceSpans":[{"scopeSpans":[{"spans":[
+                  {"traceId":"%s","spanId":"%s","parentSpanId":""}
+                ]}]}]}"""
+                        .formatted(TRACE_ID, SPAN_ID));
+
+        assertThat(request.getResourceSpans(0).getScopeSpans(0).getSpans(0).getParentSpanId())
+                .isEqualTo(ByteString.EMPTY);
+    }
+
+    @Test
+    void integersOf64BitsMayBeStringsOrNumbers() throws Exception {
+        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+                """
+                {"resourceSpans":[{"scopeSpans":[{"spans":[{
+                  "startTimeUnixNano":"1700000000000000001",
+                  "endTimeUnixNano":1700000000000000002,
+                  "attributes":[{"key":"n","value":{"intValue":"-9007199254740993"}}]
+                }]}]}]}""");
+
+        Span span = request.getResourceSpans(0).getScopeSpans(0).getSpans(0);
+        assertThat(span.getStartTimeUnixNano()).isEqualTo(1_700_000_000_000_000_001L);
+        assertThat(span.getEndTimeUnixNano()).isEqualTo(1_700_000_000_000_000_002L);
+        assertThat(span.getAttributes(0).getValue().getIntValue()).isEqualTo(-9_007_199_254_740_993L);
+    }
+
+    @Test
+    void enumsAreIntegers() throws Exception {
+        Span span = OtlpJson.parseTraces(
+                        """
+                        {"resourceSpans":[{"scopeSpans":[{"spans":[
+                          {"kind":2,"status":{"code":2,"message":"boom"}}
+                        ]}]}]}""")
+                .getResourceSpans(0)
+                .getScopeSpans(0)
+                .getSpans(0);
+        LogRecord log = OtlpJson.parseLogs(
+                        """
+                        {"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":9}]}]}]}""")
+                .getResourceLogs(0)
+                .getScopeLogs(0)
+                .getLogRecords(0);
+
+        assertThat(span.getKind()).isEqualTo(Span.SpanKind.SPAN_KIND_SERVER);
+        assertThat(span.getStatus().getCode()).isEqualTo(Status.StatusCode.STATUS_CODE_ERROR);
+        assertThat(log.getSeverityNumber()).isEqualTo(SeverityNumber.SEVERITY_NUMBER_INFO);
+    }
+
+    @Test
+    void unknownFieldsAreIgnoredAtEveryLevel() throws Exception {
+        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+                """
+                {"newTopLevel":{"x":[1,2]},
+                 "resourceSpans":[{"someday":true,"scopeSpans":[{"spans":[
+                   {"name":"op","flagsV2":"x","traceId":"%s"}
+                 ]}]}]}"""
+                        .formatted(TRACE_ID));
+
+        assertThat(request)
+                .isEqualTo(ExportTraceServiceRequest.newBuilder()
+                        .addResourceSpans(ResourceSpans.newBuilder()
+                                .addScopeSpans(ScopeSpans.newBuilder()
+                                        .addSpans(
+                                                Span.newBuilder().setName("op").setTraceId(bytes(TRACE_ID)))))
+                        .build());
+    }
+
+    @Test
+    void bytesAttributesStayBase64() throws Exception {
+        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+                """
+                {"resourceSpans":[{"scopeSpans":[{"spans":[
+                  {"attributes":[{"key":"b","value":{"bytesValue":"AQID"}}]}
+                ]}]}]}""");
+
+        KeyValue attribute =
+                request.getResourceSpans(0).getScopeSpans(0).getSpans(0).getAttributes(0);
+        assertThat(attribute.getValue())
+                .isEqualTo(AnyValue.newBuilder()
+                        .setBytesValue(ByteString.copyFrom(new byte[] {1, 2, 3}))
+                        .build());
+    }
+
+    @Test
+    void snakeCaseKeysAreReadAndTheirIdsAreHexToo() throws Exception {
+        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+                """
+                {"resource_spans":[{"scope_spans":[{"spans":[
+                  {"trace_id":"%s","span_id":"%s"}
+                ]}]}]}"""
+                        .formatted(TRACE_ID, SPAN_ID));
+
+        Span span = request.getResourceSpans(0).getScopeSpans(0).getSpans(0);
+        assertThat(span.getTraceId()).isEqualTo(bytes(TRACE_ID));
+        assertThat(span.getSpanId()).isEqualTo(bytes(SPAN_ID));
+    }
+
+    @Test
+    void badHexSaysWhereAndWhat() {
+        assertThatThrownBy(
+                        () -> OtlpJson.parseTraces(
+                                """
+                        {"resourceSpans":[{"scopeSpans":[{"spans":[{},{"traceId":"not-hex"}]}]}]}"""))
+                .isInstanceOf(InvalidExportException.class)
+                .hasMessage("resourceSpans[0].scopeSpans[0].spans[1].traceId must be 32 hex characters (or empty);"
+                        + " got \"not-hex\"");
+    }
+
+    @Test
+    void base64IdsAreRefusedRatherThanMisread() {
+        // 24 base64 characters of a 16-byte id: the protobuf JSON mapping's form, which OTLP/JSON does not use.
+        assertThatThrownBy(
+                        () -> OtlpJson.parseLogs(
+                                """
+                        {"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"W47/95gDgQPSabYzgT/GDA=="}]}]}]}"""))
+                .isInstanceOf(InvalidExportException.class)
+                .hasMessage("resourceLogs[0].scopeLogs[0].logRecords[0].traceId must be 32 hex characters (or empty);"
+                        + " got \"W47/95gDgQPSabYzgT/GDA==\"");
+    }
+
+    @Test
+    void idOfTheWrongLengthOrTypeIsRefused() {
+        assertThatThrownBy(
+                        () -> OtlpJson.parseTraces(
+                                """
+                        {"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"eee19b7ec3c1b1"}]}]}]}"""))
+                .hasMessage("resourceSpans[0].scopeSpans[0].spans[0].spanId must be 16 hex characters (or empty);"
+                        + " got \"eee19b7ec3c1b1\"");
+        assertThatThrownBy(
+                        () -> OtlpJson.parseTraces(
+                                """
+                        {"resourceSpans":[{"scopeSpans":[{"spans":[{"links":[{"spanId":12}]}]}]}]}"""))
+                .hasMessage("resourceSpans[0].scopeSpans[0].spans[0].links[0].spanId must be 16 hex characters (or"
+                        + " empty); got 12");
+    }
+
+    @Test
+    void brokenJsonSaysWhere() {
+        assertThatThrownBy(() -> OtlpJson.parseTraces("{\"resourceSpans\":[{]}"))
+                .isInstanceOf(InvalidExportException.class)
+                .hasMessage("the body is not valid JSON: syntax error at line 1 column 21 path $.resourceSpans[0].");
+        assertThatThrownBy(() -> OtlpJson.parseTraces("{\"resourceSpans\":[}"))
+                .hasMessageStartingWith("the body is not valid JSON: ");
+        assertThatThrownBy(() -> OtlpJson.parseTraces("{\"resourceSpans\":["))
+                .hasMessage("the body is not valid JSON: the body ends too early at line 1 column 19 path"
+                        + " $.resourceSpans[0]");
+        assertThatThrownBy(() -> OtlpJson.parseTraces("{'resourceSpans':[]}"))
+                .hasMessage("the body is not valid JSON: syntax error at line 1 column 3 path $.");
+        assertThatThrownBy(() -> OtlpJson.parseTraces("{} {}"))
+                .hasMessage("the body is not valid JSON: more follows the first JSON value");
+        assertThatThrownBy(() -> OtlpJson.parseTraces("")).hasMessage("the body must be a JSON object; got nothing");
+        assertThatThrownBy(() -> OtlpJson.parseTraces("[]")).hasMessage("the body must be a JSON object; got an array");
+        assertThatThrownBy(() -> OtlpJson.parseTraces("42")).hasMessage("the body must be a JSON object; got 42");
+    }
+
+    @Test
+    void wrongShapesAreReportedByTheProtobufMapping() {
+        assertThatThrownBy(() -> OtlpJson.parseTraces("{\"resourceSpans\":{}}"))
+                .isInstanceOf(InvalidExportException.class)
+                .hasMessageStartingWith("the body is not a valid OTLP/JSON ExportTraceServiceRequest: ");
+        assertThatThrownBy(
+                        () -> OtlpJson.parseTraces(
+                                """
+                        {"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"soon"}]}]}]}"""))
+                .hasMessageStartingWith("the body is not a valid OTLP/JSON ExportTraceServiceRequest: ")
+                .hasMessageContaining("soon");
+    }
+
+    private static ByteString bytes(String hex) {
+        return ByteString.copyFrom(HexFormat.of().parseHex(hex));
+    }
+}
