@@ -59,7 +59,13 @@ public final class ParquetFiles {
                 .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
                 .withExtraMetaData(LakeSchema.fileMetadata(signal, WRITER));
         if (signal == Signal.TRACES) {
-            builder = builder.withBloomFilterEnabled("trace_id", true);
+            // Sized for the file's own trace ids: without a count, parquet-mr reserves its 1 MiB maximum per file.
+            long traces = rows.stream()
+                    .map(r -> r.get("trace_id").toString())
+                    .distinct()
+                    .count();
+            builder = builder.withBloomFilterEnabled("trace_id", true)
+                    .withBloomFilterNDV("trace_id", Math.max(1, traces));
         }
         try (ParquetWriter<GenericRecord> writer = builder.build()) {
             for (GenericRecord row : rows) {

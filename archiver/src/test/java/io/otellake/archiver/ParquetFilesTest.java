@@ -139,6 +139,31 @@ class ParquetFilesTest {
     }
 
     @Test
+    void spanFilesCarryABloomFilterOnTraceIdSizedForTheFile() throws Exception {
+        Path file = dir.resolve("spans.parquet");
+        ParquetFiles.write(Signal.TRACES, records(SpanFlattener.flatten(spans())), file);
+
+        assertThat(java.nio.file.Files.size(file))
+                .as("no 1 MiB default bloom filter")
+                .isLessThan(32 * 1024);
+        try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(file))) {
+            var block = reader.getFooter().getBlocks().get(0);
+            var traceId = block.getColumns().stream()
+                    .filter(c -> c.getPath().toDotString().equals("trace_id"))
+                    .findFirst()
+                    .orElseThrow();
+            var bloom = reader.getBloomFilterDataReader(block).readBloomFilter(traceId);
+            assertThat(bloom).isNotNull();
+            assertThat(bloom.findHash(bloom.hash(
+                            org.apache.parquet.io.api.Binary.fromString("0af7651916cd43dd8448eb211c80319c"))))
+                    .isTrue();
+            assertThat(bloom.findHash(bloom.hash(
+                            org.apache.parquet.io.api.Binary.fromString("ffffffffffffffffffffffffffffffff"))))
+                    .isFalse();
+        }
+    }
+
+    @Test
     void duckDbReadsTimesAsNanosecondTimestampsAndAttributesAsMaps() throws Exception {
         Path spans = dir.resolve("spans.parquet");
         Path logs = dir.resolve("logs.parquet");

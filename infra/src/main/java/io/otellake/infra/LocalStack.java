@@ -632,7 +632,7 @@ public final class LocalStack implements AutoCloseable {
         StringBuilder text = new StringBuilder();
         text.append(String.format(Locale.ROOT, "%notel-lake is up (%.1f s)%n", startNanos / 1e9));
         if (options.services().contains(Service.INGEST)) {
-            text.append("  OTLP/HTTP ingest  ").append(stack.ingestUrl()).append("/v1/traces, /v1/metrics, /v1/logs\n");
+            text.append("  OTLP/HTTP ingest  ").append(stack.ingestUrl()).append("/v1/traces, /v1/logs\n");
         }
         if (options.services().contains(Service.QUERY_API)) {
             text.append("  Query API         ").append(stack.queryUrl()).append('\n');
