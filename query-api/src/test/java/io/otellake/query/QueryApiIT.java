@@ -146,6 +146,10 @@ class QueryApiIT {
         assertThat(body.get("stats").get("files").asInt())
                 .as("only the 10:00 hour's files are read")
                 .isEqualTo(2);
+        JsonNode stats = body.get("stats");
+        assertThat(stats.get("bytes_fetched").asLong() + stats.get("cache_hits").asLong())
+                .isPositive();
+        assertThat(stats.has("elapsed_ms")).isTrue();
     }
 
     @Test
