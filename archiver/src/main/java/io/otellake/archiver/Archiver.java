@@ -218,8 +218,31 @@ public final class Archiver implements Runnable, AutoCloseable {
                     "archiving a batch failed; rewinding to the committed offsets and retrying in {} ms: {}",
                     backoffMs,
                     e.getMessage());
-            discardAndRewind(consumer.assignment());
+            rewindUntilDone();
             sleep(backoffMs);
+        }
+    }
+
+    /**
+     * Rewinds to the committed offsets, retrying while Kafka cannot say what they are: consuming on from the current
+     * position would skip the records of the dropped batch.
+     */
+    private void rewindUntilDone() {
+        long pause = 1000;
+        while (true) {
+            try {
+                discardAndRewind(consumer.assignment());
+                return;
+            } catch (WakeupException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                if (!running) {
+                    return; // closing: nothing is committed past the dropped batch, so stopping here is safe
+                }
+                log.error("cannot rewind to the committed offsets yet, retrying in {} ms: {}", pause, e.getMessage());
+                sleep(pause);
+                pause = Math.min(MAX_BACKOFF_MS, pause * 2);
+            }
         }
     }
 

@@ -28,6 +28,8 @@ public final class ArchiverMain {
             return;
         }
         Thread loop = new Thread(archiver, "archiver");
+        // The loop ends by itself only on a bug; exit so that a supervisor restarts it from the committed offsets.
+        loop.setUncaughtExceptionHandler((t, e) -> Runtime.getRuntime().halt(1));
         Runtime.getRuntime().addShutdownHook(new Thread(archiver::close, "archiver-shutdown"));
         loop.start();
     }
