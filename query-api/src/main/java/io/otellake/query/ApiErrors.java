@@ -37,6 +37,23 @@ class ApiErrors extends ResponseEntityExceptionHandler {
                 .body(problem(HttpStatus.SERVICE_UNAVAILABLE, "Archive unavailable", e.getMessage()));
     }
 
+    @ExceptionHandler(ArchiveFiles.QueryTooLargeException.class)
+    ProblemDetail tooLarge(ArchiveFiles.QueryTooLargeException e) {
+        return problem(HttpStatus.UNPROCESSABLE_CONTENT, "Query too large", e.getMessage());
+    }
+
+    @ExceptionHandler(QueryRunner.QueryTimeoutException.class)
+    ProblemDetail timeout(QueryRunner.QueryTimeoutException e) {
+        return problem(HttpStatus.GATEWAY_TIMEOUT, "Query timed out", e.getMessage());
+    }
+
+    @ExceptionHandler(QueryGate.TooManyQueriesException.class)
+    ResponseEntity<ProblemDetail> busy(QueryGate.TooManyQueriesException e) {
+        return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS)
+                .header(HttpHeaders.RETRY_AFTER, "1")
+                .body(problem(HttpStatus.TOO_MANY_REQUESTS, "Too many queries", e.getMessage()));
+    }
+
     @ExceptionHandler(Exception.class)
     ProblemDetail unexpected(Exception e) {
         log.error("unexpected error", e);

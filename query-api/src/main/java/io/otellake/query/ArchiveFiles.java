@@ -35,8 +35,10 @@ class ArchiveFiles implements AutoCloseable {
     private final String bucket;
     private final LakeLayout layout;
     private final ObjectCache cache;
+    private final long maxBytesPerQuery;
 
     ArchiveFiles(LakeProperties props) {
+        this.maxBytesPerQuery = props.maxBytesPerQuery();
         this.bucket = props.s3().bucket();
         this.layout = props.layout();
         this.cache = new ObjectCache(props.cacheDir(), props.cacheMaxBytes());
@@ -74,6 +76,8 @@ class ArchiveFiles implements AutoCloseable {
         long bytes = 0;
         int hits = 0;
         try {
+            List<S3Object> objects = new ArrayList<>();
+            long total = 0;
             for (Partition hour : hours) {
                 String prefix = layout.partitionPrefix(hour);
                 for (S3Object o : s3.listObjectsV2Paginator(
@@ -82,17 +86,25 @@ class ArchiveFiles implements AutoCloseable {
                     if (!o.key().startsWith(tenantPrefix) || !o.key().endsWith(".parquet")) {
                         continue; // defence in depth: never read outside the tenant's prefix
                     }
-                    long before = cache.hits();
-                    files.add(cache.get(
-                            o.key(),
-                            o.eTag(),
-                            target -> s3.getObject(
-                                    b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target)));
-                    if (cache.hits() > before) {
-                        hits++;
-                    } else {
-                        bytes += o.size();
-                    }
+                    objects.add(o);
+                    total += o.size();
+                }
+            }
+            if (total > maxBytesPerQuery) {
+                throw new QueryTooLargeException("the query would read " + total + " bytes of archive, more than the"
+                        + " allowed " + maxBytesPerQuery + "; narrow the time range or the tenant's data");
+            }
+            for (S3Object o : objects) {
+                ObjectCache.Cached cached = cache.get(
+                        o.key(),
+                        o.eTag(),
+                        target ->
+                                s3.getObject(b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target));
+                files.add(cached.file());
+                if (cached.hit()) {
+                    hits++;
+                } else {
+                    bytes += o.size();
                 }
             }
         } catch (NoSuchBucketException e) {
@@ -109,6 +121,15 @@ class ArchiveFiles implements AutoCloseable {
     @Override
     public void close() {
         s3.close();
+    }
+
+    /** The query would read more of the archive than allowed. */
+    static final class QueryTooLargeException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        QueryTooLargeException(String message) {
+            super(message);
+        }
     }
 
     /** S3 or the cache failed; the client may retry. */

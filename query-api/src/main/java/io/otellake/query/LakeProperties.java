@@ -22,6 +22,9 @@ import org.springframework.validation.annotation.Validated;
  * @param cacheMaxBytes the cache's size bound; least recently used objects are evicted beyond it
  * @param maxRange the longest time range one query may cover
  * @param traceLookback how far back a trace lookup without start and end searches
+ * @param queryTimeout a DuckDB statement running longer is cancelled (504)
+ * @param maxConcurrentQueries queries running at once; more wait up to {@code queueTimeout}, then get 429
+ * @param maxBytesPerQuery a query whose files add up to more is refused (422) before anything is fetched
  */
 @Validated
 @ConfigurationProperties("otel-lake")
@@ -34,7 +37,11 @@ public record LakeProperties(
         @Min(1) @Max(5000) @DefaultValue("100") int defaultLimit,
         @Min(1) @Max(100_000) @DefaultValue("5000") int maxLimit,
         @NotBlank @DefaultValue("1GB") String duckdbMemoryLimit,
-        @Min(1) @DefaultValue("2") int duckdbThreads) {
+        @Min(1) @DefaultValue("2") int duckdbThreads,
+        @NotNull @DefaultValue("30s") Duration queryTimeout,
+        @Min(1) @DefaultValue("4") int maxConcurrentQueries,
+        @NotNull @DefaultValue("2s") Duration queueTimeout,
+        @Min(1) @DefaultValue("10737418240") long maxBytesPerQuery) {
 
     public LakeProperties {
         new LakeLayout(s3.prefix()); // fails start-up with a sentence when the prefix is unusable

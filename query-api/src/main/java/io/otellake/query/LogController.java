@@ -4,18 +4,30 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
-import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.MediaType;
+import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
-/** {@code GET /api/v1/logs}: a tenant's log records in [start, end), newest first. */
+/**
+ * {@code GET /api/v1/logs}: a tenant's log records in [start, end), newest first by default, page by page; {@code GET
+ * /api/v1/logs/volume}: their counts per step and severity. An unknown parameter is a 400, so a typo never silently
+ * widens a search.
+ */
 @RestController
 class LogController {
+    private static final Set<String> SEARCH_PARAMETERS =
+            union(LogFilter.PARAMETERS, Set.of("start", "end", "limit", "direction", "cursor"));
+    private static final Set<String> VOLUME_PARAMETERS = union(LogFilter.PARAMETERS, Set.of("start", "end", "step"));
+    private static final int MAX_BUCKETS = 10_000;
+
     private final LogSearch search;
     private final LakeProperties props;
 
@@ -27,26 +39,54 @@ class LogController {
     @GetMapping(path = "/api/v1/logs", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> logs(
             @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
-            @RequestParam(required = false) @Nullable String start,
-            @RequestParam(required = false) @Nullable String end,
-            @RequestParam(required = false) @Nullable String q,
-            @RequestParam(required = false) @Nullable List<String> service,
-            @RequestParam(required = false) @Nullable String limit)
+            @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        TimeRange range = TimeRange.of(start, end, Duration.ofHours(1), props.maxRange());
+        checkKnown(params, SEARCH_PARAMETERS);
+        TimeRange range =
+                TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
+        String cursor = params.getFirst("cursor");
         LogSearch.Result result = search.search(new LogSearch.Query(
                 Tenants.of(tenant),
                 range.start(),
                 range.end(),
-                q,
-                service == null
-                        ? List.of()
-                        : service.stream().filter(s -> !s.isEmpty()).toList(),
-                limit(limit)));
+                LogFilter.parse(params),
+                limit(params.getFirst("limit")),
+                direction(params.getFirst("direction")),
+                cursor == null || cursor.isEmpty() ? null : LogCursor.decode(cursor)));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("data", result.data());
+        body.put("next_cursor", result.nextCursor());
         body.put("stats", result.stats());
         return body;
+    }
+
+    @GetMapping(path = "/api/v1/logs/volume", produces = MediaType.APPLICATION_JSON_VALUE)
+    Map<String, Object> volume(
+            @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
+            @RequestParam MultiValueMap<String, String> params)
+            throws SQLException {
+        checkKnown(params, VOLUME_PARAMETERS);
+        TimeRange range =
+                TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
+        Duration step = step(params.getFirst("step"), range);
+        LogSearch.Volume volume =
+                search.volume(Tenants.of(tenant), range.start(), range.end(), LogFilter.parse(params), step);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("data", volume.data());
+        body.put("step_seconds", step.toSeconds());
+        body.put("stats", volume.stats());
+        return body;
+    }
+
+    private static void checkKnown(MultiValueMap<String, String> params, Set<String> known) {
+        for (String name : params.keySet()) {
+            if (!known.contains(name)
+                    && !name.startsWith(LogFilter.ATTR_PREFIX)
+                    && !name.startsWith(LogFilter.RESOURCE_PREFIX)) {
+                throw new BadRequestException("unknown parameter '" + name + "'; known: " + new TreeSet<>(known)
+                        + ", attr.<key>, resource.<key>");
+            }
+        }
     }
 
     private int limit(@Nullable String text) {
@@ -62,6 +102,60 @@ class LogController {
         } catch (NumberFormatException e) {
             throw new BadRequestException("limit must be a whole number, got '" + text + "'");
         }
+    }
+
+    private static LogSearch.Direction direction(@Nullable String text) {
+        if (text == null || text.isBlank() || text.equalsIgnoreCase("backward")) {
+            return LogSearch.Direction.BACKWARD;
+        }
+        if (text.equalsIgnoreCase("forward")) {
+            return LogSearch.Direction.FORWARD;
+        }
+        throw new BadRequestException("direction must be backward (newest first) or forward, got '" + text + "'");
+    }
+
+    /** {@code 30s}, {@code 5m}, {@code 1h}, {@code 1d} or seconds; by default about 100 buckets over the range. */
+    static Duration step(@Nullable String text, TimeRange range) {
+        Duration span = Duration.between(range.start(), range.end());
+        Duration step;
+        if (text == null || text.isBlank()) {
+            step = Duration.ofSeconds(Math.max(1, span.toSeconds() / 100));
+        } else {
+            String t = text.trim().toLowerCase(Locale.ROOT);
+            try {
+                char unit = t.charAt(t.length() - 1);
+                long n = Character.isDigit(unit) ? Long.parseLong(t) : Long.parseLong(t.substring(0, t.length() - 1));
+                step = switch (unit) {
+                    case 's' -> Duration.ofSeconds(n);
+                    case 'm' -> Duration.ofMinutes(n);
+                    case 'h' -> Duration.ofHours(n);
+                    case 'd' -> Duration.ofDays(n);
+                    default -> {
+                        if (!Character.isDigit(unit)) {
+                            throw new NumberFormatException();
+                        }
+                        yield Duration.ofSeconds(n);
+                    }
+                };
+            } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+                throw new BadRequestException(
+                        "step must look like 30s, 5m, 1h, 1d or a number of seconds; got '" + text + "'");
+            }
+            if (step.toSeconds() < 1) {
+                throw new BadRequestException("step must be at least 1 second");
+            }
+        }
+        if (span.dividedBy(step) > MAX_BUCKETS) {
+            throw new BadRequestException("step " + step.toSeconds() + " s gives more than " + MAX_BUCKETS
+                    + " buckets over this range; use a larger step");
+        }
+        return step;
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> out = new TreeSet<>(a);
+        out.addAll(b);
+        return Set.copyOf(out);
     }
 
     /** A validated [start, end) range. */

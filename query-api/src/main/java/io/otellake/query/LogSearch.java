@@ -7,84 +7,163 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Service;
 
 /**
- * Searches a tenant's log records in [start, end), newest first.
+ * Searches and counts a tenant's log records in [start, end).
  *
  * <p>Guarantees: only the tenant's files in the hours overlapping the range are read; every value from the request
- * is bound as a parameter, never written into the SQL text.
+ * is bound as a parameter, never written into the SQL text; pages follow a total order (event time, file, row) so a
+ * cursor continues without repeats or gaps.
  */
 @Service
 class LogSearch {
-    /** The record's event time: its time, or its observed time when the producer set none. */
-    private static final String EVENT_TIME = "coalesce(timestamp, observed_timestamp)";
+    private static final String EVENT_TIME = LogFilter.EVENT_TIME;
+    private static final String FILE = "parse_filename(filename)";
 
     private final ArchiveFiles archive;
-    private final DuckDb duckDb;
+    private final QueryRunner runner;
 
-    LogSearch(ArchiveFiles archive, DuckDb duckDb) {
+    LogSearch(ArchiveFiles archive, QueryRunner runner) {
         this.archive = archive;
-        this.duckDb = duckDb;
+        this.runner = runner;
+    }
+
+    enum Direction {
+        BACKWARD,
+        FORWARD
     }
 
     record Query(
-            TenantId tenant, Instant start, Instant end, @Nullable String contains, List<String> services, int limit) {}
+            TenantId tenant,
+            Instant start,
+            Instant end,
+            LogFilter filter,
+            int limit,
+            Direction direction,
+            @Nullable LogCursor cursor) {}
 
-    record Result(List<Map<String, Object>> data, QueryStats stats) {}
+    record Result(List<Map<String, Object>> data, @Nullable String nextCursor, QueryStats stats) {}
 
     Result search(Query q) throws SQLException {
         long started = System.nanoTime();
-        ArchiveFiles.Fetched fetched = archive.fetch(Signal.LOGS, q.tenant(), q.start(), q.end());
-        if (fetched.files().isEmpty()) {
-            return new Result(List.of(), QueryStats.of(fetched, started));
+        Instant start = q.start();
+        Instant end = q.end();
+        if (q.cursor() != null) { // read only the hours the next page can come from
+            Instant at = TimeParam.fromNanos(q.cursor().eventNanos());
+            if (q.direction() == Direction.BACKWARD && at.plusNanos(1).isBefore(end)) {
+                end = at.plusNanos(1);
+            } else if (q.direction() == Direction.FORWARD && at.isAfter(start)) {
+                start = at;
+            }
         }
+        ArchiveFiles.Fetched fetched = archive.fetch(Signal.LOGS, q.tenant(), start, end);
+        if (fetched.files().isEmpty() || !end.isAfter(start)) {
+            return new Result(List.of(), null, QueryStats.of(fetched, started));
+        }
+        String order = q.direction() == Direction.BACKWARD ? "DESC" : "ASC";
+        String after = q.direction() == Direction.BACKWARD ? "<" : ">";
         StringBuilder sql = new StringBuilder("SELECT epoch_ns(timestamp), epoch_ns(observed_timestamp), trace_id,"
                 + " span_id, trace_flags, severity_text, severity_number, service_name, body, body_type,"
                 + " resource_attributes, resource_attribute_types, scope_name, scope_version, attributes,"
-                + " attribute_types, event_name FROM read_parquet(?) WHERE " + EVENT_TIME
-                + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
-                + " AND " + EVENT_TIME + " < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
+                + " attribute_types, event_name, epoch_ns(" + EVENT_TIME + "), " + FILE + ", file_row_number"
+                + " FROM read_parquet(?, filename = true, file_row_number = true) WHERE " + EVENT_TIME
+                + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) AND " + EVENT_TIME
+                + " < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
         List<Object> params = new ArrayList<>();
         params.add(TimeParam.toNanos(q.start()));
         params.add(TimeParam.toNanos(q.end()));
-        if (q.contains() != null && !q.contains().isEmpty()) {
-            sql.append(" AND contains(lower(body), ?)");
-            params.add(q.contains().toLowerCase(Locale.ROOT));
+        q.filter().appendTo(sql, params);
+        if (q.cursor() != null) {
+            String t = "CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)";
+            sql.append(" AND (" + EVENT_TIME + " " + after + " " + t + " OR (" + EVENT_TIME + " = " + t + " AND ("
+                    + FILE + " " + after + " ? OR (" + FILE + " = ? AND file_row_number " + after + " ?))))");
+            params.add(q.cursor().eventNanos());
+            params.add(q.cursor().eventNanos());
+            params.add(q.cursor().file());
+            params.add(q.cursor().file());
+            params.add(q.cursor().row());
         }
-        if (!q.services().isEmpty()) {
-            sql.append(" AND service_name IN (")
-                    .append(String.join(
-                            ", ", java.util.Collections.nCopies(q.services().size(), "?")))
-                    .append(")");
-            params.addAll(q.services());
-        }
-        sql.append(" ORDER BY " + EVENT_TIME + " DESC LIMIT ?");
-        params.add(q.limit());
+        sql.append(" ORDER BY " + EVENT_TIME + " " + order + ", " + FILE + " " + order + ", file_row_number " + order
+                + " LIMIT ?");
+        params.add(q.limit() + 1); // one more tells whether there is a next page
 
         List<Map<String, Object>> rows = new ArrayList<>();
-        try (Connection c = duckDb.connect();
+        LogCursor last = null;
+        LogCursor next = null;
+        try (Connection c = runner.connect();
                 PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            Array files = c.createArrayOf(
-                    "VARCHAR", fetched.files().stream().map(Object::toString).toArray());
-            ps.setArray(1, files);
-            for (int i = 0; i < params.size(); i++) {
-                ps.setObject(i + 2, params.get(i));
-            }
-            try (ResultSet rs = ps.executeQuery()) {
+            bind(ps, c, fetched, params);
+            try (ResultSet rs = runner.execute(ps)) {
                 while (rs.next()) {
+                    if (rows.size() == q.limit()) {
+                        next = last;
+                        break;
+                    }
                     rows.add(row(rs));
+                    last = new LogCursor(rs.getLong(18), rs.getString(19), rs.getLong(20));
                 }
             }
         }
-        return new Result(rows, QueryStats.of(fetched, started));
+        return new Result(rows, next == null ? null : next.encode(), QueryStats.of(fetched, started));
+    }
+
+    record Bucket(String time, String severity, long count) {}
+
+    record Volume(List<Bucket> data, Duration step, QueryStats stats) {}
+
+    /** Counts per step and severity group, oldest first; empty buckets are left out. */
+    Volume volume(TenantId tenant, Instant start, Instant end, LogFilter filter, Duration step) throws SQLException {
+        long started = System.nanoTime();
+        ArchiveFiles.Fetched fetched = archive.fetch(Signal.LOGS, tenant, start, end);
+        List<Bucket> buckets = new ArrayList<>();
+        if (!fetched.files().isEmpty()) {
+            long stepNanos = step.toNanos();
+            StringBuilder sql = new StringBuilder("SELECT (epoch_ns(" + EVENT_TIME + ") // ?) * ? AS bucket, "
+                    + LogFilter.severityGroupSql() + " AS severity, count(*) FROM read_parquet(?) WHERE " + EVENT_TIME
+                    + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) AND " + EVENT_TIME
+                    + " < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
+            List<Object> params = new ArrayList<>();
+            params.add(TimeParam.toNanos(start));
+            params.add(TimeParam.toNanos(end));
+            filter.appendTo(sql, params);
+            sql.append(" GROUP BY ALL ORDER BY bucket, severity");
+            try (Connection c = runner.connect();
+                    PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                ps.setLong(1, stepNanos);
+                ps.setLong(2, stepNanos);
+                ps.setArray(3, files(c, fetched));
+                for (int i = 0; i < params.size(); i++) {
+                    ps.setObject(i + 4, params.get(i));
+                }
+                try (ResultSet rs = runner.execute(ps)) {
+                    while (rs.next()) {
+                        buckets.add(new Bucket(TimeParam.format(rs.getLong(1)), rs.getString(2), rs.getLong(3)));
+                    }
+                }
+            }
+        }
+        return new Volume(buckets, step, QueryStats.of(fetched, started));
+    }
+
+    private static void bind(PreparedStatement ps, Connection c, ArchiveFiles.Fetched fetched, List<Object> params)
+            throws SQLException {
+        ps.setArray(1, files(c, fetched));
+        for (int i = 0; i < params.size(); i++) {
+            ps.setObject(i + 2, params.get(i));
+        }
+    }
+
+    private static Array files(Connection c, ArchiveFiles.Fetched fetched) throws SQLException {
+        return c.createArrayOf(
+                "VARCHAR", fetched.files().stream().map(Object::toString).toArray());
     }
 
     private static Map<String, Object> row(ResultSet rs) throws SQLException {

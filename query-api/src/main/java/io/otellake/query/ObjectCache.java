@@ -64,8 +64,11 @@ final class ObjectCache {
         return dir;
     }
 
+    /** A local copy, and whether it was already there. */
+    record Cached(Path file, boolean hit) {}
+
     /** The local copy of {@code key} at {@code etag}, fetched when missing. */
-    Path get(String key, String etag, Fetcher fetcher) throws IOException {
+    Cached get(String key, String etag, Fetcher fetcher) throws IOException {
         String name = fileName(key, etag);
         Path file = dir.resolve(name);
         Object lock = locks.computeIfAbsent(name, n -> new Object());
@@ -76,12 +79,12 @@ final class ObjectCache {
         }
     }
 
-    private Path fetchOnce(String name, Path file, Object lock, Fetcher fetcher) throws IOException {
+    private Cached fetchOnce(String name, Path file, Object lock, Fetcher fetcher) throws IOException {
         synchronized (lock) {
             synchronized (this) {
                 if (sizes.get(name) != null && Files.exists(file)) {
                     hits.incrementAndGet();
-                    return file;
+                    return new Cached(file, true);
                 }
             }
             misses.incrementAndGet();
@@ -99,7 +102,7 @@ final class ObjectCache {
                 totalBytes += size - (previous == null ? 0 : previous);
                 evict(name);
             }
-            return file;
+            return new Cached(file, false);
         }
     }
 

@@ -31,6 +31,11 @@ final class TimeParam {
         }
     }
 
+    static Instant fromNanos(long epochNanos) {
+        return Instant.ofEpochSecond(
+                Math.floorDiv(epochNanos, 1_000_000_000L), Math.floorMod(epochNanos, 1_000_000_000L));
+    }
+
     static long toNanos(Instant t) {
         return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000_000L), t.getNano());
     }

@@ -24,11 +24,11 @@ import org.springframework.stereotype.Service;
 @Service
 class TraceLookup {
     private final ArchiveFiles archive;
-    private final DuckDb duckDb;
+    private final QueryRunner runner;
 
-    TraceLookup(ArchiveFiles archive, DuckDb duckDb) {
+    TraceLookup(ArchiveFiles archive, QueryRunner runner) {
         this.archive = archive;
-        this.duckDb = duckDb;
+        this.runner = runner;
     }
 
     /** Validates and normalizes a trace id: 32 hex digits, either case, to lowercase. */
@@ -60,7 +60,7 @@ class TraceLookup {
                     + " dropped_events_count, links, dropped_links_count"
                     + " FROM read_parquet(?) WHERE trace_id = ? AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
                     + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) ORDER BY start_time, span_id";
-            try (Connection c = duckDb.connect();
+            try (Connection c = runner.connect();
                     PreparedStatement ps = c.prepareStatement(sql)) {
                 Array files = c.createArrayOf(
                         "VARCHAR",
@@ -69,7 +69,7 @@ class TraceLookup {
                 ps.setString(2, traceId);
                 ps.setLong(3, TimeParam.toNanos(start));
                 ps.setLong(4, TimeParam.toNanos(end));
-                try (ResultSet rs = ps.executeQuery()) {
+                try (ResultSet rs = runner.execute(ps)) {
                     while (rs.next()) {
                         spans.add(span(rs));
                     }

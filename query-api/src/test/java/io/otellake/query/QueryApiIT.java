@@ -68,6 +68,8 @@ class QueryApiIT {
     static final String BUCKET = "lake-it";
     static final Instant T10 = Instant.parse("2024-05-01T10:15:00.123456789Z");
     static final String TRACE = "0af7651916cd43dd8448eb211c80319c";
+    static final Instant PAGER_T = Instant.parse("2024-05-02T10:00:00.5Z");
+    static final String PAGER_RANGE = "start=2024-05-02T10:00:00Z&end=2024-05-02T11:00:00Z";
     static final LakeLayout LAYOUT = new LakeLayout("lake");
     static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -103,6 +105,17 @@ class QueryApiIT {
                     "globex",
                     LogFlattener.flatten(logs("checkout", T10.plusSeconds(300), "payment declined at globex", 0)));
             put(s3, Signal.TRACES, "acme", SpanFlattener.flatten(trace()));
+            // tenant pager: 25 records in two files, 10 of them at the very same nanosecond
+            List<FlatRow> first = new ArrayList<>();
+            List<FlatRow> second = new ArrayList<>();
+            for (int i = 0; i < 25; i++) {
+                Instant t = i < 10 ? PAGER_T : PAGER_T.plusSeconds(i);
+                int severity = new int[] {5, 9, 13, 17, 21}[i % 5];
+                (i % 2 == 0 ? first : second)
+                        .addAll(LogFlattener.flatten(pagerLog("svc-" + (i % 3), t, "record " + i, severity, i)));
+            }
+            put(s3, Signal.LOGS, "pager", first);
+            put(s3, Signal.LOGS, "pager", second);
         }
     }
 
@@ -265,6 +278,125 @@ class QueryApiIT {
         problem(getRaw("/api/v1/nothing-here", "acme"), 404, null);
     }
 
+    @Test
+    void cursorsPageThroughEveryRecordOnceInBothDirections() throws Exception {
+        for (String direction : List.of("backward", "forward")) {
+            List<String> bodies = new ArrayList<>();
+            List<String> times = new ArrayList<>();
+            String cursor = null;
+            int pages = 0;
+            do {
+                String path = "/api/v1/logs?" + PAGER_RANGE + "&limit=7&direction=" + direction
+                        + (cursor == null ? "" : "&cursor=" + cursor);
+                JsonNode page = getJson(path, "pager", 200);
+                for (JsonNode log : page.get("data")) {
+                    bodies.add(log.get("body").asString());
+                    times.add(log.get("timestamp").asString());
+                }
+                cursor = page.get("next_cursor").isNull()
+                        ? null
+                        : page.get("next_cursor").asString();
+                pages++;
+            } while (cursor != null && pages < 10);
+
+            assertThat(pages).as(direction).isEqualTo(4);
+            assertThat(bodies).as(direction).hasSize(25).doesNotHaveDuplicates();
+            List<String> sorted = new ArrayList<>(times);
+            sorted.sort(direction.equals("backward") ? java.util.Comparator.reverseOrder() : null);
+            assertThat(times).as(direction).isEqualTo(sorted);
+        }
+    }
+
+    @Test
+    void filtersBySeverityIdsAttributesAndRegex() throws Exception {
+        String base = "/api/v1/logs?" + PAGER_RANGE + "&limit=100";
+        assertThat(getJson(base + "&severity_min=WARN", "pager", 200).get("data"))
+                .hasSize(15);
+        assertThat(getJson(base + "&severity_min=17", "pager", 200).get("data")).hasSize(10);
+        assertThat(getJson(base + "&severity_min=fatal", "pager", 200).get("data"))
+                .hasSize(5);
+        assertThat(getJson(base + "&attr.http.route=/odd", "pager", 200).get("data"))
+                .hasSize(12);
+        assertThat(getJson(base + "&resource.k8s.namespace.name=payments", "pager", 200)
+                        .get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactlyInAnyOrder("record 0", "record 1", "record 2", "record 3", "record 4");
+        assertThat(getJson(base + "&trace_id=" + String.format("%032X", 8), "pager", 200)
+                        .get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("record 7");
+        assertThat(getJson(base + "&span_id=" + String.format("%016x", 25), "pager", 200)
+                        .get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("record 24");
+        assertThat(getJson(base + "&regex=" + enc("^record 1[0-2]$"), "pager", 200)
+                        .get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactlyInAnyOrder("record 10", "record 11", "record 12");
+        assertThat(getJson(base + "&service=svc-0&severity_min=ERROR", "pager", 200)
+                        .get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactlyInAnyOrder("record 3", "record 9", "record 18", "record 24");
+        problem(getRaw(base + "&severity_min=LOUD", "pager"), 400, "severity_min");
+        problem(getRaw(base + "&trace_id=xyz", "pager"), 400, "trace_id must be 32 hex");
+        problem(getRaw(base + "&servce=typo", "pager"), 400, "unknown parameter 'servce'");
+        problem(getRaw(base + "&direction=sideways", "pager"), 400, "direction");
+        problem(getRaw(base + "&cursor=bm9wZQ", "pager"), 400, "cursor");
+    }
+
+    @Test
+    void volumeCountsPerStepAndSeverity() throws Exception {
+        JsonNode body = getJson("/api/v1/logs/volume?" + PAGER_RANGE + "&step=1m", "pager", 200);
+
+        assertThat(body.get("step_seconds").asLong()).isEqualTo(60);
+        Map<String, Long> bySeverity = new java.util.TreeMap<>();
+        long total = 0;
+        for (JsonNode b : body.get("data")) {
+            assertThat(b.get("time").asString()).isEqualTo("2024-05-02T10:00:00.000000000Z");
+            bySeverity.merge(b.get("severity").asString(), b.get("count").asLong(), Long::sum);
+            total += b.get("count").asLong();
+        }
+        assertThat(total).isEqualTo(25);
+        assertThat(bySeverity)
+                .containsExactlyInAnyOrderEntriesOf(
+                        Map.of("DEBUG", 5L, "INFO", 5L, "WARN", 5L, "ERROR", 5L, "FATAL", 5L));
+        JsonNode errors = getJson("/api/v1/logs/volume?" + PAGER_RANGE + "&step=30m&severity_min=ERROR", "pager", 200);
+        assertThat(errors.get("data")).hasSize(2);
+        problem(getRaw("/api/v1/logs/volume?" + PAGER_RANGE + "&step=1x", "pager"), 400, "step");
+        problem(
+                getRaw("/api/v1/logs/volume?start=2024-05-01T00:00:00Z&end=2024-05-08T00:00:00Z&step=1s", "pager"),
+                400,
+                "buckets");
+    }
+
+    @Test
+    void aQueryOverTheByteLimitIsRefusedBeforeAnythingIsFetched() throws Exception {
+        LakeProperties tight = new LakeProperties(
+                new LakeProperties.S3(
+                        s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey()),
+                Files.createTempDirectory("query-it-tight"),
+                1 << 20,
+                java.time.Duration.ofDays(31),
+                java.time.Duration.ofHours(24),
+                100,
+                5000,
+                "1GB",
+                1,
+                java.time.Duration.ofSeconds(30),
+                4,
+                java.time.Duration.ofSeconds(2),
+                1000);
+        try (ArchiveFiles archive = new ArchiveFiles(tight)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> archive.fetch(
+                            Signal.LOGS, TenantId.of("pager"), PAGER_T.minusSeconds(1), PAGER_T.plusSeconds(60)))
+                    .isInstanceOf(ArchiveFiles.QueryTooLargeException.class)
+                    .hasMessageContaining("narrow the time range");
+            try (var files = Files.list(tight.cacheDir())) {
+                assertThat(files).as("nothing fetched").isEmpty();
+            }
+        }
+    }
+
     // --- fixtures
 
     static S3Client s3() {
@@ -340,6 +472,24 @@ class QueryApiIT {
         return ExportLogsServiceRequest.newBuilder()
                 .addResourceLogs(ResourceLogs.newBuilder()
                         .setResource(Resource.newBuilder().addAttributes(kv("service.name", str(service))))
+                        .addScopeLogs(ScopeLogs.newBuilder().addLogRecords(log)))
+                .build();
+    }
+
+    static ExportLogsServiceRequest pagerLog(String service, Instant time, String body, int severity, int i) {
+        LogRecord log = LogRecord.newBuilder()
+                .setTimeUnixNano(nanos(time))
+                .setSeverityNumberValue(severity)
+                .setBody(str(body))
+                .setTraceId(ByteString.fromHex(String.format("%032x", i + 1)))
+                .setSpanId(ByteString.fromHex(String.format("%016x", i + 1)))
+                .addAttributes(kv("http.route", str(i % 2 == 0 ? "/even" : "/odd")))
+                .build();
+        return ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder()
+                        .setResource(Resource.newBuilder()
+                                .addAttributes(kv("service.name", str(service)))
+                                .addAttributes(kv("k8s.namespace.name", str(i < 5 ? "payments" : "shop"))))
                         .addScopeLogs(ScopeLogs.newBuilder().addLogRecords(log)))
                 .build();
     }

@@ -1,0 +1,207 @@
+package io.otellake.query;
+
+import io.otellake.schemas.Ids;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+import org.springframework.util.MultiValueMap;
+
+/**
+ * The filters shared by log search and log volume, parsed from request parameters and turned into a SQL condition
+ * whose every value is a bound parameter. Column names and operators come from this class only.
+ *
+ * @param contains case-insensitive substring of the body
+ * @param regex RE2 regular expression the body must match (DuckDB's {@code regexp_matches})
+ * @param services the record's service must be one of these (none: any)
+ * @param severityMin lowest OTLP severity number, 1 to 24
+ * @param attributes record attributes that must equal the given text ({@code attr.<key>=<value>})
+ * @param resourceAttributes resource attributes that must equal the given text ({@code resource.<key>=<value>})
+ */
+record LogFilter(
+        @Nullable String contains,
+        @Nullable String regex,
+        List<String> services,
+        @Nullable Integer severityMin,
+        @Nullable String traceId,
+        @Nullable String spanId,
+        Map<String, String> attributes,
+        Map<String, String> resourceAttributes) {
+
+    static final String EVENT_TIME = "coalesce(timestamp, observed_timestamp)";
+    static final String ATTR_PREFIX = "attr.";
+    static final String RESOURCE_PREFIX = "resource.";
+    static final int MAX_REGEX_LENGTH = 1000;
+    private static final Map<String, Integer> SEVERITIES = severities();
+
+    /** Parameters every log endpoint accepts besides {@code attr.*} and {@code resource.*}. */
+    static final Set<String> PARAMETERS = Set.of("q", "regex", "service", "severity_min", "trace_id", "span_id");
+
+    static LogFilter parse(MultiValueMap<String, String> params) {
+        Map<String, String> attrs = new LinkedHashMap<>();
+        Map<String, String> resource = new LinkedHashMap<>();
+        params.forEach((name, values) -> {
+            if (name.startsWith(ATTR_PREFIX)) {
+                attrs.put(key(name, ATTR_PREFIX), single(name, values));
+            } else if (name.startsWith(RESOURCE_PREFIX)) {
+                resource.put(key(name, RESOURCE_PREFIX), single(name, values));
+            }
+        });
+        String regex = params.getFirst("regex");
+        if (regex != null && regex.length() > MAX_REGEX_LENGTH) {
+            throw new BadRequestException("regex may be at most " + MAX_REGEX_LENGTH + " characters");
+        }
+        List<String> services = params.getOrDefault("service", List.of()).stream()
+                .filter(s -> !s.isEmpty())
+                .toList();
+        return new LogFilter(
+                blankToNull(params.getFirst("q")),
+                blankToNull(regex),
+                services,
+                severity(params.getFirst("severity_min")),
+                id("trace_id", params.getFirst("trace_id"), 32),
+                id("span_id", params.getFirst("span_id"), 16),
+                attrs,
+                resource);
+    }
+
+    /** Appends {@code AND ...} conditions to {@code sql} and their values to {@code params}. */
+    void appendTo(StringBuilder sql, List<Object> params) {
+        if (contains != null) {
+            sql.append(" AND contains(lower(body), ?)");
+            params.add(contains.toLowerCase(Locale.ROOT));
+        }
+        if (regex != null) {
+            sql.append(" AND regexp_matches(body, ?)");
+            params.add(regex);
+        }
+        if (!services.isEmpty()) {
+            sql.append(" AND service_name IN (")
+                    .append(String.join(", ", Collections.nCopies(services.size(), "?")))
+                    .append(")");
+            params.addAll(services);
+        }
+        if (severityMin != null) {
+            sql.append(" AND severity_number >= ?");
+            params.add(severityMin);
+        }
+        if (traceId != null) {
+            sql.append(" AND trace_id = ?");
+            params.add(traceId);
+        }
+        if (spanId != null) {
+            sql.append(" AND span_id = ?");
+            params.add(spanId);
+        }
+        attributes.forEach((k, v) -> {
+            sql.append(" AND attributes[?] = ?");
+            params.add(k);
+            params.add(v);
+        });
+        resourceAttributes.forEach((k, v) -> {
+            sql.append(" AND resource_attributes[?] = ?");
+            params.add(k);
+            params.add(v);
+        });
+    }
+
+    /** Every filter, as the audit log and the echo in responses show it. */
+    Map<String, Object> describe() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("q", contains);
+        d.put("regex", regex);
+        d.put("service", services);
+        d.put("severity_min", severityMin);
+        d.put("trace_id", traceId);
+        d.put("span_id", spanId);
+        d.put("attributes", attributes);
+        d.put("resource_attributes", resourceAttributes);
+        return d;
+    }
+
+    private static String key(String name, String prefix) {
+        String key = name.substring(prefix.length());
+        if (key.isEmpty()) {
+            throw new BadRequestException(prefix + "<key> needs a key, e.g. " + prefix + "http.route=/users");
+        }
+        return key;
+    }
+
+    private static String single(String name, List<String> values) {
+        if (values.size() != 1) {
+            throw new BadRequestException(name + " may be given once");
+        }
+        return values.get(0);
+    }
+
+    @Nullable
+    private static String blankToNull(@Nullable String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    @Nullable
+    static Integer severity(@Nullable String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        String t = text.trim().toUpperCase(Locale.ROOT);
+        Integer named = SEVERITIES.get(t);
+        if (named != null) {
+            return named;
+        }
+        try {
+            int n = Integer.parseInt(t);
+            if (n >= 1 && n <= 24) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the message
+        }
+        throw new BadRequestException("severity_min must be a severity number from 1 to 24 or one of TRACE, DEBUG,"
+                + " INFO, WARN, ERROR, FATAL (optionally with 2-4, e.g. ERROR2); got '" + text + "'");
+    }
+
+    @Nullable
+    private static String id(String name, @Nullable String text, int hexLength) {
+        if (text == null || text.isEmpty()) {
+            return null;
+        }
+        if (!Ids.isHex(text, hexLength)) {
+            throw new BadRequestException(name + " must be " + hexLength + " hex characters, got '"
+                    + (text.length() > 64 ? text.substring(0, 64) + "..." : text) + "'");
+        }
+        return text.toLowerCase(Locale.ROOT);
+    }
+
+    private static Map<String, Integer> severities() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        String[] names = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+        for (int i = 0; i < names.length; i++) {
+            int base = 1 + 4 * i;
+            m.put(names[i], base);
+            m.put(names[i] + "1", base);
+            for (int j = 2; j <= 4; j++) {
+                m.put(names[i] + j, base + j - 1);
+            }
+        }
+        m.put("WARNING", 13);
+        m.put("CRITICAL", 21);
+        return Map.copyOf(m);
+    }
+
+    /** The severity group of a severity number, as OTLP names them; 0 is UNSPECIFIED. */
+    static String severityGroupSql() {
+        return "CASE WHEN severity_number BETWEEN 1 AND 4 THEN 'TRACE' WHEN severity_number BETWEEN 5 AND 8 THEN"
+                + " 'DEBUG' WHEN severity_number BETWEEN 9 AND 12 THEN 'INFO' WHEN severity_number BETWEEN 13 AND 16"
+                + " THEN 'WARN' WHEN severity_number BETWEEN 17 AND 20 THEN 'ERROR' WHEN severity_number BETWEEN 21"
+                + " AND 24 THEN 'FATAL' ELSE 'UNSPECIFIED' END";
+    }
+
+    static List<Object> newParams() {
+        return new ArrayList<>();
+    }
+}
