@@ -1,10 +1,18 @@
 package io.otellake.query;
 
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestHeader;
@@ -12,36 +20,139 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * {@code GET /api/v1/traces/{trace_id}}: every span of one trace. Without {@code start} and {@code end} it searches
- * the last {@code otel-lake.trace-lookback} (24 hours by default).
+ * {@code GET /api/v1/traces/{trace_id}}: every span of one trace, as lake columns or, with {@code format=otlp}, as an
+ * OTLP/JSON {@code ExportTraceServiceRequest}. Without {@code start} and {@code end} it searches the last
+ * {@code otel-lake.trace-lookback} (24 hours by default). {@code GET /api/v1/traces}: trace summaries.
  */
 @RestController
 class TraceController {
+    private static final Set<String> LOOKUP_PARAMETERS = Set.of("start", "end", "format");
+    private static final Set<String> SEARCH_PARAMETERS =
+            Set.of("start", "end", "service", "name", "min_duration", "max_duration", "status", "limit");
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ns|us|µs|ms|s|m|h)?");
+
     private final TraceLookup lookup;
+    private final TraceSearch search;
     private final LakeProperties props;
 
-    TraceController(TraceLookup lookup, LakeProperties props) {
+    TraceController(TraceLookup lookup, TraceSearch search, LakeProperties props) {
         this.lookup = lookup;
+        this.search = search;
         this.props = props;
     }
 
     @GetMapping(path = "/api/v1/traces/{traceId}", produces = MediaType.APPLICATION_JSON_VALUE)
-    Map<String, Object> trace(
+    ResponseEntity<?> trace(
             @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
             @PathVariable String traceId,
-            @RequestParam(required = false) @Nullable String start,
-            @RequestParam(required = false) @Nullable String end)
+            @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
+        known(params, LOOKUP_PARAMETERS);
         String id = TraceLookup.traceId(traceId);
-        LogController.TimeRange range = LogController.TimeRange.of(start, end, props.traceLookback(), props.maxRange());
+        String format = params.getFirst("format");
+        if (format != null && !format.isEmpty() && !format.equals("otlp") && !format.equals("lake")) {
+            throw new BadRequestException("format must be lake (the default) or otlp, got '" + format + "'");
+        }
+        LogController.TimeRange range = LogController.TimeRange.of(
+                params.getFirst("start"), params.getFirst("end"), props.traceLookback(), props.maxRange());
         TraceLookup.Result result = lookup.lookup(Tenants.of(tenant), id, range.start(), range.end());
         if (result.spans().isEmpty()) {
             throw new NotFoundException("no trace " + id + " between " + range.start() + " and " + range.end());
         }
+        if ("otlp".equals(format)) {
+            return ResponseEntity.ok()
+                    .contentType(MediaType.APPLICATION_JSON)
+                    .body(OtlpTraceJson.json(OtlpTraceJson.request(result.spans())));
+        }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("trace_id", result.traceId());
-        body.put("spans", result.spans());
+        body.put("spans", result.spans().stream().map(TraceLookup::view).toList());
+        body.put("stats", result.stats());
+        return ResponseEntity.ok(body);
+    }
+
+    @GetMapping(path = "/api/v1/traces", produces = MediaType.APPLICATION_JSON_VALUE)
+    Map<String, Object> traces(
+            @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
+            @RequestParam MultiValueMap<String, String> params)
+            throws SQLException {
+        known(params, SEARCH_PARAMETERS);
+        LogController.TimeRange range = LogController.TimeRange.of(
+                params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
+        String status = params.getFirst("status");
+        if (status != null && !status.isEmpty() && !status.equalsIgnoreCase("error")) {
+            throw new BadRequestException("status may only be 'error', got '" + status + "'");
+        }
+        TraceSearch.Result result = search.search(new TraceSearch.Query(
+                Tenants.of(tenant),
+                range.start(),
+                range.end(),
+                blankToNull(params.getFirst("service")),
+                blankToNull(params.getFirst("name")),
+                duration("min_duration", params.getFirst("min_duration")),
+                duration("max_duration", params.getFirst("max_duration")),
+                status != null && !status.isEmpty(),
+                limit(params.getFirst("limit"))));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("data", result.data());
         body.put("stats", result.stats());
         return body;
+    }
+
+    /** {@code 250ms}, {@code 2s}, {@code 1m}, or nanoseconds without a unit. */
+    @Nullable
+    static Long duration(String name, @Nullable String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw new BadRequestException(
+                    name + " must look like 250ms, 2s, 1m or a number of nanoseconds; got '" + text + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "ns" : m.group(2);
+        long factor =
+                switch (unit) {
+                    case "ns" -> 1L;
+                    case "us", "µs" -> 1_000L;
+                    case "ms" -> 1_000_000L;
+                    case "s" -> 1_000_000_000L;
+                    case "m" -> 60_000_000_000L;
+                    default -> 3_600_000_000_000L;
+                };
+        try {
+            return Math.multiplyExact(n, factor);
+        } catch (ArithmeticException e) {
+            throw new BadRequestException(name + " is too large: " + text);
+        }
+    }
+
+    private int limit(@Nullable String text) {
+        if (text == null || text.isBlank()) {
+            return 20;
+        }
+        try {
+            int n = Integer.parseInt(text.trim());
+            if (n < 1 || n > props.maxLimit()) {
+                throw new BadRequestException("limit must be between 1 and " + props.maxLimit() + ", got " + n);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new BadRequestException("limit must be a whole number, got '" + text + "'");
+        }
+    }
+
+    private static void known(MultiValueMap<String, String> params, Set<String> known) {
+        for (String name : params.keySet()) {
+            if (!known.contains(name)) {
+                throw new BadRequestException("unknown parameter '" + name + "'; known: " + new TreeSet<>(known));
+            }
+        }
+    }
+
+    @Nullable
+    private static String blankToNull(@Nullable String s) {
+        return s == null || s.isBlank() ? null : s;
     }
 }

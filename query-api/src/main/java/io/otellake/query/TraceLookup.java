@@ -1,6 +1,7 @@
 package io.otellake.query;
 
 import io.otellake.schemas.Ids;
+import io.otellake.schemas.LakeSchema;
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.TenantId;
 import java.sql.Array;
@@ -14,15 +15,24 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
 import org.duckdb.DuckDBStruct;
 import org.springframework.stereotype.Service;
 
 /**
- * Fetches every span of one trace of a tenant, oldest first. A trace's spans sit in the hour partitions of their own
- * start times, so the lookup reads every hour of the range it is given.
+ * Fetches every span of one trace of a tenant, oldest first, as lake rows. A trace's spans sit in the hour partitions
+ * of their own start times, so the lookup reads every hour of the range it is given.
  */
 @Service
 class TraceLookup {
+    private static final Schema EVENT =
+            LakeSchema.SPAN.getField("events").schema().getElementType();
+    private static final Schema LINK =
+            LakeSchema.SPAN.getField("links").schema().getElementType();
+    private static final String TIME_COLUMNS = "epoch_ns(start_time) AS start_time, epoch_ns(end_time) AS end_time";
+
     private final ArchiveFiles archive;
     private final QueryRunner runner;
 
@@ -43,22 +53,20 @@ class TraceLookup {
         return text.toLowerCase(Locale.ROOT);
     }
 
-    record Result(String traceId, List<Map<String, Object>> spans, QueryStats stats) {}
+    /** The spans as lake rows ({@link LakeSchema#SPAN} records, times as epoch nanoseconds). */
+    record Result(String traceId, List<GenericRecord> spans, QueryStats stats) {}
 
     Result lookup(TenantId tenant, String traceId, Instant start, Instant end) throws SQLException {
         long started = System.nanoTime();
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, start, end);
-        List<Map<String, Object>> spans = new ArrayList<>();
+        List<GenericRecord> spans = new ArrayList<>();
         if (!fetched.files().isEmpty()) {
-            String sql = "SELECT trace_id, span_id, parent_span_id, trace_state, flags, name, kind,"
-                    + " epoch_ns(start_time), epoch_ns(end_time), duration_ns, status_code, status_message,"
-                    + " service_name, resource_attributes, resource_attribute_types, scope_name, scope_version,"
-                    + " attributes, attribute_types, dropped_attributes_count,"
+            String sql = "SELECT * REPLACE (" + TIME_COLUMNS + ","
                     + " list_transform(events, lambda e: {'time': epoch_ns(e.time), 'name': e.name,"
                     + " 'attributes': e.attributes, 'attribute_types': e.attribute_types,"
-                    + " 'dropped_attributes_count': e.dropped_attributes_count}),"
-                    + " dropped_events_count, links, dropped_links_count"
-                    + " FROM read_parquet(?) WHERE trace_id = ? AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
+                    + " 'dropped_attributes_count': e.dropped_attributes_count}) AS events)"
+                    + " FROM read_parquet(?) WHERE trace_id = ?"
+                    + " AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
                     + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) ORDER BY start_time, span_id";
             try (Connection c = runner.connect();
                     PreparedStatement ps = c.prepareStatement(sql)) {
@@ -71,7 +79,7 @@ class TraceLookup {
                 ps.setLong(4, TimeParam.toNanos(end));
                 try (ResultSet rs = runner.execute(ps)) {
                     while (rs.next()) {
-                        spans.add(span(rs));
+                        spans.add(row(rs));
                     }
                 }
             }
@@ -79,69 +87,92 @@ class TraceLookup {
         return new Result(traceId, spans, QueryStats.of(fetched, started));
     }
 
-    private static Map<String, Object> span(ResultSet rs) throws SQLException {
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("trace_id", rs.getString(1));
-        s.put("span_id", rs.getString(2));
-        s.put("parent_span_id", rs.getString(3));
-        s.put("trace_state", rs.getString(4));
-        s.put("flags", rs.getLong(5));
-        s.put("name", rs.getString(6));
-        s.put("kind", rs.getString(7));
-        s.put("start_time", TimeParam.format(rs.getLong(8)));
-        s.put("end_time", TimeParam.format(rs.getLong(9)));
-        s.put("duration_ns", rs.getLong(10));
-        s.put("status_code", rs.getString(11));
-        s.put("status_message", rs.getString(12));
-        s.put("service_name", rs.getString(13));
-        s.put("resource_attributes", TypedValues.attributes(LogSearch.map(rs, 14), LogSearch.map(rs, 15)));
-        s.put("scope_name", rs.getString(16));
-        s.put("scope_version", rs.getString(17));
-        s.put("attributes", TypedValues.attributes(LogSearch.map(rs, 18), LogSearch.map(rs, 19)));
-        s.put("dropped_attributes_count", rs.getLong(20));
-        List<Map<String, Object>> events = new ArrayList<>();
-        for (Map<String, Object> e : structs(rs.getArray(21))) {
-            Map<String, Object> event = new LinkedHashMap<>();
-            event.put("time", TimeParam.format(((Number) e.get("time")).longValue()));
-            event.put("name", String.valueOf(e.get("name")));
-            event.put("attributes", attributes(e));
-            event.put("dropped_attributes_count", e.get("dropped_attributes_count"));
-            events.add(event);
+    /** A result row back as a lake row, so that the schemas module's mapping can turn it into OTLP. */
+    private static GenericRecord row(ResultSet rs) throws SQLException {
+        GenericRecord r = new GenericData.Record(LakeSchema.SPAN);
+        for (Schema.Field f : LakeSchema.SPAN.getFields()) {
+            switch (f.name()) {
+                case "events" -> r.put("events", nested(rs.getArray("events"), EVENT));
+                case "links" -> r.put("links", nested(rs.getArray("links"), LINK));
+                default -> r.put(f.name(), rs.getObject(f.name()));
+            }
         }
-        s.put("events", events);
-        s.put("dropped_events_count", rs.getLong(22));
-        List<Map<String, Object>> links = new ArrayList<>();
-        for (Map<String, Object> l : structs(rs.getArray(23))) {
-            Map<String, Object> link = new LinkedHashMap<>();
-            link.put("trace_id", String.valueOf(l.get("trace_id")));
-            link.put("span_id", String.valueOf(l.get("span_id")));
-            link.put(
-                    "trace_state",
-                    l.get("trace_state") == null ? null : l.get("trace_state").toString());
-            link.put("flags", l.get("flags"));
-            link.put("attributes", attributes(l));
-            link.put("dropped_attributes_count", l.get("dropped_attributes_count"));
-            links.add(link);
-        }
-        s.put("links", links);
-        s.put("dropped_links_count", rs.getLong(24));
-        return s;
+        return r;
     }
 
-    private static Map<String, Object> attributes(Map<String, Object> struct) {
-        return TypedValues.attributes(
-                LogSearch.stringMap((Map<?, ?>) struct.get("attributes")),
-                LogSearch.stringMap((Map<?, ?>) struct.get("attribute_types")));
-    }
-
-    private static List<Map<String, Object>> structs(Array array) throws SQLException {
-        List<Map<String, Object>> out = new ArrayList<>();
+    private static List<GenericRecord> nested(Array array, Schema schema) throws SQLException {
+        List<GenericRecord> out = new ArrayList<>();
         if (array == null) {
             return out;
         }
         for (Object o : (Object[]) array.getArray()) {
-            out.add(((DuckDBStruct) o).getMap());
+            Map<String, Object> struct = ((DuckDBStruct) o).getMap();
+            GenericRecord r = new GenericData.Record(schema);
+            for (Schema.Field f : schema.getFields()) {
+                r.put(f.name(), struct.get(f.name()));
+            }
+            out.add(r);
         }
         return out;
+    }
+
+    /** The REST view of a span: columns by name, times as RFC 3339, attributes with their OTLP types. */
+    static Map<String, Object> view(GenericRecord r) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("trace_id", text(r.get("trace_id")));
+        s.put("span_id", text(r.get("span_id")));
+        s.put("parent_span_id", text(r.get("parent_span_id")));
+        s.put("trace_state", text(r.get("trace_state")));
+        s.put("flags", r.get("flags"));
+        s.put("name", text(r.get("name")));
+        s.put("kind", text(r.get("kind")));
+        s.put("start_time", TimeParam.format(((Number) r.get("start_time")).longValue()));
+        s.put("end_time", TimeParam.format(((Number) r.get("end_time")).longValue()));
+        s.put("duration_ns", r.get("duration_ns"));
+        s.put("status_code", text(r.get("status_code")));
+        s.put("status_message", text(r.get("status_message")));
+        s.put("service_name", text(r.get("service_name")));
+        s.put("resource_attributes", attributes(r, "resource_"));
+        s.put("scope_name", text(r.get("scope_name")));
+        s.put("scope_version", text(r.get("scope_version")));
+        s.put("attributes", attributes(r, ""));
+        s.put("dropped_attributes_count", r.get("dropped_attributes_count"));
+        List<Map<String, Object>> events = new ArrayList<>();
+        for (Object o : (List<?>) r.get("events")) {
+            GenericRecord e = (GenericRecord) o;
+            Map<String, Object> event = new LinkedHashMap<>();
+            event.put("time", TimeParam.format(((Number) e.get("time")).longValue()));
+            event.put("name", text(e.get("name")));
+            event.put("attributes", attributes(e, ""));
+            event.put("dropped_attributes_count", e.get("dropped_attributes_count"));
+            events.add(event);
+        }
+        s.put("events", events);
+        s.put("dropped_events_count", r.get("dropped_events_count"));
+        List<Map<String, Object>> links = new ArrayList<>();
+        for (Object o : (List<?>) r.get("links")) {
+            GenericRecord l = (GenericRecord) o;
+            Map<String, Object> link = new LinkedHashMap<>();
+            link.put("trace_id", text(l.get("trace_id")));
+            link.put("span_id", text(l.get("span_id")));
+            link.put("trace_state", text(l.get("trace_state")));
+            link.put("flags", l.get("flags"));
+            link.put("attributes", attributes(l, ""));
+            link.put("dropped_attributes_count", l.get("dropped_attributes_count"));
+            links.add(link);
+        }
+        s.put("links", links);
+        s.put("dropped_links_count", r.get("dropped_links_count"));
+        return s;
+    }
+
+    private static Map<String, Object> attributes(GenericRecord r, String prefix) {
+        return TypedValues.attributes(
+                LogSearch.stringMap((Map<?, ?>) r.get(prefix + "attributes")),
+                LogSearch.stringMap((Map<?, ?>) r.get(prefix + "attribute_types")));
+    }
+
+    private static String text(Object o) {
+        return o == null ? null : o.toString();
     }
 }

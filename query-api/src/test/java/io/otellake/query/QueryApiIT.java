@@ -397,6 +397,91 @@ class QueryApiIT {
         }
     }
 
+    @Test
+    void traceSearchSummarizesMatchingTracesNewestFirst() throws Exception {
+        String range = "/api/v1/traces?start=2024-05-01T10:00:00Z&end=2024-05-01T12:00:00Z";
+        JsonNode all = getJson(range, "acme", 200).get("data");
+        assertThat(all)
+                .extracting(t -> t.get("trace_id").asString())
+                .containsExactly("22222222222222222222222222222222", TRACE);
+        JsonNode t = all.get(1);
+        assertThat(t.get("root_service").asString()).isEqualTo("checkout");
+        assertThat(t.get("root_span").asString()).isEqualTo("POST /checkout");
+        assertThat(t.get("start_time").asString()).isEqualTo("2024-05-01T10:59:00.000000001Z");
+        assertThat(t.get("duration_ns").asLong()).isEqualTo(180_000_000_000L);
+        assertThat(t.get("span_count").asInt()).isEqualTo(2);
+        assertThat(t.get("error_count").asInt()).isEqualTo(1);
+        assertThat(t.get("services")).extracting(JsonNode::asString).containsExactly("checkout");
+
+        assertThat(getJson(range + "&status=error", "acme", 200).get("data"))
+                .extracting(n -> n.get("trace_id").asString())
+                .containsExactly(TRACE);
+        assertThat(getJson(range + "&min_duration=1m", "acme", 200).get("data"))
+                .extracting(n -> n.get("trace_id").asString())
+                .containsExactly(TRACE);
+        assertThat(getJson(range + "&max_duration=2s", "acme", 200).get("data"))
+                .extracting(n -> n.get("trace_id").asString())
+                .containsExactly("22222222222222222222222222222222", TRACE);
+        assertThat(getJson(range + "&name=" + enc("charge card"), "acme", 200).get("data"))
+                .extracting(n -> n.get("trace_id").asString())
+                .containsExactly(TRACE);
+        assertThat(getJson(range + "&service=nope", "acme", 200).get("data")).isEmpty();
+        assertThat(getJson(range, "globex", 200).get("data")).isEmpty();
+        assertThat(getJson(range + "&limit=1", "acme", 200).get("data")).hasSize(1);
+        problem(getRaw(range + "&min_duration=soon", "acme"), 400, "min_duration");
+        problem(getRaw(range + "&status=ok", "acme"), 400, "status");
+    }
+
+    @Test
+    void aTraceComesBackAsOtlpJsonThatOtlpToolsRead() throws Exception {
+        HttpResponse<String> r = getRaw(
+                "/api/v1/traces/" + TRACE + "?start=2024-05-01T10:00:00Z&end=2024-05-01T12:00:00Z&format=otlp", "acme");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode body = JSON.readTree(r.body());
+        JsonNode spans =
+                body.get("resourceSpans").get(0).get("scopeSpans").get(0).get("spans");
+        assertThat(body.get("resourceSpans"))
+                .as("one resource and scope, grouped again")
+                .hasSize(1);
+        assertThat(spans).hasSize(2);
+        JsonNode root = spans.get(0);
+        assertThat(root.get("traceId").asString()).isEqualTo(TRACE);
+        assertThat(root.get("spanId").asString()).isEqualTo("b7ad6b7169203331");
+        assertThat(root.get("kind").asInt()).isEqualTo(2);
+        assertThat(root.get("startTimeUnixNano").asString()).isEqualTo("1714561140000000001");
+        assertThat(root.get("links").get(0).get("spanId").asString()).isEqualTo("00f067aa0ba902b7");
+        assertThat(spans.get(1).get("parentSpanId").asString()).isEqualTo("b7ad6b7169203331");
+        assertThat(body.get("resourceSpans")
+                        .get(0)
+                        .get("resource")
+                        .get("attributes")
+                        .get(0)
+                        .get("key")
+                        .asString())
+                .isEqualTo("service.name");
+
+        // an OTLP decoder reads it back into the archived spans (ids go back from hex to bytes first)
+        String base64Ids = r.body()
+                .replace(
+                        "\"" + TRACE + "\"",
+                        "\""
+                                + java.util.Base64.getEncoder()
+                                        .encodeToString(
+                                                ByteString.fromHex(TRACE).toByteArray()) + "\"");
+        assertThat(base64Ids).isNotEqualTo(r.body());
+        var request = ExportTraceServiceRequest.newBuilder();
+        com.google.protobuf.util.JsonFormat.parser().ignoringUnknownFields().merge(base64Ids, request);
+        assertThat(request.getResourceSpans(0).getScopeSpans(0).getSpans(0).getTraceId())
+                .isEqualTo(ByteString.fromHex(TRACE));
+        assertThat(request.getResourceSpans(0)
+                        .getScopeSpans(0)
+                        .getSpans(0)
+                        .getEvents(0)
+                        .getName())
+                .isEqualTo("retry");
+        problem(getRaw("/api/v1/traces/" + TRACE + "?format=xml", "acme"), 400, "format");
+    }
+
     // --- fixtures
 
     static S3Client s3() {
