@@ -1,5 +1,9 @@
 package io.otellake.query;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.Parameters;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,9 +27,9 @@ import org.springframework.web.bind.annotation.RestController;
  */
 @RestController
 class LogController {
-    private static final Set<String> SEARCH_PARAMETERS =
+    static final Set<String> SEARCH_PARAMETERS =
             union(LogFilter.PARAMETERS, Set.of("start", "end", "limit", "direction", "cursor"));
-    private static final Set<String> VOLUME_PARAMETERS = union(LogFilter.PARAMETERS, Set.of("start", "end", "step"));
+    static final Set<String> VOLUME_PARAMETERS = union(LogFilter.PARAMETERS, Set.of("start", "end", "step"));
     private static final int MAX_BUCKETS = 10_000;
 
     private final LogSearch search;
@@ -36,10 +40,42 @@ class LogController {
         this.props = props;
     }
 
+    @Operation(
+            summary = "Search log records",
+            description = "A tenant's log records in [start, end). Besides the parameters below, attr.<key>=<value> and"
+                    + " resource.<key>=<value> require a record or resource attribute to equal a value.")
+    @Parameters({
+        @Parameter(name = "q", in = ParameterIn.QUERY, description = "Case-insensitive substring of the body."),
+        @Parameter(name = "regex", in = ParameterIn.QUERY, description = "RE2 regular expression the body must match."),
+        @Parameter(
+                name = "service",
+                in = ParameterIn.QUERY,
+                description = "Service name; may repeat (any of them matches)."),
+        @Parameter(
+                name = "severity_min",
+                in = ParameterIn.QUERY,
+                description = "Lowest severity: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (with 2-4) or 1-24."),
+        @Parameter(name = "trace_id", in = ParameterIn.QUERY, description = "32 hex characters."),
+        @Parameter(name = "span_id", in = ParameterIn.QUERY, description = "16 hex characters."),
+        @Parameter(
+                name = "start",
+                in = ParameterIn.QUERY,
+                description = "Inclusive start, RFC 3339 or Unix epoch nanoseconds; default end - 1 h."),
+        @Parameter(
+                name = "end",
+                in = ParameterIn.QUERY,
+                description = "Exclusive end, RFC 3339 or Unix epoch nanoseconds; default now."),
+        @Parameter(name = "limit", in = ParameterIn.QUERY, description = "Records per page, 1-5000; default 100."),
+        @Parameter(
+                name = "direction",
+                in = ParameterIn.QUERY,
+                description = "backward (newest first, default) or forward."),
+        @Parameter(name = "cursor", in = ParameterIn.QUERY, description = "next_cursor of the previous page.")
+    })
     @GetMapping(path = "/api/v1/logs", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> logs(
             @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
-            @RequestParam MultiValueMap<String, String> params)
+            @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
         checkKnown(params, SEARCH_PARAMETERS);
         TimeRange range =
@@ -60,10 +96,36 @@ class LogController {
         return body;
     }
 
+    @Operation(
+            summary = "Count log records per step and severity",
+            description = "Takes the filters of the log search, attr.<key> and resource.<key> included.")
+    @Parameters({
+        @Parameter(name = "q", in = ParameterIn.QUERY, description = "Case-insensitive substring of the body."),
+        @Parameter(name = "regex", in = ParameterIn.QUERY, description = "RE2 regular expression the body must match."),
+        @Parameter(
+                name = "service",
+                in = ParameterIn.QUERY,
+                description = "Service name; may repeat (any of them matches)."),
+        @Parameter(
+                name = "severity_min",
+                in = ParameterIn.QUERY,
+                description = "Lowest severity: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (with 2-4) or 1-24."),
+        @Parameter(name = "trace_id", in = ParameterIn.QUERY, description = "32 hex characters."),
+        @Parameter(name = "span_id", in = ParameterIn.QUERY, description = "16 hex characters."),
+        @Parameter(
+                name = "start",
+                in = ParameterIn.QUERY,
+                description = "Inclusive start, RFC 3339 or Unix epoch nanoseconds; default end - 1 h."),
+        @Parameter(
+                name = "end",
+                in = ParameterIn.QUERY,
+                description = "Exclusive end, RFC 3339 or Unix epoch nanoseconds; default now."),
+        @Parameter(name = "step", in = ParameterIn.QUERY, description = "Bucket size: 30s, 5m, 1h, 1d or seconds.")
+    })
     @GetMapping(path = "/api/v1/logs/volume", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> volume(
             @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
-            @RequestParam MultiValueMap<String, String> params)
+            @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
         checkKnown(params, VOLUME_PARAMETERS);
         TimeRange range =

@@ -1,5 +1,9 @@
 package io.otellake.query;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.Parameters;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -26,8 +30,8 @@ import org.springframework.web.bind.annotation.RestController;
  */
 @RestController
 class TraceController {
-    private static final Set<String> LOOKUP_PARAMETERS = Set.of("start", "end", "format");
-    private static final Set<String> SEARCH_PARAMETERS =
+    static final Set<String> LOOKUP_PARAMETERS = Set.of("start", "end", "format");
+    static final Set<String> SEARCH_PARAMETERS =
             Set.of("start", "end", "service", "name", "min_duration", "max_duration", "status", "limit");
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ns|us|µs|ms|s|m|h)?");
 
@@ -41,11 +45,20 @@ class TraceController {
         this.props = props;
     }
 
+    @Operation(summary = "Fetch every span of a trace")
+    @Parameters({
+        @Parameter(name = "start", in = ParameterIn.QUERY, description = "Inclusive start; default end - 24 h."),
+        @Parameter(name = "end", in = ParameterIn.QUERY, description = "Exclusive end; default now."),
+        @Parameter(
+                name = "format",
+                in = ParameterIn.QUERY,
+                description = "lake (columns, default) or otlp (OTLP/JSON ExportTraceServiceRequest).")
+    })
     @GetMapping(path = "/api/v1/traces/{traceId}", produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<?> trace(
             @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
-            @PathVariable String traceId,
-            @RequestParam MultiValueMap<String, String> params)
+            @Parameter(description = "32 hex characters") @PathVariable String traceId,
+            @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
         known(params, LOOKUP_PARAMETERS);
         String id = TraceLookup.traceId(traceId);
@@ -71,10 +84,21 @@ class TraceController {
         return ResponseEntity.ok(body);
     }
 
+    @Operation(summary = "Search traces", description = "Summaries of traces with a span matching every filter.")
+    @Parameters({
+        @Parameter(name = "start", in = ParameterIn.QUERY, description = "Inclusive start; default end - 1 h."),
+        @Parameter(name = "end", in = ParameterIn.QUERY, description = "Exclusive end; default now."),
+        @Parameter(name = "service", in = ParameterIn.QUERY, description = "Service of a matching span."),
+        @Parameter(name = "name", in = ParameterIn.QUERY, description = "Name of a matching span."),
+        @Parameter(name = "min_duration", in = ParameterIn.QUERY, description = "Shortest span: 250ms, 2s, 1m."),
+        @Parameter(name = "max_duration", in = ParameterIn.QUERY, description = "Longest span: 250ms, 2s, 1m."),
+        @Parameter(name = "status", in = ParameterIn.QUERY, description = "error: a span with status ERROR."),
+        @Parameter(name = "limit", in = ParameterIn.QUERY, description = "Traces, 1-5000; default 20.")
+    })
     @GetMapping(path = "/api/v1/traces", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> traces(
             @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
-            @RequestParam MultiValueMap<String, String> params)
+            @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
         known(params, SEARCH_PARAMETERS);
         LogController.TimeRange range = LogController.TimeRange.of(

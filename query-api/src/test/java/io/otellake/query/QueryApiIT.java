@@ -482,6 +482,37 @@ class QueryApiIT {
         problem(getRaw("/api/v1/traces/" + TRACE + "?format=xml", "acme"), 400, "format");
     }
 
+    @Test
+    void theOpenApiDocumentDescribesExactlyTheParametersTheApiAccepts() throws Exception {
+        JsonNode doc = getJson("/v3/api-docs", null, 200);
+        assertThat(doc.get("openapi").asString()).startsWith("3.");
+        JsonNode paths = doc.get("paths");
+        java.util.Set<String> documented = new java.util.TreeSet<>();
+        paths.propertyNames().forEach(documented::add);
+        assertThat(documented)
+                .containsExactlyInAnyOrder(
+                        "/api/v1/logs", "/api/v1/logs/volume", "/api/v1/traces", "/api/v1/traces/{traceId}");
+        assertThat(queryParameters(paths.get("/api/v1/logs")))
+                .containsExactlyInAnyOrderElementsOf(LogController.SEARCH_PARAMETERS);
+        assertThat(queryParameters(paths.get("/api/v1/logs/volume")))
+                .containsExactlyInAnyOrderElementsOf(LogController.VOLUME_PARAMETERS);
+        assertThat(queryParameters(paths.get("/api/v1/traces")))
+                .containsExactlyInAnyOrderElementsOf(TraceController.SEARCH_PARAMETERS);
+        assertThat(queryParameters(paths.get("/api/v1/traces/{traceId}")))
+                .containsExactlyInAnyOrderElementsOf(TraceController.LOOKUP_PARAMETERS);
+        assertThat(getRaw("/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
+    }
+
+    static java.util.List<String> queryParameters(JsonNode path) {
+        java.util.List<String> names = new ArrayList<>();
+        for (JsonNode p : path.get("get").get("parameters")) {
+            if (p.get("in").asString().equals("query")) {
+                names.add(p.get("name").asString());
+            }
+        }
+        return names;
+    }
+
     // --- fixtures
 
     static S3Client s3() {
