@@ -24,6 +24,18 @@ class ApiErrors extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.BAD_REQUEST, "Invalid request", e.getMessage());
     }
 
+    @ExceptionHandler(TenantAccess.UnauthorizedException.class)
+    ResponseEntity<ProblemDetail> unauthorized(TenantAccess.UnauthorizedException e) {
+        return ResponseEntity.status(HttpStatus.UNAUTHORIZED)
+                .header(HttpHeaders.WWW_AUTHENTICATE, "Bearer")
+                .body(problem(HttpStatus.UNAUTHORIZED, "Unauthorized", e.getMessage()));
+    }
+
+    @ExceptionHandler(TenantAccess.ForbiddenException.class)
+    ProblemDetail forbidden(TenantAccess.ForbiddenException e) {
+        return problem(HttpStatus.FORBIDDEN, "Forbidden", e.getMessage());
+    }
+
     @ExceptionHandler(NotFoundException.class)
     ProblemDetail notFound(NotFoundException e) {
         return problem(HttpStatus.NOT_FOUND, "Not found", e.getMessage());

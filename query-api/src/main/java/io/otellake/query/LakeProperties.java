@@ -25,6 +25,8 @@ import org.springframework.validation.annotation.Validated;
  * @param queryTimeout a DuckDB statement running longer is cancelled (504)
  * @param maxConcurrentQueries queries running at once; more wait up to {@code queueTimeout}, then get 429
  * @param maxBytesPerQuery a query whose files add up to more is refused (422) before anything is fetched
+ * @param authEnabled whether a bearer token is required (see {@link TenantAccess})
+ * @param authTokens tenants' token hashes, as {@link io.otellake.schemas.TenantTokens} parses them
  */
 @Validated
 @ConfigurationProperties("otel-lake")
@@ -41,7 +43,9 @@ public record LakeProperties(
         @NotNull @DefaultValue("30s") Duration queryTimeout,
         @Min(1) @DefaultValue("4") int maxConcurrentQueries,
         @NotNull @DefaultValue("2s") Duration queueTimeout,
-        @Min(1) @DefaultValue("10737418240") long maxBytesPerQuery) {
+        @Min(1) @DefaultValue("10737418240") long maxBytesPerQuery,
+        @DefaultValue("false") boolean authEnabled,
+        @DefaultValue("") String authTokens) {
 
     public LakeProperties {
         new LakeLayout(s3.prefix()); // fails start-up with a sentence when the prefix is unusable
@@ -60,6 +64,53 @@ public record LakeProperties(
             return "S3[endpoint=" + endpoint + ", region=" + region + ", bucket=" + bucket + ", prefix=" + prefix
                     + ", accessKey=" + accessKey + ", secretKey=" + (secretKey.isEmpty() ? "" : "***") + "]";
         }
+    }
+
+    /** The defaults of {@code application.properties}, for code that builds settings itself. */
+    static LakeProperties defaults(S3 s3, Path cacheDir) {
+        return new LakeProperties(
+                s3,
+                cacheDir,
+                2_147_483_648L,
+                Duration.ofDays(31),
+                Duration.ofHours(24),
+                100,
+                5000,
+                "1GB",
+                2,
+                Duration.ofSeconds(30),
+                4,
+                Duration.ofSeconds(2),
+                10_737_418_240L,
+                false,
+                "");
+    }
+
+    /** The same settings with other query limits. */
+    LakeProperties withLimits(int maxConcurrentQueries, Duration queueTimeout, long maxBytesPerQuery) {
+        return new LakeProperties(
+                s3,
+                cacheDir,
+                cacheMaxBytes,
+                maxRange,
+                traceLookback,
+                defaultLimit,
+                maxLimit,
+                duckdbMemoryLimit,
+                duckdbThreads,
+                queryTimeout,
+                maxConcurrentQueries,
+                queueTimeout,
+                maxBytesPerQuery,
+                authEnabled,
+                authTokens);
+    }
+
+    @Override
+    public String toString() {
+        return "LakeProperties[s3=" + s3 + ", cacheDir=" + cacheDir + ", cacheMaxBytes=" + cacheMaxBytes
+                + ", maxRange=" + maxRange + ", traceLookback=" + traceLookback + ", authEnabled=" + authEnabled
+                + ", authTokens=" + io.otellake.schemas.TenantTokens.parse(authTokens) + "]";
     }
 
     public LakeLayout layout() {

@@ -1,5 +1,6 @@
 package io.otellake.query;
 
+import io.otellake.schemas.TenantId;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.Parameters;
@@ -16,7 +17,6 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.http.MediaType;
 import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
-import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -74,7 +74,7 @@ class LogController {
     })
     @GetMapping(path = "/api/v1/logs", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> logs(
-            @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
+            @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
         checkKnown(params, SEARCH_PARAMETERS);
@@ -82,7 +82,7 @@ class LogController {
                 TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         String cursor = params.getFirst("cursor");
         LogSearch.Result result = search.search(new LogSearch.Query(
-                Tenants.of(tenant),
+                tenant,
                 range.start(),
                 range.end(),
                 LogFilter.parse(params),
@@ -124,15 +124,14 @@ class LogController {
     })
     @GetMapping(path = "/api/v1/logs/volume", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> volume(
-            @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
+            @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
         checkKnown(params, VOLUME_PARAMETERS);
         TimeRange range =
                 TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         Duration step = step(params.getFirst("step"), range);
-        LogSearch.Volume volume =
-                search.volume(Tenants.of(tenant), range.start(), range.end(), LogFilter.parse(params), step);
+        LogSearch.Volume volume = search.volume(tenant, range.start(), range.end(), LogFilter.parse(params), step);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("data", volume.data());
         body.put("step_seconds", step.toSeconds());

@@ -1,5 +1,6 @@
 package io.otellake.query;
 
+import io.otellake.schemas.TenantId;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.Parameters;
@@ -19,7 +20,6 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
-import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -56,7 +56,7 @@ class TraceController {
     })
     @GetMapping(path = "/api/v1/traces/{traceId}", produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<?> trace(
-            @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
+            @Parameter(hidden = true) TenantId tenant,
             @Parameter(description = "32 hex characters") @PathVariable String traceId,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
@@ -68,7 +68,7 @@ class TraceController {
         }
         LogController.TimeRange range = LogController.TimeRange.of(
                 params.getFirst("start"), params.getFirst("end"), props.traceLookback(), props.maxRange());
-        TraceLookup.Result result = lookup.lookup(Tenants.of(tenant), id, range.start(), range.end());
+        TraceLookup.Result result = lookup.lookup(tenant, id, range.start(), range.end());
         if (result.spans().isEmpty()) {
             throw new NotFoundException("no trace " + id + " between " + range.start() + " and " + range.end());
         }
@@ -97,7 +97,7 @@ class TraceController {
     })
     @GetMapping(path = "/api/v1/traces", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> traces(
-            @RequestHeader(name = Tenants.HEADER, required = false) @Nullable String tenant,
+            @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
         known(params, SEARCH_PARAMETERS);
@@ -108,7 +108,7 @@ class TraceController {
             throw new BadRequestException("status may only be 'error', got '" + status + "'");
         }
         TraceSearch.Result result = search.search(new TraceSearch.Query(
-                Tenants.of(tenant),
+                tenant,
                 range.start(),
                 range.end(),
                 blankToNull(params.getFirst("service")),

@@ -371,21 +371,16 @@ class QueryApiIT {
 
     @Test
     void aQueryOverTheByteLimitIsRefusedBeforeAnythingIsFetched() throws Exception {
-        LakeProperties tight = new LakeProperties(
-                new LakeProperties.S3(
-                        s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey()),
-                Files.createTempDirectory("query-it-tight"),
-                1 << 20,
-                java.time.Duration.ofDays(31),
-                java.time.Duration.ofHours(24),
-                100,
-                5000,
-                "1GB",
-                1,
-                java.time.Duration.ofSeconds(30),
-                4,
-                java.time.Duration.ofSeconds(2),
-                1000);
+        LakeProperties tight = LakeProperties.defaults(
+                        new LakeProperties.S3(
+                                s3server.endpoint(),
+                                "us-east-1",
+                                BUCKET,
+                                "lake",
+                                s3server.accessKey(),
+                                s3server.secretKey()),
+                        Files.createTempDirectory("query-it-tight"))
+                .withLimits(4, java.time.Duration.ofSeconds(2), 1000);
         try (ArchiveFiles archive = new ArchiveFiles(tight)) {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> archive.fetch(
                             Signal.LOGS, TenantId.of("pager"), PAGER_T.minusSeconds(1), PAGER_T.plusSeconds(60)))

@@ -11,20 +11,11 @@ import org.springframework.mock.web.MockHttpServletResponse;
 
 class QueryGateTest {
     static LakeProperties props(int concurrent, Duration queue) {
-        return new LakeProperties(
-                new LakeProperties.S3(java.net.URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", ""),
-                Path.of("target/gate-cache"),
-                1 << 20,
-                Duration.ofDays(31),
-                Duration.ofHours(24),
-                100,
-                5000,
-                "1GB",
-                1,
-                Duration.ofSeconds(30),
-                concurrent,
-                queue,
-                1L << 30);
+        return LakeProperties.defaults(
+                        new LakeProperties.S3(
+                                java.net.URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", ""),
+                        Path.of("target/gate-cache"))
+                .withLimits(concurrent, queue, 1L << 30);
     }
 
     @Test

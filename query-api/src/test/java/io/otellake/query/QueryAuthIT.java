@@ -1,0 +1,144 @@
+package io.otellake.query;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.otellake.infra.S3Server;
+import io.otellake.schemas.LogFlattener;
+import io.otellake.schemas.Signal;
+import io.otellake.schemas.TenantTokens;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import software.amazon.awssdk.services.s3.S3Client;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The query API with authentication on: tokens map to tenants, an admin token names one, every query is audited. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class QueryAuthIT {
+    static final Instant T = Instant.parse("2024-06-01T10:15:00Z");
+    static final String RANGE = "/api/v1/logs?start=2024-06-01T10:00:00Z&end=2024-06-01T11:00:00Z";
+    static Path cache;
+
+    @LocalServerPort
+    int port;
+
+    final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void lake() throws Exception {
+        QueryApiIT.s3server = S3Server.startOnFreePorts(
+                Files.createTempDirectory("auth-it-s3").resolve("data"));
+        cache = Files.createTempDirectory("auth-it-cache");
+        try (S3Client s3 = QueryApiIT.s3()) {
+            s3.createBucket(b -> b.bucket(QueryApiIT.BUCKET));
+            QueryApiIT.put(
+                    s3, Signal.LOGS, "acme", LogFlattener.flatten(QueryApiIT.logs("checkout", T, "acme line", 0)));
+            QueryApiIT.put(
+                    s3, Signal.LOGS, "globex", LogFlattener.flatten(QueryApiIT.logs("checkout", T, "globex line", 0)));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        QueryApiIT.s3server.close();
+    }
+
+    @DynamicPropertySource
+    static void properties(DynamicPropertyRegistry r) {
+        r.add("otel-lake.s3.endpoint", () -> QueryApiIT.s3server.endpoint().toString());
+        r.add("otel-lake.s3.bucket", () -> QueryApiIT.BUCKET);
+        r.add("otel-lake.s3.access-key", () -> QueryApiIT.s3server.accessKey());
+        r.add("otel-lake.s3.secret-key", () -> QueryApiIT.s3server.secretKey());
+        r.add("otel-lake.cache-dir", () -> cache.toString());
+        r.add("otel-lake.auth-enabled", () -> "true");
+        r.add(
+                "otel-lake.auth-tokens",
+                () -> "acme=" + TenantTokens.hashOf("acme-token") + ",globex=" + TenantTokens.hashOf("globex-token")
+                        + ",*=" + TenantTokens.hashOf("admin-token"));
+    }
+
+    HttpResponse<String> get(String path, String token, String tenant) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        if (tenant != null) {
+            b.header("X-Scope-OrgID", tenant);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    List<String> bodies(HttpResponse<String> r) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode data = JsonMapper.builder().build().readTree(r.body()).get("data");
+        return data.valueStream().map(n -> n.get("body").asString()).toList();
+    }
+
+    @Test
+    void aTokenSeesOnlyItsOwnTenant() throws Exception {
+        assertThat(bodies(get(RANGE, "acme-token", null))).containsExactly("acme line");
+        assertThat(bodies(get(RANGE, "acme-token", "acme"))).containsExactly("acme line");
+        assertThat(bodies(get(RANGE, "globex-token", null))).containsExactly("globex line");
+        HttpResponse<String> other = get(RANGE, "acme-token", "globex");
+        QueryApiIT.problem(other, 403, "may not read tenant 'globex'");
+    }
+
+    @Test
+    void missingOrWrongTokensGet401() throws Exception {
+        HttpResponse<String> none = get(RANGE, null, "acme");
+        QueryApiIT.problem(none, 401, "bearer token is required");
+        assertThat(none.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
+        QueryApiIT.problem(get(RANGE, "acme-token-but-wrong", null), 401, "not valid");
+        QueryApiIT.problem(get("/api/v1/traces/" + QueryApiIT.TRACE, "nope", "acme"), 401, "not valid");
+    }
+
+    @Test
+    void anAdminTokenNamesTheTenant() throws Exception {
+        assertThat(bodies(get(RANGE, "admin-token", "globex"))).containsExactly("globex line");
+        assertThat(bodies(get(RANGE, "admin-token", "acme"))).containsExactly("acme line");
+        QueryApiIT.problem(get(RANGE, "admin-token", null), 400, "admin token must name the tenant");
+    }
+
+    @Test
+    void everyQueryIsAudited() throws Exception {
+        Logger logger = (Logger) LoggerFactory.getLogger("otel-lake.audit");
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        logger.addAppender(lines);
+        try {
+            get(RANGE + "&q=line", "acme-token", null);
+            get(RANGE, "wrong", "acme");
+        } finally {
+            logger.detachAppender(lines);
+        }
+        String fingerprint = TenantTokens.hashOf("acme-token").substring("sha256:".length(), "sha256:".length() + 8);
+        assertThat(lines.list)
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .anySatisfy(line -> assertThat(line)
+                        .contains(
+                                "who=token:" + fingerprint,
+                                "tenant=acme",
+                                "path=/api/v1/logs",
+                                "query=start=2024-06-01T10:00:00Z&end=2024-06-01T11:00:00Z&q=line",
+                                "status=200"))
+                .anySatisfy(line -> assertThat(line).contains("who=anonymous", "status=401"))
+                .noneSatisfy(line -> assertThat(line).contains("acme-token"));
+    }
+}
