@@ -1,5 +1,8 @@
 package io.otellake.query;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.otellake.schemas.LakeLayout;
 import io.otellake.schemas.Partition;
 import io.otellake.schemas.Signal;
@@ -38,10 +41,35 @@ class ArchiveFiles implements AutoCloseable {
     private final long maxBytesPerQuery;
 
     ArchiveFiles(LakeProperties props) {
+        this(props, null);
+    }
+
+    /** With metrics of the cache in {@code registry}: hits, misses, bytes fetched, evictions, bytes held. */
+    @org.springframework.beans.factory.annotation.Autowired
+    ArchiveFiles(LakeProperties props, @org.jspecify.annotations.Nullable MeterRegistry registry) {
         this.maxBytesPerQuery = props.maxBytesPerQuery();
         this.bucket = props.s3().bucket();
         this.layout = props.layout();
         this.cache = new ObjectCache(props.cacheDir(), props.cacheMaxBytes());
+        if (registry != null) {
+            FunctionCounter.builder("otel_lake.cache.hits", cache, ObjectCache::hits)
+                    .description("archive files served from the local cache")
+                    .register(registry);
+            FunctionCounter.builder("otel_lake.cache.misses", cache, ObjectCache::misses)
+                    .description("archive files fetched from S3")
+                    .register(registry);
+            FunctionCounter.builder("otel_lake.cache.fetched", cache, ObjectCache::bytesFetched)
+                    .baseUnit("bytes")
+                    .description("bytes fetched from S3 into the cache")
+                    .register(registry);
+            FunctionCounter.builder("otel_lake.cache.evictions", cache, ObjectCache::evictions)
+                    .description("files evicted to keep the cache under its bound")
+                    .register(registry);
+            Gauge.builder("otel_lake.cache.size", cache, ObjectCache::totalBytes)
+                    .baseUnit("bytes")
+                    .description("bytes held in the cache")
+                    .register(registry);
+        }
         LakeProperties.S3 s = props.s3();
         this.s3 = S3Client.builder()
                 .endpointOverride(s.endpoint())

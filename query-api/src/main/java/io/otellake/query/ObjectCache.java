@@ -36,6 +36,7 @@ final class ObjectCache {
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
     private final AtomicLong bytesFetched = new AtomicLong();
+    private final AtomicLong evictions = new AtomicLong();
     private long totalBytes;
 
     ObjectCache(Path dir, long maxBytes) {
@@ -120,6 +121,7 @@ final class ObjectCache {
             }
             totalBytes -= oldest.getValue();
             it.remove();
+            evictions.incrementAndGet();
         }
     }
 
@@ -133,6 +135,10 @@ final class ObjectCache {
 
     long bytesFetched() {
         return bytesFetched.get();
+    }
+
+    long evictions() {
+        return evictions.get();
     }
 
     synchronized long totalBytes() {

@@ -508,6 +508,38 @@ class QueryApiIT {
         return names;
     }
 
+    @Test
+    void cacheMetricsAndHealthAreExposed() throws Exception {
+        String path = "/api/v1/logs?start=2024-05-01T08:00:00Z&end=2024-05-01T12:00:00Z";
+        getJson(path, "acme", 200);
+        JsonNode again = getJson(path, "acme", 200);
+        assertThat(again.get("stats").get("cache_hits").asInt())
+                .as("the second read is served from the cache")
+                .isEqualTo(again.get("stats").get("files").asInt());
+        assertThat(again.get("stats").get("bytes_fetched").asLong()).isZero();
+
+        HttpResponse<String> metrics = getRaw("/actuator/prometheus", null);
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.body())
+                .contains(
+                        "otel_lake_cache_hits_total",
+                        "otel_lake_cache_misses_total",
+                        "otel_lake_cache_fetched_bytes_total",
+                        "otel_lake_cache_evictions_total",
+                        "otel_lake_cache_size_bytes");
+        double hits = metrics.body()
+                .lines()
+                .filter(l -> l.startsWith("otel_lake_cache_hits_total"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .sum();
+        assertThat(hits)
+                .isGreaterThanOrEqualTo(again.get("stats").get("cache_hits").asDouble());
+        assertThat(getJson("/actuator/health/readiness", null, 200)
+                        .get("status")
+                        .asString())
+                .isEqualTo("UP");
+    }
+
     // --- fixtures
 
     static S3Client s3() {
