@@ -11,7 +11,16 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.springframework.stereotype.Component;
 import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -39,6 +48,15 @@ class ArchiveFiles implements AutoCloseable {
     private final LakeLayout layout;
     private final ObjectCache cache;
     private final long maxBytesPerQuery;
+    private final long listingTtlNanos;
+    private final Map<String, Listing> listingCache = new ConcurrentHashMap<>();
+    private final ExecutorService listers = Executors.newFixedThreadPool(LISTING_THREADS, r -> {
+        Thread t = new Thread(r, "s3-list");
+        t.setDaemon(true);
+        return t;
+    });
+    private static final int LISTING_THREADS = 8;
+    private static final int MAX_LISTINGS = 10_000;
 
     ArchiveFiles(LakeProperties props) {
         this(props, null);
@@ -48,6 +66,7 @@ class ArchiveFiles implements AutoCloseable {
     @org.springframework.beans.factory.annotation.Autowired
     ArchiveFiles(LakeProperties props, @org.jspecify.annotations.Nullable MeterRegistry registry) {
         this.maxBytesPerQuery = props.maxBytesPerQuery();
+        this.listingTtlNanos = props.listingTtl().toNanos();
         this.bucket = props.s3().bucket();
         this.layout = props.layout();
         this.cache = new ObjectCache(props.cacheDir(), props.cacheMaxBytes());
@@ -104,19 +123,10 @@ class ArchiveFiles implements AutoCloseable {
         long bytes = 0;
         int hits = 0;
         try {
-            List<S3Object> objects = new ArrayList<>();
+            List<S3Object> objects = list(hours, tenantPrefix);
             long total = 0;
-            for (Partition hour : hours) {
-                String prefix = layout.partitionPrefix(hour);
-                for (S3Object o : s3.listObjectsV2Paginator(
-                                b -> b.bucket(bucket).prefix(prefix))
-                        .contents()) {
-                    if (!o.key().startsWith(tenantPrefix) || !o.key().endsWith(".parquet")) {
-                        continue; // defence in depth: never read outside the tenant's prefix
-                    }
-                    objects.add(o);
-                    total += o.size();
-                }
+            for (S3Object o : objects) {
+                total += o.size();
             }
             if (total > maxBytesPerQuery) {
                 throw new QueryTooLargeException("the query would read " + total + " bytes of archive, more than the"
@@ -146,8 +156,84 @@ class ArchiveFiles implements AutoCloseable {
         return new Fetched(files, hours.size(), bytes, hits);
     }
 
+    /**
+     * The objects of the given hours. Ranges that cover most of a day list the day once instead of hour by hour;
+     * listings run in parallel and are reused for {@code otel-lake.listing-ttl}, which bounds how stale a query's
+     * view of the archive can be.
+     */
+    private List<S3Object> list(List<Partition> hours, String tenantPrefix) throws IOException {
+        Map<String, List<Partition>> byDay = new LinkedHashMap<>();
+        for (Partition hour : hours) {
+            byDay.computeIfAbsent(layout.dayPrefix(hour), d -> new ArrayList<>())
+                    .add(hour);
+        }
+        Set<String> wanted = new HashSet<>();
+        List<String> prefixes = new ArrayList<>();
+        for (Map.Entry<String, List<Partition>> day : byDay.entrySet()) {
+            for (Partition hour : day.getValue()) {
+                wanted.add(layout.partitionPrefix(hour));
+            }
+            if (day.getValue().size() > 2) {
+                prefixes.add(day.getKey());
+            } else {
+                day.getValue().forEach(hour -> prefixes.add(layout.partitionPrefix(hour)));
+            }
+        }
+        List<Future<List<S3Object>>> listings = new ArrayList<>();
+        for (String prefix : prefixes) {
+            listings.add(listers.submit(() -> listing(prefix)));
+        }
+        List<S3Object> out = new ArrayList<>();
+        try {
+            for (Future<List<S3Object>> listing : listings) {
+                for (S3Object o : listing.get()) {
+                    String key = o.key();
+                    int slash = key.lastIndexOf('/');
+                    if (key.startsWith(tenantPrefix) // defence in depth: never read outside the tenant's prefix
+                            && key.endsWith(".parquet")
+                            && slash > 0
+                            && wanted.contains(key.substring(0, slash + 1))) {
+                        out.add(o);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while listing the archive", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(e.getCause());
+        } finally {
+            listings.forEach(f -> f.cancel(true));
+        }
+        return out;
+    }
+
+    private record Listing(List<S3Object> objects, long atNanos) {}
+
+    private List<S3Object> listing(String prefix) {
+        long now = System.nanoTime();
+        Listing cached = listingCache.get(prefix);
+        if (cached != null && now - cached.atNanos() < listingTtlNanos) {
+            return cached.objects();
+        }
+        List<S3Object> objects = s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
+                .toList();
+        if (listingCache.size() > MAX_LISTINGS) {
+            listingCache.entrySet().removeIf(e -> now - e.getValue().atNanos() >= listingTtlNanos);
+            if (listingCache.size() > MAX_LISTINGS) {
+                listingCache.clear();
+            }
+        }
+        listingCache.put(prefix, new Listing(objects, now));
+        return objects;
+    }
+
     @Override
     public void close() {
+        listers.shutdownNow();
         s3.close();
     }
 

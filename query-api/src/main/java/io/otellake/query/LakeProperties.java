@@ -27,6 +27,7 @@ import org.springframework.validation.annotation.Validated;
  * @param maxBytesPerQuery a query whose files add up to more is refused (422) before anything is fetched
  * @param authEnabled whether a bearer token is required (see {@link TenantAccess})
  * @param authTokens tenants' token hashes, as {@link io.otellake.schemas.TenantTokens} parses them
+ * @param listingTtl how long a listing of an hour or day of the archive is reused: the staleness bound of queries
  */
 @Validated
 @ConfigurationProperties("otel-lake")
@@ -45,7 +46,8 @@ public record LakeProperties(
         @NotNull @DefaultValue("2s") Duration queueTimeout,
         @Min(1) @DefaultValue("10737418240") long maxBytesPerQuery,
         @DefaultValue("false") boolean authEnabled,
-        @DefaultValue("") String authTokens) {
+        @DefaultValue("") String authTokens,
+        @NotNull @DefaultValue("5s") Duration listingTtl) {
 
     public LakeProperties {
         new LakeLayout(s3.prefix()); // fails start-up with a sentence when the prefix is unusable
@@ -83,7 +85,8 @@ public record LakeProperties(
                 Duration.ofSeconds(2),
                 10_737_418_240L,
                 false,
-                "");
+                "",
+                Duration.ofSeconds(5));
     }
 
     /** The same settings with other query limits. */
@@ -103,7 +106,8 @@ public record LakeProperties(
                 queueTimeout,
                 maxBytesPerQuery,
                 authEnabled,
-                authTokens);
+                authTokens,
+                listingTtl);
     }
 
     @Override

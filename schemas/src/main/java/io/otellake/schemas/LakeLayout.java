@@ -38,6 +38,11 @@ public record LakeLayout(String prefix) {
         return root() + partition.path();
     }
 
+    /** The key prefix of the whole day holding a partition, ending in {@code /}. */
+    public String dayPrefix(Partition partition) {
+        return tenantPrefix(partition.signal(), partition.tenant()) + "dt=" + partition.date() + "/";
+    }
+
     /** The key prefix of everything a tenant has of one signal, ending in {@code /}. */
     public String tenantPrefix(Signal signal, TenantId tenant) {
         return root() + signal.pathSegment() + "/tenant=" + tenant.value() + "/";

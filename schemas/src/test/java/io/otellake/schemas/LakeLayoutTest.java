@@ -20,6 +20,7 @@ class LakeLayoutTest {
         assertThat(p).isEqualTo(new Partition(Signal.LOGS, acme, LocalDate.of(2023, 11, 14), 22));
         assertThat(new LakeLayout("lake").objectKey(p, "otlp-logs+0+17.parquet"))
                 .isEqualTo("lake/logs/tenant=acme/dt=2023-11-14/hour=22/otlp-logs+0+17.parquet");
+        assertThat(new LakeLayout("lake").dayPrefix(p)).isEqualTo("lake/logs/tenant=acme/dt=2023-11-14/");
         assertThat(new LakeLayout("").partitionPrefix(Partition.of(Signal.TRACES, acme, 0L)))
                 .isEqualTo("traces/tenant=acme/dt=1970-01-01/hour=00/");
     }
