@@ -543,6 +543,10 @@ class QueryApiIT {
     // --- fixtures
 
     static S3Client s3() {
+        return s3(s3server);
+    }
+
+    static S3Client s3(S3Server s3server) {
         return S3Client.builder()
                 .endpointOverride(s3server.endpoint())
                 .region(Region.US_EAST_1)

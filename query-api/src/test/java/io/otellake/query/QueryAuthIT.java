@@ -35,6 +35,7 @@ class QueryAuthIT {
     static final Instant T = Instant.parse("2024-06-01T10:15:00Z");
     static final String RANGE = "/api/v1/logs?start=2024-06-01T10:00:00Z&end=2024-06-01T11:00:00Z";
     static Path cache;
+    static S3Server s3server;
 
     @LocalServerPort
     int port;
@@ -43,10 +44,10 @@ class QueryAuthIT {
 
     @BeforeAll
     static void lake() throws Exception {
-        QueryApiIT.s3server = S3Server.startOnFreePorts(
+        s3server = S3Server.startOnFreePorts(
                 Files.createTempDirectory("auth-it-s3").resolve("data"));
         cache = Files.createTempDirectory("auth-it-cache");
-        try (S3Client s3 = QueryApiIT.s3()) {
+        try (S3Client s3 = QueryApiIT.s3(s3server)) {
             s3.createBucket(b -> b.bucket(QueryApiIT.BUCKET));
             QueryApiIT.put(
                     s3, Signal.LOGS, "acme", LogFlattener.flatten(QueryApiIT.logs("checkout", T, "acme line", 0)));
@@ -57,15 +58,15 @@ class QueryAuthIT {
 
     @AfterAll
     static void stop() {
-        QueryApiIT.s3server.close();
+        s3server.close();
     }
 
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry r) {
-        r.add("otel-lake.s3.endpoint", () -> QueryApiIT.s3server.endpoint().toString());
+        r.add("otel-lake.s3.endpoint", () -> s3server.endpoint().toString());
         r.add("otel-lake.s3.bucket", () -> QueryApiIT.BUCKET);
-        r.add("otel-lake.s3.access-key", () -> QueryApiIT.s3server.accessKey());
-        r.add("otel-lake.s3.secret-key", () -> QueryApiIT.s3server.secretKey());
+        r.add("otel-lake.s3.access-key", () -> s3server.accessKey());
+        r.add("otel-lake.s3.secret-key", () -> s3server.secretKey());
         r.add("otel-lake.cache-dir", () -> cache.toString());
         r.add("otel-lake.auth-enabled", () -> "true");
         r.add(
