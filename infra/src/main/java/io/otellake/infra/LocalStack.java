@@ -47,6 +47,7 @@ public final class LocalStack implements AutoCloseable {
     public static final String KAFKA_CONTROLLER_PORT_VARIABLE = "OTEL_LAKE_KAFKA_CONTROLLER_PORT";
     public static final String S3_PORT_VARIABLE = "OTEL_LAKE_S3_PORT";
     public static final String INGEST_HTTP_PORT_VARIABLE = "OTEL_LAKE_INGEST_HTTP_PORT";
+    public static final String INGEST_GRPC_PORT_VARIABLE = "OTEL_LAKE_INGEST_GRPC_PORT";
     public static final String QUERY_PORT_VARIABLE = "OTEL_LAKE_QUERY_PORT";
 
     private static final String HOST = "127.0.0.1";
@@ -94,6 +95,7 @@ public final class LocalStack implements AutoCloseable {
             int kafkaControllerPort,
             int s3Port,
             int ingestHttpPort,
+            int ingestGrpcPort,
             int queryPort,
             Set<Service> services,
             Map<Service, Map<String, String>> serviceEnvironment) {
@@ -103,11 +105,13 @@ public final class LocalStack implements AutoCloseable {
                     Objects.requireNonNull(rootDir, "rootDir").toAbsolutePath().normalize();
             dataDir =
                     Objects.requireNonNull(dataDir, "dataDir").toAbsolutePath().normalize();
-            List<Integer> ports = List.of(kafkaPort, kafkaControllerPort, s3Port, ingestHttpPort, queryPort);
+            List<Integer> ports =
+                    List.of(kafkaPort, kafkaControllerPort, s3Port, ingestHttpPort, ingestGrpcPort, queryPort);
             ports.forEach(Ports::checkPort);
             if (new HashSet<>(ports).size() != ports.size()) {
                 throw new IllegalArgumentException("the ports must all differ: Kafka " + kafkaPort
                         + ", Kafka controller " + kafkaControllerPort + ", S3 " + s3Port + ", ingest " + ingestHttpPort
+                        + ", ingest gRPC " + ingestGrpcPort
                         + ", query " + queryPort);
             }
             services = Collections.unmodifiableSet(
@@ -140,6 +144,7 @@ public final class LocalStack implements AutoCloseable {
                     port.apply(KAFKA_CONTROLLER_PORT_VARIABLE),
                     port.apply(S3_PORT_VARIABLE),
                     port.apply(INGEST_HTTP_PORT_VARIABLE),
+                    port.apply(INGEST_GRPC_PORT_VARIABLE),
                     port.apply(QUERY_PORT_VARIABLE),
                     EnumSet.allOf(Service.class),
                     Map.of());
@@ -147,7 +152,7 @@ public final class LocalStack implements AutoCloseable {
 
         /** For tests: free ports, the given data directory (e.g. a temporary one), all services. */
         public static Options onFreePorts(Path rootDir, Path dataDir) {
-            List<Integer> ports = Ports.freePorts(5);
+            List<Integer> ports = Ports.freePorts(6);
             return new Options(
                     rootDir,
                     dataDir,
@@ -156,6 +161,7 @@ public final class LocalStack implements AutoCloseable {
                     ports.get(2),
                     ports.get(3),
                     ports.get(4),
+                    ports.get(5),
                     EnumSet.allOf(Service.class),
                     Map.of());
         }
@@ -171,6 +177,7 @@ public final class LocalStack implements AutoCloseable {
                     kafkaControllerPort,
                     s3Port,
                     ingestHttpPort,
+                    ingestGrpcPort,
                     queryPort,
                     set,
                     serviceEnvironment);
@@ -193,6 +200,7 @@ public final class LocalStack implements AutoCloseable {
                     kafkaControllerPort,
                     s3Port,
                     ingestHttpPort,
+                    ingestGrpcPort,
                     queryPort,
                     services,
                     environment);
@@ -223,6 +231,8 @@ public final class LocalStack implements AutoCloseable {
                     return 19000;
                 case INGEST_HTTP_PORT_VARIABLE:
                     return 4318;
+                case INGEST_GRPC_PORT_VARIABLE:
+                    return 4317;
                 case QUERY_PORT_VARIABLE:
                     return 8080;
                 default:
@@ -410,6 +420,7 @@ public final class LocalStack implements AutoCloseable {
         environment.put("OTEL_LAKE_S3_BUCKET", BUCKET);
         environment.put("OTEL_LAKE_S3_PREFIX", PREFIX);
         environment.put(INGEST_HTTP_PORT_VARIABLE, Integer.toString(options.ingestHttpPort()));
+        environment.put(INGEST_GRPC_PORT_VARIABLE, Integer.toString(options.ingestGrpcPort()));
         environment.put(QUERY_PORT_VARIABLE, Integer.toString(options.queryPort()));
         environment.put(
                 "OTEL_LAKE_CACHE_DIR", options.dataDir().resolve("cache").toString());
@@ -495,6 +506,8 @@ public final class LocalStack implements AutoCloseable {
         if (options.services().contains(Service.INGEST)) {
             Ports.requireFree(
                     options.ingestHttpPort(), "the ingest OTLP/HTTP endpoint (" + INGEST_HTTP_PORT_VARIABLE + ")");
+            Ports.requireFree(
+                    options.ingestGrpcPort(), "the ingest OTLP/gRPC endpoint (" + INGEST_GRPC_PORT_VARIABLE + ")");
         }
         if (options.services().contains(Service.QUERY_API)) {
             Ports.requireFree(options.queryPort(), "the query API (" + QUERY_PORT_VARIABLE + ")");
@@ -576,6 +589,7 @@ public final class LocalStack implements AutoCloseable {
                             KAFKA_CONTROLLER_PORT_VARIABLE,
                             S3_PORT_VARIABLE,
                             INGEST_HTTP_PORT_VARIABLE,
+                            INGEST_GRPC_PORT_VARIABLE,
                             QUERY_PORT_VARIABLE)
                     + ".");
             System.exit(2);
@@ -632,7 +646,12 @@ public final class LocalStack implements AutoCloseable {
         StringBuilder text = new StringBuilder();
         text.append(String.format(Locale.ROOT, "%notel-lake is up (%.1f s)%n", startNanos / 1e9));
         if (options.services().contains(Service.INGEST)) {
-            text.append("  OTLP/HTTP ingest  ").append(stack.ingestUrl()).append("/v1/traces, /v1/logs\n");
+            text.append("  OTLP/HTTP ingest  ").append(stack.ingestUrl()).append("/v1/traces, /v1/logs, /v1/metrics\n");
+            text.append("  OTLP/gRPC ingest  ")
+                    .append(HOST)
+                    .append(':')
+                    .append(options.ingestGrpcPort())
+                    .append('\n');
         }
         if (options.services().contains(Service.QUERY_API)) {
             text.append("  Query API         ").append(stack.queryUrl()).append('\n');

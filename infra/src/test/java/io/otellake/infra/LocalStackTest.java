@@ -79,6 +79,7 @@ class LocalStackTest {
                     free.kafkaControllerPort(),
                     free.s3Port(),
                     free.ingestHttpPort(),
+                    free.ingestGrpcPort(),
                     taken.getLocalPort(),
                     free.services(),
                     Map.of());

@@ -4,18 +4,23 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import java.io.IOException;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
- * {@code GET /health} and {@code /healthz}: 200 while ingest serves, 503 once it is shutting down. It says nothing
- * about Kafka: a request answers that itself, with 503 when Kafka does not acknowledge.
+ * {@code GET /health} and {@code /healthz} (liveness): 200 while ingest serves, 503 once it is shutting down; they say
+ * nothing about Kafka. {@code GET /ready} (readiness): 200 only while ingest serves and Kafka answers, so that a load
+ * balancer sends requests elsewhere while this instance could only answer 503.
  */
 final class HealthHandler implements HttpHandler {
-    static final Set<String> PATHS = Set.of("/health", "/healthz");
+    static final String READY = "/ready";
+    static final Set<String> PATHS = Set.of("/health", "/healthz", READY);
 
     private final RequestGate gate;
+    private final BooleanSupplier kafkaReachable;
 
-    HealthHandler(RequestGate gate) {
+    HealthHandler(RequestGate gate, BooleanSupplier kafkaReachable) {
         this.gate = gate;
+        this.kafkaReachable = kafkaReachable;
     }
 
     @Override
@@ -35,6 +40,12 @@ final class HealthHandler implements HttpHandler {
             return Reply.text(405, method + " is not allowed on " + path + "; use GET")
                     .withHeader("Allow", "GET, HEAD");
         }
-        return gate.isOpen() ? Reply.text(200, "ok") : Reply.text(503, "shutting down");
+        if (!gate.isOpen()) {
+            return Reply.text(503, "shutting down");
+        }
+        if (path.equals(READY) && !kafkaReachable.getAsBoolean()) {
+            return Reply.text(503, "Kafka does not answer");
+        }
+        return Reply.text(200, "ok");
     }
 }

@@ -7,9 +7,11 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
-import java.util.List;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -20,11 +22,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running ingest: OTLP/HTTP in, one Kafka record per accepted request out. {@link IngestMain} starts one from the
- * environment; tests and other launchers start one in-process with {@link #start(IngestConfig)}.
+ * A running ingest: OTLP/HTTP and OTLP/gRPC in, one Kafka record per accepted request out. {@link IngestMain} starts
+ * one from the environment; tests and other launchers start one in-process with {@link #start(IngestConfig)}.
  *
- * <p>{@link #close()} is graceful: new requests get 503, requests already admitted are answered (up to the Kafka
- * timeout plus a second), then the server and the Kafka producer close.
+ * <p>{@link #close()} is graceful: new requests get 503 (gRPC: UNAVAILABLE), requests already admitted are answered
+ * (up to the Kafka timeout plus a second), then the servers and the Kafka producer close.
  */
 public final class Ingest implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Ingest.class);
@@ -36,21 +38,30 @@ public final class Ingest implements AutoCloseable {
 
     private final IngestConfig config;
     private final KafkaPublisher publisher;
+    private final KafkaReachability kafka;
     private final HttpServer server;
     private final ThreadPoolExecutor executor;
+    private final OtlpGrpcServer grpcServer;
+    private final ThreadPoolExecutor grpcExecutor;
     private final RequestGate gate;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private Ingest(
             IngestConfig config,
             KafkaPublisher publisher,
+            KafkaReachability kafka,
             HttpServer server,
             ThreadPoolExecutor executor,
+            OtlpGrpcServer grpcServer,
+            ThreadPoolExecutor grpcExecutor,
             RequestGate gate) {
         this.config = config;
         this.publisher = publisher;
+        this.kafka = kafka;
         this.server = server;
         this.executor = executor;
+        this.grpcServer = grpcServer;
+        this.grpcExecutor = grpcExecutor;
         this.gate = gate;
     }
 
@@ -65,33 +76,56 @@ public final class Ingest implements AutoCloseable {
         new TopicCreator(config).ensureTopics();
 
         KafkaPublisher publisher = connectPublisher(config);
+        KafkaReachability kafka = new KafkaReachability(config);
+        IngestMetrics metrics = new IngestMetrics(kafka::reachable);
         RequestGate gate = new RequestGate();
         ThreadPoolExecutor executor = null;
+        ThreadPoolExecutor grpcExecutor = null;
+        HttpServer server = null;
         try {
-            HttpServer server = bind(config);
-            executor = newExecutor(config.httpThreads());
-            server.setExecutor(executor);
+            Map<OtlpSignal, ExportReceiver> receivers = new EnumMap<>(OtlpSignal.class);
             for (OtlpSignal signal : OtlpSignal.values()) {
-                String topic = signal == OtlpSignal.TRACES ? config.tracesTopic() : config.logsTopic();
-                server.createContext(
-                        signal.path(), new OtlpHttpHandler(signal, topic, config.maxBodyBytes(), publisher, gate));
+                receivers.put(
+                        signal,
+                        new ExportReceiver(signal, config.topic(signal), config.maxBodyBytes(), publisher, metrics));
             }
-            HealthHandler health = new HealthHandler(gate);
-            HealthHandler.PATHS.forEach(path -> server.createContext(path, health));
-            server.createContext("/", new NotFoundHandler());
-            server.start();
-            Ingest ingest = new Ingest(config, publisher, server, executor, gate);
+            HttpServer http = bind(config);
+            server = http;
+            executor = newExecutor(
+                    "ingest-http-", config.httpThreads(), config.httpThreads() * QUEUED_REQUESTS_PER_THREAD);
+            http.setExecutor(executor);
+            receivers.forEach(
+                    (signal, receiver) -> http.createContext(signal.path(), new OtlpHttpHandler(receiver, gate)));
+            HealthHandler health = new HealthHandler(gate, kafka::reachable);
+            HealthHandler.PATHS.forEach(path -> http.createContext(path, health));
+            http.createContext(MetricsHandler.PATH, new MetricsHandler(metrics));
+            http.createContext("/", new NotFoundHandler());
+            // gRPC parses a call's message on this executor: it must not refuse work, or calls would hang.
+            grpcExecutor = newExecutor("ingest-grpc-", config.httpThreads(), Integer.MAX_VALUE);
+            OtlpGrpcServer grpcServer = OtlpGrpcServer.start(config, receivers, gate, grpcExecutor);
+            http.start();
+            Ingest ingest = new Ingest(config, publisher, kafka, http, executor, grpcServer, grpcExecutor, gate);
             LOG.info(
-                    "Ingest serves OTLP/HTTP on {} (traces -> {}, logs -> {}, Kafka {})",
+                    "Ingest serves OTLP/HTTP on {} and OTLP/gRPC on port {} (traces -> {}, logs -> {}, metrics -> {},"
+                            + " Kafka {})",
                     ingest.uri(),
+                    ingest.grpcPort(),
                     config.tracesTopic(),
                     config.logsTopic(),
+                    config.metricsTopic(),
                     config.kafkaBootstrap());
             return ingest;
         } catch (RuntimeException e) {
+            if (server != null) {
+                server.stop(0);
+            }
             if (executor != null) {
                 executor.shutdownNow();
             }
+            if (grpcExecutor != null) {
+                grpcExecutor.shutdownNow();
+            }
+            kafka.close();
             publisher.close();
             throw e;
         }
@@ -106,7 +140,7 @@ public final class Ingest implements AutoCloseable {
                     "Cannot create a Kafka producer for " + config.kafkaBootstrap() + ": " + e.getMessage(), e);
         }
         try {
-            publisher.connect(List.of(config.tracesTopic(), config.logsTopic()));
+            publisher.connect(config.topics());
         } catch (KafkaException e) {
             publisher.close();
             throw new IngestStartException(
@@ -137,10 +171,10 @@ public final class Ingest implements AutoCloseable {
         }
     }
 
-    private static ThreadPoolExecutor newExecutor(int threads) {
+    private static ThreadPoolExecutor newExecutor(String name, int threads, int queued) {
         AtomicInteger count = new AtomicInteger();
         ThreadFactory factory = r -> {
-            Thread t = new Thread(r, "ingest-http-" + count.incrementAndGet());
+            Thread t = new Thread(r, name + count.incrementAndGet());
             t.setDaemon(true);
             return t;
         };
@@ -149,7 +183,7 @@ public final class Ingest implements AutoCloseable {
                 threads,
                 0,
                 TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(threads * QUEUED_REQUESTS_PER_THREAD),
+                queued == Integer.MAX_VALUE ? new LinkedBlockingQueue<>() : new ArrayBlockingQueue<>(queued),
                 factory,
                 new ThreadPoolExecutor.AbortPolicy());
     }
@@ -157,6 +191,11 @@ public final class Ingest implements AutoCloseable {
     /** The port the server listens on; the one picked when the configuration asked for 0. */
     public int port() {
         return server.getAddress().getPort();
+    }
+
+    /** The OTLP/gRPC port; the one picked when the configuration asked for 0. */
+    public int grpcPort() {
+        return grpcServer.port();
     }
 
     /** The server's base URI, such as {@code http://127.0.0.1:4318}; a wildcard host is shown as 127.0.0.1. */
@@ -201,6 +240,8 @@ public final class Ingest implements AutoCloseable {
         }
         // JDK 17's HttpServer.stop(n) waits the whole n seconds even when idle; the gate did the waiting already.
         server.stop(0);
+        grpcServer.close();
+        grpcExecutor.shutdownNow();
         executor.shutdown();
         try {
             if (!executor.awaitTermination(DRAIN_MARGIN.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -210,6 +251,7 @@ public final class Ingest implements AutoCloseable {
             executor.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        kafka.close();
         publisher.close();
         LOG.info("Ingest stopped");
     }

@@ -2,6 +2,8 @@ package io.otellake.ingest;
 
 import io.otellake.schemas.OtlpTopics;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -16,11 +18,13 @@ import java.util.regex.Pattern;
  * <p>Nothing here is secret, so {@link #toString()} shows every field.
  *
  * @param kafkaBootstrap Kafka's {@code bootstrap.servers}: comma-separated {@code host:port}
- * @param httpHost the address the OTLP/HTTP server binds to
+ * @param httpHost the address the OTLP/HTTP and OTLP/gRPC servers bind to
  * @param httpPort the OTLP/HTTP port; 0 picks a free one (see {@link Ingest#port()})
+ * @param grpcPort the OTLP/gRPC port (on {@code httpHost} too); 0 picks a free one (see {@link Ingest#grpcPort()})
  * @param httpThreads how many requests are handled at once; each may hold a body of up to {@code maxBodyBytes}
  * @param tracesTopic where trace export requests go
  * @param logsTopic where log export requests go
+ * @param metricsTopic where metric export requests go (the archiver does not archive metrics yet)
  * @param topicPartitions partitions of the topics ingest creates
  * @param topicReplication replication factor of the topics ingest creates
  * @param topicRetentionMs {@code retention.ms} of the topics ingest creates; -1 keeps records forever
@@ -32,9 +36,11 @@ public record IngestConfig(
         String kafkaBootstrap,
         String httpHost,
         int httpPort,
+        int grpcPort,
         int httpThreads,
         String tracesTopic,
         String logsTopic,
+        String metricsTopic,
         int topicPartitions,
         short topicReplication,
         long topicRetentionMs,
@@ -45,9 +51,11 @@ public record IngestConfig(
     public static final String ENV_KAFKA_BOOTSTRAP = "OTEL_LAKE_KAFKA_BOOTSTRAP";
     public static final String ENV_HTTP_HOST = "OTEL_LAKE_INGEST_HTTP_HOST";
     public static final String ENV_HTTP_PORT = "OTEL_LAKE_INGEST_HTTP_PORT";
+    public static final String ENV_GRPC_PORT = "OTEL_LAKE_INGEST_GRPC_PORT";
     public static final String ENV_HTTP_THREADS = "OTEL_LAKE_INGEST_HTTP_THREADS";
     public static final String ENV_TRACES_TOPIC = "OTEL_LAKE_TRACES_TOPIC";
     public static final String ENV_LOGS_TOPIC = "OTEL_LAKE_LOGS_TOPIC";
+    public static final String ENV_METRICS_TOPIC = "OTEL_LAKE_METRICS_TOPIC";
     public static final String ENV_TOPIC_PARTITIONS = "OTEL_LAKE_TOPIC_PARTITIONS";
     public static final String ENV_TOPIC_REPLICATION = "OTEL_LAKE_TOPIC_REPLICATION";
     public static final String ENV_TOPIC_RETENTION_MS = "OTEL_LAKE_TOPIC_RETENTION_MS";
@@ -59,10 +67,13 @@ public record IngestConfig(
     public static final String DEFAULT_HTTP_HOST = "0.0.0.0";
     /** The OTLP/HTTP port of the specification. */
     public static final int DEFAULT_HTTP_PORT = 4318;
+    /** The OTLP/gRPC port of the specification. */
+    public static final int DEFAULT_GRPC_PORT = 4317;
 
     public static final int DEFAULT_HTTP_THREADS = 16;
     public static final String DEFAULT_TRACES_TOPIC = OtlpTopics.DEFAULT_TRACES_TOPIC;
     public static final String DEFAULT_LOGS_TOPIC = OtlpTopics.DEFAULT_LOGS_TOPIC;
+    public static final String DEFAULT_METRICS_TOPIC = "otlp-metrics";
     public static final int DEFAULT_TOPIC_PARTITIONS = 3;
     public static final short DEFAULT_TOPIC_REPLICATION = 1;
     /** 24 hours: the archiver has a day to catch up before Kafka drops data. */
@@ -93,11 +104,19 @@ public record IngestConfig(
         Objects.requireNonNull(httpHost, "httpHost");
         Objects.requireNonNull(tracesTopic, "tracesTopic");
         Objects.requireNonNull(logsTopic, "logsTopic");
+        Objects.requireNonNull(metricsTopic, "metricsTopic");
         Objects.requireNonNull(kafkaTimeout, "kafkaTimeout");
         Objects.requireNonNull(kafkaStartupTimeout, "kafkaStartupTimeout");
         checkBootstrap(kafkaBootstrap);
         check(!httpHost.isBlank(), "httpHost", ENV_HTTP_HOST, "must be a host name or IP address", httpHost);
         check(httpPort >= 0 && httpPort <= 65535, "httpPort", ENV_HTTP_PORT, "must be from 0 to 65535", httpPort);
+        check(grpcPort >= 0 && grpcPort <= 65535, "grpcPort", ENV_GRPC_PORT, "must be from 0 to 65535", grpcPort);
+        check(
+                grpcPort == 0 || grpcPort != httpPort,
+                "grpcPort",
+                ENV_GRPC_PORT,
+                "must differ from the HTTP port (" + httpPort + ")",
+                grpcPort);
         check(
                 httpThreads >= 1 && httpThreads <= MAX_HTTP_THREADS,
                 "httpThreads",
@@ -112,6 +131,13 @@ public record IngestConfig(
                 ENV_LOGS_TOPIC,
                 "must differ from the traces topic, since the archiver reads each topic as one signal",
                 logsTopic);
+        checkTopic(metricsTopic, "metricsTopic", ENV_METRICS_TOPIC);
+        check(
+                !metricsTopic.equals(tracesTopic) && !metricsTopic.equals(logsTopic),
+                "metricsTopic",
+                ENV_METRICS_TOPIC,
+                "must differ from the traces and logs topics, since each topic holds one signal",
+                metricsTopic);
         check(topicPartitions >= 1, "topicPartitions", ENV_TOPIC_PARTITIONS, "must be at least 1", topicPartitions);
         check(
                 topicReplication >= 1,
@@ -162,9 +188,11 @@ public record IngestConfig(
         read(env, ENV_KAFKA_BOOTSTRAP, s -> s).ifPresent(b::kafkaBootstrap);
         read(env, ENV_HTTP_HOST, s -> s).ifPresent(b::httpHost);
         read(env, ENV_HTTP_PORT, IngestConfig::parseInt).ifPresent(b::httpPort);
+        read(env, ENV_GRPC_PORT, IngestConfig::parseInt).ifPresent(b::grpcPort);
         read(env, ENV_HTTP_THREADS, IngestConfig::parseInt).ifPresent(b::httpThreads);
         read(env, ENV_TRACES_TOPIC, s -> s).ifPresent(b::tracesTopic);
         read(env, ENV_LOGS_TOPIC, s -> s).ifPresent(b::logsTopic);
+        read(env, ENV_METRICS_TOPIC, s -> s).ifPresent(b::metricsTopic);
         read(env, ENV_TOPIC_PARTITIONS, IngestConfig::parseInt).ifPresent(b::topicPartitions);
         read(env, ENV_TOPIC_REPLICATION, IngestConfig::parseShort).ifPresent(b::topicReplication);
         read(env, ENV_TOPIC_RETENTION_MS, Long::parseLong).ifPresent(b::topicRetentionMs);
@@ -179,14 +207,30 @@ public record IngestConfig(
         return maxBodyBytes + KAFKA_RECORD_HEADROOM_BYTES;
     }
 
+    /** The topic each signal is written to. */
+    String topic(OtlpSignal signal) {
+        return switch (signal) {
+            case TRACES -> tracesTopic;
+            case LOGS -> logsTopic;
+            case METRICS -> metricsTopic;
+        };
+    }
+
+    /** Every topic ingest writes to, in the order of {@link OtlpSignal#values()}. */
+    List<String> topics() {
+        return Arrays.stream(OtlpSignal.values()).map(this::topic).toList();
+    }
+
     /** Builds an {@link IngestConfig}; every field starts at its default. */
     public static final class Builder {
         private String kafkaBootstrap = DEFAULT_KAFKA_BOOTSTRAP;
         private String httpHost = DEFAULT_HTTP_HOST;
         private int httpPort = DEFAULT_HTTP_PORT;
+        private int grpcPort = DEFAULT_GRPC_PORT;
         private int httpThreads = DEFAULT_HTTP_THREADS;
         private String tracesTopic = DEFAULT_TRACES_TOPIC;
         private String logsTopic = DEFAULT_LOGS_TOPIC;
+        private String metricsTopic = DEFAULT_METRICS_TOPIC;
         private int topicPartitions = DEFAULT_TOPIC_PARTITIONS;
         private short topicReplication = DEFAULT_TOPIC_REPLICATION;
         private long topicRetentionMs = DEFAULT_TOPIC_RETENTION_MS;
@@ -200,9 +244,11 @@ public record IngestConfig(
             kafkaBootstrap = c.kafkaBootstrap;
             httpHost = c.httpHost;
             httpPort = c.httpPort;
+            grpcPort = c.grpcPort;
             httpThreads = c.httpThreads;
             tracesTopic = c.tracesTopic;
             logsTopic = c.logsTopic;
+            metricsTopic = c.metricsTopic;
             topicPartitions = c.topicPartitions;
             topicReplication = c.topicReplication;
             topicRetentionMs = c.topicRetentionMs;
@@ -226,6 +272,11 @@ public record IngestConfig(
             return this;
         }
 
+        public Builder grpcPort(int grpcPort) {
+            this.grpcPort = grpcPort;
+            return this;
+        }
+
         public Builder httpThreads(int httpThreads) {
             this.httpThreads = httpThreads;
             return this;
@@ -238,6 +289,11 @@ public record IngestConfig(
 
         public Builder logsTopic(String logsTopic) {
             this.logsTopic = Objects.requireNonNull(logsTopic, "logsTopic");
+            return this;
+        }
+
+        public Builder metricsTopic(String metricsTopic) {
+            this.metricsTopic = Objects.requireNonNull(metricsTopic, "metricsTopic");
             return this;
         }
 
@@ -277,9 +333,11 @@ public record IngestConfig(
                     kafkaBootstrap,
                     httpHost,
                     httpPort,
+                    grpcPort,
                     httpThreads,
                     tracesTopic,
                     logsTopic,
+                    metricsTopic,
                     topicPartitions,
                     topicReplication,
                     topicRetentionMs,

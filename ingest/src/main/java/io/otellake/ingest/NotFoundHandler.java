@@ -8,7 +8,9 @@ import java.io.IOException;
 final class NotFoundHandler implements HttpHandler {
     static Reply reply(String path) {
         return Reply.text(
-                404, "no such endpoint: " + path + "; ingest serves POST /v1/traces, POST /v1/logs and GET /health");
+                404,
+                "no such endpoint: " + path + "; ingest serves POST /v1/traces, POST /v1/logs, POST /v1/metrics,"
+                        + " GET /health, GET /ready and GET /metrics");
     }
 
     @Override

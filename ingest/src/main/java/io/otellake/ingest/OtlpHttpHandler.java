@@ -1,54 +1,62 @@
 package io.otellake.ingest;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.otellake.schemas.TenantId;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code POST /v1/traces} or {@code POST /v1/logs} (OTLP/HTTP, binary protobuf or JSON).
+ * {@code POST /v1/traces}, {@code /v1/logs} or {@code /v1/metrics} (OTLP/HTTP, binary protobuf or JSON, plain or with
+ * {@code Content-Encoding: gzip}).
  *
- * <p>Guarantee: 200 means the request is in Kafka, acknowledged by all in-sync replicas, as one record of protobuf
- * with the tenant header; a request with no spans (or log records) is answered 200 and not written. Any other answer
- * means the request was not taken: 400/413/415 never will be (do not retry), 503 may be later (retry, after
- * {@code Retry-After}). Errors once the encoding is known carry a {@code google.rpc.Status} in that encoding, as the
- * OTLP specification asks; earlier ones (404, 405, 415) are text.
+ * <p>Guarantee: 200 means the request's valid items are in Kafka, acknowledged by all in-sync replicas, as one record
+ * of protobuf with the tenant header; a request with no valid items is answered 200 and not written. When some items
+ * were invalid, the 200 carries {@code partial_success} with their number and the reason (they are not written, and
+ * retrying them will not help). Any other answer means nothing was taken: 400/413/415 never will be (do not retry),
+ * 503 may be later (retry, after {@code Retry-After}). Errors once the encoding is known carry a
+ * {@code google.rpc.Status} in that encoding, as the OTLP specification asks; earlier ones (404, 405, 415) are text.
+ *
+ * <p>The body limit applies to the decompressed body, counted while decompressing: a gzip bomb costs at most the limit
+ * in memory before it is refused with 413.
  */
 final class OtlpHttpHandler implements HttpHandler {
     static final String TENANT_HEADER = "X-Scope-OrgID";
     static final int RETRY_AFTER_SECONDS = 5;
 
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpHandler.class);
-    private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final byte[] EMPTY_JSON_RESPONSE = "{}".getBytes(StandardCharsets.UTF_8);
+    private static final JsonFormat.Printer JSON_PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
 
     private final OtlpSignal signal;
-    private final String topic;
     private final int maxBodyBytes;
-    private final KafkaPublisher publisher;
+    private final ExportReceiver receiver;
     private final RequestGate gate;
-    private final AtomicLong lastKafkaWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
 
-    OtlpHttpHandler(OtlpSignal signal, String topic, int maxBodyBytes, KafkaPublisher publisher, RequestGate gate) {
-        this.signal = signal;
-        this.topic = topic;
-        this.maxBodyBytes = maxBodyBytes;
-        this.publisher = publisher;
+    OtlpHttpHandler(ExportReceiver receiver, RequestGate gate) {
+        this.signal = receiver.signal();
+        this.maxBodyBytes = receiver.maxBodyBytes();
+        this.receiver = receiver;
         this.gate = gate;
     }
 
     @Override
     public void handle(HttpExchange exchange) {
         try (exchange) {
+            long start = System.nanoTime();
             Reply reply;
             try {
                 reply = answer(exchange);
@@ -57,6 +65,7 @@ final class OtlpHttpHandler implements HttpHandler {
                 reply = Reply.text(500, "internal error in ingest; it has been logged");
             }
             reply.send(exchange);
+            receiver.metrics().answered(signal, "http", Integer.toString(reply.status()), System.nanoTime() - start);
         } catch (IOException e) {
             LOG.debug("Could not answer {} {}: the client went away", exchange.getRequestMethod(), signal.path(), e);
         }
@@ -81,11 +90,13 @@ final class OtlpHttpHandler implements HttpHandler {
                             + (contentType == null ? "none" : "'" + contentType + "'"));
         }
         String contentEncoding = headers.getFirst("Content-Encoding");
-        if (contentEncoding != null && !contentEncoding.strip().equalsIgnoreCase("identity")) {
+        String coding =
+                contentEncoding == null ? "identity" : contentEncoding.strip().toLowerCase(Locale.ROOT);
+        if (!coding.equals("identity") && !coding.equals("gzip")) {
             return rejected(
                     encoding.get(),
                     415,
-                    "Content-Encoding '" + contentEncoding + "' is not supported; send the body uncompressed");
+                    "Content-Encoding '" + contentEncoding + "' is not supported; send gzip or identity");
         }
         if (!gate.tryEnter()) {
             return rejected(encoding.get(), 503, "ingest is shutting down; retry against another instance")
@@ -93,7 +104,7 @@ final class OtlpHttpHandler implements HttpHandler {
                     .withHeader("Connection", "close");
         }
         try {
-            return export(exchange, encoding.get());
+            return export(exchange, encoding.get(), coding.equals("gzip"));
         } catch (Rejection r) {
             return r.reply;
         } finally {
@@ -101,29 +112,38 @@ final class OtlpHttpHandler implements HttpHandler {
         }
     }
 
-    private Reply export(HttpExchange exchange, OtlpEncoding encoding) throws Rejection {
+    private Reply export(HttpExchange exchange, OtlpEncoding encoding, boolean gzip) throws Rejection {
         TenantId tenant = tenant(exchange.getRequestHeaders(), encoding);
-        byte[] body = readBody(exchange, encoding);
-        OtlpSignal.DecodedExport decoded;
+        byte[] body = gzip ? readGzipBody(exchange, encoding) : readBody(exchange, encoding);
+        OtlpSignal.DecodedExport accepted;
         try {
-            decoded = signal.decode(encoding, body);
-        } catch (InvalidExportException e) {
-            throw new Rejection(rejected(encoding, 400, e.getMessage()));
+            accepted = receiver.receive("http", tenant, encoding, body);
+        } catch (ExportRefusal e) {
+            throw new Rejection(refused(encoding, e));
         }
-        if (decoded.items() > 0) {
-            byte[] value = decoded.request().toByteArray();
-            if (value.length > maxBodyBytes) {
-                throw new Rejection(rejected(encoding, 413, tooLarge(value.length + " bytes as protobuf")));
-            }
-            try {
-                publisher.publish(topic, tenant, value);
-            } catch (PublishException e) {
-                throw new Rejection(kafkaFailed(encoding, e));
-            }
+        Message response = signal.response(accepted.rejected(), accepted.rejectionMessage());
+        if (encoding == OtlpEncoding.PROTOBUF) {
+            return new Reply(200, encoding.mediaType(), response.toByteArray());
         }
-        return encoding == OtlpEncoding.PROTOBUF
-                ? new Reply(200, encoding.mediaType(), signal.emptyResponse().toByteArray())
-                : new Reply(200, encoding.mediaType(), EMPTY_JSON_RESPONSE);
+        if (accepted.rejected() == 0) {
+            return new Reply(200, encoding.mediaType(), EMPTY_JSON_RESPONSE);
+        }
+        try {
+            return new Reply(
+                    200, encoding.mediaType(), JSON_PRINTER.print(response).getBytes(StandardCharsets.UTF_8));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("cannot print an OTLP response as JSON", e);
+        }
+    }
+
+    private static Reply refused(OtlpEncoding encoding, ExportRefusal e) {
+        return switch (e.kind()) {
+            case MALFORMED -> rejected(encoding, 400, e.getMessage());
+            case TOO_LARGE -> rejected(encoding, 413, e.getMessage());
+            case UNAVAILABLE ->
+                rejected(encoding, 503, e.getMessage())
+                        .withHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
+        };
     }
 
     private static TenantId tenant(Headers headers, OtlpEncoding encoding) throws Rejection {
@@ -144,18 +164,7 @@ final class OtlpHttpHandler implements HttpHandler {
 
     /** Reads at most one byte more than the limit, so an oversized body is refused without being held. */
     private byte[] readBody(HttpExchange exchange, OtlpEncoding encoding) throws Rejection {
-        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
-        if (declared != null) {
-            long length;
-            try {
-                length = Long.parseLong(declared.strip());
-            } catch (NumberFormatException e) {
-                throw new Rejection(rejected(encoding, 400, "Content-Length is not a number: '" + declared + "'"));
-            }
-            if (length > maxBodyBytes) {
-                throw new Rejection(tooLargeReply(encoding, tooLarge(length + " bytes")));
-            }
-        }
+        checkDeclaredLength(exchange, encoding);
         byte[] body;
         try {
             InputStream in = exchange.getRequestBody();
@@ -169,6 +178,46 @@ final class OtlpHttpHandler implements HttpHandler {
         return body;
     }
 
+    /**
+     * Decompresses at most one byte more than the limit, so that a body that inflates beyond it (a gzip bomb) is
+     * refused after at most the limit was held, however well it compresses.
+     */
+    private byte[] readGzipBody(HttpExchange exchange, OtlpEncoding encoding) throws Rejection {
+        checkDeclaredLength(exchange, encoding);
+        byte[] body;
+        try {
+            InputStream in = new GZIPInputStream(exchange.getRequestBody(), 8192);
+            body = in.readNBytes(maxBodyBytes + 1);
+        } catch (EOFException e) {
+            throw new Rejection(rejected(encoding, 400, "the gzip body ends too early"));
+        } catch (ZipException e) {
+            throw new Rejection(rejected(encoding, 400, "the body is not valid gzip: " + e.getMessage()));
+        } catch (IOException e) {
+            throw new Rejection(rejected(encoding, 400, "could not read the body: " + e.getMessage()));
+        }
+        if (body.length > maxBodyBytes) {
+            throw new Rejection(
+                    tooLargeReply(encoding, tooLarge("more than " + maxBodyBytes + " bytes after decompression")));
+        }
+        return body;
+    }
+
+    /** A declared Content-Length over the limit is refused before reading (compressed bodies only grow). */
+    private void checkDeclaredLength(HttpExchange exchange, OtlpEncoding encoding) throws Rejection {
+        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+        if (declared != null) {
+            long length;
+            try {
+                length = Long.parseLong(declared.strip());
+            } catch (NumberFormatException e) {
+                throw new Rejection(rejected(encoding, 400, "Content-Length is not a number: '" + declared + "'"));
+            }
+            if (length > maxBodyBytes) {
+                throw new Rejection(tooLargeReply(encoding, tooLarge(length + " bytes")));
+            }
+        }
+    }
+
     private String tooLarge(String size) {
         return "the body is " + size + "; the limit is " + maxBodyBytes + " bytes: send smaller batches";
     }
@@ -176,23 +225,6 @@ final class OtlpHttpHandler implements HttpHandler {
     /** The rest of the body may stay unread (see {@link Reply#send}), so the connection is not reused. */
     private static Reply tooLargeReply(OtlpEncoding encoding, String message) {
         return rejected(encoding, 413, message).withHeader("Connection", "close");
-    }
-
-    private Reply kafkaFailed(OtlpEncoding encoding, PublishException e) {
-        if (e.kind() == PublishException.Kind.TOO_LARGE) {
-            LOG.warn("{}", e.getMessage());
-            return rejected(
-                    encoding, 413, "the request is too large for Kafka's topic " + topic + ": send smaller batches");
-        }
-        long now = System.nanoTime();
-        long last = lastKafkaWarning.get();
-        if (now - last >= WARN_INTERVAL_NANOS && lastKafkaWarning.compareAndSet(last, now)) {
-            LOG.warn("Answering 503: {} (logged at most every 10 s)", e.getMessage());
-        } else {
-            LOG.debug("Answering 503: {}", e.getMessage());
-        }
-        return rejected(encoding, 503, "Kafka did not acknowledge the request in time; retry later")
-                .withHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
     }
 
     private static Reply rejected(OtlpEncoding encoding, int status, String message) {

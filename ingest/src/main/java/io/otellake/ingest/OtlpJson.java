@@ -14,12 +14,13 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import io.otellake.schemas.Ids;
 import java.io.IOException;
 import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -28,8 +29,9 @@ import java.util.List;
  * are read too, because JsonFormat reads them and an id under such a key must not be mistaken for base64. 64-bit
  * integers may be strings or numbers, enums integers (or names), unknown fields are ignored.
  *
- * <p>How: the body is parsed into a Gson tree, each id at its exact place (spans and their links, log records) is
- * rewritten from hex to base64, and JsonFormat reads the result.
+ * <p>How: the body is parsed into a Gson tree, each id at its exact place (spans and their links, log records, the
+ * exemplars of metric data points) is rewritten from hex to base64, and JsonFormat reads the result. Hex of a wrong
+ * (even) length is decoded as it is, so that {@link ExportChecks} drops just that item; what is not hex is malformed.
  */
 final class OtlpJson {
     static final int TRACE_ID_BYTES = 16;
@@ -38,6 +40,7 @@ final class OtlpJson {
     private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
     private static final Base64.Encoder BASE64 = Base64.getEncoder();
+    private static final HexFormat HEX = HexFormat.of();
 
     private OtlpJson() {}
 
@@ -70,6 +73,37 @@ final class OtlpJson {
             }
         }
         return merge(root, ExportLogsServiceRequest.newBuilder()).build();
+    }
+
+    static ExportMetricsServiceRequest parseMetrics(String json) throws InvalidExportException {
+        JsonObject root = parseObject(json);
+        for (Child rm : children(root, "resourceMetrics", "resource_metrics", "")) {
+            for (Child sm : children(rm.object, "scopeMetrics", "scope_metrics", rm.path)) {
+                for (Child metric : children(sm.object, "metrics", "metrics", sm.path)) {
+                    for (String data : METRIC_DATA) {
+                        for (Child point : dataPoints(metric, data)) {
+                            for (Child exemplar : children(point.object, "exemplars", "exemplars", point.path)) {
+                                hexToBase64(exemplar, "traceId", "trace_id", TRACE_ID_BYTES);
+                                hexToBase64(exemplar, "spanId", "span_id", SPAN_ID_BYTES);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return merge(root, ExportMetricsServiceRequest.newBuilder()).build();
+    }
+
+    /** The kinds of metric data whose points may carry exemplars, in lowerCamelCase and snake_case. */
+    private static final List<String> METRIC_DATA =
+            List.of("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram");
+
+    private static List<Child> dataPoints(Child metric, String key) {
+        JsonElement data = metric.object.get(key);
+        if (data == null || !data.isJsonObject()) {
+            return List.of();
+        }
+        return children(data.getAsJsonObject(), "dataPoints", "data_points", join(metric.path, key));
     }
 
     private static JsonObject parseObject(String json) throws InvalidExportException {
@@ -118,15 +152,28 @@ final class OtlpJson {
             return;
         }
         String hex = value.isJsonPrimitive() && value.getAsJsonPrimitive().isString() ? value.getAsString() : null;
-        if (hex == null || !(hex.isEmpty() || Ids.isHex(hex, 2 * bytes))) {
+        // Hex of another even length is decoded, so that ExportChecks drops that one item (partial success) rather
+        // than the whole request; what is not hex at all makes the body malformed.
+        if (hex == null || !isHex(hex)) {
             throw new InvalidExportException(parent.path + "." + key + " must be " + (2 * bytes)
                     + " hex characters (or empty); got " + shorten(value.toString()));
         }
         if (!hex.isEmpty()) {
-            parent.object.add(
-                    key,
-                    new JsonPrimitive(BASE64.encodeToString(Ids.fromHex(hex).toByteArray())));
+            parent.object.add(key, new JsonPrimitive(BASE64.encodeToString(HEX.parseHex(hex))));
         }
+    }
+
+    private static boolean isHex(String s) {
+        if (s.length() % 2 != 0) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -2,8 +2,13 @@ package io.otellake.ingest;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsPartialSuccess;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsPartialSuccess;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
+import io.opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import java.nio.ByteBuffer;
@@ -11,7 +16,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
-/** The OTLP signals ingest receives over HTTP, and how each request body is decoded and checked. */
+/** The OTLP signals ingest receives, and how each request body is decoded and checked. */
 enum OtlpSignal {
     TRACES("/v1/traces", ExportTraceServiceRequest.getDescriptor().getName()) {
         @Override
@@ -26,12 +31,18 @@ enum OtlpSignal {
             } else {
                 request = OtlpJson.parseTraces(utf8(body));
             }
-            return new DecodedExport(request, ExportChecks.checkSpans(request));
+            return ExportChecks.checkSpans(request);
         }
 
         @Override
-        Message emptyResponse() {
-            return ExportTraceServiceResponse.getDefaultInstance();
+        Message response(int rejected, String message) {
+            return rejected == 0 && message.isEmpty()
+                    ? ExportTraceServiceResponse.getDefaultInstance()
+                    : ExportTraceServiceResponse.newBuilder()
+                            .setPartialSuccess(ExportTracePartialSuccess.newBuilder()
+                                    .setRejectedSpans(rejected)
+                                    .setErrorMessage(message))
+                            .build();
         }
     },
 
@@ -48,12 +59,46 @@ enum OtlpSignal {
             } else {
                 request = OtlpJson.parseLogs(utf8(body));
             }
-            return new DecodedExport(request, ExportChecks.checkLogRecords(request));
+            return ExportChecks.checkLogRecords(request);
         }
 
         @Override
-        Message emptyResponse() {
-            return ExportLogsServiceResponse.getDefaultInstance();
+        Message response(int rejected, String message) {
+            return rejected == 0 && message.isEmpty()
+                    ? ExportLogsServiceResponse.getDefaultInstance()
+                    : ExportLogsServiceResponse.newBuilder()
+                            .setPartialSuccess(ExportLogsPartialSuccess.newBuilder()
+                                    .setRejectedLogRecords(rejected)
+                                    .setErrorMessage(message))
+                            .build();
+        }
+    },
+
+    METRICS("/v1/metrics", ExportMetricsServiceRequest.getDescriptor().getName()) {
+        @Override
+        DecodedExport decode(OtlpEncoding encoding, byte[] body) throws InvalidExportException {
+            ExportMetricsServiceRequest request;
+            if (encoding == OtlpEncoding.PROTOBUF) {
+                try {
+                    request = ExportMetricsServiceRequest.parseFrom(body);
+                } catch (InvalidProtocolBufferException e) {
+                    throw notProtobuf(e);
+                }
+            } else {
+                request = OtlpJson.parseMetrics(utf8(body));
+            }
+            return ExportChecks.checkDataPoints(request);
+        }
+
+        @Override
+        Message response(int rejected, String message) {
+            return rejected == 0 && message.isEmpty()
+                    ? ExportMetricsServiceResponse.getDefaultInstance()
+                    : ExportMetricsServiceResponse.newBuilder()
+                            .setPartialSuccess(ExportMetricsPartialSuccess.newBuilder()
+                                    .setRejectedDataPoints(rejected)
+                                    .setErrorMessage(message))
+                            .build();
         }
     };
 
@@ -77,8 +122,11 @@ enum OtlpSignal {
      */
     abstract DecodedExport decode(OtlpEncoding encoding, byte[] body) throws InvalidExportException;
 
-    /** The answer to a fully accepted request. */
-    abstract Message emptyResponse();
+    /**
+     * The answer to an accepted request: empty when every item was taken, otherwise with {@code partial_success}
+     * carrying how many items were rejected and why.
+     */
+    abstract Message response(int rejected, String message);
 
     InvalidExportException notProtobuf(InvalidProtocolBufferException e) {
         return new InvalidExportException("the body is not a valid protobuf " + requestType + ": " + e.getMessage());
@@ -100,8 +148,10 @@ enum OtlpSignal {
     /**
      * A decoded export request.
      *
-     * @param request the request, to be written to Kafka as protobuf
-     * @param items how many spans or log records it holds; 0 means there is nothing to write
+     * @param request the request without its invalid items, to be written to Kafka as protobuf
+     * @param items how many spans, log records or data points it holds; 0 means there is nothing to write
+     * @param rejected how many items were invalid and dropped
+     * @param rejectionMessage why, for the client; empty when nothing was rejected
      */
-    record DecodedExport(Message request, int items) {}
+    record DecodedExport(Message request, int items, int rejected, String rejectionMessage) {}
 }

@@ -40,12 +40,12 @@ final class TopicCreator {
     }
 
     /**
-     * Creates the traces and logs topics if missing.
+     * Creates the traces, logs and metrics topics if missing.
      *
      * @throws IngestStartException if Kafka does not answer within the start-up timeout or refuses to create a topic
      */
     void ensureTopics() {
-        List<String> topics = List.of(config.tracesTopic(), config.logsTopic());
+        List<String> topics = config.topics();
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, KafkaPublisher.CLIENT_ID + "-admin");

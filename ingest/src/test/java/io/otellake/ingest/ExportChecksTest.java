@@ -1,7 +1,6 @@
 package io.otellake.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
@@ -19,7 +18,7 @@ class ExportChecksTest {
     private static final ByteString SPAN_ID = ByteString.copyFrom(new byte[8]);
 
     @Test
-    void countsSpansAndLogRecords() throws Exception {
+    void aValidRequestIsKeptAsItIsAndCounted() {
         ExportTraceServiceRequest traces = ExportTraceServiceRequest.newBuilder()
                 .addResourceSpans(ResourceSpans.newBuilder()
                         .addScopeSpans(ScopeSpans.newBuilder()
@@ -33,14 +32,15 @@ class ExportChecksTest {
                         .addScopeLogs(ScopeLogs.newBuilder().addLogRecords(LogRecord.getDefaultInstance())))
                 .build();
 
-        assertThat(ExportChecks.checkSpans(traces)).isEqualTo(3);
-        assertThat(ExportChecks.checkLogRecords(logs)).isEqualTo(1);
-        assertThat(ExportChecks.checkSpans(ExportTraceServiceRequest.getDefaultInstance()))
+        assertThat(ExportChecks.checkSpans(traces)).isEqualTo(new OtlpSignal.DecodedExport(traces, 3, 0, ""));
+        assertThat(ExportChecks.checkLogRecords(logs)).isEqualTo(new OtlpSignal.DecodedExport(logs, 1, 0, ""));
+        assertThat(ExportChecks.checkSpans(ExportTraceServiceRequest.getDefaultInstance())
+                        .items())
                 .isZero();
     }
 
     @Test
-    void idsOfTheWrongLengthAreRefused() {
+    void itemsWithIdsOfTheWrongLengthAreDropped() {
         ExportTraceServiceRequest link = ExportTraceServiceRequest.newBuilder()
                 .addResourceSpans(ResourceSpans.newBuilder()
                         .addScopeSpans(ScopeSpans.newBuilder()
@@ -57,12 +57,23 @@ class ExportChecksTest {
                                 .addLogRecords(LogRecord.newBuilder().setTraceId(SPAN_ID))))
                 .build();
 
-        assertThatThrownBy(() -> ExportChecks.checkSpans(link))
-                .isInstanceOf(InvalidExportException.class)
-                .hasMessage(
-                        "resourceSpans[0].scopeSpans[0].spans[0].links[0].spanId must be 8 bytes (or empty); got 3 bytes");
-        assertThatThrownBy(() -> ExportChecks.checkLogRecords(log))
-                .hasMessage(
-                        "resourceLogs[0].scopeLogs[0].logRecords[1].traceId must be 16 bytes (or empty); got 8 bytes");
+        assertThat(ExportChecks.checkSpans(link))
+                .isEqualTo(new OtlpSignal.DecodedExport(
+                        ExportTraceServiceRequest.getDefaultInstance(),
+                        0,
+                        1,
+                        "1 of 1 spans rejected; the first: resourceSpans[0].scopeSpans[0].spans[0].links[0].spanId must"
+                                + " be 8 bytes (or empty); got 3 bytes"));
+        assertThat(ExportChecks.checkLogRecords(log))
+                .isEqualTo(new OtlpSignal.DecodedExport(
+                        ExportLogsServiceRequest.newBuilder()
+                                .addResourceLogs(ResourceLogs.newBuilder()
+                                        .addScopeLogs(
+                                                ScopeLogs.newBuilder().addLogRecords(LogRecord.getDefaultInstance())))
+                                .build(),
+                        1,
+                        1,
+                        "1 of 2 log records rejected; the first: resourceLogs[0].scopeLogs[0].logRecords[1].traceId"
+                                + " must be 16 bytes (or empty); got 8 bytes"));
     }
 }

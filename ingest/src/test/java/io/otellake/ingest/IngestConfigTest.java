@@ -33,9 +33,11 @@ class IngestConfigTest {
                 Map.entry("OTEL_LAKE_KAFKA_BOOTSTRAP", "kafka-1:9093,kafka-2:9093"),
                 Map.entry("OTEL_LAKE_INGEST_HTTP_HOST", "127.0.0.1"),
                 Map.entry("OTEL_LAKE_INGEST_HTTP_PORT", " 14318 "),
+                Map.entry("OTEL_LAKE_INGEST_GRPC_PORT", "14317"),
                 Map.entry("OTEL_LAKE_INGEST_HTTP_THREADS", "4"),
                 Map.entry("OTEL_LAKE_TRACES_TOPIC", "t"),
                 Map.entry("OTEL_LAKE_LOGS_TOPIC", "l"),
+                Map.entry("OTEL_LAKE_METRICS_TOPIC", "m"),
                 Map.entry("OTEL_LAKE_TOPIC_PARTITIONS", "12"),
                 Map.entry("OTEL_LAKE_TOPIC_REPLICATION", "3"),
                 Map.entry("OTEL_LAKE_TOPIC_RETENTION_MS", "-1"),
@@ -49,9 +51,11 @@ class IngestConfigTest {
                         "kafka-1:9093,kafka-2:9093",
                         "127.0.0.1",
                         14318,
+                        14317,
                         4,
                         "t",
                         "l",
+                        "m",
                         12,
                         (short) 3,
                         -1,
@@ -88,6 +92,11 @@ class IngestConfigTest {
         assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_MAX_BODY_BYTES", "100")))
                 .hasMessage("maxBodyBytes must be from 1024 to 67108864 (64 MiB) (set"
                         + " OTEL_LAKE_INGEST_MAX_BODY_BYTES); got '100'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_GRPC_PORT", "4318")))
+                .hasMessage(
+                        "grpcPort must differ from the HTTP port (4318) (set OTEL_LAKE_INGEST_GRPC_PORT); got '4318'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_METRICS_TOPIC", "otlp-logs")))
+                .hasMessageStartingWith("metricsTopic must differ from the traces and logs topics");
         assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_TIMEOUT_MS", "10")))
                 .hasMessage("kafkaTimeout must be from 1000 to 600000 ms (set OTEL_LAKE_KAFKA_TIMEOUT_MS); got '10"
                         + " ms'");

@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.UnknownFieldSet;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -16,6 +17,13 @@ import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.ResourceLogs;
 import io.opentelemetry.proto.logs.v1.ScopeLogs;
 import io.opentelemetry.proto.logs.v1.SeverityNumber;
+import io.opentelemetry.proto.metrics.v1.AggregationTemporality;
+import io.opentelemetry.proto.metrics.v1.Exemplar;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
+import io.opentelemetry.proto.metrics.v1.Sum;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
@@ -27,6 +35,8 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -57,6 +67,7 @@ class IngestIT {
     private static OtlpHttp http;
     private static TopicReader traces;
     private static TopicReader logs;
+    private static TopicReader metrics;
 
     @BeforeAll
     static void start() {
@@ -65,16 +76,19 @@ class IngestIT {
                 .kafkaBootstrap(kafka.bootstrapServers())
                 .httpHost("127.0.0.1")
                 .httpPort(0)
+                .grpcPort(0)
                 .build());
         http = new OtlpHttp(ingest.uri());
         traces = new TopicReader(kafka.bootstrapServers(), "otlp-traces");
         logs = new TopicReader(kafka.bootstrapServers(), "otlp-logs");
+        metrics = new TopicReader(kafka.bootstrapServers(), "otlp-metrics");
     }
 
     @AfterAll
     static void stop() {
         traces.close();
         logs.close();
+        metrics.close();
         ingest.close();
     }
 
@@ -187,13 +201,139 @@ class IngestIT {
     }
 
     @Test
-    void compressedBodiesAre415UntilGzipIsSupported() {
+    void otherContentEncodingsAre415() {
         HttpResponse<byte[]> response =
-                http.post("/v1/traces", "application/x-protobuf", new byte[] {31, -117, 8}, "Content-Encoding", "gzip");
+                http.post("/v1/traces", "application/x-protobuf", new byte[] {1, 2, 3}, "Content-Encoding", "br");
 
         assertThat(response.statusCode()).isEqualTo(415);
         assertThat(OtlpHttp.message(response))
-                .isEqualTo("Content-Encoding 'gzip' is not supported; send the body uncompressed");
+                .isEqualTo("Content-Encoding 'br' is not supported; send gzip or identity");
+    }
+
+    @Test
+    void gzipJsonIsDecompressedAndWrittenAsProtobuf() throws Exception {
+        String json =
+                """
+                {"resourceLogs":[{"scopeLogs":[{"logRecords":[
+                  {"body":{"stringValue":"zipped"},"spanId":"EEE19B7EC3C1B174"}
+                ]}]}]}""";
+        var mark = logs.mark();
+
+        HttpResponse<byte[]> response = http.post(
+                "/v1/logs",
+                "application/json",
+                OtlpConformanceIT.gzip(json.getBytes(StandardCharsets.UTF_8)),
+                "Content-Encoding",
+                "GZIP");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("{}");
+        assertThat(logs.since(mark)).singleElement().satisfies(r -> assertThat(
+                        ExportLogsServiceRequest.parseFrom(r.value()))
+                .isEqualTo(ExportLogsServiceRequest.newBuilder()
+                        .addResourceLogs(ResourceLogs.newBuilder()
+                                .addScopeLogs(ScopeLogs.newBuilder()
+                                        .addLogRecords(LogRecord.newBuilder()
+                                                .setBody(AnyValue.newBuilder().setStringValue("zipped"))
+                                                .setSpanId(hex("eee19b7ec3c1b174")))))
+                        .build()));
+    }
+
+    @Test
+    void gzipOverTheLimitAfterDecompressionSaysSo() {
+        byte[] body = OtlpConformanceIT.gzip(new byte[IngestConfig.DEFAULT_MAX_BODY_BYTES + 1]);
+
+        HttpResponse<byte[]> response =
+                http.post("/v1/traces", "application/x-protobuf", body, "Content-Encoding", "gzip");
+
+        assertThat(response.statusCode()).isEqualTo(413);
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("the body is more than 8388608 bytes after decompression; the limit is 8388608 bytes: send"
+                        + " smaller batches");
+    }
+
+    @Test
+    void truncatedGzipIs400() {
+        byte[] gzip = OtlpConformanceIT.gzip(traces("cut", 2).toByteArray());
+
+        HttpResponse<byte[]> response = http.post(
+                "/v1/traces",
+                "application/x-protobuf",
+                Arrays.copyOf(gzip, gzip.length - 9),
+                "Content-Encoding",
+                "gzip");
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.message(response)).isEqualTo("the gzip body ends too early");
+    }
+
+    @Test
+    void jsonMetricsWithHexExemplarIdsAreWrittenAsProtobuf() throws Exception {
+        String json =
+                """
+                {"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"requests","sum":{
+                  "aggregationTemporality":2,"isMonotonic":true,"dataPoints":[{
+                    "timeUnixNano":"1700000000000000000","asInt":"42",
+                    "exemplars":[{"asInt":1,"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"eee19b7ec3c1b174"}]
+                  }]}}]}]}]}""";
+        var mark = metrics.mark();
+
+        HttpResponse<byte[]> response = http.post("/v1/metrics", "application/json", json, "X-Scope-OrgID", "team-m");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("{}");
+        assertThat(metrics.since(mark)).singleElement().satisfies(r -> {
+            assertThat(tenants(r)).containsExactly("team-m");
+            assertThat(ExportMetricsServiceRequest.parseFrom(r.value()))
+                    .isEqualTo(ExportMetricsServiceRequest.newBuilder()
+                            .addResourceMetrics(ResourceMetrics.newBuilder()
+                                    .addScopeMetrics(ScopeMetrics.newBuilder()
+                                            .addMetrics(Metric.newBuilder()
+                                                    .setName("requests")
+                                                    .setSum(Sum.newBuilder()
+                                                            .setAggregationTemporality(
+                                                                    AggregationTemporality
+                                                                            .AGGREGATION_TEMPORALITY_CUMULATIVE)
+                                                            .setIsMonotonic(true)
+                                                            .addDataPoints(NumberDataPoint.newBuilder()
+                                                                    .setTimeUnixNano(1_700_000_000_000_000_000L)
+                                                                    .setAsInt(42)
+                                                                    .addExemplars(Exemplar.newBuilder()
+                                                                            .setAsInt(1)
+                                                                            .setTraceId(hex(
+                                                                                    "5b8efff798038103d269b633813fc60c"))
+                                                                            .setSpanId(hex("eee19b7ec3c1b174"))))))))
+                            .build());
+        });
+    }
+
+    @Test
+    void jsonPartialSuccessIsAnsweredInJson() throws Exception {
+        String json =
+                """
+                {"resourceSpans":[{"scopeSpans":[{"spans":[
+                  {"name":"good","traceId":"5b8efff798038103d269b633813fc60c"},
+                  {"name":"bad","traceId":"5b8efff798038103"}
+                ]}]}]}""";
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> response = http.post("/v1/traces", "application/json", json);
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(OtlpHttp.contentType(response)).isEqualTo("application/json");
+        assertThat(new String(response.body(), StandardCharsets.UTF_8))
+                .isEqualTo("{\"partialSuccess\":{\"rejectedSpans\":\"1\",\"errorMessage\":\"1 of 2 spans rejected;"
+                        + " the first: resourceSpans[0].scopeSpans[0].spans[1].traceId must be 16 bytes (or empty);"
+                        + " got 8 bytes\"}}");
+        assertThat(traces.since(mark)).singleElement().satisfies(r -> assertThat(
+                        ExportTraceServiceRequest.parseFrom(r.value()))
+                .isEqualTo(ExportTraceServiceRequest.newBuilder()
+                        .addResourceSpans(ResourceSpans.newBuilder()
+                                .addScopeSpans(ScopeSpans.newBuilder()
+                                        .addSpans(Span.newBuilder()
+                                                .setName("good")
+                                                .setTraceId(hex("5b8efff798038103d269b633813fc60c")))))
+                        .build()));
     }
 
     @Test
@@ -232,21 +372,6 @@ class IngestIT {
         assertThat(OtlpHttp.message(response))
                 .isEqualTo("resourceSpans[0].scopeSpans[0].spans[0].traceId must be 32 hex characters (or empty);"
                         + " got \"abc\"");
-    }
-
-    @Test
-    void protobufIdsOfTheWrongLengthAre400() {
-        ExportTraceServiceRequest request = ExportTraceServiceRequest.newBuilder()
-                .addResourceSpans(ResourceSpans.newBuilder()
-                        .addScopeSpans(ScopeSpans.newBuilder()
-                                .addSpans(Span.newBuilder().setTraceId(ByteString.copyFromUtf8("short")))))
-                .build();
-
-        HttpResponse<byte[]> response = http.post("/v1/traces", "application/x-protobuf", request.toByteArray());
-
-        assertThat(response.statusCode()).isEqualTo(400);
-        assertThat(OtlpHttp.message(response))
-                .isEqualTo("resourceSpans[0].scopeSpans[0].spans[0].traceId must be 16 bytes (or empty); got 5 bytes");
     }
 
     @Test
@@ -312,17 +437,74 @@ class IngestIT {
     @Test
     void wrongMethodIs405AndUnknownPathIs404() {
         HttpResponse<byte[]> get = http.get("/v1/traces");
-        HttpResponse<byte[]> metrics = http.post("/v1/metrics", "application/x-protobuf", new byte[0]);
+        HttpResponse<byte[]> unknown = http.post("/v1/profiles", "application/x-protobuf", new byte[0]);
         HttpResponse<byte[]> longer = http.post("/v1/traces/more", "application/x-protobuf", new byte[0]);
 
         assertThat(get.statusCode()).isEqualTo(405);
         assertThat(get.headers().firstValue("Allow")).contains("POST");
         assertThat(OtlpHttp.message(get)).isEqualTo("GET is not allowed on /v1/traces; use POST");
-        assertThat(metrics.statusCode()).isEqualTo(404);
-        assertThat(OtlpHttp.message(metrics))
-                .isEqualTo("no such endpoint: /v1/metrics; ingest serves POST /v1/traces, POST /v1/logs and GET"
-                        + " /health");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(OtlpHttp.message(unknown))
+                .isEqualTo("no such endpoint: /v1/profiles; ingest serves POST /v1/traces, POST /v1/logs, POST"
+                        + " /v1/metrics, GET /health, GET /ready and GET /metrics");
         assertThat(longer.statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void metricsCountItemsPerTenantAndSignalBytesAndLatencies() {
+        ExportTraceServiceRequest.Builder partly = traces("metered", 3).toBuilder();
+        partly.getResourceSpansBuilder(0)
+                .getScopeSpansBuilder(0)
+                .getSpansBuilder(2)
+                .setSpanId(ByteString.copyFromUtf8("bad"));
+        assertThat(http.post("/v1/traces", OtlpHttp.PROTOBUF, partly.build().toByteArray(), "X-Scope-OrgID", "metered")
+                        .statusCode())
+                .isEqualTo(200);
+        assertThat(http.post(
+                                "/v1/metrics",
+                                OtlpHttp.PROTOBUF,
+                                OtlpConformanceIT.metrics().toByteArray(),
+                                "X-Scope-OrgID",
+                                "metered")
+                        .statusCode())
+                .isEqualTo(200);
+
+        HttpResponse<byte[]> response = http.get("/metrics");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(OtlpHttp.contentType(response)).isEqualTo("text/plain; version=0.0.4; charset=utf-8");
+        List<String> lines =
+                new String(response.body(), StandardCharsets.UTF_8).lines().toList();
+        assertThat(lines)
+                .contains(
+                        "# TYPE otel_lake_ingest_items_accepted_total counter",
+                        "otel_lake_ingest_items_accepted_total{signal=\"traces\",tenant=\"metered\"} 2",
+                        "otel_lake_ingest_items_rejected_total{signal=\"traces\",tenant=\"metered\"} 1",
+                        "otel_lake_ingest_items_accepted_total{signal=\"metrics\",tenant=\"metered\"} 3",
+                        "# TYPE otel_lake_ingest_request_duration_seconds histogram",
+                        "otel_lake_ingest_in_flight_bytes 0",
+                        "otel_lake_ingest_kafka_reachable 1");
+        assertThat(lines)
+                .filteredOn(l ->
+                        l.startsWith("otel_lake_ingest_items_rejected_total{signal=\"metrics\",tenant=\"metered\"}"))
+                .isEmpty();
+        assertThat(lines)
+                .anyMatch(l -> l.matches(
+                        "otel_lake_ingest_received_bytes_total\\{signal=\"metrics\",transport=\"http\"} [1-9][0-9]*"))
+                .anyMatch(l -> l.matches("otel_lake_ingest_requests_total\\{signal=\"metrics\",transport=\"http\","
+                        + "status=\"200\"} [1-9][0-9]*"))
+                .anyMatch(l -> l.matches("otel_lake_ingest_request_duration_seconds_bucket\\{signal=\"metrics\","
+                        + "transport=\"http\",le=\"\\+Inf\"} [1-9][0-9]*"))
+                .anyMatch(l -> l.matches("otel_lake_ingest_kafka_produce_duration_seconds_count\\{"
+                        + "topic=\"otlp-metrics\",outcome=\"acknowledged\"} [1-9][0-9]*"));
+    }
+
+    @Test
+    void readyIs200WhileKafkaAnswers() {
+        HttpResponse<byte[]> response = http.get("/ready");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(OtlpHttp.message(response)).isEqualTo("ok");
     }
 
     @Test
@@ -337,7 +519,7 @@ class IngestIT {
     @Test
     void topicsAreCreatedWithRetentionPartitionsAndRecordSize() throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            Set<String> topics = Set.of("otlp-traces", "otlp-logs");
+            Set<String> topics = Set.of("otlp-traces", "otlp-logs", "otlp-metrics");
             Map<String, TopicDescription> descriptions =
                     admin.describeTopics(topics).allTopicNames().get(20, TimeUnit.SECONDS);
             Map<ConfigResource, Config> configs = admin.describeConfigs(topics.stream()
@@ -351,7 +533,7 @@ class IngestIT {
                 assertThat(d.partitions())
                         .allSatisfy(p -> assertThat(p.replicas()).hasSize(1));
             });
-            assertThat(configs.values()).hasSize(2).allSatisfy(c -> {
+            assertThat(configs.values()).hasSize(3).allSatisfy(c -> {
                 assertThat(c.get("retention.ms").value()).isEqualTo("86400000");
                 assertThat(c.get("max.message.bytes").value()).isEqualTo(Integer.toString(8 * 1024 * 1024 + 65536));
             });
@@ -378,6 +560,19 @@ class IngestIT {
             assertThat(config.get("retention.ms").value()).isEqualTo("86400000");
         } catch (Exception e) {
             throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void aTakenGrpcPortStopsStartUpWithTheVariableToSet() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            IngestConfig config =
+                    ingest.config().toBuilder().grpcPort(taken.getLocalPort()).build();
+
+            assertThatThrownBy(() -> Ingest.start(config))
+                    .isInstanceOf(IngestStartException.class)
+                    .hasMessageStartingWith("Cannot listen for OTLP/gRPC on 127.0.0.1:" + taken.getLocalPort() + " (")
+                    .hasMessageEndingWith("is another process using the port? Set OTEL_LAKE_INGEST_GRPC_PORT.");
         }
     }
 

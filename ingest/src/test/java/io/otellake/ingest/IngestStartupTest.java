@@ -20,6 +20,7 @@ class IngestStartupTest {
                 .kafkaBootstrap("127.0.0.1:" + closedPort)
                 .httpHost("127.0.0.1")
                 .httpPort(0)
+                .grpcPort(0)
                 .kafkaStartupTimeout(Duration.ofSeconds(2))
                 .build();
 

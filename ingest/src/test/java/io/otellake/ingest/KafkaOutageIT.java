@@ -28,6 +28,7 @@ class KafkaOutageIT {
                 .kafkaBootstrap(kafka.bootstrapServers())
                 .httpHost("127.0.0.1")
                 .httpPort(0)
+                .grpcPort(0)
                 .tracesTopic("outage-traces")
                 .logsTopic("outage-logs")
                 .kafkaTimeout(KAFKA_TIMEOUT)
@@ -49,13 +50,20 @@ class KafkaOutageIT {
         ExportTraceServiceRequest during = IngestIT.traces("during", 1);
         ExportTraceServiceRequest after = IngestIT.traces("after", 1);
         assertThat(post(before).statusCode()).isEqualTo(200);
+        assertThat(http.get("/ready").statusCode()).isEqualTo(200);
         var mark = traces.mark();
 
         kafka.stop();
         long start = System.nanoTime();
         HttpResponse<byte[]> refused = post(during);
         Duration waited = Duration.ofNanos(System.nanoTime() - start);
+        HttpResponse<byte[]> notReady = awaitReadiness(503);
+        assertThat(http.get("/health").statusCode())
+                .as("alive, though not ready")
+                .isEqualTo(200);
         kafka.start();
+        awaitReadiness(200);
+        assertThat(OtlpHttp.message(notReady)).isEqualTo("Kafka does not answer");
 
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.headers().firstValue("Retry-After")).contains("5");
@@ -75,6 +83,18 @@ class KafkaOutageIT {
                 .extracting(r -> ExportTraceServiceRequest.parseFrom(r.value()))
                 .contains(after)
                 .doesNotContain(during);
+    }
+
+    /** Readiness follows Kafka within a few probe intervals. */
+    private static HttpResponse<byte[]> awaitReadiness(int status) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        HttpResponse<byte[]> ready = http.get("/ready");
+        while (ready.statusCode() != status) {
+            assertThat(System.nanoTime()).as("/ready answers %d", status).isLessThan(deadline);
+            Thread.sleep(100);
+            ready = http.get("/ready");
+        }
+        return ready;
     }
 
     private static HttpResponse<byte[]> post(ExportTraceServiceRequest request) {

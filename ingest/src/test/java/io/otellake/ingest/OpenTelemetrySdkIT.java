@@ -14,6 +14,7 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.exporter.otlp.http.logs.OtlpHttpLogRecordExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
+import io.opentelemetry.exporter.otlp.trace.OtlpGrpcSpanExporter;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.logs.v1.LogRecord;
@@ -37,7 +38,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The OpenTelemetry Java SDK's own OTLP/HTTP exporters (http/protobuf), pointed at ingest. */
+/** The OpenTelemetry Java SDK's own OTLP exporters (http/protobuf and gRPC), pointed at ingest. */
 class OpenTelemetrySdkIT {
     private static final Resource RESOURCE =
             Resource.create(Attributes.of(AttributeKey.stringKey("service.name"), "shop"));
@@ -54,6 +55,7 @@ class OpenTelemetrySdkIT {
                 .kafkaBootstrap(kafka.bootstrapServers())
                 .httpHost("127.0.0.1")
                 .httpPort(0)
+                .grpcPort(0)
                 .tracesTopic("sdk-traces")
                 .logsTopic("sdk-logs")
                 .build());
@@ -118,6 +120,44 @@ class OpenTelemetrySdkIT {
                                 .findFirst()
                                 .orElseThrow()
                                 .getSpanId()));
+    }
+
+    @Test
+    void spansExportedByTheSdkOverGzipGrpcLandInKafka() throws Exception {
+        InMemorySpanExporter memory = InMemorySpanExporter.create();
+        List<SpanData> spans;
+        try (SdkTracerProvider provider = SdkTracerProvider.builder()
+                .setResource(RESOURCE)
+                .addSpanProcessor(SimpleSpanProcessor.create(memory))
+                .build()) {
+            Tracer tracer = provider.get("checkout");
+            tracer.spanBuilder("GET /cart").startSpan().end();
+            tracer.spanBuilder("GET /stock").startSpan().end();
+            spans = memory.getFinishedSpanItems();
+        }
+        var mark = traces.mark();
+
+        CompletableResultCode result;
+        try (OtlpGrpcSpanExporter exporter = OtlpGrpcSpanExporter.builder()
+                .setEndpoint("http://127.0.0.1:" + ingest.grpcPort())
+                .setCompression("gzip")
+                .addHeader("X-Scope-OrgID", "grpc-tenant")
+                .build()) {
+            result = exporter.export(spans).join(20, TimeUnit.SECONDS);
+        }
+
+        assertThat(result.isSuccess()).isTrue();
+        List<ConsumerRecord<byte[], byte[]>> written = traces.since(mark);
+        assertThat(written).hasSize(1);
+        assertThat(IngestIT.tenants(written.get(0))).containsExactly("grpc-tenant");
+        assertThat(ExportTraceServiceRequest.parseFrom(written.get(0).value())
+                        .getResourceSpans(0)
+                        .getScopeSpans(0)
+                        .getSpansList())
+                .extracting(s -> Ids.toHex(s.getTraceId()), s -> Ids.toHex(s.getSpanId()), s -> s.getName())
+                .containsExactlyInAnyOrderElementsOf(spans.stream()
+                        .map(s -> tuple(s.getTraceId(), s.getSpanId(), s.getName()))
+                        .toList());
     }
 
     @Test

@@ -1,0 +1,113 @@
+package io.otellake.ingest;
+
+import io.otellake.schemas.TenantId;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The part of an export that does not depend on the transport: decode the body, drop invalid items, write the rest to
+ * the signal's topic and wait for Kafka's acknowledgement. OTLP/HTTP and OTLP/gRPC both call it, so they agree on
+ * every outcome.
+ *
+ * <p>Guarantee: {@link #receive} returns only after the valid items are in Kafka as one record (none is written when
+ * there are no valid items); when it throws, nothing of the request was acknowledged.
+ */
+final class ExportReceiver {
+    private static final Logger LOG = LoggerFactory.getLogger(ExportReceiver.class);
+    private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private final OtlpSignal signal;
+    private final String topic;
+    private final int maxBodyBytes;
+    private final KafkaPublisher publisher;
+    private final IngestMetrics metrics;
+    private final AtomicLong lastKafkaWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+
+    ExportReceiver(OtlpSignal signal, String topic, int maxBodyBytes, KafkaPublisher publisher, IngestMetrics metrics) {
+        this.signal = signal;
+        this.topic = topic;
+        this.maxBodyBytes = maxBodyBytes;
+        this.publisher = publisher;
+        this.metrics = metrics;
+    }
+
+    IngestMetrics metrics() {
+        return metrics;
+    }
+
+    OtlpSignal signal() {
+        return signal;
+    }
+
+    int maxBodyBytes() {
+        return maxBodyBytes;
+    }
+
+    /**
+     * Takes one export request (already decompressed, and at most {@link #maxBodyBytes()} long).
+     *
+     * @return what was written, and what was rejected and why
+     * @throws ExportRefusal if nothing was taken: the body is malformed, too large for Kafka, or Kafka did not
+     *     acknowledge in time
+     */
+    OtlpSignal.DecodedExport receive(String transport, TenantId tenant, OtlpEncoding encoding, byte[] body)
+            throws ExportRefusal {
+        metrics.received(signal, transport, body.length);
+        try {
+            OtlpSignal.DecodedExport decoded = decodeAndPublish(tenant, encoding, body);
+            metrics.items(signal, tenant, decoded.items(), decoded.rejected());
+            return decoded;
+        } finally {
+            metrics.released(body.length);
+        }
+    }
+
+    private OtlpSignal.DecodedExport decodeAndPublish(TenantId tenant, OtlpEncoding encoding, byte[] body)
+            throws ExportRefusal {
+        OtlpSignal.DecodedExport decoded;
+        try {
+            decoded = signal.decode(encoding, body);
+        } catch (InvalidExportException e) {
+            throw new ExportRefusal(ExportRefusal.Kind.MALFORMED, e.getMessage());
+        }
+        if (decoded.items() > 0) {
+            byte[] value = decoded.request().toByteArray();
+            if (value.length > maxBodyBytes) {
+                // JSON's protobuf is almost always smaller than the JSON; this is the rare exception.
+                throw new ExportRefusal(
+                        ExportRefusal.Kind.TOO_LARGE,
+                        "the request is " + value.length + " bytes as protobuf; the limit is " + maxBodyBytes
+                                + " bytes: send smaller batches");
+            }
+            long start = System.nanoTime();
+            try {
+                publisher.publish(topic, tenant, value);
+                metrics.produced(topic, true, System.nanoTime() - start);
+            } catch (PublishException e) {
+                metrics.produced(topic, false, System.nanoTime() - start);
+                throw kafkaFailed(e);
+            }
+        }
+        return decoded;
+    }
+
+    private ExportRefusal kafkaFailed(PublishException e) {
+        if (e.kind() == PublishException.Kind.TOO_LARGE) {
+            LOG.warn("{}", e.getMessage());
+            return new ExportRefusal(
+                    ExportRefusal.Kind.TOO_LARGE,
+                    "the request is too large for Kafka's topic " + topic + ": send smaller batches");
+        }
+        long now = System.nanoTime();
+        long last = lastKafkaWarning.get();
+        if (now - last >= WARN_INTERVAL_NANOS && lastKafkaWarning.compareAndSet(last, now)) {
+            LOG.warn("Answering unavailable: {} (logged at most every 10 s)", e.getMessage());
+        } else {
+            LOG.debug("Answering unavailable: {}", e.getMessage());
+        }
+        return new ExportRefusal(
+                ExportRefusal.Kind.UNAVAILABLE, "Kafka did not acknowledge the request in time; retry later");
+    }
+}

@@ -1,0 +1,302 @@
+package io.otellake.ingest;
+
+import com.google.protobuf.Any;
+import com.google.rpc.RetryInfo;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import io.opentelemetry.proto.collector.logs.v1.LogsServiceGrpc;
+import io.opentelemetry.proto.collector.metrics.v1.MetricsServiceGrpc;
+import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
+import io.otellake.schemas.TenantId;
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.ZipException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * OTLP/gRPC: the Export method of TraceService, LogsService and MetricsService, plain or gzip-compressed, with the
+ * same outcomes as OTLP/HTTP (both call {@link ExportReceiver}).
+ *
+ * <p>Guarantee: OK means the request's valid items are in Kafka (with {@code partial_success} when some were invalid
+ * and dropped). INVALID_ARGUMENT (malformed request, bad tenant) and RESOURCE_EXHAUSTED without RetryInfo (over the
+ * size limit) are never taken; UNAVAILABLE carries a RetryInfo, and the request may be taken later.
+ *
+ * <p>The request is read as bytes and decoded by ingest itself, not by gRPC's protobuf marshaller: that one answers a
+ * malformed message with INTERNAL, where OTLP asks for INVALID_ARGUMENT. gRPC enforces the size limit on the
+ * decompressed message, while decompressing, so a gzip bomb costs at most the limit in memory.
+ */
+final class OtlpGrpcServer implements AutoCloseable {
+    static final Metadata.Key<String> TENANT_KEY = Metadata.Key.of("x-scope-orgid", Metadata.ASCII_STRING_MARSHALLER);
+
+    private static final Logger LOG = LoggerFactory.getLogger(OtlpGrpcServer.class);
+    private static final Context.Key<List<String>> TENANTS = Context.key("otel-lake-tenants");
+
+    private final Server server;
+
+    private OtlpGrpcServer(Server server) {
+        this.server = server;
+    }
+
+    /**
+     * Binds and starts the server.
+     *
+     * @throws IngestStartException if the port is taken
+     */
+    static OtlpGrpcServer start(
+            IngestConfig config, Map<OtlpSignal, ExportReceiver> receivers, RequestGate gate, Executor executor) {
+        InetSocketAddress address = new InetSocketAddress(config.httpHost(), config.grpcPort());
+        NettyServerBuilder builder =
+                NettyServerBuilder.forAddress(address).executor(executor).maxInboundMessageSize(config.maxBodyBytes());
+        TenantInterceptor tenants = new TenantInterceptor();
+        receivers.forEach((signal, receiver) ->
+                builder.addService(ServerInterceptors.intercept(service(signal, receiver, gate), tenants)));
+        Server server = builder.build();
+        try {
+            server.start();
+        } catch (IOException e) {
+            // The cause is a BindException, or netty's native equivalent: report the innermost message.
+            Throwable cause = e;
+            while (cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            throw new IngestStartException(
+                    "Cannot listen for OTLP/gRPC on " + config.httpHost() + ":" + config.grpcPort() + " ("
+                            + cause.getMessage() + "): is another process using the port? Set "
+                            + IngestConfig.ENV_GRPC_PORT + ".",
+                    e);
+        }
+        return new OtlpGrpcServer(server);
+    }
+
+    int port() {
+        return server.getPort();
+    }
+
+    /** Stops listening and waits up to a second for calls that are still being answered. */
+    @Override
+    public void close() {
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(1, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static ServerServiceDefinition service(OtlpSignal signal, ExportReceiver receiver, RequestGate gate) {
+        MethodDescriptor<?, ?> generated =
+                switch (signal) {
+                    case TRACES -> TraceServiceGrpc.getExportMethod();
+                    case LOGS -> LogsServiceGrpc.getExportMethod();
+                    case METRICS -> MetricsServiceGrpc.getExportMethod();
+                };
+        MethodDescriptor<RequestBody, byte[]> method = generated.toBuilder(
+                        new RequestMarshaller(receiver.maxBodyBytes()), new BytesMarshaller())
+                .build();
+        return ServerServiceDefinition.builder(generated.getServiceName())
+                .addMethod(method, ServerCalls.asyncUnaryCall(new ExportMethod(receiver, gate)::export))
+                .build();
+    }
+
+    /** One signal's Export. */
+    private static final class ExportMethod {
+        private final ExportReceiver receiver;
+        private final RequestGate gate;
+
+        ExportMethod(ExportReceiver receiver, RequestGate gate) {
+            this.receiver = receiver;
+            this.gate = gate;
+        }
+
+        void export(RequestBody request, StreamObserver<byte[]> response) {
+            try {
+                response.onNext(answer(request));
+                response.onCompleted();
+            } catch (StatusRuntimeException e) {
+                LOG.debug(
+                        "Answering {}: {}",
+                        e.getStatus().getCode(),
+                        e.getStatus().getDescription());
+                response.onError(e);
+            } catch (RuntimeException e) {
+                LOG.error("Bug: unexpected failure handling a gRPC {} export", receiver.signal(), e);
+                response.onError(Status.INTERNAL
+                        .withDescription("internal error in ingest; it has been logged")
+                        .asRuntimeException());
+            }
+        }
+
+        private byte[] answer(RequestBody request) {
+            if (request.failure() != null) {
+                throw request.failure().asRuntimeException();
+            }
+            TenantId tenant = tenant();
+            if (!gate.tryEnter()) {
+                throw unavailable("ingest is shutting down; retry against another instance");
+            }
+            try {
+                OtlpSignal.DecodedExport accepted =
+                        receiver.receive("grpc", tenant, OtlpEncoding.PROTOBUF, request.bytes());
+                return receiver.signal()
+                        .response(accepted.rejected(), accepted.rejectionMessage())
+                        .toByteArray();
+            } catch (ExportRefusal e) {
+                throw switch (e.kind()) {
+                    case MALFORMED ->
+                        Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
+                    case TOO_LARGE ->
+                        Status.RESOURCE_EXHAUSTED
+                                .withDescription(e.getMessage())
+                                .asRuntimeException();
+                    case UNAVAILABLE -> unavailable(e.getMessage());
+                };
+            } finally {
+                gate.exit();
+            }
+        }
+
+        private static TenantId tenant() {
+            List<String> values = TENANTS.get();
+            if (values == null || values.isEmpty()) {
+                return TenantId.DEFAULT;
+            }
+            if (values.size() > 1) {
+                throw Status.INVALID_ARGUMENT
+                        .withDescription(TENANT_KEY.name() + " must be sent once; got " + values.size() + " values")
+                        .asRuntimeException();
+            }
+            try {
+                return TenantId.of(values.get(0).strip());
+            } catch (IllegalArgumentException e) {
+                throw Status.INVALID_ARGUMENT
+                        .withDescription(TENANT_KEY.name() + ": " + e.getMessage())
+                        .asRuntimeException();
+            }
+        }
+
+        /** UNAVAILABLE with a RetryInfo, which OTLP exporters honour as the delay before they retry. */
+        private static StatusRuntimeException unavailable(String message) {
+            RetryInfo retry = RetryInfo.newBuilder()
+                    .setRetryDelay(
+                            com.google.protobuf.Duration.newBuilder().setSeconds(OtlpHttpHandler.RETRY_AFTER_SECONDS))
+                    .build();
+            return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+                    .setCode(Status.Code.UNAVAILABLE.value())
+                    .setMessage(message)
+                    .addDetails(Any.pack(retry))
+                    .build());
+        }
+    }
+
+    /** Puts the tenant metadata's values in the call's context. */
+    private static final class TenantInterceptor implements ServerInterceptor {
+        @Override
+        public <Q, R> ServerCall.Listener<Q> interceptCall(
+                ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            Iterable<String> values = headers.getAll(TENANT_KEY);
+            List<String> tenants = new ArrayList<>();
+            if (values != null) {
+                values.forEach(tenants::add);
+            }
+            return Contexts.interceptCall(Context.current().withValue(TENANTS, tenants), call, headers, next);
+        }
+    }
+
+    /**
+     * A request as bytes, or why it could not be read. Reading it never throws, so that the call answers with the
+     * status OTLP asks for rather than gRPC's own.
+     *
+     * @param bytes the request, decompressed
+     * @param failure set when the request could not be read
+     */
+    record RequestBody(byte[] bytes, @Nullable Status failure) {}
+
+    private static final class RequestMarshaller implements MethodDescriptor.Marshaller<RequestBody> {
+        private final int maxBodyBytes;
+
+        RequestMarshaller(int maxBodyBytes) {
+            this.maxBodyBytes = maxBodyBytes;
+        }
+
+        @Override
+        public InputStream stream(RequestBody value) {
+            return new ByteArrayInputStream(value.bytes());
+        }
+
+        @Override
+        public RequestBody parse(InputStream stream) {
+            try (stream) {
+                byte[] bytes = stream.readNBytes(maxBodyBytes + 1);
+                if (bytes.length > maxBodyBytes) {
+                    return failed(Status.RESOURCE_EXHAUSTED, tooLarge());
+                }
+                return new RequestBody(bytes, null);
+            } catch (StatusRuntimeException e) {
+                // gRPC's own size check, on the decompressed message, as it decompresses.
+                if (e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+                    return failed(Status.RESOURCE_EXHAUSTED, tooLarge());
+                }
+                return failed(Status.INVALID_ARGUMENT, "could not read the message: " + e.getStatus());
+            } catch (EOFException e) {
+                return failed(Status.INVALID_ARGUMENT, "the gzip message ends too early");
+            } catch (ZipException e) {
+                return failed(Status.INVALID_ARGUMENT, "the message is not valid gzip: " + e.getMessage());
+            } catch (IOException e) {
+                return failed(Status.INVALID_ARGUMENT, "could not read the message: " + e.getMessage());
+            }
+        }
+
+        private String tooLarge() {
+            return "the message is more than " + maxBodyBytes + " bytes (after decompression); the limit is "
+                    + maxBodyBytes + " bytes: send smaller batches";
+        }
+
+        private static RequestBody failed(Status status, String message) {
+            return new RequestBody(new byte[0], status.withDescription(message));
+        }
+    }
+
+    private static final class BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try (stream) {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+}

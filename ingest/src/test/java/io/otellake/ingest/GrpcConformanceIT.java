@@ -1,0 +1,140 @@
+package io.otellake.ingest;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.RetryInfo;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.Codec;
+import io.grpc.Compressor;
+import io.grpc.CompressorRegistry;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import io.opentelemetry.proto.collector.logs.v1.LogsServiceGrpc;
+import io.opentelemetry.proto.collector.metrics.v1.MetricsServiceGrpc;
+import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * The conformance cases over OTLP/gRPC, with a plain grpc-java client that sends the request's bytes as they are.
+ * Bytes that are already gzipped go through a "gzip" compressor that passes them on unchanged, so that exactly those
+ * bytes (a bomb, a corrupt stream) reach ingest as a compressed message.
+ */
+class GrpcConformanceIT extends OtlpConformanceIT {
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try (stream) {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    };
+
+    /** Claims to gzip, and passes the (already gzipped) bytes on as they are. */
+    private static final Compressor ALREADY_GZIPPED = new Compressor() {
+        @Override
+        public String getMessageEncoding() {
+            return new Codec.Gzip().getMessageEncoding();
+        }
+
+        @Override
+        public OutputStream compress(OutputStream os) {
+            return os;
+        }
+    };
+
+    private static ManagedChannel channel;
+
+    @BeforeAll
+    static void connect() {
+        CompressorRegistry compressors = CompressorRegistry.newEmptyInstance();
+        compressors.register(ALREADY_GZIPPED);
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", ingest.grpcPort())
+                .usePlaintext()
+                .compressorRegistry(compressors)
+                .build();
+    }
+
+    @AfterAll
+    static void disconnect() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    @Override
+    Answer send(OtlpSignal signal, @Nullable String tenant, byte[] body, boolean gzipped) {
+        MethodDescriptor<?, ?> generated =
+                switch (signal) {
+                    case TRACES -> TraceServiceGrpc.getExportMethod();
+                    case LOGS -> LogsServiceGrpc.getExportMethod();
+                    case METRICS -> MetricsServiceGrpc.getExportMethod();
+                };
+        MethodDescriptor<byte[], byte[]> method =
+                generated.toBuilder(BYTES, BYTES).build();
+        Metadata headers = new Metadata();
+        if (tenant != null) {
+            headers.put(OtlpGrpcServer.TENANT_KEY, tenant);
+        }
+        Channel withHeaders = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+        CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS);
+        if (gzipped) {
+            options = options.withCompression(ALREADY_GZIPPED.getMessageEncoding());
+        }
+        try {
+            byte[] response = ClientCalls.blockingUnaryCall(withHeaders, method, options, body);
+            return new Answer(Code.OK, response, "", null);
+        } catch (StatusRuntimeException e) {
+            Status status = e.getStatus();
+            Code code =
+                    switch (status.getCode()) {
+                        case INVALID_ARGUMENT -> Code.INVALID_ARGUMENT;
+                        case RESOURCE_EXHAUSTED -> Code.RESOURCE_EXHAUSTED;
+                        case UNAVAILABLE -> Code.UNAVAILABLE;
+                        default -> Code.OTHER;
+                    };
+            return new Answer(code, new byte[0], String.valueOf(status.getDescription()), retryDelay(e));
+        }
+    }
+
+    private static @Nullable Duration retryDelay(StatusRuntimeException e) {
+        com.google.rpc.Status status = StatusProto.fromThrowable(e);
+        if (status == null) {
+            return null;
+        }
+        for (Any detail : status.getDetailsList()) {
+            if (detail.is(RetryInfo.class)) {
+                try {
+                    com.google.protobuf.Duration delay =
+                            detail.unpack(RetryInfo.class).getRetryDelay();
+                    return Duration.ofSeconds(delay.getSeconds(), delay.getNanos());
+                } catch (InvalidProtocolBufferException ex) {
+                    throw new AssertionError(ex);
+                }
+            }
+        }
+        return null;
+    }
+}

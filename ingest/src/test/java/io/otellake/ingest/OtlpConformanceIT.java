@@ -1,0 +1,475 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsPartialSuccess;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsPartialSuccess;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
+import io.opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.logs.v1.ResourceLogs;
+import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.metrics.v1.Exemplar;
+import io.opentelemetry.proto.metrics.v1.Gauge;
+import io.opentelemetry.proto.metrics.v1.Histogram;
+import io.opentelemetry.proto.metrics.v1.HistogramDataPoint;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
+import io.opentelemetry.proto.resource.v1.Resource;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.otellake.infra.KafkaBroker;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPOutputStream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The OTLP conformance cases, written once and run against every transport on a real ingest and a real Kafka broker
+ * (the pattern of OpenTelemetry Java's abstract exporter tests): a subclass says how to send a request and how to read
+ * the answer as a gRPC-style code. Cases that exist on one transport only (JSON, 404/405/415) live in that
+ * transport's own test.
+ *
+ * <p>The test JVM's heap is capped (see the failsafe argLine in the module's pom), so the gzip bomb case would fail
+ * with OutOfMemoryError, not 413, if ingest inflated the bomb into memory.
+ */
+abstract class OtlpConformanceIT {
+    static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(2);
+    static final int MAX_BODY_BYTES = IngestConfig.DEFAULT_MAX_BODY_BYTES;
+
+    /** 1 GiB of zeros, gzipped (about 1 MiB): computed once, for every transport. */
+    private static byte @Nullable [] gzipBomb;
+
+    static KafkaBroker kafka;
+    static Ingest ingest;
+    static Map<OtlpSignal, TopicReader> topics;
+
+    /** The status of an answer, named as in gRPC; HTTP maps 200, 400, 413 and 503 to these. */
+    enum Code {
+        OK,
+        INVALID_ARGUMENT,
+        RESOURCE_EXHAUSTED,
+        UNAVAILABLE,
+        OTHER
+    }
+
+    /**
+     * An answer.
+     *
+     * @param code the status
+     * @param body the protobuf response when OK
+     * @param message the error message when not OK
+     * @param retryDelay when to retry, from Retry-After or RetryInfo; null if the answer did not say
+     */
+    record Answer(Code code, byte[] body, String message, @Nullable Duration retryDelay) {}
+
+    @BeforeAll
+    static void startIngest() {
+        kafka = TestKafka.broker();
+        ingest = Ingest.start(IngestConfig.builder()
+                .kafkaBootstrap(kafka.bootstrapServers())
+                .httpHost("127.0.0.1")
+                .httpPort(0)
+                .grpcPort(0)
+                .tracesTopic("conformance-traces")
+                .logsTopic("conformance-logs")
+                .metricsTopic("conformance-metrics")
+                .kafkaTimeout(KAFKA_TIMEOUT)
+                .build());
+        topics = new EnumMap<>(OtlpSignal.class);
+        for (OtlpSignal signal : OtlpSignal.values()) {
+            topics.put(
+                    signal,
+                    new TopicReader(kafka.bootstrapServers(), ingest.config().topic(signal)));
+        }
+    }
+
+    @AfterAll
+    static void stopIngest() {
+        topics.values().forEach(TopicReader::close);
+        ingest.close();
+    }
+
+    /**
+     * Sends one export request's bytes as they are.
+     *
+     * @param tenant the tenant header (or metadata); none if null
+     * @param body the serialized request, already gzipped if {@code gzipped}
+     * @param gzipped whether to declare the body gzip-compressed
+     */
+    abstract Answer send(OtlpSignal signal, @Nullable String tenant, byte[] body, boolean gzipped);
+
+    @Test
+    void eachSignalIsWrittenExactlyAsSentWithTheTenant() throws Exception {
+        for (Message request : List.of(traces(2), logs(3), metrics())) {
+            OtlpSignal signal = signalOf(request);
+            var mark = topics.get(signal).mark();
+
+            Answer answer = send(signal, "team-a", request.toByteArray(), false);
+
+            assertThat(answer.code()).as(signal.name()).isEqualTo(Code.OK);
+            assertThat(answer.body())
+                    .as(signal.name())
+                    .isEqualTo(signal.response(0, "").toByteArray());
+            List<ConsumerRecord<byte[], byte[]>> written = topics.get(signal).since(mark);
+            assertThat(written).as(signal.name()).singleElement().satisfies(r -> {
+                assertThat(r.value()).isEqualTo(request.toByteArray());
+                assertThat(IngestIT.tenants(r)).containsExactly("team-a");
+            });
+        }
+    }
+
+    @Test
+    void gzipRequestsAreWrittenDecompressed() {
+        for (Message request : List.of(traces(4), logs(1), metrics())) {
+            OtlpSignal signal = signalOf(request);
+            var mark = topics.get(signal).mark();
+
+            Answer answer = send(signal, null, gzip(request.toByteArray()), true);
+
+            assertThat(answer.code()).as(signal.name()).isEqualTo(Code.OK);
+            List<ConsumerRecord<byte[], byte[]>> written = topics.get(signal).since(mark);
+            assertThat(written).as(signal.name()).singleElement().satisfies(r -> {
+                assertThat(r.value()).isEqualTo(request.toByteArray());
+                assertThat(IngestIT.tenants(r)).containsExactly("default");
+            });
+        }
+    }
+
+    @Test
+    void spansWithIdsOfTheWrongLengthAreDroppedAndCounted() throws Exception {
+        ExportTraceServiceRequest request = traces(4);
+        ExportTraceServiceRequest.Builder sent = request.toBuilder();
+        ScopeSpans.Builder scope = sent.getResourceSpansBuilder(0).getScopeSpansBuilder(0);
+        scope.getSpansBuilder(1).setTraceId(ByteString.copyFromUtf8("short"));
+        scope.getSpansBuilder(3).setSpanId(ByteString.copyFrom(new byte[3]));
+        // A second resource whose only span is invalid disappears from what is written.
+        sent.addResourceSpans(ResourceSpans.newBuilder()
+                .setResource(resource("gone"))
+                .addScopeSpans(ScopeSpans.newBuilder()
+                        .addSpans(Span.newBuilder().setName("bad").setParentSpanId(ByteString.copyFrom(new byte[9])))));
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer answer = send(OtlpSignal.TRACES, null, sent.build().toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        assertThat(ExportTraceServiceResponse.parseFrom(answer.body()))
+                .isEqualTo(ExportTraceServiceResponse.newBuilder()
+                        .setPartialSuccess(ExportTracePartialSuccess.newBuilder()
+                                .setRejectedSpans(3)
+                                .setErrorMessage("3 of 5 spans rejected; the first:"
+                                        + " resourceSpans[0].scopeSpans[0].spans[1].traceId must be 16 bytes (or"
+                                        + " empty); got 5 bytes"))
+                        .build());
+        ScopeSpans expectedScope = request.getResourceSpans(0).getScopeSpans(0).toBuilder()
+                .clearSpans()
+                .addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(0))
+                .addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(2))
+                .build();
+        ExportTraceServiceRequest expected = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(request.getResourceSpans(0).toBuilder().setScopeSpans(0, expectedScope))
+                .build();
+        assertThat(topics.get(OtlpSignal.TRACES).since(mark)).singleElement().satisfies(r -> assertThat(
+                        ExportTraceServiceRequest.parseFrom(r.value()))
+                .isEqualTo(expected));
+    }
+
+    @Test
+    void logRecordsWithIdsOfTheWrongLengthAreDroppedAndCounted() throws Exception {
+        ExportLogsServiceRequest request = logs(3);
+        ExportLogsServiceRequest.Builder sent = request.toBuilder();
+        sent.getResourceLogsBuilder(0)
+                .getScopeLogsBuilder(0)
+                .getLogRecordsBuilder(0)
+                .setSpanId(ByteString.copyFrom(new byte[16]));
+        var mark = topics.get(OtlpSignal.LOGS).mark();
+
+        Answer answer = send(OtlpSignal.LOGS, "team-b", sent.build().toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        assertThat(ExportLogsServiceResponse.parseFrom(answer.body()))
+                .isEqualTo(ExportLogsServiceResponse.newBuilder()
+                        .setPartialSuccess(ExportLogsPartialSuccess.newBuilder()
+                                .setRejectedLogRecords(1)
+                                .setErrorMessage("1 of 3 log records rejected; the first:"
+                                        + " resourceLogs[0].scopeLogs[0].logRecords[0].spanId must be 8 bytes (or"
+                                        + " empty); got 16 bytes"))
+                        .build());
+        ExportLogsServiceRequest.Builder expected = request.toBuilder();
+        expected.getResourceLogsBuilder(0).getScopeLogsBuilder(0).removeLogRecords(0);
+        assertThat(topics.get(OtlpSignal.LOGS).since(mark)).singleElement().satisfies(r -> {
+            assertThat(ExportLogsServiceRequest.parseFrom(r.value())).isEqualTo(expected.build());
+            assertThat(IngestIT.tenants(r)).containsExactly("team-b");
+        });
+    }
+
+    @Test
+    void dataPointsWithExemplarIdsOfTheWrongLengthAreDroppedAndCounted() throws Exception {
+        ExportMetricsServiceRequest request = metrics();
+        ExportMetricsServiceRequest.Builder sent = request.toBuilder();
+        // The gauge's second point, and the histogram's only point (so the histogram metric disappears).
+        sent.getResourceMetricsBuilder(0)
+                .getScopeMetricsBuilder(0)
+                .getMetricsBuilder(0)
+                .getGaugeBuilder()
+                .getDataPointsBuilder(1)
+                .addExemplars(Exemplar.newBuilder().setAsInt(1).setTraceId(ByteString.copyFrom(new byte[8])));
+        sent.getResourceMetricsBuilder(0)
+                .getScopeMetricsBuilder(0)
+                .getMetricsBuilder(1)
+                .getHistogramBuilder()
+                .getDataPointsBuilder(0)
+                .addExemplars(Exemplar.newBuilder().setAsDouble(2).setSpanId(ByteString.copyFrom(new byte[4])));
+        var mark = topics.get(OtlpSignal.METRICS).mark();
+
+        Answer answer = send(OtlpSignal.METRICS, null, sent.build().toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        assertThat(ExportMetricsServiceResponse.parseFrom(answer.body()))
+                .isEqualTo(ExportMetricsServiceResponse.newBuilder()
+                        .setPartialSuccess(ExportMetricsPartialSuccess.newBuilder()
+                                .setRejectedDataPoints(2)
+                                .setErrorMessage("2 of 3 data points rejected; the first:"
+                                        + " resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[1]"
+                                        + ".exemplars[0].traceId must be 16 bytes (or empty); got 8 bytes"))
+                        .build());
+        ExportMetricsServiceRequest.Builder expected = request.toBuilder();
+        ScopeMetrics.Builder scope = expected.getResourceMetricsBuilder(0).getScopeMetricsBuilder(0);
+        scope.getMetricsBuilder(0).getGaugeBuilder().removeDataPoints(1);
+        scope.removeMetrics(1);
+        assertThat(topics.get(OtlpSignal.METRICS).since(mark)).singleElement().satisfies(r -> assertThat(
+                        ExportMetricsServiceRequest.parseFrom(r.value()))
+                .isEqualTo(expected.build()));
+    }
+
+    @Test
+    void whenEveryItemIsInvalidNothingIsWritten() throws Exception {
+        ExportTraceServiceRequest sent = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .addScopeSpans(ScopeSpans.newBuilder()
+                                .addSpans(Span.newBuilder().setTraceId(ByteString.copyFrom(new byte[17])))
+                                .addSpans(Span.newBuilder().setSpanId(ByteString.copyFrom(new byte[1])))))
+                .build();
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer answer = send(OtlpSignal.TRACES, null, sent.toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        assertThat(ExportTraceServiceResponse.parseFrom(answer.body())
+                        .getPartialSuccess()
+                        .getRejectedSpans())
+                .isEqualTo(2);
+        assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void malformedProtobufIsInvalidArgument() {
+        var mark = topics.get(OtlpSignal.LOGS).mark();
+
+        Answer answer = send(OtlpSignal.LOGS, null, new byte[] {(byte) 0xff, (byte) 0xff, 0x01}, false);
+
+        assertThat(answer.code()).isEqualTo(Code.INVALID_ARGUMENT);
+        assertThat(answer.message()).startsWith("the body is not a valid protobuf ExportLogsServiceRequest: ");
+        assertThat(answer.retryDelay()).isNull();
+        assertThat(topics.get(OtlpSignal.LOGS).mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void corruptGzipIsInvalidArgument() {
+        byte[] corrupt = gzip(traces(3).toByteArray());
+        for (int i = 10; i < corrupt.length - 8; i++) {
+            corrupt[i] ^= 0x5a;
+        }
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer answer = send(OtlpSignal.TRACES, null, corrupt, true);
+
+        assertThat(answer.code()).isEqualTo(Code.INVALID_ARGUMENT);
+        assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void anInvalidTenantIsInvalidArgument() {
+        Answer answer = send(OtlpSignal.TRACES, "../etc", traces(1).toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.INVALID_ARGUMENT);
+        assertThat(answer.message())
+                .endsWith("tenant id must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'; got" + " '../etc'");
+    }
+
+    @Test
+    void aRequestOverTheLimitIsResourceExhausted() {
+        ExportLogsServiceRequest request = logs(1).toBuilder()
+                .setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder()
+                        .addField(
+                                1000,
+                                com.google.protobuf.UnknownFieldSet.Field.newBuilder()
+                                        .addLengthDelimited(ByteString.copyFrom(new byte[MAX_BODY_BYTES]))
+                                        .build())
+                        .build())
+                .build();
+        var mark = topics.get(OtlpSignal.LOGS).mark();
+
+        Answer answer = send(OtlpSignal.LOGS, null, request.toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(topics.get(OtlpSignal.LOGS).mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void aGzipBombIsResourceExhaustedQuickly() {
+        byte[] bomb = gzipBomb();
+        assertThat(bomb.length).isLessThan(2 * 1024 * 1024);
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+        long start = System.nanoTime();
+
+        Answer answer = send(OtlpSignal.TRACES, null, bomb, true);
+
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(answer.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(took).isLessThan(Duration.ofSeconds(5));
+        assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void whenKafkaDoesNotAcknowledgeTheAnswerIsUnavailableWithARetryDelay() {
+        ExportTraceServiceRequest during = traces(1);
+        Answer answer;
+        Duration took;
+        kafka.stop();
+        try {
+            long start = System.nanoTime();
+            answer = send(OtlpSignal.TRACES, null, during.toByteArray(), false);
+            took = Duration.ofNanos(System.nanoTime() - start);
+        } finally {
+            kafka.start();
+            awaitKafkaAcknowledges();
+        }
+
+        assertThat(answer.code()).isEqualTo(Code.UNAVAILABLE);
+        assertThat(answer.message()).isEqualTo("Kafka did not acknowledge the request in time; retry later");
+        assertThat(answer.retryDelay()).isEqualTo(Duration.ofSeconds(OtlpHttpHandler.RETRY_AFTER_SECONDS));
+        assertThat(took).isLessThan(KAFKA_TIMEOUT.plusSeconds(3));
+    }
+
+    /** After a restart the producer reconnects on its own; until then a request may still be refused. */
+    private void awaitKafkaAcknowledges() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (send(OtlpSignal.TRACES, null, traces(1).toByteArray(), false).code() != Code.OK) {
+            assertThat(System.nanoTime()).as("Kafka is back").isLessThan(deadline);
+        }
+    }
+
+    static OtlpSignal signalOf(Message request) {
+        if (request instanceof ExportTraceServiceRequest) {
+            return OtlpSignal.TRACES;
+        }
+        return request instanceof ExportLogsServiceRequest ? OtlpSignal.LOGS : OtlpSignal.METRICS;
+    }
+
+    static ExportTraceServiceRequest traces(int spans) {
+        return IngestIT.traces("conformance", spans);
+    }
+
+    static ExportLogsServiceRequest logs(int records) {
+        ScopeLogs.Builder scope = ScopeLogs.newBuilder();
+        for (int i = 0; i < records; i++) {
+            scope.addLogRecords(LogRecord.newBuilder()
+                    .setTimeUnixNano(1_700_000_000_000_000_000L + i)
+                    .setBody(AnyValue.newBuilder().setStringValue("record " + i))
+                    .setTraceId(ByteString.copyFrom(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}))
+                    .setSpanId(ByteString.copyFrom(new byte[] {1, 2, 3, 4, 5, 6, 7, (byte) i})));
+        }
+        return ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder()
+                        .setResource(resource("logger"))
+                        .addScopeLogs(scope))
+                .build();
+    }
+
+    /** A gauge with two points and a histogram with one: three data points. */
+    static ExportMetricsServiceRequest metrics() {
+        Metric gauge = Metric.newBuilder()
+                .setName("queue.depth")
+                .setGauge(Gauge.newBuilder()
+                        .addDataPoints(NumberDataPoint.newBuilder()
+                                .setTimeUnixNano(1_700_000_000_000_000_000L)
+                                .setAsInt(7))
+                        .addDataPoints(NumberDataPoint.newBuilder()
+                                .setTimeUnixNano(1_700_000_001_000_000_000L)
+                                .setAsInt(9)))
+                .build();
+        Metric histogram = Metric.newBuilder()
+                .setName("http.server.duration")
+                .setHistogram(Histogram.newBuilder()
+                        .addDataPoints(HistogramDataPoint.newBuilder()
+                                .setTimeUnixNano(1_700_000_000_000_000_000L)
+                                .setCount(3)
+                                .setSum(12.5)
+                                .addBucketCounts(1)
+                                .addBucketCounts(2)
+                                .addExplicitBounds(5.0)))
+                .build();
+        return ExportMetricsServiceRequest.newBuilder()
+                .addResourceMetrics(ResourceMetrics.newBuilder()
+                        .setResource(resource("meter"))
+                        .addScopeMetrics(
+                                ScopeMetrics.newBuilder().addMetrics(gauge).addMetrics(histogram)))
+                .build();
+    }
+
+    static Resource resource(String service) {
+        return Resource.newBuilder()
+                .addAttributes(KeyValue.newBuilder()
+                        .setKey("service.name")
+                        .setValue(AnyValue.newBuilder().setStringValue(service)))
+                .build();
+    }
+
+    static byte[] gzip(byte[] bytes) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream gzip = new GZIPOutputStream(out)) {
+            gzip.write(bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    static synchronized byte[] gzipBomb() {
+        if (gzipBomb == null) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(2 * 1024 * 1024);
+            byte[] zeros = new byte[1024 * 1024];
+            try (GZIPOutputStream gzip = new GZIPOutputStream(out, 64 * 1024)) {
+                for (int i = 0; i < 1024; i++) {
+                    gzip.write(zeros);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            gzipBomb = out.toByteArray();
+        }
+        return gzipBomb;
+    }
+}
