@@ -1,6 +1,7 @@
 package io.otellake.archiver;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.sun.net.httpserver.HttpServer;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.otellake.schemas.FlatRow;
@@ -20,9 +21,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -37,6 +41,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,19 +49,35 @@ import org.slf4j.LoggerFactory;
  * Consumes the OTLP topics and archives every span and log record as a row of a Parquet file on S3, in the hour
  * partition of its tenant and event time.
  *
- * <p><b>Delivery guarantee (at least once).</b> Offsets are committed only after every file holding rows from
- * records below them has been uploaded and acknowledged by S3; all buffered files are flushed together, then the
- * offsets are committed. So no acknowledged record is ever lost: a crash, a failed upload or a lost partition
- * before the commit means the records are consumed again. Duplicates are possible but bounded: a replay starts at
- * the same committed offset, so the first file per Kafka partition and hour gets the same name and overwrites its
- * earlier upload; rows cut into a different later file by a different size or age roll can appear twice. Exactly
- * once across crashes is not guaranteed yet.
+ * <p><b>Delivery guarantee (exactly once in effect).</b> Once the offsets of a Kafka partition are committed, every
+ * record below them is in exactly one object on S3: a row of one Parquet file, or one dead-letter object. The
+ * mechanism is an intent manifest per Kafka partition, {@code <prefix>/_manifests/<topic>/<partition>.json}:
  *
- * <p><b>Poison records</b> (no or invalid tenant header, undecodable protobuf) are logged with topic, partition,
- * offset and reason, counted, and skipped; they never stop the archiver.
+ * <ol>
+ *   <li>a batch is the records of a partition consumed since its committed offset; the manifest naming the batch's
+ *       offsets and every key it is about to write is uploaded before any of those objects;
+ *   <li>then the objects are uploaded, then the offsets are committed;
+ *   <li>before a partition is consumed (at start-up, on assignment, and after any failed flush), its manifest is
+ *       compared with the committed offset: if the committed offset does not cover the manifest's batch, the objects
+ *       the manifest lists are deleted, then consumption resumes from the committed offset and rewrites them.
+ * </ol>
  *
- * <p><b>S3 failures</b>: the batch is dropped from memory, the consumer rewinds to the last committed offsets and
- * retries after a growing pause (1 s to 30 s). Memory stays bounded by the file size limit.
+ * So a crash at any point (before, during or after the uploads, before or after the commit), a failed upload, a lost
+ * partition or a rebalance leaves either a committed batch (done) or an uncommitted one, whose objects are removed
+ * before the same records are consumed again. Two batches never share a key, since a batch starts where the previous
+ * one was committed. See {@link #flush()} for what readers may see meanwhile and what is not covered.
+ *
+ * <p><b>Poison records</b> (no or invalid tenant header, undecodable protobuf, a request that cannot be flattened) are
+ * written to {@code <prefix>/_deadletter/topic=<topic>/partition=<p>/<offset>.json} with the reason, the tenant when
+ * known and the raw bytes, counted, and committed past; they never stop the archiver nor loop.
+ *
+ * <p><b>Future rows</b>: a row whose event time is more than {@link ArchiverConfig#maxFuture()} ahead of this
+ * archiver's clock goes to {@code <prefix>/_quarantine/<signal>/tenant=<tenant>/}, never to an hour that has not
+ * happened yet. Late rows go to their own event hour, however late.
+ *
+ * <p><b>S3 failures</b>: the batch is dropped from memory, the partitions are recovered as above (which waits until
+ * S3 answers, retrying after a growing pause of 1 s to 30 s) and consumed again. Memory stays bounded by the file
+ * size limit.
  */
 public final class Archiver implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Archiver.class);
@@ -64,25 +85,38 @@ public final class Archiver implements Runnable, AutoCloseable {
     private static final long MAX_BACKOFF_MS = 30_000;
 
     private final ArchiverConfig config;
+    private final String root;
     private final LakeLayout layout;
     private final S3Store store;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Map<String, Signal> signalByTopic;
     private final Map<FileKey, HourFile> files = new LinkedHashMap<>();
+    private final List<DeadLetterFor> deadLetters = new ArrayList<>();
+    private final Map<TopicPartition, Long> batchStart = new HashMap<>();
     private final Map<TopicPartition, OffsetAndMetadata> pendingOffsets = new HashMap<>();
+    /** Assigned partitions, paused until their last uncommitted batch is cleaned up (see the class comment). */
+    private final Set<TopicPartition> unrecovered = new LinkedHashSet<>();
+
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong rowsArchived = new AtomicLong();
     private final AtomicLong filesUploaded = new AtomicLong();
     private final AtomicLong poisonRecords = new AtomicLong();
+    private final AtomicLong quarantinedRows = new AtomicLong();
+    private final AtomicLong recoveredBatches = new AtomicLong();
+    private final ArchiverMetrics metrics = new ArchiverMetrics();
+    private @Nullable HttpServer metricsServer;
     private long bufferedBytes;
     private long backoffMs;
     private volatile boolean running = true;
 
-    private record FileKey(TopicPartition source, Partition partition) {}
+    private record FileKey(TopicPartition source, String directory) {}
+
+    private record DeadLetterFor(TopicPartition source, DeadLetter letter) {}
 
     public Archiver(ArchiverConfig config) {
         this.config = config;
         this.layout = config.layout();
+        this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
         this.store = new S3Store(config);
         this.signalByTopic = Map.of(config.tracesTopic(), Signal.TRACES, config.logsTopic(), Signal.LOGS);
         Properties props = new Properties();
@@ -92,12 +126,18 @@ public final class Archiver implements Runnable, AutoCloseable {
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "200");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "otel-lake-archiver");
+        if (!config.instanceId().isEmpty()) {
+            props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.instanceId());
+        }
         this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    /** Creates the bucket when missing; throws when S3 cannot be reached. */
+    /** Creates the bucket when missing, and serves the metrics when configured; throws when S3 cannot be reached. */
     public void prepare() {
         store.ensureBucket();
+        if (config.metricsPort() > 0 && metricsServer == null) {
+            metricsServer = metrics.serve(config.metricsPort());
+        }
     }
 
     @Override
@@ -105,6 +145,9 @@ public final class Archiver implements Runnable, AutoCloseable {
         try {
             consumer.subscribe(List.of(config.tracesTopic(), config.logsTopic()), new Rebalance());
             while (running) {
+                if (!unrecovered.isEmpty()) {
+                    recoverAssigned();
+                }
                 ConsumerRecords<byte[], byte[]> records;
                 try {
                     records = consumer.poll(POLL);
@@ -114,11 +157,14 @@ public final class Archiver implements Runnable, AutoCloseable {
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     accept(record);
                 }
+                for (TopicPartition tp : consumer.assignment()) {
+                    consumer.currentLag(tp).ifPresent(lag -> metrics.lag(tp, lag));
+                }
                 if (dueForFlush()) {
-                    flushOrRewind();
+                    flushOrRecover();
                 }
             }
-            flushOrRewind();
+            flushOrRecover();
         } catch (WakeupException e) {
             // close() during a commit or rebalance: nothing more to do
         } catch (RuntimeException e) {
@@ -129,6 +175,9 @@ public final class Archiver implements Runnable, AutoCloseable {
                 consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
             } finally {
                 store.close();
+                if (metricsServer != null) {
+                    metricsServer.stop(0);
+                }
                 stopped.countDown();
             }
         }
@@ -136,27 +185,46 @@ public final class Archiver implements Runnable, AutoCloseable {
 
     private void accept(ConsumerRecord<byte[], byte[]> record) {
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        if (unrecovered.contains(tp)) {
+            return; // fetched before the partition was paused; it is consumed again from the committed offset
+        }
+        batchStart.putIfAbsent(tp, record.offset());
         pendingOffsets.put(tp, new OffsetAndMetadata(record.offset() + 1));
         Signal signal = signalByTopic.get(record.topic());
         List<FlatRow> rows;
-        TenantId tenant;
+        TenantId tenant = null;
         try {
             tenant = tenant(record);
             rows = flatten(signal, record.value());
         } catch (PoisonRecordException e) {
             poisonRecords.incrementAndGet();
+            metrics.deadLettered(record.topic());
             log.warn(
-                    "skipping poison record {}-{}@{}: {}",
+                    "dead-lettering poison record {}-{}@{}: {}",
                     record.topic(),
                     record.partition(),
                     record.offset(),
                     e.getMessage());
+            deadLetters.add(new DeadLetterFor(
+                    tp, DeadLetter.of(root, record, e.getMessage(), tenant == null ? null : tenant.value())));
             return;
         }
+        TenantId owner = tenant;
         long now = System.nanoTime();
+        long futureLimit =
+                System.currentTimeMillis() * 1_000_000L + config.maxFuture().toNanos();
         for (FlatRow row : rows) {
-            Partition partition = Partition.of(signal, tenant, row.eventTimeNanos());
-            files.computeIfAbsent(new FileKey(tp, partition), k -> new HourFile(tp, partition, record.offset(), now))
+            String directory;
+            if (row.eventTimeNanos() > futureLimit) {
+                quarantinedRows.incrementAndGet();
+                metrics.quarantined(signal.pathSegment(), 1);
+                directory = root + "_quarantine/" + signal.pathSegment() + "/tenant=" + owner.value() + "/";
+            } else {
+                directory = layout.partitionPrefix(Partition.of(signal, owner, row.eventTimeNanos()));
+            }
+            files.computeIfAbsent(
+                            new FileKey(tp, directory),
+                            k -> new HourFile(tp, signal, owner, directory, record.offset(), now))
                     .add(row.record(), record.offset());
         }
         bufferedBytes += record.value() == null ? 0 : record.value().length;
@@ -192,7 +260,7 @@ public final class Archiver implements Runnable, AutoCloseable {
 
     private boolean dueForFlush() {
         if (files.isEmpty()) {
-            return !pendingOffsets.isEmpty(); // only poison records: commit past them
+            return !pendingOffsets.isEmpty(); // only poison records or empty requests: commit past them
         }
         if (bufferedBytes >= config.maxFileBytes()) {
             return true;
@@ -204,53 +272,61 @@ public final class Archiver implements Runnable, AutoCloseable {
         return System.nanoTime() - oldest >= config.maxFileAge().toNanos();
     }
 
-    /** Uploads everything buffered, then commits; on failure forgets the batch and rewinds to the committed offsets. */
-    private void flushOrRewind() {
+    /** Uploads and commits the batch; on failure forgets it and recovers every assigned partition before going on. */
+    private void flushOrRecover() {
         if (files.isEmpty() && pendingOffsets.isEmpty()) {
             return;
         }
         try {
             flush();
             backoffMs = 0;
+        } catch (WakeupException e) {
+            throw e;
         } catch (RuntimeException e) {
-            backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
             log.error(
-                    "archiving a batch failed; rewinding to the committed offsets and retrying in {} ms: {}",
-                    backoffMs,
+                    "archiving a batch failed; cleaning it up and consuming it again from the committed offsets: {}",
                     e.getMessage());
-            rewindUntilDone();
-            sleep(backoffMs);
+            clearBatch();
+            markUnrecovered(consumer.assignment());
         }
     }
 
     /**
-     * Rewinds to the committed offsets, retrying while Kafka cannot say what they are: consuming on from the current
-     * position would skip the records of the dropped batch.
-     */
-    private void rewindUntilDone() {
-        long pause = 1000;
-        while (true) {
-            try {
-                discardAndRewind(consumer.assignment());
-                return;
-            } catch (WakeupException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                if (!running) {
-                    return; // closing: nothing is committed past the dropped batch, so stopping here is safe
-                }
-                log.error("cannot rewind to the committed offsets yet, retrying in {} ms: {}", pause, e.getMessage());
-                sleep(pause);
-                pause = Math.min(MAX_BACKOFF_MS, pause * 2);
-            }
-        }
-    }
-
-    /**
-     * Commit path. Guarantee: {@code commitSync} runs only after every buffered file was uploaded and acknowledged,
-     * so a committed offset never covers a row that is not on S3.
+     * Commit path. Per Kafka partition of the batch: the intent manifest (the batch's offsets and every key it will
+     * write) is uploaded first; then all Parquet files and dead letters; then {@code commitSync} of all the batch's
+     * offsets. A committed offset therefore never covers a record that is not on S3, and a manifest whose batch is not
+     * covered by the committed offset lists every object that batch may have left behind, which {@link #recover}
+     * deletes before the records are consumed again.
+     *
+     * <p>What readers of the lake may see: between the uploads and the commit, and after a crash until the partition is
+     * recovered, the objects of an uncommitted batch are visible; each of their rows is in no other file, so no row is
+     * seen twice. Recovery deletes them and the replay writes them again, so in that window a row may disappear for a
+     * while and come back, in a file with another name. Objects of one batch appear one by one, not atomically.
+     *
+     * <p>Not covered: an archiver that keeps writing after it lost its partitions without noticing (a process paused
+     * longer than the consumer session, a "zombie") can upload a file after the new owner has cleaned up; its commit
+     * is then rejected by the group, but the file stays. Resetting the group's offsets backwards by hand re-archives the
+     * records between the new and the old offset a second time.
      */
     private void flush() {
+        Map<TopicPartition, List<String>> keys = new HashMap<>();
+        for (HourFile file : files.values()) {
+            keys.computeIfAbsent(file.source, k -> new ArrayList<>()).add(file.objectKey());
+        }
+        for (DeadLetterFor d : deadLetters) {
+            keys.computeIfAbsent(d.source(), k -> new ArrayList<>())
+                    .add(d.letter().key());
+        }
+        for (Map.Entry<TopicPartition, List<String>> e : keys.entrySet()) {
+            TopicPartition tp = e.getKey();
+            IntentManifest manifest = new IntentManifest(
+                    tp.topic(),
+                    tp.partition(),
+                    batchStart.get(tp),
+                    pendingOffsets.get(tp).offset(),
+                    e.getValue());
+            store.putJson(manifestKey(tp), manifest.toJson());
+        }
         int fileCount = 0;
         long rowCount = 0;
         for (HourFile file : files.values()) {
@@ -258,29 +334,38 @@ public final class Archiver implements Runnable, AutoCloseable {
             fileCount++;
             rowCount += file.rowCount();
         }
+        for (DeadLetterFor d : deadLetters) {
+            store.putJson(d.letter().key(), d.letter().json());
+        }
         if (!pendingOffsets.isEmpty()) {
             consumer.commitSync(new HashMap<>(pendingOffsets));
         }
-        if (fileCount > 0) {
-            log.info("archived {} rows in {} files; committed {}", rowCount, fileCount, pendingOffsets);
+        if (fileCount > 0 || !deadLetters.isEmpty()) {
+            log.info(
+                    "archived {} rows in {} files ({} quarantined rows in all so far) and {} dead letters; committed {}",
+                    rowCount,
+                    fileCount,
+                    quarantinedRows.get(),
+                    deadLetters.size(),
+                    pendingOffsets);
         }
         rowsArchived.addAndGet(rowCount);
         filesUploaded.addAndGet(fileCount);
-        files.clear();
-        pendingOffsets.clear();
-        bufferedBytes = 0;
+        clearBatch();
+    }
+
+    private String manifestKey(TopicPartition tp) {
+        return root + "_manifests/" + tp.topic() + "/" + tp.partition() + ".json";
     }
 
     private void upload(HourFile file) {
-        String key = layout.objectKey(file.partition, file.fileName());
-        Path local = config.spoolDir()
-                .resolve(file.partition.signal().pathSegment() + "-"
-                        + file.partition.tenant().value() + "-" + file.partition.date() + "-" + file.partition.hour()
-                        + "-"
-                        + file.fileName());
+        String key = file.objectKey();
+        Path local = config.spoolDir().resolve(key.replace('/', '_'));
+        long started = System.nanoTime();
         try {
             Files.createDirectories(config.spoolDir());
-            ParquetFiles.write(file.partition.signal(), file.sortedRows(), local);
+            ParquetFiles.write(file.signal, file.sortedRows(), local);
+            long size = Files.size(local);
             store.put(
                     key,
                     local,
@@ -288,6 +373,8 @@ public final class Archiver implements Runnable, AutoCloseable {
                             "otel-lake-rows", Integer.toString(file.rowCount()),
                             "otel-lake-source", file.source.toString(),
                             "otel-lake-offsets", file.firstOffset + "-" + file.lastOffset));
+            metrics.uploaded(
+                    file.signal.pathSegment(), file.tenant.value(), file.rowCount(), size, System.nanoTime() - started);
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + local + " for " + key + " failed", e);
         } finally {
@@ -299,25 +386,76 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
     }
 
-    private void discardAndRewind(Collection<TopicPartition> partitions) {
+    private void clearBatch() {
         files.clear();
+        deadLetters.clear();
+        batchStart.clear();
         pendingOffsets.clear();
         bufferedBytes = 0;
+    }
+
+    /** Pauses partitions until {@link #recoverAssigned()} has cleaned up after their last uncommitted batch. */
+    private void markUnrecovered(Collection<TopicPartition> partitions) {
         if (partitions.isEmpty()) {
             return;
         }
-        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(partitions));
-        List<TopicPartition> fromStart = new ArrayList<>();
-        for (TopicPartition tp : partitions) {
-            OffsetAndMetadata c = committed.get(tp);
-            if (c == null) {
-                fromStart.add(tp);
-            } else {
-                consumer.seek(tp, c);
+        unrecovered.addAll(partitions);
+        consumer.pause(partitions);
+    }
+
+    /** Recovers the paused partitions; on an S3 or Kafka failure waits (1 s growing to 30 s) and leaves them paused. */
+    private void recoverAssigned() {
+        unrecovered.retainAll(consumer.assignment());
+        try {
+            List<TopicPartition> resumed = new ArrayList<>();
+            for (java.util.Iterator<TopicPartition> it = unrecovered.iterator(); it.hasNext(); ) {
+                TopicPartition tp = it.next();
+                recover(tp);
+                consumer.resume(List.of(tp));
+                it.remove();
+                resumed.add(tp);
             }
+            log.info("consuming {} from their committed offsets", resumed);
+            backoffMs = 0;
+        } catch (WakeupException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
+            log.error("cannot recover {} yet, retrying in {} ms: {}", unrecovered, backoffMs, e.getMessage());
+            sleep(backoffMs);
         }
-        if (!fromStart.isEmpty()) {
-            consumer.seekToBeginning(fromStart);
+    }
+
+    /**
+     * Makes a partition safe to consume from its committed offset: if its manifest's batch is not covered by the
+     * committed offset, deletes every object the manifest lists (some may never have been written), then seeks to the
+     * committed offset. Idempotent: a crash during the deletes repeats them on the next recovery.
+     */
+    private void recover(TopicPartition tp) {
+        OffsetAndMetadata committed = consumer.committed(Set.of(tp)).get(tp);
+        long committedOffset = committed == null ? -1 : committed.offset();
+        String key = manifestKey(tp);
+        Optional<IntentManifest> manifest = store.get(key).map(json -> IntentManifest.fromJson(json, key));
+        if (manifest.isPresent() && !manifest.get().coveredBy(committedOffset)) {
+            IntentManifest m = manifest.get();
+            for (String object : m.keys()) {
+                store.delete(object);
+            }
+            recoveredBatches.incrementAndGet();
+            metrics.recovered();
+            log.warn(
+                    "{}: batch {}..{} was not committed (committed offset {}); deleted its {} objects, consuming it"
+                            + " again",
+                    tp,
+                    m.firstOffset(),
+                    m.nextOffset() - 1,
+                    committedOffset,
+                    m.keys().size());
+        }
+        if (committed == null) {
+            consumer.seekToBeginning(List.of(tp));
+        } else {
+            consumer.seek(tp, committed);
         }
     }
 
@@ -341,6 +479,15 @@ public final class Archiver implements Runnable, AutoCloseable {
         return poisonRecords.get();
     }
 
+    public long quarantinedRows() {
+        return quarantinedRows.get();
+    }
+
+    /** Uncommitted batches found and cleaned up since start (after a crash, a failed flush or a lost partition). */
+    public long recoveredBatches() {
+        return recoveredBatches.get();
+    }
+
     /** Stops consuming, uploads and commits what is buffered, and waits for the loop to end. */
     @Override
     public void close() {
@@ -355,36 +502,48 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
     }
 
-    /** Rebalances: hand partitions over only after their rows are on S3 and committed. */
+    /**
+     * Rebalances: hand partitions over only after their rows are on S3 and committed; recover every partition before
+     * consuming it.
+     */
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             if (!files.isEmpty() || !pendingOffsets.isEmpty()) {
                 try {
                     flush();
+                } catch (WakeupException e) {
+                    throw e;
                 } catch (RuntimeException e) {
-                    // not committed: the next owner consumes these records again
+                    // not committed: the next owner recovers the revoked partitions, we recover the ones we keep
                     log.warn(
                             "could not archive before a rebalance, the batch will be consumed again: {}",
                             e.getMessage());
-                    files.clear();
-                    pendingOffsets.clear();
-                    bufferedBytes = 0;
+                    clearBatch();
+                    Set<TopicPartition> keep = new HashSet<>(consumer.assignment());
+                    keep.removeAll(partitions);
+                    markUnrecovered(keep);
                 }
             }
+            unrecovered.removeAll(partitions);
+            partitions.forEach(metrics::forget);
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             log.info("assigned {}", partitions);
+            markUnrecovered(partitions);
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             log.warn("lost {} without a clean hand-over; dropping the uncommitted batch", partitions);
-            Set<TopicPartition> keep = new java.util.HashSet<>(consumer.assignment());
+            clearBatch();
+            unrecovered.removeAll(partitions);
+            partitions.forEach(metrics::forget);
+            Set<TopicPartition> keep = new HashSet<>(consumer.assignment());
             keep.removeAll(partitions);
-            discardAndRewind(keep);
+            markUnrecovered(keep);
         }
     }
 

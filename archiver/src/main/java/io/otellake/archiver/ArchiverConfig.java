@@ -15,10 +15,17 @@ import java.util.function.Function;
  *
  * @param maxFileBytes a file is cut once the OTLP bytes buffered for it reach this size
  * @param maxFileAge a file is cut once its oldest row has waited this long (bounds the delay until queryable)
+ * @param instanceId when not empty, this archiver's static membership id in the consumer group ({@code
+ *     group.instance.id}): a restarted instance with the same id takes its partitions back at once, without waiting
+ *     for the session of the dead one to expire; it must be unique among the running instances
+ * @param maxFuture rows whose event time is further than this ahead of the archiver's clock go to the quarantine
+ *     prefix instead of an hour partition
+ * @param metricsPort the port of {@code GET /metrics} (Prometheus text); 0 serves no metrics
  */
 public record ArchiverConfig(
         String kafkaBootstrap,
         String groupId,
+        String instanceId,
         String tracesTopic,
         String logsTopic,
         URI s3Endpoint,
@@ -29,6 +36,8 @@ public record ArchiverConfig(
         String s3SecretKey,
         long maxFileBytes,
         Duration maxFileAge,
+        Duration maxFuture,
+        int metricsPort,
         Path spoolDir) {
 
     public static final String DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092";
@@ -39,10 +48,12 @@ public record ArchiverConfig(
     public static final String DEFAULT_S3_PREFIX = "lake";
     public static final long DEFAULT_MAX_FILE_BYTES = 64L * 1024 * 1024;
     public static final Duration DEFAULT_MAX_FILE_AGE = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_MAX_FUTURE = Duration.ofHours(1);
 
     public ArchiverConfig {
         Objects.requireNonNull(kafkaBootstrap, "kafkaBootstrap");
         Objects.requireNonNull(groupId, "groupId");
+        Objects.requireNonNull(instanceId, "instanceId");
         Objects.requireNonNull(tracesTopic, "tracesTopic");
         Objects.requireNonNull(logsTopic, "logsTopic");
         Objects.requireNonNull(s3Endpoint, "s3Endpoint");
@@ -52,8 +63,12 @@ public record ArchiverConfig(
         Objects.requireNonNull(s3AccessKey, "s3AccessKey");
         Objects.requireNonNull(s3SecretKey, "s3SecretKey");
         Objects.requireNonNull(maxFileAge, "maxFileAge");
+        Objects.requireNonNull(maxFuture, "maxFuture");
         Objects.requireNonNull(spoolDir, "spoolDir");
         require(!kafkaBootstrap.isBlank(), "OTEL_LAKE_KAFKA_BOOTSTRAP must name at least one host:port");
+        require(
+                instanceId.matches("[A-Za-z0-9._-]{0,200}"),
+                "OTEL_LAKE_ARCHIVER_INSTANCE_ID must be empty or up to 200 of A-Z a-z 0-9 . _ -");
         require(topicName(tracesTopic), "OTEL_LAKE_TRACES_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
         require(topicName(logsTopic), "OTEL_LAKE_LOGS_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
         require(!tracesTopic.equals(logsTopic), "the traces and logs topics must differ");
@@ -66,6 +81,10 @@ public record ArchiverConfig(
         require(
                 !maxFileAge.isNegative() && !maxFileAge.isZero(),
                 "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be a positive duration such as PT5S");
+        require(!maxFuture.isNegative(), "OTEL_LAKE_ARCHIVER_MAX_FUTURE must not be negative, e.g. PT1H");
+        require(
+                metricsPort >= 0 && metricsPort <= 65535,
+                "OTEL_LAKE_ARCHIVER_METRICS_PORT must be a TCP port (1-65535), or 0 for no metrics endpoint");
     }
 
     /** Reads the settings from environment variables, falling back to the defaults. */
@@ -74,6 +93,7 @@ public record ArchiverConfig(
         return new ArchiverConfig(
                 or(get, "OTEL_LAKE_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP),
                 or(get, "OTEL_LAKE_ARCHIVER_GROUP_ID", DEFAULT_GROUP_ID),
+                or(get, "OTEL_LAKE_ARCHIVER_INSTANCE_ID", ""),
                 or(get, "OTEL_LAKE_TRACES_TOPIC", OtlpTopics.DEFAULT_TRACES_TOPIC),
                 or(get, "OTEL_LAKE_LOGS_TOPIC", OtlpTopics.DEFAULT_LOGS_TOPIC),
                 URI.create(or(get, "OTEL_LAKE_S3_ENDPOINT", DEFAULT_S3_ENDPOINT)),
@@ -83,7 +103,13 @@ public record ArchiverConfig(
                 or(get, "OTEL_LAKE_S3_ACCESS_KEY", ""),
                 or(get, "OTEL_LAKE_S3_SECRET_KEY", ""),
                 parseLong(or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES", Long.toString(DEFAULT_MAX_FILE_BYTES))),
-                parseDuration(or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", DEFAULT_MAX_FILE_AGE.toString())),
+                parseDuration(
+                        "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE",
+                        or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", DEFAULT_MAX_FILE_AGE.toString())),
+                parseDuration(
+                        "OTEL_LAKE_ARCHIVER_MAX_FUTURE",
+                        or(get, "OTEL_LAKE_ARCHIVER_MAX_FUTURE", DEFAULT_MAX_FUTURE.toString())),
+                parsePort(or(get, "OTEL_LAKE_ARCHIVER_METRICS_PORT", "0")),
                 Path.of(or(
                         get,
                         "OTEL_LAKE_ARCHIVER_SPOOL_DIR",
@@ -96,6 +122,7 @@ public record ArchiverConfig(
         return new ArchiverConfig(
                 kafkaBootstrap,
                 groupId,
+                instanceId,
                 tracesTopic,
                 logsTopic,
                 s3Endpoint,
@@ -106,6 +133,8 @@ public record ArchiverConfig(
                 s3SecretKey,
                 maxFileBytes,
                 maxFileAge,
+                maxFuture,
+                metricsPort,
                 spoolDir);
     }
 
@@ -115,11 +144,13 @@ public record ArchiverConfig(
 
     @Override
     public String toString() {
-        return "ArchiverConfig[kafkaBootstrap=" + kafkaBootstrap + ", groupId=" + groupId + ", tracesTopic="
+        return "ArchiverConfig[kafkaBootstrap=" + kafkaBootstrap + ", groupId=" + groupId + ", instanceId=" + instanceId
+                + ", tracesTopic="
                 + tracesTopic + ", logsTopic=" + logsTopic + ", s3Endpoint=" + s3Endpoint + ", s3Region=" + s3Region
                 + ", s3Bucket=" + s3Bucket + ", s3Prefix=" + s3Prefix + ", s3AccessKey=" + s3AccessKey
                 + ", s3SecretKey=" + (s3SecretKey.isEmpty() ? "" : "***") + ", maxFileBytes=" + maxFileBytes
-                + ", maxFileAge=" + maxFileAge + ", spoolDir=" + spoolDir + "]";
+                + ", maxFileAge=" + maxFileAge + ", maxFuture=" + maxFuture + ", metricsPort=" + metricsPort
+                + ", spoolDir=" + spoolDir + "]";
     }
 
     private static boolean topicName(String topic) {
@@ -140,12 +171,20 @@ public record ArchiverConfig(
         }
     }
 
-    private static Duration parseDuration(String text) {
+    private static int parsePort(String text) {
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "OTEL_LAKE_ARCHIVER_METRICS_PORT must be a port number, got '" + text + "'");
+        }
+    }
+
+    private static Duration parseDuration(String key, String text) {
         try {
             return Duration.parse(text);
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException(
-                    "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be an ISO-8601 duration such as PT5S, got '" + text + "'");
+            throw new IllegalArgumentException(key + " must be an ISO-8601 duration such as PT5S, got '" + text + "'");
         }
     }
 

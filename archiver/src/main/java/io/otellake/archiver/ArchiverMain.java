@@ -23,7 +23,13 @@ public final class ArchiverMain {
         try {
             archiver.prepare();
         } catch (RuntimeException e) {
-            log.error("cannot reach S3 bucket {} at {}: {}", config.s3Bucket(), config.s3Endpoint(), e.getMessage());
+            // S3 unreachable, or the metrics port taken: the message says which
+            log.error(
+                    "cannot start (S3 bucket {} at {}, metrics port {}): {}",
+                    config.s3Bucket(),
+                    config.s3Endpoint(),
+                    config.metricsPort(),
+                    e.getMessage());
             System.exit(3);
             return;
         }

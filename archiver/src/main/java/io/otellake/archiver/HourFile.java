@@ -1,7 +1,7 @@
 package io.otellake.archiver;
 
-import io.otellake.schemas.Partition;
 import io.otellake.schemas.Signal;
+import io.otellake.schemas.TenantId;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -9,10 +9,12 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * The rows of one Kafka partition bound for one tenant-hour partition, waiting to become one Parquet file.
+ * The rows of one Kafka partition bound for one folder of the lake (a tenant-hour partition, or a tenant's quarantine),
+ * waiting to become one Parquet file.
  *
- * <p>The file is named {@code <topic>+<kafka partition>+<first offset>.parquet}: replaying the same Kafka offsets
- * after a crash writes the same name, so the replay overwrites the earlier upload instead of adding a copy.
+ * <p>The file is named {@code <topic>+<kafka partition>+<first offset>.parquet}. Two batches of one Kafka partition
+ * never share a name, because a batch starts after the offset the previous one committed; a replay of the same batch
+ * from the same offset writes the same name for its first file per folder.
  */
 final class HourFile {
     private static final Comparator<GenericRecord> SPAN_ORDER = Comparator.comparing(
@@ -23,15 +25,26 @@ final class HourFile {
             .thenComparingLong(HourFile::logTime);
 
     final TopicPartition source;
-    final Partition partition;
+    final Signal signal;
+    final TenantId tenant;
+    final String directory;
     final long firstOffset;
     final long createdNanos;
     long lastOffset;
     private final List<GenericRecord> rows = new ArrayList<>();
 
-    HourFile(TopicPartition source, Partition partition, long firstOffset, long createdNanos) {
+    /** @param directory the key prefix of the folder, ending in {@code /} */
+    HourFile(
+            TopicPartition source,
+            Signal signal,
+            TenantId tenant,
+            String directory,
+            long firstOffset,
+            long createdNanos) {
         this.source = source;
-        this.partition = partition;
+        this.signal = signal;
+        this.tenant = tenant;
+        this.directory = directory;
         this.firstOffset = firstOffset;
         this.lastOffset = firstOffset;
         this.createdNanos = createdNanos;
@@ -50,9 +63,13 @@ final class HourFile {
         return source.topic() + "+" + source.partition() + "+" + firstOffset + ".parquet";
     }
 
+    String objectKey() {
+        return directory + fileName();
+    }
+
     /** The rows in reading order: spans by trace id, then start; logs by service, then time. */
     List<GenericRecord> sortedRows() {
-        rows.sort(partition.signal() == Signal.TRACES ? SPAN_ORDER : LOG_ORDER);
+        rows.sort(signal == Signal.TRACES ? SPAN_ORDER : LOG_ORDER);
         return rows;
     }
 

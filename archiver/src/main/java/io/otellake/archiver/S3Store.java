@@ -2,6 +2,7 @@ package io.otellake.archiver;
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -15,8 +16,9 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 
-/** The archiver's only door to S3: make sure the bucket exists, upload a finished file. */
+/** The archiver's only door to S3: make sure the bucket exists, upload, read and delete objects. */
 final class S3Store implements AutoCloseable {
     private final S3Client s3;
     private final String bucket;
@@ -72,12 +74,42 @@ final class S3Store implements AutoCloseable {
         }
     }
 
+    /** Uploads a small JSON document; returns only once S3 has acknowledged it. */
+    void putJson(String key, byte[] json) {
+        try {
+            s3.putObject(b -> b.bucket(bucket).key(key).contentType("application/json"), RequestBody.fromBytes(json));
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The object's bytes, or empty when there is no such object. */
+    Optional<byte[]> get(String key) {
+        try {
+            return Optional.of(
+                    s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray());
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("reading s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Deletes an object; deleting one that does not exist succeeds, as S3 does. */
+    void delete(String key) {
+        try {
+            s3.deleteObject(b -> b.bucket(bucket).key(key));
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("deleting s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public void close() {
         s3.close();
     }
 
-    /** An upload S3 did not acknowledge. */
+    /** An S3 request (upload, read or delete) that S3 did not acknowledge. */
     static final class ArchiveUploadException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 

@@ -74,6 +74,7 @@ class ArchiverIT {
     private S3Client s3;
     private Archiver archiver;
     private Thread loop;
+    private int metricsPort;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -112,6 +113,7 @@ class ArchiverIT {
         return new ArchiverConfig(
                 kafka.bootstrapServers(),
                 "group-" + run,
+                "",
                 traces,
                 logs,
                 s3server.endpoint(),
@@ -122,6 +124,8 @@ class ArchiverIT {
                 s3server.secretKey(),
                 ArchiverConfig.DEFAULT_MAX_FILE_BYTES,
                 Duration.ofMillis(500),
+                ArchiverConfig.DEFAULT_MAX_FUTURE,
+                metricsPort,
                 spool);
     }
 
@@ -158,7 +162,9 @@ class ArchiverIT {
         awaitCommitted(traces, 20);
         awaitCommitted(logs, 10);
 
-        List<String> keys = listKeys("lake/");
+        List<String> keys = listKeys("lake/").stream()
+                .filter(k -> !k.startsWith("lake/_manifests/"))
+                .toList();
         assertThat(keys)
                 .allMatch(
                         k -> k.matches(
@@ -244,20 +250,129 @@ class ArchiverIT {
     }
 
     @Test
-    void poisonRecordsAreSkippedAndDoNotStopTheArchiver() throws Exception {
+    void poisonRecordsGoToTheDeadLetterPrefixAndDoNotStopTheArchiver() throws Exception {
         Set<String> spanIds = new HashSet<>();
         long now = System.currentTimeMillis() * 1_000_000L;
         producer.send(new ProducerRecord<>(traces, 0, null, "not protobuf".getBytes(StandardCharsets.UTF_8)))
                 .get(); // no tenant header
         send(traces, 0, "../evil", traceRequest("x", now, 1, new HashSet<>()).toByteArray());
-        send(traces, 0, "acme", new byte[] {(byte) 0xff, (byte) 0xff, 0x01});
+        byte[] garbage = {(byte) 0xff, (byte) 0xff, 0x01};
+        send(traces, 0, "acme", garbage);
         send(traces, 0, "acme", traceRequest("good", now, 3, spanIds).toByteArray());
         startArchiver();
 
         awaitCommitted(traces, 4);
         assertThat(archiver.poisonRecords()).isEqualTo(3);
         assertThat(archiver.rowsArchived()).isEqualTo(3);
-        assertThat(listKeys("lake/")).hasSize(1).allMatch(k -> k.startsWith("lake/traces/tenant=acme/"));
+        assertThat(listKeys("lake/traces/")).hasSize(1).allMatch(k -> k.startsWith("lake/traces/tenant=acme/"));
+        String deadLetters = "lake/_deadletter/topic=" + traces + "/partition=0/";
+        assertThat(listKeys("lake/_deadletter/"))
+                .containsExactlyInAnyOrder(deadLetters + "0.json", deadLetters + "1.json", deadLetters + "2.json");
+
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode noTenant =
+                json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "0.json"))
+                        .asByteArray());
+        assertThat(noTenant.get("reason").asText()).isEqualTo("no " + OtlpTopics.TENANT_HEADER + " header");
+        assertThat(noTenant.get("tenant").isNull()).isTrue();
+        assertThat(noTenant.get("topic").asText()).isEqualTo(traces);
+        assertThat(noTenant.get("partition").asInt()).isZero();
+        assertThat(noTenant.get("offset").asLong()).isZero();
+        assertThat(java.util.Base64.getDecoder()
+                        .decode(noTenant.get("value_base64").asText()))
+                .isEqualTo("not protobuf".getBytes(StandardCharsets.UTF_8));
+        com.fasterxml.jackson.databind.JsonNode badTenant =
+                json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "1.json"))
+                        .asByteArray());
+        assertThat(badTenant.get("tenant").isNull()).isTrue();
+        assertThat(badTenant.get("offset").asLong()).isEqualTo(1);
+        com.fasterxml.jackson.databind.JsonNode undecodable =
+                json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "2.json"))
+                        .asByteArray());
+        assertThat(undecodable.get("reason").asText()).startsWith("not an OTLP traces request");
+        assertThat(undecodable.get("tenant").asText()).isEqualTo("acme");
+        assertThat(undecodable.get("offset").asLong()).isEqualTo(2);
+        assertThat(java.util.Base64.getDecoder()
+                        .decode(undecodable.get("value_base64").asText()))
+                .isEqualTo(garbage);
+    }
+
+    @Test
+    void rowsTooFarInTheFutureGoToQuarantineNeverToAnInventedHour() throws Exception {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        Set<String> present = new HashSet<>();
+        Set<String> future = new HashSet<>();
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("clock-ok", now + HOUR_NANOS / 2, 2, present).toByteArray());
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("clock-skewed", now + 3 * HOUR_NANOS, 3, future).toByteArray());
+        startArchiver();
+
+        awaitCommitted(traces, 2);
+        assertThat(archiver.quarantinedRows()).isEqualTo(3);
+        assertThat(listKeys("lake/traces/")).hasSize(1);
+        List<String> quarantined = listKeys("lake/_quarantine/");
+        assertThat(quarantined)
+                .singleElement()
+                .asString()
+                .matches("lake/_quarantine/traces/tenant=acme/" + traces + "\\+0\\+1\\.parquet");
+        Path local = download(quarantined);
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement()) {
+            List<String> ids = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery(
+                    "SELECT span_id FROM read_parquet('" + local + "/lake/_quarantine/traces/**/*.parquet')")) {
+                while (rs.next()) {
+                    ids.add(rs.getString(1));
+                }
+            }
+            assertThat(ids).containsExactlyInAnyOrderElementsOf(future);
+        }
+    }
+
+    @Test
+    void metricsCountRowsFilesDeadLettersAndLagPerPartition() throws Exception {
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            metricsPort = free.getLocalPort();
+        }
+        long now = System.currentTimeMillis() * 1_000_000L;
+        for (int i = 0; i < 4; i++) {
+            send(
+                    traces,
+                    0,
+                    "acme",
+                    traceRequest("cart", now, 5, new HashSet<>()).toByteArray());
+        }
+        send(traces, 0, "acme", new byte[] {(byte) 0xff, 0x01});
+        startArchiver();
+
+        awaitCommitted(traces, 5);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest scrape = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                .build();
+        String[] body = new String[1];
+        await("consumer lag 0 in the metrics", Duration.ofSeconds(10), () -> {
+            try {
+                body[0] = http.send(scrape, java.net.http.HttpResponse.BodyHandlers.ofString())
+                        .body();
+            } catch (Exception e) {
+                return false;
+            }
+            return body[0].contains("otel_lake_archiver_consumer_lag{topic=\"" + traces + "\",partition=\"0\"} 0\n");
+        });
+        assertThat(body[0])
+                .contains("otel_lake_archiver_rows_total{signal=\"traces\",tenant=\"acme\"} 20\n")
+                .contains("otel_lake_archiver_files_total{signal=\"traces\",tenant=\"acme\"} 1\n")
+                .contains("otel_lake_archiver_dead_letters_total{topic=\"" + traces + "\"} 1\n")
+                .contains("otel_lake_archiver_upload_seconds_count 1\n")
+                .containsPattern("otel_lake_archiver_bytes_total\\{signal=\"traces\",tenant=\"acme\"} [1-9][0-9]*\n");
     }
 
     // --- helpers

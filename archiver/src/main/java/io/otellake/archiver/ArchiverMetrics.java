@@ -1,0 +1,156 @@
+package io.otellake.archiver;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The archiver's metrics, kept in memory and written in the Prometheus text format (version 0.0.4) by {@link
+ * #scrape()}; {@link #serve(int)} serves them at {@code GET /metrics}. Written by hand, as in ingest: the format is
+ * small. Every name is listed in docs/operations.md. Tenant labels are capped at {@link #MAX_TENANTS}; further
+ * tenants are counted under {@link #OTHER_TENANTS}, which no tenant id can be.
+ */
+final class ArchiverMetrics {
+    static final int MAX_TENANTS = 1000;
+    static final String OTHER_TENANTS = "~other";
+
+    private final Map<String, LongAdder> rows = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> files = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> bytes = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> deadLetters = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> quarantined = new ConcurrentSkipListMap<>();
+    private final Map<String, Long> lag = new ConcurrentSkipListMap<>();
+    private final Map<String, Boolean> tenants = new ConcurrentHashMap<>();
+    private final LongAdder recoveredBatches = new LongAdder();
+    private final LongAdder uploadNanos = new LongAdder();
+    private final LongAdder uploads = new LongAdder();
+
+    /** A Parquet file was uploaded to a tenant's hour partition or quarantine. */
+    void uploaded(String signal, String tenant, long rowCount, long byteCount, long nanos) {
+        String labels = "signal=\"" + signal + "\",tenant=\"" + tenantLabel(tenant) + "\"";
+        add(rows, labels, rowCount);
+        add(files, labels, 1);
+        add(bytes, labels, byteCount);
+        uploadNanos.add(nanos);
+        uploads.increment();
+    }
+
+    void deadLettered(String topic) {
+        add(deadLetters, "topic=\"" + topic + "\"", 1);
+    }
+
+    void quarantined(String signal, long rowCount) {
+        add(quarantined, "signal=\"" + signal + "\"", rowCount);
+    }
+
+    void recovered() {
+        recoveredBatches.increment();
+    }
+
+    /** Records behind the end of a partition, as the consumer last saw it. */
+    void lag(TopicPartition tp, long records) {
+        lag.put(partitionLabels(tp), records);
+    }
+
+    void forget(TopicPartition tp) {
+        lag.remove(partitionLabels(tp));
+    }
+
+    String scrape() {
+        StringBuilder out = new StringBuilder();
+        family(out, "otel_lake_archiver_rows_total", "counter", "rows written to Parquet files on S3", rows);
+        family(out, "otel_lake_archiver_files_total", "counter", "Parquet files uploaded to S3", files);
+        family(out, "otel_lake_archiver_bytes_total", "counter", "bytes of Parquet files uploaded to S3", bytes);
+        family(
+                out,
+                "otel_lake_archiver_dead_letters_total",
+                "counter",
+                "records that could not be decoded or flattened, written to _deadletter",
+                deadLetters);
+        family(
+                out,
+                "otel_lake_archiver_quarantined_rows_total",
+                "counter",
+                "rows too far in the future, written to _quarantine",
+                quarantined);
+        out.append("# HELP otel_lake_archiver_recovered_batches_total uncommitted batches cleaned up and consumed"
+                        + " again\n# TYPE otel_lake_archiver_recovered_batches_total counter\n")
+                .append("otel_lake_archiver_recovered_batches_total ")
+                .append(recoveredBatches.sum())
+                .append('\n');
+        out.append("# HELP otel_lake_archiver_upload_seconds time to write and upload one Parquet file\n"
+                        + "# TYPE otel_lake_archiver_upload_seconds summary\n")
+                .append("otel_lake_archiver_upload_seconds_sum ")
+                .append(uploadNanos.sum() / 1e9)
+                .append("\notel_lake_archiver_upload_seconds_count ")
+                .append(uploads.sum())
+                .append('\n');
+        out.append("# HELP otel_lake_archiver_consumer_lag records not yet consumed, per Kafka partition\n"
+                + "# TYPE otel_lake_archiver_consumer_lag gauge\n");
+        lag.forEach((labels, value) -> out.append("otel_lake_archiver_consumer_lag{")
+                .append(labels)
+                .append("} ")
+                .append(value)
+                .append('\n'));
+        return out.toString();
+    }
+
+    /** Serves {@code GET /metrics} on the port until the returned server is stopped. */
+    HttpServer serve(int port) {
+        try {
+            HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+            server.createContext("/metrics", exchange -> {
+                try (exchange) {
+                    byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
+                    exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                    exchange.sendResponseHeaders(200, body.length);
+                    try (OutputStream os = exchange.getResponseBody()) {
+                        os.write(body);
+                    }
+                }
+            });
+            server.start();
+            return server;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot serve metrics on port " + port, e);
+        }
+    }
+
+    private String tenantLabel(String tenant) {
+        if (tenants.containsKey(tenant)) {
+            return tenant;
+        }
+        if (tenants.size() >= MAX_TENANTS) {
+            return OTHER_TENANTS;
+        }
+        tenants.putIfAbsent(tenant, Boolean.TRUE);
+        return tenant;
+    }
+
+    private static String partitionLabels(TopicPartition tp) {
+        return "topic=\"" + tp.topic() + "\",partition=\"" + tp.partition() + "\"";
+    }
+
+    private static void add(Map<String, LongAdder> map, String labels, long n) {
+        map.computeIfAbsent(labels, k -> new LongAdder()).add(n);
+    }
+
+    private static void family(StringBuilder out, String name, String type, String help, Map<String, LongAdder> map) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+        map.forEach((labels, value) -> out.append(name)
+                .append('{')
+                .append(labels)
+                .append("} ")
+                .append(value.sum())
+                .append('\n'));
+    }
+}
