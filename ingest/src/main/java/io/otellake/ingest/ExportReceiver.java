@@ -1,6 +1,8 @@
 package io.otellake.ingest;
 
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.otellake.schemas.TenantId;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -11,8 +13,11 @@ import org.slf4j.LoggerFactory;
  * the signal's topic and wait for Kafka's acknowledgement. OTLP/HTTP and OTLP/gRPC both call it, so they agree on
  * every outcome.
  *
- * <p>Guarantee: {@link #receive} returns only after the valid items are in Kafka as one record (none is written when
- * there are no valid items); when it throws, nothing of the request was acknowledged.
+ * <p>Guarantee: {@link #receive} returns only after the valid items are in Kafka (none is written when there are no
+ * valid items): a trace request as one record per trace id, keyed by it ({@link TraceRecords}); a log or metric
+ * request as one record without a key. Trace and log requests are redacted first, by the tenant's policy
+ * ({@link Redactor}). When it throws, the request was not acknowledged as a whole, although some of
+ * its records may be in Kafka; the client retries, so delivery is at least once.
  */
 final class ExportReceiver {
     private static final Logger LOG = LoggerFactory.getLogger(ExportReceiver.class);
@@ -23,9 +28,17 @@ final class ExportReceiver {
     private final int maxBodyBytes;
     private final KafkaPublisher publisher;
     private final IngestMetrics metrics;
+    private final Redactor redactor;
     private final AtomicLong lastKafkaWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
 
-    ExportReceiver(OtlpSignal signal, String topic, int maxBodyBytes, KafkaPublisher publisher, IngestMetrics metrics) {
+    ExportReceiver(
+            OtlpSignal signal,
+            String topic,
+            int maxBodyBytes,
+            KafkaPublisher publisher,
+            IngestMetrics metrics,
+            Redactor redactor) {
+        this.redactor = redactor;
         this.signal = signal;
         this.topic = topic;
         this.maxBodyBytes = maxBodyBytes;
@@ -73,17 +86,26 @@ final class ExportReceiver {
             throw new ExportRefusal(ExportRefusal.Kind.MALFORMED, e.getMessage());
         }
         if (decoded.items() > 0) {
-            byte[] value = decoded.request().toByteArray();
-            if (value.length > maxBodyBytes) {
-                // JSON's protobuf is almost always smaller than the JSON; this is the rare exception.
+            decoded = new OtlpSignal.DecodedExport(
+                    redactor.redact(signal, tenant, decoded.request()),
+                    decoded.items(),
+                    decoded.rejected(),
+                    decoded.rejectionMessage());
+            int size = decoded.request().getSerializedSize();
+            if (size > maxBodyBytes) {
+                // JSON's protobuf is almost always smaller than the JSON; this is the rare exception. A record of a
+                // split request is a part of the whole, so it is no larger.
                 throw new ExportRefusal(
                         ExportRefusal.Kind.TOO_LARGE,
-                        "the request is " + value.length + " bytes as protobuf; the limit is " + maxBodyBytes
+                        "the request is " + size + " bytes as protobuf; the limit is " + maxBodyBytes
                                 + " bytes: send smaller batches");
             }
+            List<KafkaPublisher.Payload> payloads = decoded.request() instanceof ExportTraceServiceRequest traces
+                    ? TraceRecords.split(traces)
+                    : List.of(new KafkaPublisher.Payload(null, decoded.request().toByteArray()));
             long start = System.nanoTime();
             try {
-                publisher.publish(topic, tenant, value);
+                publisher.publish(topic, tenant, payloads);
                 metrics.produced(topic, true, System.nanoTime() - start);
             } catch (PublishException e) {
                 metrics.produced(topic, false, System.nanoTime() - start);

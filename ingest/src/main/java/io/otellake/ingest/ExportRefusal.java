@@ -11,6 +11,10 @@ final class ExportRefusal extends Exception {
         MALFORMED,
         /** Over the size limit: HTTP 413, gRPC RESOURCE_EXHAUSTED; do not retry as it is. */
         TOO_LARGE,
+        /** No bearer token, or one that is not configured (authentication on): HTTP 401, gRPC UNAUTHENTICATED. */
+        UNAUTHENTICATED,
+        /** A tenant's token used for another tenant: HTTP 403, gRPC PERMISSION_DENIED. */
+        FORBIDDEN,
         /** Kafka did not acknowledge in time, or ingest is stopping: HTTP 503, gRPC UNAVAILABLE; retry later. */
         UNAVAILABLE
     }

@@ -79,6 +79,8 @@ public final class Ingest implements AutoCloseable {
         KafkaReachability kafka = new KafkaReachability(config);
         IngestMetrics metrics = new IngestMetrics(kafka::reachable);
         RequestGate gate = new RequestGate();
+        TenantAccess access = TenantAccess.of(config);
+        Redactor redactor = new Redactor(config.redaction(), metrics);
         ThreadPoolExecutor executor = null;
         ThreadPoolExecutor grpcExecutor = null;
         HttpServer server = null;
@@ -87,22 +89,23 @@ public final class Ingest implements AutoCloseable {
             for (OtlpSignal signal : OtlpSignal.values()) {
                 receivers.put(
                         signal,
-                        new ExportReceiver(signal, config.topic(signal), config.maxBodyBytes(), publisher, metrics));
+                        new ExportReceiver(
+                                signal, config.topic(signal), config.maxBodyBytes(), publisher, metrics, redactor));
             }
             HttpServer http = bind(config);
             server = http;
             executor = newExecutor(
                     "ingest-http-", config.httpThreads(), config.httpThreads() * QUEUED_REQUESTS_PER_THREAD);
             http.setExecutor(executor);
-            receivers.forEach(
-                    (signal, receiver) -> http.createContext(signal.path(), new OtlpHttpHandler(receiver, gate)));
+            receivers.forEach((signal, receiver) ->
+                    http.createContext(signal.path(), new OtlpHttpHandler(receiver, gate, access)));
             HealthHandler health = new HealthHandler(gate, kafka::reachable);
             HealthHandler.PATHS.forEach(path -> http.createContext(path, health));
             http.createContext(MetricsHandler.PATH, new MetricsHandler(metrics));
             http.createContext("/", new NotFoundHandler());
             // gRPC parses a call's message on this executor: it must not refuse work, or calls would hang.
             grpcExecutor = newExecutor("ingest-grpc-", config.httpThreads(), Integer.MAX_VALUE);
-            OtlpGrpcServer grpcServer = OtlpGrpcServer.start(config, receivers, gate, grpcExecutor);
+            OtlpGrpcServer grpcServer = OtlpGrpcServer.start(config, receivers, gate, access, grpcExecutor);
             http.start();
             Ingest ingest = new Ingest(config, publisher, kafka, http, executor, grpcServer, grpcExecutor, gate);
             LOG.info(

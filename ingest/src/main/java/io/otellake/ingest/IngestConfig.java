@@ -1,6 +1,7 @@
 package io.otellake.ingest;
 
 import io.otellake.schemas.OtlpTopics;
+import io.otellake.schemas.TenantTokens;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -15,7 +16,8 @@ import java.util.regex.Pattern;
  * reachable Kafka aside). Every field has a default ({@code DEFAULT_*}) and an environment variable ({@code ENV_*})
  * that overrides it; {@link #fromEnvironment(Map)} reads them, {@link #builder()} builds one in code.
  *
- * <p>Nothing here is secret, so {@link #toString()} shows every field.
+ * <p>{@link #toString()} shows every field except {@code authTokens}, of which it says only whether it is set: the
+ * setting holds hashes, not tokens, but it still says who may write, and it never reaches a log.
  *
  * @param kafkaBootstrap Kafka's {@code bootstrap.servers}: comma-separated {@code host:port}
  * @param httpHost the address the OTLP/HTTP and OTLP/gRPC servers bind to
@@ -31,6 +33,11 @@ import java.util.regex.Pattern;
  * @param maxBodyBytes the largest request body accepted; larger ones get 413
  * @param kafkaTimeout the longest a request waits for Kafka's acknowledgement before it gets 503
  * @param kafkaStartupTimeout the longest start-up waits for Kafka to answer before it gives up
+ * @param authEnabled whether every export must carry a bearer token of {@code authTokens}; off, the
+ *     {@code X-Scope-OrgID} header alone decides the tenant
+ * @param authTokens the {@link TenantTokens} setting: {@code <tenant>=sha256:<hex>} entries, and {@code *=sha256:<hex>}
+ *     for admin tokens; empty when none is configured
+ * @param redaction what is redacted before writing, per tenant ({@code OTEL_LAKE_REDACTION_*})
  */
 public record IngestConfig(
         String kafkaBootstrap,
@@ -46,7 +53,10 @@ public record IngestConfig(
         long topicRetentionMs,
         int maxBodyBytes,
         Duration kafkaTimeout,
-        Duration kafkaStartupTimeout) {
+        Duration kafkaStartupTimeout,
+        boolean authEnabled,
+        String authTokens,
+        RedactionConfig redaction) {
 
     public static final String ENV_KAFKA_BOOTSTRAP = "OTEL_LAKE_KAFKA_BOOTSTRAP";
     public static final String ENV_HTTP_HOST = "OTEL_LAKE_INGEST_HTTP_HOST";
@@ -62,6 +72,10 @@ public record IngestConfig(
     public static final String ENV_MAX_BODY_BYTES = "OTEL_LAKE_INGEST_MAX_BODY_BYTES";
     public static final String ENV_KAFKA_TIMEOUT_MS = "OTEL_LAKE_KAFKA_TIMEOUT_MS";
     public static final String ENV_KAFKA_STARTUP_TIMEOUT_MS = "OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS";
+    /** The same variables as the query API's, so that one setting serves both. */
+    public static final String ENV_AUTH_ENABLED = "OTEL_LAKE_AUTH_ENABLED";
+
+    public static final String ENV_AUTH_TOKENS = "OTEL_LAKE_AUTH_TOKENS";
 
     public static final String DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092";
     public static final String DEFAULT_HTTP_HOST = "0.0.0.0";
@@ -83,6 +97,10 @@ public record IngestConfig(
 
     public static final Duration DEFAULT_KAFKA_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_KAFKA_STARTUP_TIMEOUT = Duration.ofSeconds(30);
+    /** Off: the local default, where the tenant header alone decides. */
+    public static final boolean DEFAULT_AUTH_ENABLED = false;
+
+    public static final String DEFAULT_AUTH_TOKENS = "";
 
     /**
      * What a Kafka record may carry beyond the request body: the record's framing and the tenant header. Topic
@@ -107,6 +125,8 @@ public record IngestConfig(
         Objects.requireNonNull(metricsTopic, "metricsTopic");
         Objects.requireNonNull(kafkaTimeout, "kafkaTimeout");
         Objects.requireNonNull(kafkaStartupTimeout, "kafkaStartupTimeout");
+        Objects.requireNonNull(authTokens, "authTokens");
+        Objects.requireNonNull(redaction, "redaction");
         checkBootstrap(kafkaBootstrap);
         check(!httpHost.isBlank(), "httpHost", ENV_HTTP_HOST, "must be a host name or IP address", httpHost);
         check(httpPort >= 0 && httpPort <= 65535, "httpPort", ENV_HTTP_PORT, "must be from 0 to 65535", httpPort);
@@ -159,6 +179,34 @@ public record IngestConfig(
                 maxBodyBytes);
         checkTimeout(kafkaTimeout, "kafkaTimeout", ENV_KAFKA_TIMEOUT_MS);
         checkTimeout(kafkaStartupTimeout, "kafkaStartupTimeout", ENV_KAFKA_STARTUP_TIMEOUT_MS);
+        TenantTokens tokens;
+        try {
+            tokens = TenantTokens.parse(authTokens);
+        } catch (IllegalArgumentException e) {
+            // The message names the entry's position only, never its text.
+            throw new IllegalArgumentException(ENV_AUTH_TOKENS + ": " + e.getMessage(), e);
+        }
+        if (authEnabled && tokens.isEmpty()) {
+            throw new IllegalArgumentException(ENV_AUTH_ENABLED + " is true but " + ENV_AUTH_TOKENS
+                    + " holds no token, so no client could send telemetry: configure <tenant>=sha256:<hex> entries"
+                    + " (printf %s \"$TOKEN\" | sha256sum), or turn authentication off");
+        }
+    }
+
+    /** The parsed {@link #authTokens()}. */
+    TenantTokens tenantTokens() {
+        return TenantTokens.parse(authTokens);
+    }
+
+    @Override
+    public String toString() {
+        return "IngestConfig[kafkaBootstrap=" + kafkaBootstrap + ", httpHost=" + httpHost + ", httpPort=" + httpPort
+                + ", grpcPort=" + grpcPort + ", httpThreads=" + httpThreads + ", tracesTopic=" + tracesTopic
+                + ", logsTopic=" + logsTopic + ", metricsTopic=" + metricsTopic + ", topicPartitions="
+                + topicPartitions + ", topicReplication=" + topicReplication + ", topicRetentionMs="
+                + topicRetentionMs + ", maxBodyBytes=" + maxBodyBytes + ", kafkaTimeout=" + kafkaTimeout
+                + ", kafkaStartupTimeout=" + kafkaStartupTimeout + ", authEnabled=" + authEnabled + ", authTokens="
+                + (authTokens.isBlank() ? "(none)" : "(set, not shown)") + ", redaction=" + redaction + "]";
     }
 
     /** The defaults. */
@@ -199,6 +247,12 @@ public record IngestConfig(
         read(env, ENV_MAX_BODY_BYTES, IngestConfig::parseInt).ifPresent(b::maxBodyBytes);
         read(env, ENV_KAFKA_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaTimeout);
         read(env, ENV_KAFKA_STARTUP_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaStartupTimeout);
+        read(env, ENV_AUTH_ENABLED, IngestConfig::parseBoolean).ifPresent(b::authEnabled);
+        String tokens = env.get(ENV_AUTH_TOKENS);
+        if (tokens != null && !tokens.isBlank()) {
+            b.authTokens(tokens.strip()); // not through read(): its messages quote the value
+        }
+        b.redaction(RedactionConfig.fromEnvironment(env));
         return b.build();
     }
 
@@ -237,6 +291,9 @@ public record IngestConfig(
         private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
         private Duration kafkaTimeout = DEFAULT_KAFKA_TIMEOUT;
         private Duration kafkaStartupTimeout = DEFAULT_KAFKA_STARTUP_TIMEOUT;
+        private boolean authEnabled = DEFAULT_AUTH_ENABLED;
+        private String authTokens = DEFAULT_AUTH_TOKENS;
+        private RedactionConfig redaction = RedactionConfig.OFF;
 
         private Builder() {}
 
@@ -255,6 +312,9 @@ public record IngestConfig(
             maxBodyBytes = c.maxBodyBytes;
             kafkaTimeout = c.kafkaTimeout;
             kafkaStartupTimeout = c.kafkaStartupTimeout;
+            authEnabled = c.authEnabled;
+            authTokens = c.authTokens;
+            redaction = c.redaction;
         }
 
         public Builder kafkaBootstrap(String kafkaBootstrap) {
@@ -327,6 +387,22 @@ public record IngestConfig(
             return this;
         }
 
+        public Builder authEnabled(boolean authEnabled) {
+            this.authEnabled = authEnabled;
+            return this;
+        }
+
+        /** The {@link TenantTokens} setting; see {@link IngestConfig#authTokens()}. */
+        public Builder authTokens(String authTokens) {
+            this.authTokens = Objects.requireNonNull(authTokens, "authTokens");
+            return this;
+        }
+
+        public Builder redaction(RedactionConfig redaction) {
+            this.redaction = Objects.requireNonNull(redaction, "redaction");
+            return this;
+        }
+
         /** @throws IllegalArgumentException saying which setting is invalid and why */
         public IngestConfig build() {
             return new IngestConfig(
@@ -343,7 +419,10 @@ public record IngestConfig(
                     topicRetentionMs,
                     maxBodyBytes,
                     kafkaTimeout,
-                    kafkaStartupTimeout);
+                    kafkaStartupTimeout,
+                    authEnabled,
+                    authTokens,
+                    redaction);
         }
     }
 
@@ -400,6 +479,14 @@ public record IngestConfig(
             throw new NumberFormatException("out of range");
         }
         return (short) value;
+    }
+
+    private static boolean parseBoolean(String s) {
+        return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(ENV_AUTH_ENABLED + " must be true or false; got '" + s + "'");
+        };
     }
 
     private static Duration parseMillis(String s) {

@@ -29,6 +29,8 @@ final class IngestMetrics {
     private final Map<String, LongAdder> itemsRejected = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> receivedBytes = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> requests = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> refused = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> redactions = new ConcurrentSkipListMap<>();
     private final Map<String, Histogram> requestSeconds = new ConcurrentSkipListMap<>();
     private final Map<String, Histogram> kafkaSeconds = new ConcurrentSkipListMap<>();
     private final Map<String, Boolean> tenants = new ConcurrentHashMap<>();
@@ -65,6 +67,25 @@ final class IngestMetrics {
                 .observe(nanos);
     }
 
+    /**
+     * A request was refused before its body was read: no or an unknown token, a token for another tenant, or a bad
+     * tenant header. The reason, not the tenant, is the label: an unauthenticated request has no tenant to trust.
+     */
+    void refused(OtlpSignal signal, String transport, ExportRefusal.Kind kind) {
+        String reason =
+                switch (kind) {
+                    case UNAUTHENTICATED -> "unauthenticated";
+                    case FORBIDDEN -> "forbidden";
+                    default -> "invalid_tenant";
+                };
+        add(refused, labels("signal", name(signal), "transport", transport, "reason", reason), 1);
+    }
+
+    /** Values (or parts of values) replaced by a redaction rule before writing. */
+    void redacted(OtlpSignal signal, String rule, long n) {
+        add(redactions, labels("signal", name(signal), "rule", rule), n);
+    }
+
     /** A record was sent to Kafka and acknowledged (or not). */
     void produced(String topic, boolean acknowledged, long nanos) {
         kafkaSeconds
@@ -97,6 +118,16 @@ final class IngestMetrics {
                 "Request bytes received, after decompression.",
                 receivedBytes);
         counter(out, "otel_lake_ingest_requests_total", "Export requests answered, by status.", requests);
+        counter(
+                out,
+                "otel_lake_ingest_requests_refused_total",
+                "Export requests refused for their credentials or tenant, by reason.",
+                refused);
+        counter(
+                out,
+                "otel_lake_ingest_redactions_total",
+                "Values, or parts of values, replaced by a redaction rule before writing to Kafka.",
+                redactions);
         histogram(
                 out, "otel_lake_ingest_request_duration_seconds", "Time to answer an export request.", requestSeconds);
         histogram(

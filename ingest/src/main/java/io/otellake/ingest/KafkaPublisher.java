@@ -4,6 +4,7 @@ import io.otellake.schemas.OtlpTopics;
 import io.otellake.schemas.TenantId;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
@@ -18,11 +19,13 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Writes one export request as one Kafka record and waits for Kafka's acknowledgement.
+ * Writes an export request as one or more Kafka records and waits for Kafka's acknowledgement of every one.
  *
  * <p>Guarantees: {@link #publish} returns only after the record is acknowledged with {@code acks=all}; the producer is
  * idempotent, so its own retries do not duplicate a record. It throws after at most the Kafka timeout otherwise. A
@@ -30,8 +33,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * that retries after a failure may write it twice: delivery is at least once. The producer's delivery timeout equals
  * ours, so a record that timed out is normally also abandoned by the producer, not written later.
  *
- * <p>Records have no key: the producer spreads them over the partitions. Each carries the tenant in header
+ * <p>The caller chooses the key ({@link Payload}): trace records are keyed by trace id, so that the default
+ * partitioner (murmur2 of the key) puts every span of a trace on one partition; log and metric records have none, and
+ * the producer spreads them over the partitions. Each record carries the tenant in header
  * {@link OtlpTopics#TENANT_HEADER}.
+ *
+ * <p>When a request becomes several records, they are sent together and waited for together: success means every one
+ * was acknowledged; a failure of any means the request was not (some records may be in Kafka already, and come
+ * again when the client retries).
  */
 final class KafkaPublisher implements AutoCloseable {
     static final String CLIENT_ID = "otel-lake-ingest";
@@ -82,24 +91,45 @@ final class KafkaPublisher implements AutoCloseable {
     }
 
     /**
-     * Writes a record and waits for its acknowledgement, for at most the Kafka timeout.
+     * One record's key and value.
+     *
+     * @param key the record key; null lets the producer choose the partition
+     * @param value a serialized export request
+     */
+    record Payload(byte @Nullable [] key, byte[] value) {}
+
+    /**
+     * Writes a record without a key and waits for its acknowledgement, for at most the Kafka timeout.
      *
      * @throws PublishException if Kafka did not acknowledge the record in time or refused it
      */
     RecordMetadata publish(String topic, TenantId tenant, byte[] value) throws PublishException {
+        return publish(topic, tenant, List.of(new Payload(null, value))).get(0);
+    }
+
+    /**
+     * Sends every record, then waits for all their acknowledgements, for at most the Kafka timeout in all.
+     *
+     * @return each record's metadata, in the order of {@code payloads}
+     * @throws PublishException if Kafka did not acknowledge every record in time, or refused one
+     */
+    List<RecordMetadata> publish(String topic, TenantId tenant, List<Payload> payloads) throws PublishException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
-                topic,
-                null,
-                null,
-                null,
-                value,
-                List.of(new RecordHeader(
-                        OtlpTopics.TENANT_HEADER, tenant.value().getBytes(StandardCharsets.UTF_8))));
-        String what = value.length + " bytes for tenant '" + tenant + "' to topic " + topic;
+        List<Header> headers = List.of(
+                new RecordHeader(OtlpTopics.TENANT_HEADER, tenant.value().getBytes(StandardCharsets.UTF_8)));
+        long bytes = payloads.stream().mapToLong(p -> p.value().length).sum();
+        String what = (payloads.size() == 1 ? "" : payloads.size() + " records of ") + bytes + " bytes for tenant '"
+                + tenant + "' to topic " + topic;
         try {
-            Future<RecordMetadata> ack = producer.send(record);
-            return ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            List<Future<RecordMetadata>> acks = new ArrayList<>(payloads.size());
+            for (Payload p : payloads) {
+                acks.add(producer.send(new ProducerRecord<>(topic, null, null, p.key(), p.value(), headers)));
+            }
+            List<RecordMetadata> written = new ArrayList<>(acks.size());
+            for (Future<RecordMetadata> ack : acks) {
+                written.add(ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+            }
+            return written;
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RecordTooLargeException || cause instanceof RecordBatchTooLargeException) {

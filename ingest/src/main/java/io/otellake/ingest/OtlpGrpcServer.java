@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * same outcomes as OTLP/HTTP (both call {@link ExportReceiver}).
  *
  * <p>Guarantee: OK means the request's valid items are in Kafka (with {@code partial_success} when some were invalid
- * and dropped). INVALID_ARGUMENT (malformed request, bad tenant) and RESOURCE_EXHAUSTED without RetryInfo (over the
+ * and dropped). UNAUTHENTICATED (no or unknown bearer token, authentication on), PERMISSION_DENIED (a tenant's token
+ * used for another tenant), INVALID_ARGUMENT (malformed request, bad tenant) and RESOURCE_EXHAUSTED without RetryInfo (over the
  * size limit) are never taken; UNAVAILABLE carries a RetryInfo, and the request may be taken later.
  *
  * <p>The request is read as bytes and decoded by ingest itself, not by gRPC's protobuf marshaller: that one answers a
@@ -54,7 +55,11 @@ final class OtlpGrpcServer implements AutoCloseable {
     static final Metadata.Key<String> TENANT_KEY = Metadata.Key.of("x-scope-orgid", Metadata.ASCII_STRING_MARSHALLER);
 
     private static final Logger LOG = LoggerFactory.getLogger(OtlpGrpcServer.class);
+    static final Metadata.Key<String> AUTHORIZATION_KEY =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
     private static final Context.Key<List<String>> TENANTS = Context.key("otel-lake-tenants");
+    private static final Context.Key<List<String>> AUTHORIZATIONS = Context.key("otel-lake-authorizations");
 
     private final Server server;
 
@@ -68,13 +73,17 @@ final class OtlpGrpcServer implements AutoCloseable {
      * @throws IngestStartException if the port is taken
      */
     static OtlpGrpcServer start(
-            IngestConfig config, Map<OtlpSignal, ExportReceiver> receivers, RequestGate gate, Executor executor) {
+            IngestConfig config,
+            Map<OtlpSignal, ExportReceiver> receivers,
+            RequestGate gate,
+            TenantAccess access,
+            Executor executor) {
         InetSocketAddress address = new InetSocketAddress(config.httpHost(), config.grpcPort());
         NettyServerBuilder builder =
                 NettyServerBuilder.forAddress(address).executor(executor).maxInboundMessageSize(config.maxBodyBytes());
         TenantInterceptor tenants = new TenantInterceptor();
         receivers.forEach((signal, receiver) ->
-                builder.addService(ServerInterceptors.intercept(service(signal, receiver, gate), tenants)));
+                builder.addService(ServerInterceptors.intercept(service(signal, receiver, gate, access), tenants)));
         Server server = builder.build();
         try {
             server.start();
@@ -111,7 +120,8 @@ final class OtlpGrpcServer implements AutoCloseable {
         }
     }
 
-    private static ServerServiceDefinition service(OtlpSignal signal, ExportReceiver receiver, RequestGate gate) {
+    private static ServerServiceDefinition service(
+            OtlpSignal signal, ExportReceiver receiver, RequestGate gate, TenantAccess access) {
         MethodDescriptor<?, ?> generated =
                 switch (signal) {
                     case TRACES -> TraceServiceGrpc.getExportMethod();
@@ -122,7 +132,7 @@ final class OtlpGrpcServer implements AutoCloseable {
                         new RequestMarshaller(receiver.maxBodyBytes()), new BytesMarshaller())
                 .build();
         return ServerServiceDefinition.builder(generated.getServiceName())
-                .addMethod(method, ServerCalls.asyncUnaryCall(new ExportMethod(receiver, gate)::export))
+                .addMethod(method, ServerCalls.asyncUnaryCall(new ExportMethod(receiver, gate, access)::export))
                 .build();
     }
 
@@ -130,10 +140,12 @@ final class OtlpGrpcServer implements AutoCloseable {
     private static final class ExportMethod {
         private final ExportReceiver receiver;
         private final RequestGate gate;
+        private final TenantAccess access;
 
-        ExportMethod(ExportReceiver receiver, RequestGate gate) {
+        ExportMethod(ExportReceiver receiver, RequestGate gate, TenantAccess access) {
             this.receiver = receiver;
             this.gate = gate;
+            this.access = access;
         }
 
         void export(RequestBody request, StreamObserver<byte[]> response) {
@@ -169,37 +181,37 @@ final class OtlpGrpcServer implements AutoCloseable {
                         .response(accepted.rejected(), accepted.rejectionMessage())
                         .toByteArray();
             } catch (ExportRefusal e) {
-                throw switch (e.kind()) {
-                    case MALFORMED ->
-                        Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
-                    case TOO_LARGE ->
-                        Status.RESOURCE_EXHAUSTED
-                                .withDescription(e.getMessage())
-                                .asRuntimeException();
-                    case UNAVAILABLE -> unavailable(e.getMessage());
-                };
+                throw status(e);
             } finally {
                 gate.exit();
             }
         }
 
-        private static TenantId tenant() {
-            List<String> values = TENANTS.get();
-            if (values == null || values.isEmpty()) {
-                return TenantId.DEFAULT;
-            }
-            if (values.size() > 1) {
-                throw Status.INVALID_ARGUMENT
-                        .withDescription(TENANT_KEY.name() + " must be sent once; got " + values.size() + " values")
-                        .asRuntimeException();
-            }
+        private TenantId tenant() {
             try {
-                return TenantId.of(values.get(0).strip());
-            } catch (IllegalArgumentException e) {
-                throw Status.INVALID_ARGUMENT
-                        .withDescription(TENANT_KEY.name() + ": " + e.getMessage())
-                        .asRuntimeException();
+                return access.tenant(listOrEmpty(TENANTS.get()), listOrEmpty(AUTHORIZATIONS.get()));
+            } catch (ExportRefusal e) {
+                receiver.metrics().refused(receiver.signal(), "grpc", e.kind());
+                throw status(e);
             }
+        }
+
+        private static List<String> listOrEmpty(@Nullable List<String> values) {
+            return values == null ? List.of() : values;
+        }
+
+        private static StatusRuntimeException status(ExportRefusal e) {
+            return switch (e.kind()) {
+                case MALFORMED ->
+                    Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
+                case UNAUTHENTICATED ->
+                    Status.UNAUTHENTICATED.withDescription(e.getMessage()).asRuntimeException();
+                case FORBIDDEN ->
+                    Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException();
+                case TOO_LARGE ->
+                    Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
+                case UNAVAILABLE -> unavailable(e.getMessage());
+            };
         }
 
         /** UNAVAILABLE with a RetryInfo, which OTLP exporters honour as the delay before they retry. */
@@ -216,17 +228,24 @@ final class OtlpGrpcServer implements AutoCloseable {
         }
     }
 
-    /** Puts the tenant metadata's values in the call's context. */
+    /** Puts the values of the tenant and authorization metadata in the call's context. */
     private static final class TenantInterceptor implements ServerInterceptor {
         @Override
         public <Q, R> ServerCall.Listener<Q> interceptCall(
                 ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-            Iterable<String> values = headers.getAll(TENANT_KEY);
-            List<String> tenants = new ArrayList<>();
+            Context context = Context.current()
+                    .withValue(TENANTS, all(headers, TENANT_KEY))
+                    .withValue(AUTHORIZATIONS, all(headers, AUTHORIZATION_KEY));
+            return Contexts.interceptCall(context, call, headers, next);
+        }
+
+        private static List<String> all(Metadata headers, Metadata.Key<String> key) {
+            Iterable<String> values = headers.getAll(key);
+            List<String> all = new ArrayList<>();
             if (values != null) {
-                values.forEach(tenants::add);
+                values.forEach(all::add);
             }
-            return Contexts.interceptCall(Context.current().withValue(TENANTS, tenants), call, headers, next);
+            return all;
         }
     }
 

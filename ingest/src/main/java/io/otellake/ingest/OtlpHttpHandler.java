@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
  * {@code POST /v1/traces}, {@code /v1/logs} or {@code /v1/metrics} (OTLP/HTTP, binary protobuf or JSON, plain or with
  * {@code Content-Encoding: gzip}).
  *
- * <p>Guarantee: 200 means the request's valid items are in Kafka, acknowledged by all in-sync replicas, as one record
- * of protobuf with the tenant header; a request with no valid items is answered 200 and not written. When some items
+ * <p>Guarantee: 200 means the request's valid items are in Kafka, acknowledged by all in-sync replicas, as protobuf
+ * with the tenant header (one record per trace, or per log or metric request; see {@link ExportReceiver}); a request with no valid items is answered 200 and not written. When some items
  * were invalid, the 200 carries {@code partial_success} with their number and the reason (they are not written, and
- * retrying them will not help). Any other answer means nothing was taken: 400/413/415 never will be (do not retry),
+ * retrying them will not help). Any other answer means the request was not taken: 400/401/403/413/415 never will be (do not retry),
  * 503 may be later (retry, after {@code Retry-After}). Errors once the encoding is known carry a
  * {@code google.rpc.Status} in that encoding, as the OTLP specification asks; earlier ones (404, 405, 415) are text.
  *
@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * in memory before it is refused with 413.
  */
 final class OtlpHttpHandler implements HttpHandler {
-    static final String TENANT_HEADER = "X-Scope-OrgID";
+    static final String TENANT_HEADER = TenantAccess.TENANT_HEADER;
     static final int RETRY_AFTER_SECONDS = 5;
 
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpHandler.class);
@@ -45,8 +45,10 @@ final class OtlpHttpHandler implements HttpHandler {
     private final int maxBodyBytes;
     private final ExportReceiver receiver;
     private final RequestGate gate;
+    private final TenantAccess access;
 
-    OtlpHttpHandler(ExportReceiver receiver, RequestGate gate) {
+    OtlpHttpHandler(ExportReceiver receiver, RequestGate gate, TenantAccess access) {
+        this.access = access;
         this.signal = receiver.signal();
         this.maxBodyBytes = receiver.maxBodyBytes();
         this.receiver = receiver;
@@ -139,6 +141,9 @@ final class OtlpHttpHandler implements HttpHandler {
     private static Reply refused(OtlpEncoding encoding, ExportRefusal e) {
         return switch (e.kind()) {
             case MALFORMED -> rejected(encoding, 400, e.getMessage());
+            case UNAUTHENTICATED ->
+                rejected(encoding, 401, e.getMessage()).withHeader("WWW-Authenticate", "Bearer realm=\"otel-lake\"");
+            case FORBIDDEN -> rejected(encoding, 403, e.getMessage());
             case TOO_LARGE -> rejected(encoding, 413, e.getMessage());
             case UNAVAILABLE ->
                 rejected(encoding, 503, e.getMessage())
@@ -146,20 +151,18 @@ final class OtlpHttpHandler implements HttpHandler {
         };
     }
 
-    private static TenantId tenant(Headers headers, OtlpEncoding encoding) throws Rejection {
-        List<String> values = headers.get(TENANT_HEADER);
-        if (values == null || values.isEmpty()) {
-            return TenantId.DEFAULT;
-        }
-        if (values.size() > 1) {
-            throw new Rejection(
-                    rejected(encoding, 400, TENANT_HEADER + " must be sent once; got " + values.size() + " values"));
-        }
+    private TenantId tenant(Headers headers, OtlpEncoding encoding) throws Rejection {
         try {
-            return TenantId.of(values.get(0).strip());
-        } catch (IllegalArgumentException e) {
-            throw new Rejection(rejected(encoding, 400, TENANT_HEADER + ": " + e.getMessage()));
+            return access.tenant(values(headers, TENANT_HEADER), values(headers, "Authorization"));
+        } catch (ExportRefusal e) {
+            receiver.metrics().refused(signal, "http", e.kind());
+            throw new Rejection(refused(encoding, e));
         }
+    }
+
+    private static List<String> values(Headers headers, String name) {
+        List<String> values = headers.get(name);
+        return values == null ? List.of() : values;
     }
 
     /** Reads at most one byte more than the limit, so an oversized body is refused without being held. */

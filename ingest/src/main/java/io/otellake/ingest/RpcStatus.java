@@ -14,7 +14,9 @@ import java.nio.charset.StandardCharsets;
  */
 final class RpcStatus {
     static final int INVALID_ARGUMENT = 3;
+    static final int PERMISSION_DENIED = 7;
     static final int RESOURCE_EXHAUSTED = 8;
+    static final int UNAUTHENTICATED = 16;
     static final int INTERNAL = 13;
     static final int UNAVAILABLE = 14;
     static final int UNKNOWN = 2;
@@ -25,6 +27,8 @@ final class RpcStatus {
     static int codeFor(int httpStatus) {
         return switch (httpStatus) {
             case 400, 415 -> INVALID_ARGUMENT;
+            case 401 -> UNAUTHENTICATED;
+            case 403 -> PERMISSION_DENIED;
             case 413 -> RESOURCE_EXHAUSTED;
             case 503 -> UNAVAILABLE;
             case 500 -> INTERNAL;

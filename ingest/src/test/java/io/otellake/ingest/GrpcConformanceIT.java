@@ -68,12 +68,18 @@ class GrpcConformanceIT extends OtlpConformanceIT {
     };
 
     private static ManagedChannel channel;
+    private static ManagedChannel securedChannel;
 
     @BeforeAll
     static void connect() {
+        channel = channel(ingest);
+        securedChannel = channel(securedIngest);
+    }
+
+    private static ManagedChannel channel(Ingest target) {
         CompressorRegistry compressors = CompressorRegistry.newEmptyInstance();
         compressors.register(ALREADY_GZIPPED);
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", ingest.grpcPort())
+        return NettyChannelBuilder.forAddress("127.0.0.1", target.grpcPort())
                 .usePlaintext()
                 .compressorRegistry(compressors)
                 .build();
@@ -82,10 +88,22 @@ class GrpcConformanceIT extends OtlpConformanceIT {
     @AfterAll
     static void disconnect() throws InterruptedException {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        securedChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
 
     @Override
-    Answer send(OtlpSignal signal, @Nullable String tenant, byte[] body, boolean gzipped) {
+    String transport() {
+        return "grpc";
+    }
+
+    @Override
+    Answer send(
+            Ingest target,
+            OtlpSignal signal,
+            @Nullable String tenant,
+            @Nullable String authorization,
+            byte[] body,
+            boolean gzipped) {
         MethodDescriptor<?, ?> generated =
                 switch (signal) {
                     case TRACES -> TraceServiceGrpc.getExportMethod();
@@ -98,7 +116,11 @@ class GrpcConformanceIT extends OtlpConformanceIT {
         if (tenant != null) {
             headers.put(OtlpGrpcServer.TENANT_KEY, tenant);
         }
-        Channel withHeaders = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+        if (authorization != null) {
+            headers.put(OtlpGrpcServer.AUTHORIZATION_KEY, authorization);
+        }
+        Channel withHeaders = ClientInterceptors.intercept(
+                target == securedIngest ? securedChannel : channel, MetadataUtils.newAttachHeadersInterceptor(headers));
         CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS);
         if (gzipped) {
             options = options.withCompression(ALREADY_GZIPPED.getMessageEncoding());
@@ -111,6 +133,8 @@ class GrpcConformanceIT extends OtlpConformanceIT {
             Code code =
                     switch (status.getCode()) {
                         case INVALID_ARGUMENT -> Code.INVALID_ARGUMENT;
+                        case UNAUTHENTICATED -> Code.UNAUTHENTICATED;
+                        case PERMISSION_DENIED -> Code.PERMISSION_DENIED;
                         case RESOURCE_EXHAUSTED -> Code.RESOURCE_EXHAUSTED;
                         case UNAVAILABLE -> Code.UNAVAILABLE;
                         default -> Code.OTHER;

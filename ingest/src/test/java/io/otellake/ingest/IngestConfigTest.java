@@ -3,11 +3,14 @@ package io.otellake.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.otellake.schemas.TenantTokens;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class IngestConfigTest {
+    private static final String ACME_HASH = TenantTokens.hashOf("acme-secret");
+
     @Test
     void defaults() {
         IngestConfig config = IngestConfig.fromEnvironment(Map.of());
@@ -25,6 +28,8 @@ class IngestConfigTest {
         assertThat(config.maxRecordBytes()).isEqualTo(8 * 1024 * 1024 + 64 * 1024);
         assertThat(config.kafkaTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(config.kafkaStartupTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.authEnabled()).isFalse();
+        assertThat(config.authTokens()).isEmpty();
     }
 
     @Test
@@ -44,6 +49,8 @@ class IngestConfigTest {
                 Map.entry("OTEL_LAKE_INGEST_MAX_BODY_BYTES", "1048576"),
                 Map.entry("OTEL_LAKE_KAFKA_TIMEOUT_MS", "2500"),
                 Map.entry("OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS", "60000"),
+                Map.entry("OTEL_LAKE_AUTH_ENABLED", "TRUE"),
+                Map.entry("OTEL_LAKE_AUTH_TOKENS", " acme=" + ACME_HASH + " "),
                 Map.entry("UNRELATED", "x")));
 
         assertThat(config)
@@ -61,7 +68,10 @@ class IngestConfigTest {
                         -1,
                         1_048_576,
                         Duration.ofMillis(2500),
-                        Duration.ofSeconds(60)));
+                        Duration.ofSeconds(60),
+                        true,
+                        "acme=" + ACME_HASH,
+                        RedactionConfig.OFF));
     }
 
     @Test
@@ -120,6 +130,40 @@ class IngestConfigTest {
     @Test
     void toStringShowsEverySetting() {
         assertThat(IngestConfig.defaults().toString())
-                .contains("kafkaBootstrap=127.0.0.1:9092", "httpPort=4318", "tracesTopic=otlp-traces", "PT10S");
+                .contains(
+                        "kafkaBootstrap=127.0.0.1:9092",
+                        "httpPort=4318",
+                        "tracesTopic=otlp-traces",
+                        "PT10S",
+                        "authEnabled=false",
+                        "authTokens=(none)");
+    }
+
+    @Test
+    void toStringNeverShowsTheTokenSetting() {
+        IngestConfig config = IngestConfig.builder()
+                .authEnabled(true)
+                .authTokens("acme=" + ACME_HASH)
+                .build();
+
+        assertThat(config.toString())
+                .contains("authEnabled=true", "authTokens=(set, not shown)")
+                .doesNotContain("acme", ACME_HASH.substring("sha256:".length(), "sha256:".length() + 8));
+    }
+
+    @Test
+    void authenticationWithoutATokenRefusesToStart() {
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_AUTH_ENABLED", "true")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("OTEL_LAKE_AUTH_ENABLED is true but OTEL_LAKE_AUTH_TOKENS holds no token, so no client"
+                        + " could send telemetry: configure <tenant>=sha256:<hex> entries (printf %s \"$TOKEN\" |"
+                        + " sha256sum), or turn authentication off");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_AUTH_ENABLED", "yes")))
+                .hasMessage("OTEL_LAKE_AUTH_ENABLED must be true or false; got 'yes'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_AUTH_TOKENS", "acme=plain-secret")))
+                .hasMessage("OTEL_LAKE_AUTH_TOKENS: token entry 1 must look like <tenant>=sha256:<64 hex> or"
+                        + " *=sha256:<64 hex> (an admin token)")
+                .message()
+                .doesNotContain("plain-secret");
     }
 }

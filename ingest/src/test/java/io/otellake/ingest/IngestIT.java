@@ -109,7 +109,13 @@ class IngestIT {
         assertThat(written.get(0).value()).isEqualTo(request.toByteArray());
         assertThat(ExportTraceServiceRequest.parseFrom(written.get(0).value())).isEqualTo(request);
         assertThat(tenants(written.get(0))).containsExactly("team-a");
-        assertThat(written.get(0).key()).isNull();
+        // One trace: one record, keyed by the trace id so that its spans share a partition.
+        assertThat(written.get(0).key())
+                .isEqualTo(request.getResourceSpans(0)
+                        .getScopeSpans(0)
+                        .getSpans(0)
+                        .getTraceId()
+                        .toByteArray());
     }
 
     @Test

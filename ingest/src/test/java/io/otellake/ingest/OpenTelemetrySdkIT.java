@@ -31,6 +31,7 @@ import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.otellake.infra.KafkaBroker;
 import io.otellake.schemas.Ids;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -147,13 +148,22 @@ class OpenTelemetrySdkIT {
         }
 
         assertThat(result.isSuccess()).isTrue();
+        // Two root spans are two traces: one record each, keyed by its trace id.
         List<ConsumerRecord<byte[], byte[]>> written = traces.since(mark);
-        assertThat(written).hasSize(1);
-        assertThat(IngestIT.tenants(written.get(0))).containsExactly("grpc-tenant");
-        assertThat(ExportTraceServiceRequest.parseFrom(written.get(0).value())
-                        .getResourceSpans(0)
-                        .getScopeSpans(0)
-                        .getSpansList())
+        assertThat(written).hasSize(2);
+        List<io.opentelemetry.proto.trace.v1.Span> received = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> record : written) {
+            assertThat(IngestIT.tenants(record)).containsExactly("grpc-tenant");
+            List<io.opentelemetry.proto.trace.v1.Span> ofRecord = ExportTraceServiceRequest.parseFrom(record.value())
+                    .getResourceSpans(0)
+                    .getScopeSpans(0)
+                    .getSpansList();
+            assertThat(ofRecord)
+                    .singleElement()
+                    .satisfies(s -> assertThat(s.getTraceId().toByteArray()).isEqualTo(record.key()));
+            received.addAll(ofRecord);
+        }
+        assertThat(received)
                 .extracting(s -> Ids.toHex(s.getTraceId()), s -> Ids.toHex(s.getSpanId()), s -> s.getName())
                 .containsExactlyInAnyOrderElementsOf(spans.stream()
                         .map(s -> tuple(s.getTraceId(), s.getSpanId(), s.getName()))

@@ -14,6 +14,7 @@ import io.opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.InstrumentationScope;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.ResourceLogs;
@@ -31,11 +32,14 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.otellake.infra.KafkaBroker;
+import io.otellake.schemas.TenantTokens;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
@@ -61,8 +65,14 @@ abstract class OtlpConformanceIT {
     /** 1 GiB of zeros, gzipped (about 1 MiB): computed once, for every transport. */
     private static byte @Nullable [] gzipBomb;
 
+    static final String TEAM_A_TOKEN = "team-a-secret";
+    static final String ADMIN_TOKEN = "admin-secret";
+
     static KafkaBroker kafka;
     static Ingest ingest;
+    /** The same topics, behind authentication: team-a's token and an admin token. */
+    static Ingest securedIngest;
+
     static Map<OtlpSignal, TopicReader> topics;
 
     /** The status of an answer, named as in gRPC; HTTP maps 200, 400, 413 and 503 to these. */
@@ -71,6 +81,8 @@ abstract class OtlpConformanceIT {
         INVALID_ARGUMENT,
         RESOURCE_EXHAUSTED,
         UNAVAILABLE,
+        UNAUTHENTICATED,
+        PERMISSION_DENIED,
         OTHER
     }
 
@@ -87,7 +99,7 @@ abstract class OtlpConformanceIT {
     @BeforeAll
     static void startIngest() {
         kafka = TestKafka.broker();
-        ingest = Ingest.start(IngestConfig.builder()
+        IngestConfig config = IngestConfig.builder()
                 .kafkaBootstrap(kafka.bootstrapServers())
                 .httpHost("127.0.0.1")
                 .httpPort(0)
@@ -96,6 +108,14 @@ abstract class OtlpConformanceIT {
                 .logsTopic("conformance-logs")
                 .metricsTopic("conformance-metrics")
                 .kafkaTimeout(KAFKA_TIMEOUT)
+                // Redaction is off, except for tenant "redacted".
+                .redaction(
+                        RedactionConfig.fromEnvironment(Map.of(RedactionConfig.ENV_TENANTS, "redacted:enabled=true")))
+                .build();
+        ingest = Ingest.start(config);
+        securedIngest = Ingest.start(config.toBuilder()
+                .authEnabled(true)
+                .authTokens("team-a=" + TenantTokens.hashOf(TEAM_A_TOKEN) + ", *=" + TenantTokens.hashOf(ADMIN_TOKEN))
                 .build());
         topics = new EnumMap<>(OtlpSignal.class);
         for (OtlpSignal signal : OtlpSignal.values()) {
@@ -108,6 +128,7 @@ abstract class OtlpConformanceIT {
     @AfterAll
     static void stopIngest() {
         topics.values().forEach(TopicReader::close);
+        securedIngest.close();
         ingest.close();
     }
 
@@ -118,7 +139,316 @@ abstract class OtlpConformanceIT {
      * @param body the serialized request, already gzipped if {@code gzipped}
      * @param gzipped whether to declare the body gzip-compressed
      */
-    abstract Answer send(OtlpSignal signal, @Nullable String tenant, byte[] body, boolean gzipped);
+    abstract Answer send(
+            Ingest target,
+            OtlpSignal signal,
+            @Nullable String tenant,
+            @Nullable String authorization,
+            byte[] body,
+            boolean gzipped);
+
+    /** The transport's label in /metrics. */
+    abstract String transport();
+
+    /** Sends to the ingest without authentication, with no Authorization. */
+    final Answer send(OtlpSignal signal, @Nullable String tenant, byte[] body, boolean gzipped) {
+        return send(ingest, signal, tenant, null, body, gzipped);
+    }
+
+    /** Sends a trace request to the ingest with authentication. */
+    final Answer sendSecured(@Nullable String tenant, @Nullable String authorization, Message request) {
+        return send(securedIngest, OtlpSignal.TRACES, tenant, authorization, request.toByteArray(), false);
+    }
+
+    @Test
+    void withAuthenticationAMissingOrUnknownTokenIsUnauthenticatedAndCounted() {
+        long before = refused("unauthenticated");
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer none = sendSecured("team-a", null, traces(1));
+        Answer unknown = sendSecured("team-a", "Bearer not-a-token", traces(1));
+        Answer basic = sendSecured(null, "Basic dGVhbS1hOnNlY3JldA==", traces(1));
+
+        assertThat(List.of(none, unknown, basic)).extracting(Answer::code).containsOnly(Code.UNAUTHENTICATED);
+        assertThat(none.message()).isEqualTo("a bearer token is required: Authorization: Bearer <token>");
+        assertThat(unknown.message()).isEqualTo("the bearer token is not valid");
+        assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
+        assertThat(refused("unauthenticated")).isEqualTo(before + 3);
+    }
+
+    @Test
+    void withAuthenticationATenantTokenUsedForAnotherTenantIsPermissionDenied() {
+        long before = refused("forbidden");
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer answer = sendSecured("team-b", "Bearer " + TEAM_A_TOKEN, traces(1));
+
+        assertThat(answer.code()).isEqualTo(Code.PERMISSION_DENIED);
+        assertThat(answer.message()).isEqualTo("this token may not write for tenant 'team-b'");
+        assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
+        assertThat(refused("forbidden")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void withAuthenticationATenantTokenWritesForItsOwnTenantWithOrWithoutTheHeader() {
+        for (String header : new String[] {null, "team-a"}) {
+            var mark = topics.get(OtlpSignal.TRACES).mark();
+
+            Answer answer = sendSecured(header, "Bearer " + TEAM_A_TOKEN, traces(2));
+
+            assertThat(answer.code()).as("header %s", header).isEqualTo(Code.OK);
+            assertThat(topics.get(OtlpSignal.TRACES).since(mark))
+                    .singleElement()
+                    .satisfies(r -> assertThat(IngestIT.tenants(r)).containsExactly("team-a"));
+        }
+    }
+
+    @Test
+    void withAuthenticationAnAdminTokenMustNameTheTenant() {
+        long before = refused("invalid_tenant");
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer unnamed = sendSecured(null, "Bearer " + ADMIN_TOKEN, traces(1));
+
+        assertThat(unnamed.code()).isEqualTo(Code.INVALID_ARGUMENT);
+        assertThat(unnamed.message()).isEqualTo("an admin token must name the tenant in X-Scope-OrgID");
+        assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
+        assertThat(refused("invalid_tenant")).isEqualTo(before + 1);
+
+        Answer named = sendSecured("team-c", "bearer " + ADMIN_TOKEN, traces(1));
+
+        assertThat(named.code()).isEqualTo(Code.OK);
+        assertThat(topics.get(OtlpSignal.TRACES).since(mark))
+                .singleElement()
+                .satisfies(r -> assertThat(IngestIT.tenants(r)).containsExactly("team-c"));
+    }
+
+    @Test
+    void withAuthenticationOffTheTenantHeaderAloneDecides() {
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer answer = send(
+                ingest,
+                OtlpSignal.TRACES,
+                "team-x",
+                "Bearer whatever",
+                traces(1).toByteArray(),
+                false);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        assertThat(topics.get(OtlpSignal.TRACES).since(mark))
+                .singleElement()
+                .satisfies(r -> assertThat(IngestIT.tenants(r)).containsExactly("team-x"));
+    }
+
+    @Test
+    void spansOfSeveralTracesBecomeOneRecordPerTraceKeyedByItsId() throws Exception {
+        ByteString t1 = traceId(1);
+        ByteString t2 = traceId(2);
+        ByteString t3 = traceId(3);
+        ScopeSpans s1 = ScopeSpans.newBuilder()
+                .setScope(InstrumentationScope.newBuilder().setName("s1"))
+                .setSchemaUrl("https://opentelemetry.io/schemas/1.21.0")
+                .build();
+        ScopeSpans s2 = s1.toBuilder()
+                .setScope(InstrumentationScope.newBuilder().setName("s2"))
+                .build();
+        ScopeSpans s3 = s1.toBuilder()
+                .setScope(InstrumentationScope.newBuilder().setName("s3"))
+                .build();
+        ResourceSpans a = ResourceSpans.newBuilder().setResource(resource("a")).build();
+        ResourceSpans b = ResourceSpans.newBuilder().setResource(resource("b")).build();
+        Span t1a = span(t1, 1);
+        Span t2a = span(t2, 2);
+        Span t1b = span(t1, 3);
+        Span t3a = span(t3, 4);
+        Span t2b = span(t2, 5);
+        Span t3b = span(t3, 6);
+        ExportTraceServiceRequest request = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(a.toBuilder()
+                        .addScopeSpans(
+                                s1.toBuilder().addSpans(t1a).addSpans(t2a).addSpans(t1b))
+                        .addScopeSpans(s2.toBuilder().addSpans(t3a)))
+                .addResourceSpans(
+                        b.toBuilder().addScopeSpans(s3.toBuilder().addSpans(t2b).addSpans(t3b)))
+                .build();
+        Map<ByteString, ExportTraceServiceRequest> expected = Map.of(
+                t1,
+                ExportTraceServiceRequest.newBuilder()
+                        .addResourceSpans(a.toBuilder()
+                                .addScopeSpans(s1.toBuilder().addSpans(t1a).addSpans(t1b)))
+                        .build(),
+                t2,
+                ExportTraceServiceRequest.newBuilder()
+                        .addResourceSpans(
+                                a.toBuilder().addScopeSpans(s1.toBuilder().addSpans(t2a)))
+                        .addResourceSpans(
+                                b.toBuilder().addScopeSpans(s3.toBuilder().addSpans(t2b)))
+                        .build(),
+                t3,
+                ExportTraceServiceRequest.newBuilder()
+                        .addResourceSpans(
+                                a.toBuilder().addScopeSpans(s2.toBuilder().addSpans(t3a)))
+                        .addResourceSpans(
+                                b.toBuilder().addScopeSpans(s3.toBuilder().addSpans(t3b)))
+                        .build());
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer answer = send(OtlpSignal.TRACES, "team-k", request.toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        assertThat(answer.body()).isEqualTo(OtlpSignal.TRACES.response(0, "").toByteArray());
+        List<ConsumerRecord<byte[], byte[]>> written =
+                topics.get(OtlpSignal.TRACES).since(mark);
+        assertThat(written).hasSize(3);
+        Map<ByteString, ExportTraceServiceRequest> byKey = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : written) {
+            assertThat(IngestIT.tenants(r)).containsExactly("team-k");
+            byKey.put(ByteString.copyFrom(r.key()), ExportTraceServiceRequest.parseFrom(r.value()));
+        }
+        assertThat(byKey).isEqualTo(expected);
+    }
+
+    @Test
+    void spansOfOneTraceSentInSeparateRequestsLandOnOnePartition() {
+        ByteString trace = traceId(42);
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        for (int i = 0; i < 4; i++) {
+            ExportTraceServiceRequest request = ExportTraceServiceRequest.newBuilder()
+                    .addResourceSpans(ResourceSpans.newBuilder()
+                            .setResource(resource("svc-" + i))
+                            .addScopeSpans(ScopeSpans.newBuilder()
+                                    .addSpans(span(trace, 10 + i))
+                                    .addSpans(span(traceId(100 + i), 20 + i))))
+                    .build();
+            assertThat(send(OtlpSignal.TRACES, null, request.toByteArray(), false)
+                            .code())
+                    .isEqualTo(Code.OK);
+        }
+
+        List<ConsumerRecord<byte[], byte[]>> written =
+                topics.get(OtlpSignal.TRACES).since(mark);
+        assertThat(written).hasSize(8);
+        List<ConsumerRecord<byte[], byte[]>> ofTrace = written.stream()
+                .filter(r -> ByteString.copyFrom(r.key()).equals(trace))
+                .toList();
+        assertThat(ofTrace).hasSize(4);
+        assertThat(ofTrace)
+                .extracting(ConsumerRecord::partition)
+                .containsOnly(ofTrace.get(0).partition());
+    }
+
+    @Test
+    void aTenantWithRedactionHasLogBodiesAndSpanAttributesRedactedBeforeKafka() throws Exception {
+        long before = redactions(ingest, "logs", "email");
+        ExportLogsServiceRequest.Builder logs = logs(1).toBuilder();
+        logs.getResourceLogsBuilder(0)
+                .getScopeLogsBuilder(0)
+                .getLogRecordsBuilder(0)
+                .setBody(AnyValue.newBuilder().setStringValue("reset link sent to jane@example.com"));
+        ExportTraceServiceRequest.Builder traces = traces(1).toBuilder();
+        traces.getResourceSpansBuilder(0)
+                .getScopeSpansBuilder(0)
+                .getSpansBuilder(0)
+                .addAttributes(KeyValue.newBuilder()
+                        .setKey("payment.card")
+                        .setValue(AnyValue.newBuilder().setStringValue("5555 5555 5555 4444")));
+        var logsMark = topics.get(OtlpSignal.LOGS).mark();
+        var tracesMark = topics.get(OtlpSignal.TRACES).mark();
+
+        assertThat(send(OtlpSignal.LOGS, "redacted", logs.build().toByteArray(), false)
+                        .code())
+                .isEqualTo(Code.OK);
+        assertThat(send(OtlpSignal.TRACES, "redacted", traces.build().toByteArray(), false)
+                        .code())
+                .isEqualTo(Code.OK);
+        // Another tenant's identical request is written as sent.
+        assertThat(send(OtlpSignal.LOGS, "team-a", logs.build().toByteArray(), false)
+                        .code())
+                .isEqualTo(Code.OK);
+
+        List<ConsumerRecord<byte[], byte[]>> writtenLogs =
+                topics.get(OtlpSignal.LOGS).since(logsMark);
+        assertThat(writtenLogs).hasSize(2);
+        for (ConsumerRecord<byte[], byte[]> r : writtenLogs) {
+            String body = ExportLogsServiceRequest.parseFrom(r.value())
+                    .getResourceLogs(0)
+                    .getScopeLogs(0)
+                    .getLogRecords(0)
+                    .getBody()
+                    .getStringValue();
+            assertThat(body)
+                    .isEqualTo(
+                            IngestIT.tenants(r).equals(List.of("redacted"))
+                                    ? "reset link sent to ****"
+                                    : "reset link sent to jane@example.com");
+        }
+        assertThat(topics.get(OtlpSignal.TRACES).since(tracesMark))
+                .singleElement()
+                .satisfies(r -> {
+                    Span span = ExportTraceServiceRequest.parseFrom(r.value())
+                            .getResourceSpans(0)
+                            .getScopeSpans(0)
+                            .getSpans(0);
+                    assertThat(span.getAttributesList())
+                            .extracting(KeyValue::getKey, a -> a.getValue().getStringValue())
+                            .contains(org.assertj.core.groups.Tuple.tuple("payment.card", "****"));
+                });
+        assertThat(redactions(ingest, "logs", "email")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void logRecordsAreWrittenWithoutAKey() {
+        var mark = topics.get(OtlpSignal.LOGS).mark();
+
+        assertThat(send(OtlpSignal.LOGS, null, logs(2).toByteArray(), false).code())
+                .isEqualTo(Code.OK);
+
+        assertThat(topics.get(OtlpSignal.LOGS).since(mark)).singleElement().satisfies(r -> assertThat(r.key())
+                .isNull());
+    }
+
+    /** The refused-requests counter of the secured ingest, for this transport's trace exports. */
+    private long refused(String reason) {
+        String series = "otel_lake_ingest_requests_refused_total{signal=\"traces\",transport=\"" + transport()
+                + "\",reason=\"" + reason + "\"} ";
+        String metrics =
+                new String(new OtlpHttp(securedIngest.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
+        return metrics.lines()
+                .filter(line -> line.startsWith(series))
+                .mapToLong(line -> Long.parseLong(line.substring(series.length())))
+                .findFirst()
+                .orElse(0);
+    }
+
+    private static long redactions(Ingest target, String signal, String rule) {
+        String series = "otel_lake_ingest_redactions_total{signal=\"" + signal + "\",rule=\"" + rule + "\"} ";
+        String metrics = new String(new OtlpHttp(target.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
+        return metrics.lines()
+                .filter(line -> line.startsWith(series))
+                .mapToLong(line -> Long.parseLong(line.substring(series.length())))
+                .findFirst()
+                .orElse(0);
+    }
+
+    static ByteString traceId(int n) {
+        byte[] id = new byte[16];
+        id[0] = 0x7f;
+        id[15] = (byte) n;
+        id[14] = (byte) (n >> 8);
+        return ByteString.copyFrom(id);
+    }
+
+    private static Span span(ByteString traceId, int n) {
+        return Span.newBuilder()
+                .setTraceId(traceId)
+                .setSpanId(ByteString.copyFrom(new byte[] {1, 2, 3, 4, 5, 6, 7, (byte) n}))
+                .setName("op-" + n)
+                .setStartTimeUnixNano(1_700_000_000_000_000_000L + n)
+                .setEndTimeUnixNano(1_700_000_000_500_000_000L + n)
+                .build();
+    }
 
     @Test
     void eachSignalIsWrittenExactlyAsSentWithTheTenant() throws Exception {

@@ -1,0 +1,214 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.ArrayValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.common.v1.KeyValueList;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.logs.v1.ResourceLogs;
+import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.resource.v1.Resource;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.otellake.schemas.TenantId;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RedactorTest {
+    private static final TenantId ACME = TenantId.of("acme");
+    private static final String CARD = "4111 1111 1111 1111"; // a test Visa number; passes Luhn
+    private static final String AWS_KEY = "AKIAIOSFODNN7EXAMPLE";
+
+    private final IngestMetrics metrics = new IngestMetrics(() -> true);
+
+    private Redactor redactor(Map<String, String> env) {
+        return new Redactor(RedactionConfig.fromEnvironment(env), metrics);
+    }
+
+    @Test
+    void everyBuiltInRuleMasksOnlyTheMatchInSpanEventLinkAndResourceAttributes() {
+        ExportTraceServiceRequest request = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(kv("owner", "ops@example.com")))
+                        .addScopeSpans(ScopeSpans.newBuilder()
+                                .addSpans(Span.newBuilder()
+                                        .addAttributes(kv("card", "paid with " + CARD + " today"))
+                                        .addAttributes(kv("order.id", "1700000000000000001"))
+                                        .addEvents(Span.Event.newBuilder()
+                                                .addAttributes(kv("header", "Authorization: Bearer abc.def-123")))
+                                        .addLinks(Span.Link.newBuilder().addAttributes(kv("key", "id=" + AWS_KEY))))))
+                .build();
+
+        ExportTraceServiceRequest redacted = (ExportTraceServiceRequest)
+                redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true")).redact(OtlpSignal.TRACES, ACME, request);
+
+        ResourceSpans resource = redacted.getResourceSpans(0);
+        Span span = resource.getScopeSpans(0).getSpans(0);
+        assertThat(resource.getResource().getAttributes(0).getValue().getStringValue())
+                .isEqualTo("****");
+        assertThat(span.getAttributes(0).getValue().getStringValue()).isEqualTo("paid with **** today");
+        // 19 digits, but not a card number: the checksum fails, so it is kept.
+        assertThat(span.getAttributes(1).getValue().getStringValue()).isEqualTo("1700000000000000001");
+        assertThat(span.getEvents(0).getAttributes(0).getValue().getStringValue())
+                .isEqualTo("Authorization: ****");
+        assertThat(span.getLinks(0).getAttributes(0).getValue().getStringValue())
+                .isEqualTo("id=****");
+        assertThat(metrics.scrape())
+                .contains(
+                        "otel_lake_ingest_redactions_total{signal=\"traces\",rule=\"card_number\"} 1",
+                        "otel_lake_ingest_redactions_total{signal=\"traces\",rule=\"email\"} 1",
+                        "otel_lake_ingest_redactions_total{signal=\"traces\",rule=\"bearer_token\"} 1",
+                        "otel_lake_ingest_redactions_total{signal=\"traces\",rule=\"cloud_key\"} 1");
+    }
+
+    @Test
+    void logBodiesAndLogAttributesAreRedactedIncludingNestedValues() {
+        ExportLogsServiceRequest request = logs(
+                LogRecord.newBuilder()
+                        .setBody(AnyValue.newBuilder().setStringValue("mail to jane.doe@example.org failed"))
+                        .addAttributes(KeyValue.newBuilder()
+                                .setKey("list")
+                                .setValue(AnyValue.newBuilder()
+                                        .setArrayValue(ArrayValue.newBuilder()
+                                                .addValues(AnyValue.newBuilder().setStringValue("a@b.io"))
+                                                .addValues(AnyValue.newBuilder().setIntValue(7)))))
+                        .build(),
+                LogRecord.newBuilder()
+                        .setBody(AnyValue.newBuilder()
+                                .setKvlistValue(KeyValueList.newBuilder().addValues(kv("to", "x@y.com"))))
+                        .build());
+
+        ExportLogsServiceRequest redacted = (ExportLogsServiceRequest)
+                redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true")).redact(OtlpSignal.LOGS, ACME, request);
+
+        ScopeLogs scope = redacted.getResourceLogs(0).getScopeLogs(0);
+        assertThat(scope.getLogRecords(0).getBody().getStringValue()).isEqualTo("mail to **** failed");
+        assertThat(scope.getLogRecords(0)
+                        .getAttributes(0)
+                        .getValue()
+                        .getArrayValue()
+                        .getValuesList())
+                .containsExactly(
+                        AnyValue.newBuilder().setStringValue("****").build(),
+                        AnyValue.newBuilder().setIntValue(7).build());
+        assertThat(scope.getLogRecords(1).getBody().getKvlistValue().getValues(0))
+                .isEqualTo(kv("to", "****"));
+        assertThat(metrics.scrape()).contains("otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"email\"} 3");
+    }
+
+    @Test
+    void deniedKeysAreReplacedWholeAllowedKeysAreKeptAndHashingKeepsEqualValuesEqual() {
+        ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
+                .addAttributes(kv("Password", "hunter2"))
+                .addAttributes(KeyValue.newBuilder()
+                        .setKey("pin")
+                        .setValue(AnyValue.newBuilder().setIntValue(1234)))
+                .addAttributes(kv("user.email", "kept@example.com"))
+                .addAttributes(kv("cc", CARD))
+                .addAttributes(kv("cc2", CARD.replace(' ', '-')))
+                .build());
+
+        ExportLogsServiceRequest redacted = (ExportLogsServiceRequest) redactor(Map.of(
+                        "OTEL_LAKE_REDACTION_ENABLED", "true",
+                        "OTEL_LAKE_REDACTION_DENIED_KEYS", "password, pin",
+                        "OTEL_LAKE_REDACTION_ALLOWED_KEYS", "user.email",
+                        "OTEL_LAKE_REDACTION_MODE", "hash"))
+                .redact(OtlpSignal.LOGS, ACME, request);
+
+        LogRecord record = redacted.getResourceLogs(0).getScopeLogs(0).getLogRecords(0);
+        assertThat(record.getAttributesList())
+                .extracting(a -> a.getValue().getStringValue())
+                .containsExactly(
+                        Redactor.hash("hunter2"),
+                        record.getAttributes(1).getValue().getStringValue(),
+                        "kept@example.com",
+                        Redactor.hash(CARD),
+                        Redactor.hash(CARD.replace(' ', '-')));
+        assertThat(record.getAttributes(1).getValue().getStringValue())
+                .startsWith("sha256:")
+                .hasSize(23);
+        assertThat(Redactor.hash("hunter2")).isEqualTo("sha256:f52fbd32b2b3b86f");
+    }
+
+    @Test
+    void perTenantOverridesReplaceTheDefaultsAndRulesCanBeSwitchedOff() {
+        Redactor redactor = redactor(Map.of(
+                "OTEL_LAKE_REDACTION_ENABLED", "true",
+                "OTEL_LAKE_REDACTION_RULES", "email,order_ref",
+                "OTEL_LAKE_REDACTION_BLOCKED_VALUE_ORDER_REF", "ORD-\\d{6}",
+                "OTEL_LAKE_REDACTION_TENANTS", "globex:enabled=false; initech:rules=card_number,mode=hash"));
+        ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
+                .setBody(AnyValue.newBuilder().setStringValue("a@b.io ORD-123456 " + CARD))
+                .build());
+
+        assertThat(body(redactor.redact(OtlpSignal.LOGS, ACME, request))).isEqualTo("**** **** " + CARD);
+        assertThat(redactor.redact(OtlpSignal.LOGS, TenantId.of("globex"), request))
+                .isSameAs(request);
+        assertThat(body(redactor.redact(OtlpSignal.LOGS, TenantId.of("initech"), request)))
+                .isEqualTo("a@b.io ORD-123456 " + Redactor.hash(CARD));
+        assertThat(metrics.scrape())
+                .contains("otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"order_ref\"} 1");
+    }
+
+    @Test
+    void offByDefaultAndNothingChangesWhenNothingMatches() {
+        ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
+                .setBody(AnyValue.newBuilder().setStringValue("a@b.io"))
+                .build());
+        ExportLogsServiceRequest clean = logs(LogRecord.newBuilder()
+                .setBody(AnyValue.newBuilder().setStringValue("nothing to see"))
+                .build());
+
+        assertThat(redactor(Map.of()).redact(OtlpSignal.LOGS, ACME, request)).isSameAs(request);
+        assertThat(redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true")).redact(OtlpSignal.LOGS, ACME, clean))
+                .isSameAs(clean);
+    }
+
+    @Test
+    void invalidSettingsAreRefusedWithTheVariable() {
+        assertThatThrownBy(() -> RedactionConfig.fromEnvironment(Map.of("OTEL_LAKE_REDACTION_RULES", "emial")))
+                .hasMessage("redaction rule 'emial' is neither built in [card_number, email, bearer_token, cloud_key]"
+                        + " nor configured with OTEL_LAKE_REDACTION_BLOCKED_VALUE_EMIAL (OTEL_LAKE_REDACTION_RULES,"
+                        + " OTEL_LAKE_REDACTION_TENANTS)");
+        assertThatThrownBy(() -> RedactionConfig.fromEnvironment(Map.of("OTEL_LAKE_REDACTION_BLOCKED_VALUE_X", "(")))
+                .hasMessageStartingWith("OTEL_LAKE_REDACTION_BLOCKED_VALUE_X is not a valid regular expression");
+        assertThatThrownBy(() -> RedactionConfig.fromEnvironment(Map.of("OTEL_LAKE_REDACTION_MODE", "erase")))
+                .hasMessage("OTEL_LAKE_REDACTION_MODE must be mask or hash; got 'erase'");
+        assertThatThrownBy(
+                        () -> RedactionConfig.fromEnvironment(Map.of("OTEL_LAKE_REDACTION_TENANTS", "acme:colour=red")))
+                .hasMessage("OTEL_LAKE_REDACTION_TENANTS: unknown setting 'colour'; use enabled, rules, denied_keys,"
+                        + " allowed_keys or mode");
+    }
+
+    private static String body(com.google.protobuf.Message request) {
+        return ((ExportLogsServiceRequest) request)
+                .getResourceLogs(0)
+                .getScopeLogs(0)
+                .getLogRecords(0)
+                .getBody()
+                .getStringValue();
+    }
+
+    private static ExportLogsServiceRequest logs(LogRecord... records) {
+        ScopeLogs.Builder scope = ScopeLogs.newBuilder();
+        for (LogRecord r : records) {
+            scope.addLogRecords(r);
+        }
+        return ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder().addScopeLogs(scope))
+                .build();
+    }
+
+    private static KeyValue kv(String key, String value) {
+        return KeyValue.newBuilder()
+                .setKey(key)
+                .setValue(AnyValue.newBuilder().setStringValue(value))
+                .build();
+    }
+}
