@@ -105,6 +105,8 @@ class QueryApiIT {
                     "globex",
                     LogFlattener.flatten(logs("checkout", T10.plusSeconds(300), "payment declined at globex", 0)));
             put(s3, Signal.TRACES, "acme", SpanFlattener.flatten(trace()));
+            // a tenant whose id starts with another's: its keys share the text prefix "tenant=acme"
+            put(s3, Signal.LOGS, "acme-evil", LogFlattener.flatten(logs("checkout", T10, "declined at acme-evil", 0)));
             // tenant pager: 25 records in two files, 10 of them at the very same nanosecond
             List<FlatRow> first = new ArrayList<>();
             List<FlatRow> second = new ArrayList<>();
@@ -215,6 +217,21 @@ class QueryApiIT {
                 .as("no header means tenant 'default'")
                 .isEmpty();
         getJson("/api/v1/traces/" + TRACE + "?start=2024-05-01T00:00:00Z&end=2024-05-02T00:00:00Z", "globex", 404);
+    }
+
+    @Test
+    void aTenantWhoseIdExtendsAnothersIsStillAnotherTenant() throws Exception {
+        String path = "/api/v1/logs?start=2024-05-01T10:00:00Z&end=2024-05-01T11:00:00Z&q=declined";
+        assertThat(getJson(path, "acme", 200).get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("Payment DECLINED for order 7");
+        assertThat(getJson(path, "acme-evil", 200).get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("declined at acme-evil");
+        JsonNode stats = getJson(path, "acme", 200).get("stats");
+        assertThat(stats.get("files").asInt())
+                .as("acme's own two files of that hour, nothing of acme-evil")
+                .isEqualTo(2);
     }
 
     @Test
