@@ -29,6 +29,7 @@ final class ExportReceiver {
     private final KafkaPublisher publisher;
     private final IngestMetrics metrics;
     private final Redactor redactor;
+    private final InFlightBudget budget;
     private final AtomicLong lastKafkaWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
 
     ExportReceiver(
@@ -37,8 +38,10 @@ final class ExportReceiver {
             int maxBodyBytes,
             KafkaPublisher publisher,
             IngestMetrics metrics,
-            Redactor redactor) {
+            Redactor redactor,
+            InFlightBudget budget) {
         this.redactor = redactor;
+        this.budget = budget;
         this.signal = signal;
         this.topic = topic;
         this.maxBodyBytes = maxBodyBytes;
@@ -48,6 +51,16 @@ final class ExportReceiver {
 
     IngestMetrics metrics() {
         return metrics;
+    }
+
+    /** The in-flight byte budget, shared by every signal and both transports. */
+    InFlightBudget budget() {
+        return budget;
+    }
+
+    /** Why a request is refused when it does not fit in the {@link #budget()}. */
+    String overloadedMessage() {
+        return "ingest holds its limit of " + budget.limit() + " request bytes in flight; retry later";
     }
 
     OtlpSignal signal() {

@@ -15,6 +15,12 @@ final class ExportRefusal extends Exception {
         UNAUTHENTICATED,
         /** A tenant's token used for another tenant: HTTP 403, gRPC PERMISSION_DENIED. */
         FORBIDDEN,
+        /**
+         * The in-flight byte budget ({@link InFlightBudget}) is exhausted, or (OTLP/HTTP) every thread is busy and
+         * the queue full: HTTP 429 with Retry-After, gRPC
+         * RESOURCE_EXHAUSTED with RetryInfo; retry later.
+         */
+        OVERLOADED,
         /** Kafka did not acknowledge in time, or ingest is stopping: HTTP 503, gRPC UNAVAILABLE; retry later. */
         UNAVAILABLE
     }

@@ -27,12 +27,22 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #close()} is graceful: new requests get 503 (gRPC: UNAVAILABLE), requests already admitted are answered
  * (up to the Kafka timeout plus a second), then the servers and the Kafka producer close.
+ *
+ * <p>Backpressure: request bytes held at once, over both transports, are bounded by one {@link InFlightBudget}; a
+ * request that does not fit, or an OTLP/HTTP request for which no thread or queue place is free, is answered at once
+ * with the retryable 429 (gRPC: RESOURCE_EXHAUSTED with RetryInfo) instead of waiting.
  */
 public final class Ingest implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Ingest.class);
 
-    /** Requests waiting for a thread; beyond them the server closes new connections (clients retry). */
+    /**
+     * Requests waiting for a thread; beyond them, a request goes to the overflow thread, which answers it 429 with
+     * Retry-After without handling it.
+     */
     static final int QUEUED_REQUESTS_PER_THREAD = 8;
+
+    /** Requests waiting for the overflow thread; beyond them the server closes new connections (clients retry). */
+    static final int QUEUED_OVERFLOW_REQUESTS = 64;
 
     private static final Duration DRAIN_MARGIN = Duration.ofSeconds(1);
 
@@ -41,9 +51,11 @@ public final class Ingest implements AutoCloseable {
     private final KafkaReachability kafka;
     private final HttpServer server;
     private final ThreadPoolExecutor executor;
+    private final ThreadPoolExecutor overflow;
     private final OtlpGrpcServer grpcServer;
     private final ThreadPoolExecutor grpcExecutor;
     private final RequestGate gate;
+    private final InFlightBudget budget;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private Ingest(
@@ -52,14 +64,18 @@ public final class Ingest implements AutoCloseable {
             KafkaReachability kafka,
             HttpServer server,
             ThreadPoolExecutor executor,
+            ThreadPoolExecutor overflow,
             OtlpGrpcServer grpcServer,
             ThreadPoolExecutor grpcExecutor,
-            RequestGate gate) {
+            RequestGate gate,
+            InFlightBudget budget) {
         this.config = config;
+        this.budget = budget;
         this.publisher = publisher;
         this.kafka = kafka;
         this.server = server;
         this.executor = executor;
+        this.overflow = overflow;
         this.grpcServer = grpcServer;
         this.grpcExecutor = grpcExecutor;
         this.gate = gate;
@@ -81,7 +97,9 @@ public final class Ingest implements AutoCloseable {
         RequestGate gate = new RequestGate();
         TenantAccess access = TenantAccess.of(config);
         Redactor redactor = new Redactor(config.redaction(), metrics);
+        InFlightBudget budget = new InFlightBudget(config.maxInFlightBytes());
         ThreadPoolExecutor executor = null;
+        ThreadPoolExecutor overflow = null;
         ThreadPoolExecutor grpcExecutor = null;
         HttpServer server = null;
         try {
@@ -90,12 +108,30 @@ public final class Ingest implements AutoCloseable {
                 receivers.put(
                         signal,
                         new ExportReceiver(
-                                signal, config.topic(signal), config.maxBodyBytes(), publisher, metrics, redactor));
+                                signal,
+                                config.topic(signal),
+                                config.maxBodyBytes(),
+                                publisher,
+                                metrics,
+                                redactor,
+                                budget));
             }
             HttpServer http = bind(config);
             server = http;
+            // The JDK server closes a connection whose request its executor refuses, without an answer; the overflow
+            // thread answers such requests instead (OverflowThread, in OtlpHttpHandler).
+            ThreadPoolExecutor overflowExecutor = new ThreadPoolExecutor(
+                    1,
+                    1,
+                    0,
+                    TimeUnit.MILLISECONDS,
+                    new ArrayBlockingQueue<>(QUEUED_OVERFLOW_REQUESTS),
+                    OverflowThread::new,
+                    new ThreadPoolExecutor.AbortPolicy());
+            overflow = overflowExecutor;
             executor = newExecutor(
                     "ingest-http-", config.httpThreads(), config.httpThreads() * QUEUED_REQUESTS_PER_THREAD);
+            executor.setRejectedExecutionHandler((task, full) -> overflowExecutor.execute(task));
             http.setExecutor(executor);
             receivers.forEach((signal, receiver) ->
                     http.createContext(signal.path(), new OtlpHttpHandler(receiver, gate, access)));
@@ -107,7 +143,8 @@ public final class Ingest implements AutoCloseable {
             grpcExecutor = newExecutor("ingest-grpc-", config.httpThreads(), Integer.MAX_VALUE);
             OtlpGrpcServer grpcServer = OtlpGrpcServer.start(config, receivers, gate, access, grpcExecutor);
             http.start();
-            Ingest ingest = new Ingest(config, publisher, kafka, http, executor, grpcServer, grpcExecutor, gate);
+            Ingest ingest = new Ingest(
+                    config, publisher, kafka, http, executor, overflow, grpcServer, grpcExecutor, gate, budget);
             LOG.info(
                     "Ingest serves OTLP/HTTP on {} and OTLP/gRPC on port {} (traces -> {}, logs -> {}, metrics -> {},"
                             + " Kafka {})",
@@ -124,6 +161,9 @@ public final class Ingest implements AutoCloseable {
             }
             if (executor != null) {
                 executor.shutdownNow();
+            }
+            if (overflow != null) {
+                overflow.shutdownNow();
             }
             if (grpcExecutor != null) {
                 grpcExecutor.shutdownNow();
@@ -213,6 +253,24 @@ public final class Ingest implements AutoCloseable {
         return URI.create("http://" + host + ":" + address.getPort());
     }
 
+    /** OTLP/HTTP requests waiting for a thread. */
+    int httpRequestsQueued() {
+        return executor.getQueue().size();
+    }
+
+    /** The thread that answers the requests the HTTP executor has no room for, with 429, without handling them. */
+    static final class OverflowThread extends Thread {
+        OverflowThread(Runnable task) {
+            super(task, "ingest-http-overflow");
+            setDaemon(true);
+        }
+    }
+
+    /** Request bytes held now in the in-flight budget, over both transports. */
+    long bytesInFlight() {
+        return budget.reserved();
+    }
+
     /** Requests being handled now (admitted, not yet answered). */
     int requestsInFlight() {
         return gate.inFlight();
@@ -245,6 +303,7 @@ public final class Ingest implements AutoCloseable {
         server.stop(0);
         grpcServer.close();
         grpcExecutor.shutdownNow();
+        overflow.shutdownNow();
         executor.shutdown();
         try {
             if (!executor.awaitTermination(DRAIN_MARGIN.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -31,6 +31,8 @@ import java.util.regex.Pattern;
  * @param topicReplication replication factor of the topics ingest creates
  * @param topicRetentionMs {@code retention.ms} of the topics ingest creates; -1 keeps records forever
  * @param maxBodyBytes the largest request body accepted; larger ones get 413
+ * @param maxInFlightBytes the most request bytes (decompressed) held at once by all requests together, over both
+ *     transports; a request that does not fit gets 429 (gRPC: RESOURCE_EXHAUSTED with RetryInfo)
  * @param kafkaTimeout the longest a request waits for Kafka's acknowledgement before it gets 503
  * @param kafkaStartupTimeout the longest start-up waits for Kafka to answer before it gives up
  * @param authEnabled whether every export must carry a bearer token of {@code authTokens}; off, the
@@ -52,6 +54,7 @@ public record IngestConfig(
         short topicReplication,
         long topicRetentionMs,
         int maxBodyBytes,
+        long maxInFlightBytes,
         Duration kafkaTimeout,
         Duration kafkaStartupTimeout,
         boolean authEnabled,
@@ -70,6 +73,7 @@ public record IngestConfig(
     public static final String ENV_TOPIC_REPLICATION = "OTEL_LAKE_TOPIC_REPLICATION";
     public static final String ENV_TOPIC_RETENTION_MS = "OTEL_LAKE_TOPIC_RETENTION_MS";
     public static final String ENV_MAX_BODY_BYTES = "OTEL_LAKE_INGEST_MAX_BODY_BYTES";
+    public static final String ENV_MAX_IN_FLIGHT_BYTES = "OTEL_LAKE_INGEST_MAX_IN_FLIGHT_BYTES";
     public static final String ENV_KAFKA_TIMEOUT_MS = "OTEL_LAKE_KAFKA_TIMEOUT_MS";
     public static final String ENV_KAFKA_STARTUP_TIMEOUT_MS = "OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS";
     /** The same variables as the query API's, so that one setting serves both. */
@@ -94,6 +98,8 @@ public record IngestConfig(
     public static final long DEFAULT_TOPIC_RETENTION_MS = Duration.ofHours(24).toMillis();
     /** 8 MiB. */
     public static final int DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+    /** 64 MiB: eight requests of the largest size at once, whatever the transport. */
+    public static final long DEFAULT_MAX_IN_FLIGHT_BYTES = 64L * 1024 * 1024;
 
     public static final Duration DEFAULT_KAFKA_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_KAFKA_STARTUP_TIMEOUT = Duration.ofSeconds(30);
@@ -177,6 +183,13 @@ public record IngestConfig(
                 ENV_MAX_BODY_BYTES,
                 "must be from " + MIN_MAX_BODY_BYTES + " to " + MAX_MAX_BODY_BYTES + " (64 MiB)",
                 maxBodyBytes);
+        check(
+                maxInFlightBytes >= maxBodyBytes,
+                "maxInFlightBytes",
+                ENV_MAX_IN_FLIGHT_BYTES,
+                "must be at least maxBodyBytes (" + maxBodyBytes + "), or a request of the largest size could never be"
+                        + " taken",
+                maxInFlightBytes);
         checkTimeout(kafkaTimeout, "kafkaTimeout", ENV_KAFKA_TIMEOUT_MS);
         checkTimeout(kafkaStartupTimeout, "kafkaStartupTimeout", ENV_KAFKA_STARTUP_TIMEOUT_MS);
         TenantTokens tokens;
@@ -204,7 +217,8 @@ public record IngestConfig(
                 + ", grpcPort=" + grpcPort + ", httpThreads=" + httpThreads + ", tracesTopic=" + tracesTopic
                 + ", logsTopic=" + logsTopic + ", metricsTopic=" + metricsTopic + ", topicPartitions="
                 + topicPartitions + ", topicReplication=" + topicReplication + ", topicRetentionMs="
-                + topicRetentionMs + ", maxBodyBytes=" + maxBodyBytes + ", kafkaTimeout=" + kafkaTimeout
+                + topicRetentionMs + ", maxBodyBytes=" + maxBodyBytes + ", maxInFlightBytes=" + maxInFlightBytes
+                + ", kafkaTimeout=" + kafkaTimeout
                 + ", kafkaStartupTimeout=" + kafkaStartupTimeout + ", authEnabled=" + authEnabled + ", authTokens="
                 + (authTokens.isBlank() ? "(none)" : "(set, not shown)") + ", redaction=" + redaction + "]";
     }
@@ -245,6 +259,7 @@ public record IngestConfig(
         read(env, ENV_TOPIC_REPLICATION, IngestConfig::parseShort).ifPresent(b::topicReplication);
         read(env, ENV_TOPIC_RETENTION_MS, Long::parseLong).ifPresent(b::topicRetentionMs);
         read(env, ENV_MAX_BODY_BYTES, IngestConfig::parseInt).ifPresent(b::maxBodyBytes);
+        read(env, ENV_MAX_IN_FLIGHT_BYTES, Long::parseLong).ifPresent(b::maxInFlightBytes);
         read(env, ENV_KAFKA_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaTimeout);
         read(env, ENV_KAFKA_STARTUP_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaStartupTimeout);
         read(env, ENV_AUTH_ENABLED, IngestConfig::parseBoolean).ifPresent(b::authEnabled);
@@ -289,6 +304,7 @@ public record IngestConfig(
         private short topicReplication = DEFAULT_TOPIC_REPLICATION;
         private long topicRetentionMs = DEFAULT_TOPIC_RETENTION_MS;
         private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+        private long maxInFlightBytes = DEFAULT_MAX_IN_FLIGHT_BYTES;
         private Duration kafkaTimeout = DEFAULT_KAFKA_TIMEOUT;
         private Duration kafkaStartupTimeout = DEFAULT_KAFKA_STARTUP_TIMEOUT;
         private boolean authEnabled = DEFAULT_AUTH_ENABLED;
@@ -310,6 +326,7 @@ public record IngestConfig(
             topicReplication = c.topicReplication;
             topicRetentionMs = c.topicRetentionMs;
             maxBodyBytes = c.maxBodyBytes;
+            maxInFlightBytes = c.maxInFlightBytes;
             kafkaTimeout = c.kafkaTimeout;
             kafkaStartupTimeout = c.kafkaStartupTimeout;
             authEnabled = c.authEnabled;
@@ -377,6 +394,11 @@ public record IngestConfig(
             return this;
         }
 
+        public Builder maxInFlightBytes(long maxInFlightBytes) {
+            this.maxInFlightBytes = maxInFlightBytes;
+            return this;
+        }
+
         public Builder kafkaTimeout(Duration kafkaTimeout) {
             this.kafkaTimeout = Objects.requireNonNull(kafkaTimeout, "kafkaTimeout");
             return this;
@@ -418,6 +440,7 @@ public record IngestConfig(
                     topicReplication,
                     topicRetentionMs,
                     maxBodyBytes,
+                    maxInFlightBytes,
                     kafkaTimeout,
                     kafkaStartupTimeout,
                     authEnabled,

@@ -68,14 +68,15 @@ final class IngestMetrics {
     }
 
     /**
-     * A request was refused before its body was read: no or an unknown token, a token for another tenant, or a bad
-     * tenant header. The reason, not the tenant, is the label: an unauthenticated request has no tenant to trust.
+     * A request was refused before it was decoded: no or an unknown token, a token for another tenant, a bad tenant
+     * header, or no room in the in-flight byte budget ({@code overloaded}). The reason, not the tenant, is the label: an unauthenticated request has no tenant to trust.
      */
     void refused(OtlpSignal signal, String transport, ExportRefusal.Kind kind) {
         String reason =
                 switch (kind) {
                     case UNAUTHENTICATED -> "unauthenticated";
                     case FORBIDDEN -> "forbidden";
+                    case OVERLOADED -> "overloaded";
                     default -> "invalid_tenant";
                 };
         add(refused, labels("signal", name(signal), "transport", transport, "reason", reason), 1);
@@ -121,7 +122,7 @@ final class IngestMetrics {
         counter(
                 out,
                 "otel_lake_ingest_requests_refused_total",
-                "Export requests refused for their credentials or tenant, by reason.",
+                "Export requests refused for their credentials, their tenant, or the in-flight byte budget, by reason.",
                 refused);
         counter(
                 out,

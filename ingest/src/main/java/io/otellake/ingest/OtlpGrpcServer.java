@@ -45,7 +45,10 @@ import org.slf4j.LoggerFactory;
  * <p>Guarantee: OK means the request's valid items are in Kafka (with {@code partial_success} when some were invalid
  * and dropped). UNAUTHENTICATED (no or unknown bearer token, authentication on), PERMISSION_DENIED (a tenant's token
  * used for another tenant), INVALID_ARGUMENT (malformed request, bad tenant) and RESOURCE_EXHAUSTED without RetryInfo (over the
- * size limit) are never taken; UNAVAILABLE carries a RetryInfo, and the request may be taken later.
+ * size limit) are never taken; UNAVAILABLE (Kafka, shutdown) and RESOURCE_EXHAUSTED with RetryInfo (the in-flight
+ * byte budget is exhausted) carry a RetryInfo, and the request may be taken later. A message is reserved in the
+ * {@link InFlightBudget} once gRPC has read it (its size is then known, and at most the body limit), and given back
+ * when it is answered.
  *
  * <p>The request is read as bytes and decoded by ingest itself, not by gRPC's protobuf marshaller: that one answers a
  * malformed message with INTERNAL, where OTLP asks for INVALID_ARGUMENT. gRPC enforces the size limit on the
@@ -174,7 +177,11 @@ final class OtlpGrpcServer implements AutoCloseable {
             if (!gate.tryEnter()) {
                 throw unavailable("ingest is shutting down; retry against another instance");
             }
-            try {
+            try (InFlightBudget.Reservation held = receiver.budget().reservation()) {
+                if (!held.grow(request.bytes().length)) {
+                    receiver.metrics().refused(receiver.signal(), "grpc", ExportRefusal.Kind.OVERLOADED);
+                    throw new ExportRefusal(ExportRefusal.Kind.OVERLOADED, receiver.overloadedMessage());
+                }
                 OtlpSignal.DecodedExport accepted =
                         receiver.receive("grpc", tenant, OtlpEncoding.PROTOBUF, request.bytes());
                 return receiver.signal()
@@ -210,18 +217,30 @@ final class OtlpGrpcServer implements AutoCloseable {
                     Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException();
                 case TOO_LARGE ->
                     Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
+                case OVERLOADED ->
+                    retryable(
+                            Status.Code.RESOURCE_EXHAUSTED,
+                            e.getMessage(),
+                            OtlpHttpHandler.OVERLOADED_RETRY_AFTER_SECONDS);
                 case UNAVAILABLE -> unavailable(e.getMessage());
             };
         }
 
         /** UNAVAILABLE with a RetryInfo, which OTLP exporters honour as the delay before they retry. */
         private static StatusRuntimeException unavailable(String message) {
+            return retryable(Status.Code.UNAVAILABLE, message, OtlpHttpHandler.RETRY_AFTER_SECONDS);
+        }
+
+        /**
+         * A status with a RetryInfo. OTLP exporters retry RESOURCE_EXHAUSTED only when it carries one, so the
+         * overloaded answer must have it.
+         */
+        private static StatusRuntimeException retryable(Status.Code code, String message, int retryAfterSeconds) {
             RetryInfo retry = RetryInfo.newBuilder()
-                    .setRetryDelay(
-                            com.google.protobuf.Duration.newBuilder().setSeconds(OtlpHttpHandler.RETRY_AFTER_SECONDS))
+                    .setRetryDelay(com.google.protobuf.Duration.newBuilder().setSeconds(retryAfterSeconds))
                     .build();
             return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
-                    .setCode(Status.Code.UNAVAILABLE.value())
+                    .setCode(code.value())
                     .setMessage(message)
                     .addDetails(Any.pack(retry))
                     .build());

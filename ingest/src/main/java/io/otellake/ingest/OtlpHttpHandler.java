@@ -27,15 +27,20 @@ import org.slf4j.LoggerFactory;
  * with the tenant header (one record per trace, or per log or metric request; see {@link ExportReceiver}); a request with no valid items is answered 200 and not written. When some items
  * were invalid, the 200 carries {@code partial_success} with their number and the reason (they are not written, and
  * retrying them will not help). Any other answer means the request was not taken: 400/401/403/413/415 never will be (do not retry),
- * 503 may be later (retry, after {@code Retry-After}). Errors once the encoding is known carry a
+ * 429 (the in-flight byte budget is exhausted, or every thread is busy and the queue full) and 503 (Kafka did not acknowledge in time, or ingest is stopping) may
+ * be later (retry, after {@code Retry-After}). Errors once the encoding is known carry a
  * {@code google.rpc.Status} in that encoding, as the OTLP specification asks; earlier ones (404, 405, 415) are text.
  *
  * <p>The body limit applies to the decompressed body, counted while decompressing: a gzip bomb costs at most the limit
- * in memory before it is refused with 413.
+ * in memory before it is refused with 413. Every byte read (after decompression) is first reserved in the shared
+ * {@link InFlightBudget}, chunk by chunk, so the bound holds for chunked bodies of unknown length too; a request that
+ * does not fit is answered 429 at once, and its reservation is given back when it is answered.
  */
 final class OtlpHttpHandler implements HttpHandler {
     static final String TENANT_HEADER = TenantAccess.TENANT_HEADER;
     static final int RETRY_AFTER_SECONDS = 5;
+    /** Overload passes as soon as admitted requests are answered, so clients may come back sooner than from an outage. */
+    static final int OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpHandler.class);
     private static final byte[] EMPTY_JSON_RESPONSE = "{}".getBytes(StandardCharsets.UTF_8);
@@ -100,6 +105,15 @@ final class OtlpHttpHandler implements HttpHandler {
                     415,
                     "Content-Encoding '" + contentEncoding + "' is not supported; send gzip or identity");
         }
+        if (Thread.currentThread() instanceof Ingest.OverflowThread) {
+            receiver.metrics().refused(signal, "http", ExportRefusal.Kind.OVERLOADED);
+            return refused(
+                            encoding.get(),
+                            new ExportRefusal(
+                                    ExportRefusal.Kind.OVERLOADED,
+                                    "every OTLP/HTTP thread is busy and its queue is full; retry later"))
+                    .withHeader("Connection", "close");
+        }
         if (!gate.tryEnter()) {
             return rejected(encoding.get(), 503, "ingest is shutting down; retry against another instance")
                     .withHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS))
@@ -116,9 +130,9 @@ final class OtlpHttpHandler implements HttpHandler {
 
     private Reply export(HttpExchange exchange, OtlpEncoding encoding, boolean gzip) throws Rejection {
         TenantId tenant = tenant(exchange.getRequestHeaders(), encoding);
-        byte[] body = gzip ? readGzipBody(exchange, encoding) : readBody(exchange, encoding);
         OtlpSignal.DecodedExport accepted;
-        try {
+        try (InFlightBudget.Reservation held = receiver.budget().reservation()) {
+            byte[] body = gzip ? readGzipBody(exchange, encoding, held) : readBody(exchange, encoding, held);
             accepted = receiver.receive("http", tenant, encoding, body);
         } catch (ExportRefusal e) {
             throw new Rejection(refused(encoding, e));
@@ -145,6 +159,9 @@ final class OtlpHttpHandler implements HttpHandler {
                 rejected(encoding, 401, e.getMessage()).withHeader("WWW-Authenticate", "Bearer realm=\"otel-lake\"");
             case FORBIDDEN -> rejected(encoding, 403, e.getMessage());
             case TOO_LARGE -> rejected(encoding, 413, e.getMessage());
+            case OVERLOADED ->
+                rejected(encoding, 429, e.getMessage())
+                        .withHeader("Retry-After", Integer.toString(OVERLOADED_RETRY_AFTER_SECONDS));
             case UNAVAILABLE ->
                 rejected(encoding, 503, e.getMessage())
                         .withHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
@@ -166,12 +183,15 @@ final class OtlpHttpHandler implements HttpHandler {
     }
 
     /** Reads at most one byte more than the limit, so an oversized body is refused without being held. */
-    private byte[] readBody(HttpExchange exchange, OtlpEncoding encoding) throws Rejection {
+    private byte[] readBody(HttpExchange exchange, OtlpEncoding encoding, InFlightBudget.Reservation held)
+            throws Rejection {
         checkDeclaredLength(exchange, encoding);
         byte[] body;
         try {
-            InputStream in = exchange.getRequestBody();
+            InputStream in = held.reading(exchange.getRequestBody(), maxBodyBytes);
             body = in.readNBytes(maxBodyBytes + 1);
+        } catch (InFlightBudget.OverBudget e) {
+            throw overloaded(encoding);
         } catch (IOException e) {
             throw new Rejection(rejected(encoding, 400, "could not read the body: " + e.getMessage()));
         }
@@ -185,12 +205,15 @@ final class OtlpHttpHandler implements HttpHandler {
      * Decompresses at most one byte more than the limit, so that a body that inflates beyond it (a gzip bomb) is
      * refused after at most the limit was held, however well it compresses.
      */
-    private byte[] readGzipBody(HttpExchange exchange, OtlpEncoding encoding) throws Rejection {
+    private byte[] readGzipBody(HttpExchange exchange, OtlpEncoding encoding, InFlightBudget.Reservation held)
+            throws Rejection {
         checkDeclaredLength(exchange, encoding);
         byte[] body;
         try {
-            InputStream in = new GZIPInputStream(exchange.getRequestBody(), 8192);
+            InputStream in = held.reading(new GZIPInputStream(exchange.getRequestBody(), 8192), maxBodyBytes);
             body = in.readNBytes(maxBodyBytes + 1);
+        } catch (InFlightBudget.OverBudget e) {
+            throw overloaded(encoding);
         } catch (EOFException e) {
             throw new Rejection(rejected(encoding, 400, "the gzip body ends too early"));
         } catch (ZipException e) {
@@ -203,6 +226,13 @@ final class OtlpHttpHandler implements HttpHandler {
                     tooLargeReply(encoding, tooLarge("more than " + maxBodyBytes + " bytes after decompression")));
         }
         return body;
+    }
+
+    /** The budget cannot hold the body: counted, and answered 429 with Retry-After. */
+    private Rejection overloaded(OtlpEncoding encoding) {
+        receiver.metrics().refused(signal, "http", ExportRefusal.Kind.OVERLOADED);
+        return new Rejection(
+                refused(encoding, new ExportRefusal(ExportRefusal.Kind.OVERLOADED, receiver.overloadedMessage())));
     }
 
     /** A declared Content-Length over the limit is refused before reading (compressed bodies only grow). */

@@ -29,7 +29,7 @@ final class RpcStatus {
             case 400, 415 -> INVALID_ARGUMENT;
             case 401 -> UNAUTHENTICATED;
             case 403 -> PERMISSION_DENIED;
-            case 413 -> RESOURCE_EXHAUSTED;
+            case 413, 429 -> RESOURCE_EXHAUSTED;
             case 503 -> UNAVAILABLE;
             case 500 -> INTERNAL;
             default -> UNKNOWN;

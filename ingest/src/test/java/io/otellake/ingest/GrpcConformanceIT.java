@@ -69,11 +69,13 @@ class GrpcConformanceIT extends OtlpConformanceIT {
 
     private static ManagedChannel channel;
     private static ManagedChannel securedChannel;
+    private static ManagedChannel budgetChannel;
 
     @BeforeAll
     static void connect() {
         channel = channel(ingest);
         securedChannel = channel(securedIngest);
+        budgetChannel = channel(budgetIngest);
     }
 
     private static ManagedChannel channel(Ingest target) {
@@ -89,6 +91,7 @@ class GrpcConformanceIT extends OtlpConformanceIT {
     static void disconnect() throws InterruptedException {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         securedChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        budgetChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
 
     @Override
@@ -120,7 +123,8 @@ class GrpcConformanceIT extends OtlpConformanceIT {
             headers.put(OtlpGrpcServer.AUTHORIZATION_KEY, authorization);
         }
         Channel withHeaders = ClientInterceptors.intercept(
-                target == securedIngest ? securedChannel : channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+                target == securedIngest ? securedChannel : target == budgetIngest ? budgetChannel : channel,
+                MetadataUtils.newAttachHeadersInterceptor(headers));
         CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS);
         if (gzipped) {
             options = options.withCompression(ALREADY_GZIPPED.getMessageEncoding());

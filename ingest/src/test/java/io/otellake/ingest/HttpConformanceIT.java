@@ -41,7 +41,8 @@ class HttpConformanceIT extends OtlpConformanceIT {
                     case 400 -> Code.INVALID_ARGUMENT;
                     case 401 -> Code.UNAUTHENTICATED;
                     case 403 -> Code.PERMISSION_DENIED;
-                    case 413 -> Code.RESOURCE_EXHAUSTED;
+                    // 413 and 429 differ as the gRPC codes do: only the throttling answer carries a retry delay.
+                    case 413, 429 -> Code.RESOURCE_EXHAUSTED;
                     case 503 -> Code.UNAVAILABLE;
                     default -> Code.OTHER;
                 };
@@ -49,6 +50,9 @@ class HttpConformanceIT extends OtlpConformanceIT {
                 .firstValue("Retry-After")
                 .map(seconds -> Duration.ofSeconds(Long.parseLong(seconds)))
                 .orElse(null);
+        if (response.statusCode() == 429) {
+            assertThat(retryDelay).as("429 carries Retry-After").isNotNull();
+        }
         if (code == Code.UNAUTHENTICATED) {
             // RFC 9110: a 401 names the scheme to authenticate with.
             assertThat(response.headers().firstValue("WWW-Authenticate")).hasValue("Bearer realm=\"otel-lake\"");

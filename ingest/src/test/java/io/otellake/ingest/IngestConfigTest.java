@@ -25,6 +25,7 @@ class IngestConfigTest {
         assertThat(config.topicReplication()).isEqualTo((short) 1);
         assertThat(config.topicRetentionMs()).isEqualTo(86_400_000L);
         assertThat(config.maxBodyBytes()).isEqualTo(8 * 1024 * 1024);
+        assertThat(config.maxInFlightBytes()).isEqualTo(64L * 1024 * 1024);
         assertThat(config.maxRecordBytes()).isEqualTo(8 * 1024 * 1024 + 64 * 1024);
         assertThat(config.kafkaTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(config.kafkaStartupTimeout()).isEqualTo(Duration.ofSeconds(30));
@@ -47,6 +48,7 @@ class IngestConfigTest {
                 Map.entry("OTEL_LAKE_TOPIC_REPLICATION", "3"),
                 Map.entry("OTEL_LAKE_TOPIC_RETENTION_MS", "-1"),
                 Map.entry("OTEL_LAKE_INGEST_MAX_BODY_BYTES", "1048576"),
+                Map.entry("OTEL_LAKE_INGEST_MAX_IN_FLIGHT_BYTES", "16777216"),
                 Map.entry("OTEL_LAKE_KAFKA_TIMEOUT_MS", "2500"),
                 Map.entry("OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS", "60000"),
                 Map.entry("OTEL_LAKE_AUTH_ENABLED", "TRUE"),
@@ -67,6 +69,7 @@ class IngestConfigTest {
                         (short) 3,
                         -1,
                         1_048_576,
+                        16_777_216L,
                         Duration.ofMillis(2500),
                         Duration.ofSeconds(60),
                         true,

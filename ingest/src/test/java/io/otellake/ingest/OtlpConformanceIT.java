@@ -35,7 +35,9 @@ import io.otellake.infra.KafkaBroker;
 import io.otellake.schemas.TenantTokens;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -72,6 +74,10 @@ abstract class OtlpConformanceIT {
     static Ingest ingest;
     /** The same topics, behind authentication: team-a's token and an admin token. */
     static Ingest securedIngest;
+    /** The same topics, with an in-flight byte budget as small as its body limit. */
+    static Ingest budgetIngest;
+
+    static final int BUDGET_BYTES = 64 * 1024;
 
     static Map<OtlpSignal, TopicReader> topics;
 
@@ -117,6 +123,10 @@ abstract class OtlpConformanceIT {
                 .authEnabled(true)
                 .authTokens("team-a=" + TenantTokens.hashOf(TEAM_A_TOKEN) + ", *=" + TenantTokens.hashOf(ADMIN_TOKEN))
                 .build());
+        budgetIngest = Ingest.start(config.toBuilder()
+                .maxBodyBytes(BUDGET_BYTES)
+                .maxInFlightBytes(BUDGET_BYTES)
+                .build());
         topics = new EnumMap<>(OtlpSignal.class);
         for (OtlpSignal signal : OtlpSignal.values()) {
             topics.put(
@@ -129,6 +139,7 @@ abstract class OtlpConformanceIT {
     static void stopIngest() {
         topics.values().forEach(TopicReader::close);
         securedIngest.close();
+        budgetIngest.close();
         ingest.close();
     }
 
@@ -407,6 +418,94 @@ abstract class OtlpConformanceIT {
 
         assertThat(topics.get(OtlpSignal.LOGS).since(mark)).singleElement().satisfies(r -> assertThat(r.key())
                 .isNull());
+    }
+
+    /**
+     * The in-flight byte budget, exactly at its bound: while an HTTP request whose body is only partly sent holds
+     * part of it, a request one byte larger than the rest is refused at once with the retryable throttling answer
+     * (HTTP 429 with Retry-After, gRPC RESOURCE_EXHAUSTED with RetryInfo) and counted as overloaded, a request of
+     * exactly the rest is taken, and the refused one is taken once the first is answered.
+     */
+    @Test
+    void aRequestThatDoesNotFitTheInFlightBudgetIsThrottledUntilItFits() throws Exception {
+        byte[] holder = logsOfSize(40_000, "holder").toByteArray();
+        int held = 30_000;
+        int free = BUDGET_BYTES - held;
+        byte[] late = logsOfSize(free + 1, "late").toByteArray();
+        byte[] exact = logsOfSize(free, "exact").toByteArray();
+        long overloadedBefore = overloaded();
+        try (Socket socket = new Socket("127.0.0.1", budgetIngest.port())) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                            + "Content-Length: " + holder.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(holder, 0, held);
+            out.flush();
+            awaitBytesInFlight(held);
+
+            Answer refused = send(budgetIngest, OtlpSignal.LOGS, null, null, late, false);
+            assertThat(refused.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+            assertThat(refused.retryDelay()).isEqualTo(Duration.ofSeconds(1));
+            assertThat(refused.message())
+                    .isEqualTo("ingest holds its limit of " + BUDGET_BYTES + " request bytes in flight; retry later");
+            assertThat(overloaded()).isEqualTo(overloadedBefore + 1);
+            assertThat(budgetIngest.bytesInFlight())
+                    .as("the refused request gave back what it had reserved")
+                    .isEqualTo(held);
+
+            assertThat(send(budgetIngest, OtlpSignal.LOGS, null, null, exact, false)
+                            .code())
+                    .isEqualTo(Code.OK);
+
+            out.write(holder, held, holder.length - held);
+            out.flush();
+            String statusLine = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertThat(statusLine).isEqualTo("HTTP/1.1 200");
+        }
+        awaitBytesInFlight(0);
+        assertThat(send(budgetIngest, OtlpSignal.LOGS, null, null, late, false).code())
+                .isEqualTo(Code.OK);
+    }
+
+    /** One log record whose request is exactly {@code size} bytes. */
+    private static ExportLogsServiceRequest logsOfSize(int size, String tag) {
+        for (int pad = size; pad > 0; pad--) {
+            ExportLogsServiceRequest request = ExportLogsServiceRequest.newBuilder()
+                    .addResourceLogs(ResourceLogs.newBuilder()
+                            .addScopeLogs(ScopeLogs.newBuilder()
+                                    .addLogRecords(LogRecord.newBuilder()
+                                            .setBody(AnyValue.newBuilder()
+                                                    .setStringValue(tag + "-" + "x".repeat(pad))))))
+                    .build();
+            if (request.getSerializedSize() == size) {
+                return request;
+            }
+        }
+        throw new IllegalArgumentException("no log request of exactly " + size + " bytes");
+    }
+
+    private static void awaitBytesInFlight(long bytes) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (budgetIngest.bytesInFlight() != bytes) {
+            assertThat(System.nanoTime())
+                    .as("bytes in flight reach %d (now %d)", bytes, budgetIngest.bytesInFlight())
+                    .isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
+
+    /** The budget ingest's refused-as-overloaded counter, for this transport's log exports. */
+    private long overloaded() {
+        String series = "otel_lake_ingest_requests_refused_total{signal=\"logs\",transport=\"" + transport()
+                + "\",reason=\"overloaded\"} ";
+        String metrics =
+                new String(new OtlpHttp(budgetIngest.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
+        return metrics.lines()
+                .filter(line -> line.startsWith(series))
+                .mapToLong(line -> Long.parseLong(line.substring(series.length())))
+                .findFirst()
+                .orElse(0);
     }
 
     /** The refused-requests counter of the secured ingest, for this transport's trace exports. */

@@ -1,0 +1,128 @@
+package io.otellake.ingest;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The bound on memory for in-flight data: the request bytes (decompressed) that all requests, over both transports,
+ * may hold at once. A request takes a {@link Reservation}, grows it as it reads, and closes it once answered.
+ *
+ * <p>Guarantee: the bytes reserved never exceed the limit. A reservation that would is refused at once, never
+ * waited for, so that the request is answered with a retryable "overloaded" status (HTTP 429, gRPC
+ * RESOURCE_EXHAUSTED with RetryInfo) while the requests already admitted finish.
+ */
+final class InFlightBudget {
+    private final long limit;
+    private final AtomicLong reserved = new AtomicLong();
+
+    InFlightBudget(long limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be positive: " + limit);
+        }
+        this.limit = limit;
+    }
+
+    long limit() {
+        return limit;
+    }
+
+    /** Bytes reserved now. */
+    long reserved() {
+        return reserved.get();
+    }
+
+    /** An empty reservation; close it when the request is answered. */
+    Reservation reservation() {
+        return new Reservation();
+    }
+
+    private boolean tryReserve(long bytes) {
+        long now;
+        do {
+            now = reserved.get();
+            if (bytes > limit - now) {
+                return false;
+            }
+        } while (!reserved.compareAndSet(now, now + bytes));
+        return true;
+    }
+
+    /** The bytes one request holds. Not thread-safe: one request is handled by one thread at a time. */
+    final class Reservation implements AutoCloseable {
+        private long held;
+        private boolean closed;
+
+        /** Reserves {@code bytes} more, or returns false (and reserves nothing more) if they do not fit. */
+        boolean grow(long bytes) {
+            if (closed) {
+                throw new IllegalStateException("the reservation is closed");
+            }
+            if (!tryReserve(bytes)) {
+                return false;
+            }
+            held += bytes;
+            return true;
+        }
+
+        long held() {
+            return held;
+        }
+
+        /**
+         * Wraps a stream so that every byte read from it, up to {@code cap}, is reserved as it is read; a read that does
+         * not fit throws {@link OverBudget}. Used where the size is not known up front (chunked or compressed bodies).
+         * Bytes beyond the cap are not reserved: the caller reads at most one chunk past its body limit, to refuse the
+         * body as too large (413), and that answer must not turn into a retryable 429 when the budget equals the limit.
+         */
+        InputStream reading(InputStream in, long cap) {
+            return new FilterInputStream(in) {
+                private long read;
+
+                @Override
+                public int read() throws IOException {
+                    int b = super.read();
+                    if (b >= 0) {
+                        reserve(1);
+                    }
+                    return b;
+                }
+
+                @Override
+                public int read(byte[] buffer, int offset, int length) throws IOException {
+                    int n = super.read(buffer, offset, length);
+                    if (n > 0) {
+                        reserve(n);
+                    }
+                    return n;
+                }
+
+                private void reserve(int n) throws OverBudget {
+                    long counted = Math.max(0, Math.min(n, cap - read));
+                    read += n;
+                    if (counted > 0 && !grow(counted)) {
+                        throw new OverBudget();
+                    }
+                }
+            };
+        }
+
+        /** Gives back everything held. Idempotent. */
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                reserved.addAndGet(-held);
+                held = 0;
+            }
+        }
+    }
+
+    /** Thrown by a {@link Reservation#reading} stream when the budget is exhausted. */
+    static final class OverBudget extends IOException {
+        OverBudget() {
+            super("the in-flight byte budget is exhausted", null);
+        }
+    }
+}

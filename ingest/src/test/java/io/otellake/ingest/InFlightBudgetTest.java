@@ -1,0 +1,55 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import org.junit.jupiter.api.Test;
+
+class InFlightBudgetTest {
+    @Test
+    void reservesUpToTheLimitExactlyAndGivesBackOnClose() {
+        InFlightBudget budget = new InFlightBudget(100);
+        try (InFlightBudget.Reservation first = budget.reservation();
+                InFlightBudget.Reservation second = budget.reservation()) {
+            assertThat(first.grow(60)).isTrue();
+            assertThat(second.grow(41)).as("one byte too many").isFalse();
+            assertThat(second.grow(40)).as("exactly the rest").isTrue();
+            assertThat(budget.reserved()).isEqualTo(100);
+            first.close();
+            assertThat(budget.reserved()).isEqualTo(40);
+            first.close();
+            assertThat(budget.reserved()).as("close is idempotent").isEqualTo(40);
+        }
+        assertThat(budget.reserved()).isZero();
+    }
+
+    @Test
+    void aReadingStreamReservesWhatItReadsAndThrowsWhenTheBudgetIsExhausted() throws Exception {
+        InFlightBudget budget = new InFlightBudget(1000);
+        try (InFlightBudget.Reservation other = budget.reservation();
+                InFlightBudget.Reservation held = budget.reservation()) {
+            assertThat(other.grow(500)).isTrue();
+            InputStream in = held.reading(new ByteArrayInputStream(new byte[800]), 800);
+            assertThat(in.readNBytes(500)).hasSize(500);
+            assertThat(held.held()).isEqualTo(500);
+            assertThatThrownBy(() -> in.read()).isInstanceOf(InFlightBudget.OverBudget.class);
+            assertThat(budget.reserved()).isEqualTo(1000);
+        }
+        assertThat(budget.reserved()).isZero();
+    }
+
+    @Test
+    void bytesBeyondTheCapAreNotReserved() throws Exception {
+        InFlightBudget budget = new InFlightBudget(100);
+        try (InFlightBudget.Reservation held = budget.reservation()) {
+            byte[] read =
+                    held.reading(new ByteArrayInputStream(new byte[150]), 100).readNBytes(101);
+            assertThat(read)
+                    .as("one byte past the body limit, to refuse it as too large")
+                    .hasSize(101);
+            assertThat(held.held()).isEqualTo(100);
+        }
+    }
+}
