@@ -77,7 +77,7 @@ class LogController {
             @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        checkKnown(params, SEARCH_PARAMETERS);
+        RequestParams.requireKnown(params, SEARCH_PARAMETERS, LogFilter.ATTR_PREFIX, LogFilter.RESOURCE_PREFIX);
         TimeRange range =
                 TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         String cursor = params.getFirst("cursor");
@@ -86,7 +86,7 @@ class LogController {
                 range.start(),
                 range.end(),
                 LogFilter.parse(params),
-                limit(params.getFirst("limit")),
+                RequestParams.limit(params.getFirst("limit"), props.defaultLimit(), props.maxLimit()),
                 direction(params.getFirst("direction")),
                 cursor == null || cursor.isEmpty() ? null : LogCursor.decode(cursor)));
         Map<String, Object> body = new LinkedHashMap<>();
@@ -127,7 +127,7 @@ class LogController {
             @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        checkKnown(params, VOLUME_PARAMETERS);
+        RequestParams.requireKnown(params, VOLUME_PARAMETERS, LogFilter.ATTR_PREFIX, LogFilter.RESOURCE_PREFIX);
         TimeRange range =
                 TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         Duration step = step(params.getFirst("step"), range);
@@ -137,32 +137,6 @@ class LogController {
         body.put("step_seconds", step.toSeconds());
         body.put("stats", volume.stats());
         return body;
-    }
-
-    private static void checkKnown(MultiValueMap<String, String> params, Set<String> known) {
-        for (String name : params.keySet()) {
-            if (!known.contains(name)
-                    && !name.startsWith(LogFilter.ATTR_PREFIX)
-                    && !name.startsWith(LogFilter.RESOURCE_PREFIX)) {
-                throw new BadRequestException("unknown parameter '" + name + "'; known: " + new TreeSet<>(known)
-                        + ", attr.<key>, resource.<key>");
-            }
-        }
-    }
-
-    private int limit(@Nullable String text) {
-        if (text == null || text.isBlank()) {
-            return props.defaultLimit();
-        }
-        try {
-            int n = Integer.parseInt(text.trim());
-            if (n < 1 || n > props.maxLimit()) {
-                throw new BadRequestException("limit must be between 1 and " + props.maxLimit() + ", got " + n);
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new BadRequestException("limit must be a whole number, got '" + text + "'");
-        }
     }
 
     private static LogSearch.Direction direction(@Nullable String text) {

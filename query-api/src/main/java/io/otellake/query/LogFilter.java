@@ -1,7 +1,6 @@
 package io.otellake.query;
 
 import io.otellake.schemas.Ids;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -109,20 +108,6 @@ record LogFilter(
         });
     }
 
-    /** Every filter, as the audit log and the echo in responses show it. */
-    Map<String, Object> describe() {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("q", contains);
-        d.put("regex", regex);
-        d.put("service", services);
-        d.put("severity_min", severityMin);
-        d.put("trace_id", traceId);
-        d.put("span_id", spanId);
-        d.put("attributes", attributes);
-        d.put("resource_attributes", resourceAttributes);
-        return d;
-    }
-
     private static String key(String name, String prefix) {
         String key = name.substring(prefix.length());
         if (key.isEmpty()) {
@@ -199,9 +184,5 @@ record LogFilter(
                 + " 'DEBUG' WHEN severity_number BETWEEN 9 AND 12 THEN 'INFO' WHEN severity_number BETWEEN 13 AND 16"
                 + " THEN 'WARN' WHEN severity_number BETWEEN 17 AND 20 THEN 'ERROR' WHEN severity_number BETWEEN 21"
                 + " AND 24 THEN 'FATAL' ELSE 'UNSPECIFIED' END";
-    }
-
-    static List<Object> newParams() {
-        return new ArrayList<>();
     }
 }

@@ -11,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -33,6 +32,7 @@ class TraceController {
     static final Set<String> LOOKUP_PARAMETERS = Set.of("start", "end", "format");
     static final Set<String> SEARCH_PARAMETERS =
             Set.of("start", "end", "service", "name", "min_duration", "max_duration", "status", "limit");
+    private static final int DEFAULT_SEARCH_LIMIT = 20;
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ns|us|µs|ms|s|m|h)?");
 
     private final TraceLookup lookup;
@@ -60,7 +60,7 @@ class TraceController {
             @Parameter(description = "32 hex characters") @PathVariable String traceId,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        known(params, LOOKUP_PARAMETERS);
+        RequestParams.requireKnown(params, LOOKUP_PARAMETERS);
         String id = TraceLookup.traceId(traceId);
         String format = params.getFirst("format");
         if (format != null && !format.isEmpty() && !format.equals("otlp") && !format.equals("lake")) {
@@ -100,7 +100,7 @@ class TraceController {
             @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        known(params, SEARCH_PARAMETERS);
+        RequestParams.requireKnown(params, SEARCH_PARAMETERS);
         LogController.TimeRange range = LogController.TimeRange.of(
                 params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         String status = params.getFirst("status");
@@ -116,7 +116,7 @@ class TraceController {
                 duration("min_duration", params.getFirst("min_duration")),
                 duration("max_duration", params.getFirst("max_duration")),
                 status != null && !status.isEmpty(),
-                limit(params.getFirst("limit"))));
+                RequestParams.limit(params.getFirst("limit"), DEFAULT_SEARCH_LIMIT, props.maxLimit())));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("data", result.data());
         body.put("stats", result.stats());
@@ -149,29 +149,6 @@ class TraceController {
             return Math.multiplyExact(n, factor);
         } catch (ArithmeticException e) {
             throw new BadRequestException(name + " is too large: " + text);
-        }
-    }
-
-    private int limit(@Nullable String text) {
-        if (text == null || text.isBlank()) {
-            return 20;
-        }
-        try {
-            int n = Integer.parseInt(text.trim());
-            if (n < 1 || n > props.maxLimit()) {
-                throw new BadRequestException("limit must be between 1 and " + props.maxLimit() + ", got " + n);
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new BadRequestException("limit must be a whole number, got '" + text + "'");
-        }
-    }
-
-    private static void known(MultiValueMap<String, String> params, Set<String> known) {
-        for (String name : params.keySet()) {
-            if (!known.contains(name)) {
-                throw new BadRequestException("unknown parameter '" + name + "'; known: " + new TreeSet<>(known));
-            }
         }
     }
 

@@ -1,0 +1,44 @@
+package io.otellake.query;
+
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+import org.springframework.util.MultiValueMap;
+
+/** Request-parameter checks shared by the endpoints, so every endpoint refuses the same mistakes the same way. */
+final class RequestParams {
+    private RequestParams() {}
+
+    /**
+     * Refuses any parameter that is neither in {@code known} nor starts with one of {@code prefixes}, so a typo never
+     * silently widens a query.
+     */
+    static void requireKnown(MultiValueMap<String, String> params, Set<String> known, String... prefixes) {
+        for (String name : params.keySet()) {
+            if (!known.contains(name) && List.of(prefixes).stream().noneMatch(name::startsWith)) {
+                String patterns =
+                        List.of(prefixes).stream().map(p -> ", " + p + "<key>").collect(Collectors.joining());
+                throw new BadRequestException(
+                        "unknown parameter '" + name + "'; known: " + new TreeSet<>(known) + patterns);
+            }
+        }
+    }
+
+    /** {@code limit}: a whole number from 1 to {@code max}; {@code fallback} when absent. */
+    static int limit(@Nullable String text, int fallback, int max) {
+        if (text == null || text.isBlank()) {
+            return fallback;
+        }
+        try {
+            int n = Integer.parseInt(text.trim());
+            if (n < 1 || n > max) {
+                throw new BadRequestException("limit must be between 1 and " + max + ", got " + n);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new BadRequestException("limit must be a whole number, got '" + text + "'");
+        }
+    }
+}
