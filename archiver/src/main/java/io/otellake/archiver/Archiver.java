@@ -311,7 +311,12 @@ public final class Archiver implements Runnable, AutoCloseable {
     private void flush() {
         Map<TopicPartition, List<String>> keys = new HashMap<>();
         for (HourFile file : files.values()) {
-            keys.computeIfAbsent(file.source, k -> new ArrayList<>()).add(file.objectKey());
+            List<String> batchKeys = keys.computeIfAbsent(file.source, k -> new ArrayList<>());
+            batchKeys.add(file.objectKey());
+            String indexKey = indexKey(file);
+            if (indexKey != null) {
+                batchKeys.add(indexKey);
+            }
         }
         for (DeadLetterFor d : deadLetters) {
             keys.computeIfAbsent(d.source(), k -> new ArrayList<>())
@@ -358,23 +363,32 @@ public final class Archiver implements Runnable, AutoCloseable {
         return root + "_manifests/" + tp.topic() + "/" + tp.partition() + ".json";
     }
 
+    private @Nullable String indexKey(HourFile file) {
+        return file.signal == Signal.TRACES ? TraceIndex.indexKey(root, file.objectKey()) : null;
+    }
+
+    /** Uploads a file and, for a span partition's file, its trace index file. */
     private void upload(HourFile file) {
         String key = file.objectKey();
         Path local = config.spoolDir().resolve(key.replace('/', '_'));
         long started = System.nanoTime();
+        Map<String, String> metadata = Map.of(
+                "otel-lake-rows", Integer.toString(file.rowCount()),
+                "otel-lake-source", file.source.toString(),
+                "otel-lake-offsets", file.firstOffset + "-" + file.lastOffset);
         try {
             Files.createDirectories(config.spoolDir());
-            ParquetFiles.write(file.signal, file.sortedRows(), local);
+            List<org.apache.avro.generic.GenericRecord> rows = file.sortedRows();
+            ParquetFiles.write(file.signal, rows, local);
             long size = Files.size(local);
-            store.put(
-                    key,
-                    local,
-                    Map.of(
-                            "otel-lake-rows", Integer.toString(file.rowCount()),
-                            "otel-lake-source", file.source.toString(),
-                            "otel-lake-offsets", file.firstOffset + "-" + file.lastOffset));
+            store.put(key, local, metadata);
             metrics.uploaded(
                     file.signal.pathSegment(), file.tenant.value(), file.rowCount(), size, System.nanoTime() - started);
+            String indexKey = indexKey(file);
+            if (indexKey != null) {
+                TraceIndex.write(TraceIndex.entries(rows), local);
+                store.put(indexKey, local, metadata);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + local + " for " + key + " failed", e);
         } finally {

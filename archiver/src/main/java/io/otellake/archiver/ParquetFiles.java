@@ -6,21 +6,32 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.LogicalType;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.parquet.avro.AvroReadSupport;
 import org.apache.parquet.avro.AvroSchemaConverter;
 import org.apache.parquet.avro.AvroWriteSupport;
+import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.conf.ParquetConfiguration;
 import org.apache.parquet.conf.PlainParquetConfiguration;
+import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.api.InitContext;
+import org.apache.parquet.hadoop.api.ReadSupport;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.io.ColumnIOFactory;
+import org.apache.parquet.io.LocalInputFile;
 import org.apache.parquet.io.LocalOutputFile;
+import org.apache.parquet.io.MessageColumnIO;
 import org.apache.parquet.io.OutputFile;
+import org.apache.parquet.io.api.RecordMaterializer;
 import org.apache.parquet.schema.GroupType;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.MessageType;
@@ -44,11 +55,36 @@ public final class ParquetFiles {
 
     /** Writes the rows, in the order given, to a new file at {@code path}. */
     public static void write(Signal signal, List<GenericRecord> rows, Path path) throws IOException {
+        write(LakeSchema.of(signal), LakeSchema.fileMetadata(signal, WRITER), signal == Signal.TRACES, rows, path);
+    }
+
+    /**
+     * Writes rows of any schema with the lake's settings; with {@code traceIdBloom}, a bloom filter on the
+     * {@code trace_id} column sized for the file's distinct trace ids.
+     */
+    static void write(
+            Schema avro, Map<String, String> metadata, boolean traceIdBloom, List<GenericRecord> rows, Path path)
+            throws IOException {
+        long traces = !traceIdBloom
+                ? 0
+                : rows.stream()
+                        .map(r -> r.get("trace_id").toString())
+                        .distinct()
+                        .count();
+        write(avro, metadata, traceIdBloom ? Math.max(1, traces) : 0, rows.iterator(), path);
+    }
+
+    /**
+     * Writes rows as they come, holding one row group in memory. {@code traceIdBloomNdv > 0} adds a bloom filter on
+     * {@code trace_id} sized for that many distinct values (without a count, parquet-mr reserves its 1 MiB maximum).
+     */
+    static void write(
+            Schema avro, Map<String, String> metadata, long traceIdBloomNdv, Iterator<GenericRecord> rows, Path path)
+            throws IOException {
         Files.deleteIfExists(path);
         PlainParquetConfiguration conf = new PlainParquetConfiguration();
         // Three-level lists (LIST > list > element): what Spark, DuckDB, pyarrow and polars expect.
         conf.setBoolean(AvroWriteSupport.WRITE_OLD_LIST_STRUCTURE, false);
-        Schema avro = LakeSchema.of(signal);
         MessageType parquet = parquetSchema(avro, conf);
         ParquetWriter.Builder<GenericRecord, ?> builder = new Builder(new LocalOutputFile(path), parquet, avro)
                 .withConf(conf)
@@ -57,20 +93,92 @@ public final class ParquetFiles {
                 .withRowGroupSize(ROW_GROUP_BYTES)
                 .withPageSize(PAGE_BYTES)
                 .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
-                .withExtraMetaData(LakeSchema.fileMetadata(signal, WRITER));
-        if (signal == Signal.TRACES) {
-            // Sized for the file's own trace ids: without a count, parquet-mr reserves its 1 MiB maximum per file.
-            long traces = rows.stream()
-                    .map(r -> r.get("trace_id").toString())
-                    .distinct()
-                    .count();
-            builder = builder.withBloomFilterEnabled("trace_id", true)
-                    .withBloomFilterNDV("trace_id", Math.max(1, traces));
+                .withExtraMetaData(metadata);
+        if (traceIdBloomNdv > 0) {
+            builder = builder.withBloomFilterEnabled("trace_id", true).withBloomFilterNDV("trace_id", traceIdBloomNdv);
         }
         try (ParquetWriter<GenericRecord> writer = builder.build()) {
-            for (GenericRecord row : rows) {
-                writer.write(row);
+            while (rows.hasNext()) {
+                writer.write(rows.next());
             }
+        }
+    }
+
+    /** A file's key-value metadata. */
+    static Map<String, String> metadata(Path path) throws IOException {
+        try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(path))) {
+            return reader.getFooter().getFileMetaData().getKeyValueMetaData();
+        }
+    }
+
+    /**
+     * Reads a lake file back as rows of {@code avro}, one row group in memory at a time. Uses parquet-mr's record
+     * assembly directly rather than {@code ParquetReader}, which would pull Hadoop's MapReduce classes in.
+     */
+    static RowReader read(Path path, Schema avro) throws IOException {
+        return new RowReader(path, avro);
+    }
+
+    /** Rows of one file, in file order; close it when done. */
+    static final class RowReader implements Iterator<GenericRecord>, AutoCloseable {
+        private final ParquetFileReader reader;
+        private final MessageColumnIO columns;
+        private final RecordMaterializer<GenericRecord> materializer;
+        private org.apache.parquet.io.RecordReader<GenericRecord> rows;
+        private long left;
+        private GenericRecord next;
+
+        RowReader(Path path, Schema avro) throws IOException {
+            this.reader = ParquetFileReader.open(new LocalInputFile(path));
+            MessageType fileSchema = reader.getFooter().getFileMetaData().getSchema();
+            Map<String, String> kv = reader.getFooter().getFileMetaData().getKeyValueMetaData();
+            PlainParquetConfiguration conf = new PlainParquetConfiguration();
+            conf.set("parquet.avro.read.schema", avro.toString());
+            AvroReadSupport<GenericRecord> support = new AvroReadSupport<>(GenericData.get());
+            Map<String, java.util.Set<String>> kvSets = new java.util.HashMap<>();
+            kv.forEach((k, v) -> kvSets.put(k, java.util.Set.of(v)));
+            ReadSupport.ReadContext context = support.init(new InitContext(conf, kvSets, fileSchema));
+            this.materializer = support.prepareForRead(conf, kv, fileSchema, context);
+            this.columns = new ColumnIOFactory().getColumnIO(context.getRequestedSchema(), fileSchema);
+            advance();
+        }
+
+        private void advance() throws IOException {
+            while (left == 0) {
+                PageReadStore pages = reader.readNextRowGroup();
+                if (pages == null) {
+                    next = null;
+                    return;
+                }
+                left = pages.getRowCount();
+                rows = columns.getRecordReader(pages, materializer);
+            }
+            next = rows.read();
+            left--;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return next != null;
+        }
+
+        @Override
+        public GenericRecord next() {
+            if (next == null) {
+                throw new java.util.NoSuchElementException();
+            }
+            GenericRecord current = next;
+            try {
+                advance();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return current;
+        }
+
+        @Override
+        public void close() throws IOException {
+            reader.close();
         }
     }
 

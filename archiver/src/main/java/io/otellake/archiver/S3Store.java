@@ -1,6 +1,8 @@
 package io.otellake.archiver;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
@@ -15,8 +17,11 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Object;
 
 /** The archiver's only door to S3: make sure the bucket exists, upload, read and delete objects. */
 final class S3Store implements AutoCloseable {
@@ -101,6 +106,52 @@ final class S3Store implements AutoCloseable {
             s3.deleteObject(b -> b.bucket(bucket).key(key));
         } catch (SdkException e) {
             throw new ArchiveUploadException("deleting s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** An object found by {@link #list}: its key, size and last modification. */
+    record Listed(String key, long size, java.time.Instant lastModified) {}
+
+    /** Every object whose key starts with {@code prefix}, in key order, across all result pages. */
+    List<Listed> list(String prefix) {
+        try {
+            List<Listed> out = new ArrayList<>();
+            for (ListObjectsV2Response page :
+                    s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix))) {
+                for (S3Object o : page.contents()) {
+                    out.add(new Listed(o.key(), o.size(), o.lastModified()));
+                }
+            }
+            return out;
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("listing s3://" + bucket + "/" + prefix + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The "folders" right below {@code prefix} (each ending in {@code /}), in key order. */
+    List<String> listFolders(String prefix) {
+        try {
+            List<String> out = new ArrayList<>();
+            for (ListObjectsV2Response page : s3.listObjectsV2Paginator(
+                    b -> b.bucket(bucket).prefix(prefix).delimiter("/"))) {
+                for (CommonPrefix p : page.commonPrefixes()) {
+                    out.add(p.prefix());
+                }
+            }
+            return out;
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("listing s3://" + bucket + "/" + prefix + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Downloads an object to a local file, replacing it; throws when the object is missing or S3 fails. */
+    void download(String key, Path file) {
+        try {
+            java.nio.file.Files.deleteIfExists(file);
+            s3.getObject(b -> b.bucket(bucket).key(key), file);
+        } catch (SdkException | java.io.IOException e) {
+            throw new ArchiveUploadException(
+                    "downloading s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
         }
     }
 

@@ -168,10 +168,14 @@ class ArchiverIT {
         assertThat(keys)
                 .allMatch(
                         k -> k.matches(
-                                "lake/(traces|logs)/tenant=(acme|globex)/dt=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/[a-z0-9-]+\\+\\d\\+\\d+\\.parquet"));
+                                "lake/(traces|logs|_index/traces)/tenant=(acme|globex)/dt=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/[a-z0-9-]+\\+\\d\\+\\d+\\.parquet"));
         String lateDt =
                 Instant.ofEpochSecond(threeDaysAgo / 1_000_000_000L).toString().substring(0, 10);
         assertThat(keys).anyMatch(k -> k.contains("traces/tenant=acme/dt=" + lateDt + "/"));
+        // every span file has its trace index file at the mirrored key
+        assertThat(keys.stream().filter(k -> k.startsWith("lake/_index/")).map(k -> k.replace("_index/", "")))
+                .containsExactlyInAnyOrderElementsOf(
+                        keys.stream().filter(k -> k.startsWith("lake/traces/")).toList());
 
         Path local = download(keys);
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
@@ -204,6 +208,16 @@ class ArchiverIT {
                 rs.next();
                 assertThat(rs.getString(1)).isEqualTo("globex");
                 assertThat(rs.getLong(2)).isEqualTo(50);
+            }
+            assertThat(ArchiverCrashIT.indexMismatches(st, local.resolve("lake")))
+                    .isZero();
+            try (ResultSet rs = st.executeQuery("SELECT count(*), sum(span_count) FROM read_parquet('" + local
+                    + "/lake/_index/traces/tenant=acme/**/*.parquet') i WHERE trace_id NOT IN (SELECT trace_id FROM "
+                    + spans + " WHERE tenant = 'acme')")) {
+                rs.next();
+                assertThat(rs.getLong(1))
+                        .as("acme index rows naming traces acme does not have")
+                        .isZero();
             }
             String logFiles = "read_parquet('" + local + "/lake/logs/**/*.parquet', hive_partitioning=true)";
             try (ResultSet rs =

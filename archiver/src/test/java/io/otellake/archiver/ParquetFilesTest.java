@@ -139,6 +139,23 @@ class ParquetFilesTest {
     }
 
     @Test
+    void theCompactorsReaderReturnsExactlyTheRowsWritten() throws Exception {
+        Path file = dir.resolve("read-back.parquet");
+        List<FlatRow> rows = SpanFlattener.flatten(spans());
+        ParquetFiles.write(Signal.TRACES, records(rows), file);
+
+        List<GenericRecord> read = new ArrayList<>();
+        try (ParquetFiles.RowReader reader = ParquetFiles.read(file, io.otellake.schemas.LakeSchema.SPAN)) {
+            reader.forEachRemaining(read::add);
+        }
+        assertThat(read).hasSize(rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            assertThat(SpanFlattener.restore(read.get(i)))
+                    .isEqualTo(SpanFlattener.restore(rows.get(i).record()));
+        }
+    }
+
+    @Test
     void spanFilesCarryABloomFilterOnTraceIdSizedForTheFile() throws Exception {
         Path file = dir.resolve("spans.parquet");
         ParquetFiles.write(Signal.TRACES, records(SpanFlattener.flatten(spans())), file);

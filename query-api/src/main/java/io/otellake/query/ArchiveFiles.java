@@ -117,34 +117,14 @@ class ArchiveFiles implements AutoCloseable {
      * {@link ArchiveUnavailableException} when S3 cannot be reached.
      */
     Fetched fetch(Signal signal, TenantId tenant, Instant start, Instant end) {
-        List<Partition> hours = LakeLayout.hoursBetween(signal, tenant, start, end);
+        return fetch(signal, tenant, LakeLayout.hoursBetween(signal, tenant, start, end));
+    }
+
+    /** The local copies of every file of the given hour partitions of one tenant's signal. */
+    Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours) {
         String tenantPrefix = layout.tenantPrefix(signal, tenant);
-        List<Path> files = new ArrayList<>();
-        long bytes = 0;
-        int hits = 0;
         try {
-            List<S3Object> objects = list(hours, tenantPrefix);
-            long total = 0;
-            for (S3Object o : objects) {
-                total += o.size();
-            }
-            if (total > maxBytesPerQuery) {
-                throw new QueryTooLargeException("the query would read " + total + " bytes of archive, more than the"
-                        + " allowed " + maxBytesPerQuery + "; narrow the time range or the tenant's data");
-            }
-            for (S3Object o : objects) {
-                ObjectCache.Cached cached = cache.get(
-                        o.key(),
-                        o.eTag(),
-                        target ->
-                                s3.getObject(b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target));
-                files.add(cached.file());
-                if (cached.hit()) {
-                    hits++;
-                } else {
-                    bytes += o.size();
-                }
-            }
+            return fetchObjects(list(hours, tenantPrefix), hours.size());
         } catch (NoSuchBucketException e) {
             return new Fetched(List.of(), hours.size(), 0, 0); // nothing archived yet
         } catch (SdkException e) {
@@ -153,7 +133,64 @@ class ArchiveFiles implements AutoCloseable {
         } catch (IOException e) {
             throw new ArchiveUnavailableException("the local cache cannot store an archive file: " + e.getMessage(), e);
         }
-        return new Fetched(files, hours.size(), bytes, hits);
+    }
+
+    /**
+     * The local copies of the tenant's trace index files of the days since {@code since} (see the archiver's {@code
+     * TraceIndex}); {@code partitions} in the answer counts index days.
+     */
+    Fetched fetchTraceIndex(TenantId tenant, Instant since) {
+        String prefix =
+                layout.tenantPrefix(Signal.TRACES, tenant).replaceFirst("traces/tenant=", "_index/traces/tenant=");
+        String firstDay =
+                prefix + "dt=" + since.atZone(java.time.ZoneOffset.UTC).toLocalDate() + "/";
+        try {
+            List<S3Object> objects = new ArrayList<>();
+            Set<String> days = new HashSet<>();
+            for (S3Object o : listing(prefix)) {
+                String key = o.key();
+                // index days sort by name: dt=yyyy-MM-dd
+                if (key.startsWith(prefix) && key.endsWith(".parquet") && key.compareTo(firstDay) >= 0) {
+                    objects.add(o);
+                    days.add(key.substring(0, key.indexOf('/', prefix.length() + 1)));
+                }
+            }
+            return fetchObjects(objects, days.size());
+        } catch (NoSuchBucketException e) {
+            return new Fetched(List.of(), 0, 0, 0);
+        } catch (SdkException e) {
+            throw new ArchiveUnavailableException(
+                    "the archive (S3 bucket " + bucket + ") cannot be read: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new ArchiveUnavailableException("the local cache cannot store an archive file: " + e.getMessage(), e);
+        }
+    }
+
+    private Fetched fetchObjects(List<S3Object> objects, int partitions) throws IOException {
+        long total = 0;
+        for (S3Object o : objects) {
+            total += o.size();
+        }
+        if (total > maxBytesPerQuery) {
+            throw new QueryTooLargeException("the query would read " + total + " bytes of archive, more than the"
+                    + " allowed " + maxBytesPerQuery + "; narrow the time range or the tenant's data");
+        }
+        List<Path> files = new ArrayList<>();
+        long bytes = 0;
+        int hits = 0;
+        for (S3Object o : objects) {
+            ObjectCache.Cached cached = cache.get(
+                    o.key(),
+                    o.eTag(),
+                    target -> s3.getObject(b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target));
+            files.add(cached.file());
+            if (cached.hit()) {
+                hits++;
+            } else {
+                bytes += o.size();
+            }
+        }
+        return new Fetched(files, partitions, bytes, hits);
     }
 
     /**

@@ -21,7 +21,7 @@ import org.springframework.validation.annotation.Validated;
  * @param cacheDir where fetched Parquet objects are kept; DuckDB may read nothing outside it
  * @param cacheMaxBytes the cache's size bound; least recently used objects are evicted beyond it
  * @param maxRange the longest time range one query may cover
- * @param traceLookback how far back a trace lookup without start and end searches
+ * @param traceLookback how far back a trace lookup without start and end looks in the trace index
  * @param queryTimeout a DuckDB statement running longer is cancelled (504)
  * @param maxConcurrentQueries queries running at once; more wait up to {@code queueTimeout}, then get 429
  * @param maxBytesPerQuery a query whose files add up to more is refused (422) before anything is fetched
@@ -36,7 +36,7 @@ public record LakeProperties(
         @NotNull @DefaultValue("data/cache") Path cacheDir,
         @Min(1_048_576) @DefaultValue("2147483648") long cacheMaxBytes,
         @NotNull @DefaultValue("31d") Duration maxRange,
-        @NotNull @DefaultValue("24h") Duration traceLookback,
+        @NotNull @DefaultValue("90d") Duration traceLookback,
         @Min(1) @Max(5000) @DefaultValue("100") int defaultLimit,
         @Min(1) @Max(100_000) @DefaultValue("5000") int maxLimit,
         @NotBlank @DefaultValue("1GB") String duckdbMemoryLimit,
@@ -75,7 +75,7 @@ public record LakeProperties(
                 cacheDir,
                 2_147_483_648L,
                 Duration.ofDays(31),
-                Duration.ofHours(24),
+                Duration.ofDays(90),
                 100,
                 5000,
                 "1GB",

@@ -7,6 +7,7 @@ import io.swagger.v3.oas.annotations.Parameters;
 import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -24,8 +25,9 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * {@code GET /api/v1/traces/{trace_id}}: every span of one trace, as lake columns or, with {@code format=otlp}, as an
- * OTLP/JSON {@code ExportTraceServiceRequest}. Without {@code start} and {@code end} it searches the last
- * {@code otel-lake.trace-lookback} (24 hours by default). {@code GET /api/v1/traces}: trace summaries.
+ * OTLP/JSON {@code ExportTraceServiceRequest}. Without {@code start} and {@code end} it asks the tenant's trace index
+ * which hours hold the trace, as far back as {@code otel-lake.trace-lookback} (90 days by default), and reads only
+ * those; with either, it reads every hour of the range (the other end defaulting to 24 hours away). {@code GET /api/v1/traces}: trace summaries.
  */
 @RestController
 class TraceController {
@@ -33,6 +35,7 @@ class TraceController {
     static final Set<String> SEARCH_PARAMETERS =
             Set.of("start", "end", "service", "name", "min_duration", "max_duration", "status", "limit");
     private static final int DEFAULT_SEARCH_LIMIT = 20;
+    private static final Duration DEFAULT_LOOKUP_RANGE = Duration.ofHours(24);
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ns|us|µs|ms|s|m|h)?");
 
     private final TraceLookup lookup;
@@ -47,7 +50,10 @@ class TraceController {
 
     @Operation(summary = "Fetch every span of a trace")
     @Parameters({
-        @Parameter(name = "start", in = ParameterIn.QUERY, description = "Inclusive start; default end - 24 h."),
+        @Parameter(
+                name = "start",
+                in = ParameterIn.QUERY,
+                description = "Inclusive start; default end - 24 h. Without start and end, the trace index is used."),
         @Parameter(name = "end", in = ParameterIn.QUERY, description = "Exclusive end; default now."),
         @Parameter(
                 name = "format",
@@ -66,11 +72,20 @@ class TraceController {
         if (format != null && !format.isEmpty() && !format.equals("otlp") && !format.equals("lake")) {
             throw new BadRequestException("format must be lake (the default) or otlp, got '" + format + "'");
         }
-        LogController.TimeRange range = LogController.TimeRange.of(
-                params.getFirst("start"), params.getFirst("end"), props.traceLookback(), props.maxRange());
-        TraceLookup.Result result = lookup.lookup(tenant, id, range.start(), range.end());
-        if (result.spans().isEmpty()) {
-            throw new NotFoundException("no trace " + id + " between " + range.start() + " and " + range.end());
+        TraceLookup.Result result;
+        if (params.getFirst("start") == null && params.getFirst("end") == null) {
+            Instant since = Instant.now().minus(props.traceLookback());
+            result = lookup.lookup(tenant, id, since);
+            if (result.spans().isEmpty()) {
+                throw new NotFoundException("no trace " + id + " in the trace index since " + since);
+            }
+        } else {
+            LogController.TimeRange range = LogController.TimeRange.of(
+                    params.getFirst("start"), params.getFirst("end"), DEFAULT_LOOKUP_RANGE, props.maxRange());
+            result = lookup.lookup(tenant, id, range.start(), range.end());
+            if (result.spans().isEmpty()) {
+                throw new NotFoundException("no trace " + id + " between " + range.start() + " and " + range.end());
+            }
         }
         if ("otlp".equals(format)) {
             return ResponseEntity.ok()

@@ -2,6 +2,7 @@ package io.otellake.query;
 
 import io.otellake.schemas.Ids;
 import io.otellake.schemas.LakeSchema;
+import io.otellake.schemas.Partition;
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.TenantId;
 import java.sql.Array;
@@ -19,11 +20,13 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.duckdb.DuckDBStruct;
+import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Service;
 
 /**
  * Fetches every span of one trace of a tenant, oldest first, as lake rows. A trace's spans sit in the hour partitions
- * of their own start times, so the lookup reads every hour of the range it is given.
+ * of their own start times: a lookup with a range reads every hour of it, one without asks the trace index which
+ * hours to read.
  */
 @Service
 class TraceLookup {
@@ -56,35 +59,87 @@ class TraceLookup {
     /** The spans as lake rows ({@link LakeSchema#SPAN} records, times as epoch nanoseconds). */
     record Result(String traceId, List<GenericRecord> spans, QueryStats stats) {}
 
+    /** The spans of the trace that started in [start, end): reads every hour partition of the range. */
     Result lookup(TenantId tenant, String traceId, Instant start, Instant end) throws SQLException {
         long started = System.nanoTime();
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, start, end);
-        List<GenericRecord> spans = new ArrayList<>();
-        if (!fetched.files().isEmpty()) {
-            String sql = "SELECT * REPLACE (" + TIME_COLUMNS + ","
-                    + " list_transform(events, lambda e: {'time': epoch_ns(e.time), 'name': e.name,"
-                    + " 'attributes': e.attributes, 'attribute_types': e.attribute_types,"
-                    + " 'dropped_attributes_count': e.dropped_attributes_count}) AS events)"
-                    + " FROM read_parquet(?) WHERE trace_id = ?"
-                    + " AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
-                    + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) ORDER BY start_time, span_id";
+        List<GenericRecord> spans =
+                spans(fetched, traceId, new long[] {TimeParam.toNanos(start), TimeParam.toNanos(end)});
+        return new Result(traceId, spans, QueryStats.of(fetched, started));
+    }
+
+    /**
+     * The spans of the trace, wherever they are since {@code since}, with no time range: the tenant's trace index
+     * names the hours that hold the trace, and only those hours are read. The stats count index days as partitions
+     * and index files as files, next to the hours and span files read.
+     */
+    Result lookup(TenantId tenant, String traceId, Instant since) throws SQLException {
+        long started = System.nanoTime();
+        ArchiveFiles.Fetched index = archive.fetchTraceIndex(tenant, since);
+        List<Partition> hours = new ArrayList<>();
+        if (!index.files().isEmpty()) {
+            String sql = "SELECT DISTINCT epoch_ns(start_time) // 3600000000000 AS hour FROM read_parquet(?)"
+                    + " WHERE trace_id = ? ORDER BY hour";
             try (Connection c = runner.connect();
                     PreparedStatement ps = c.prepareStatement(sql)) {
-                Array files = c.createArrayOf(
-                        "VARCHAR",
-                        fetched.files().stream().map(Object::toString).toArray());
-                ps.setArray(1, files);
+                ps.setArray(1, files(c, index));
                 ps.setString(2, traceId);
-                ps.setLong(3, TimeParam.toNanos(start));
-                ps.setLong(4, TimeParam.toNanos(end));
                 try (ResultSet rs = runner.execute(ps)) {
                     while (rs.next()) {
-                        spans.add(row(rs));
+                        hours.add(Partition.of(Signal.TRACES, tenant, rs.getLong(1) * 3_600_000_000_000L));
                     }
                 }
             }
         }
-        return new Result(traceId, spans, QueryStats.of(fetched, started));
+        ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, hours);
+        List<GenericRecord> spans = spans(fetched, traceId, null);
+        QueryStats data = QueryStats.of(fetched, started);
+        QueryStats stats = new QueryStats(
+                index.partitions() + data.partitions(),
+                index.files().size() + data.files(),
+                index.bytes() + data.bytesFetched(),
+                index.cacheHits() + data.cacheHits(),
+                data.elapsedMs());
+        return new Result(traceId, spans, stats);
+    }
+
+    /** @param range start and end in epoch nanoseconds, or null for every span of the files */
+    private List<GenericRecord> spans(ArchiveFiles.Fetched fetched, String traceId, long @Nullable [] range)
+            throws SQLException {
+        List<GenericRecord> spans = new ArrayList<>();
+        if (fetched.files().isEmpty()) {
+            return spans;
+        }
+        String sql = "SELECT * REPLACE (" + TIME_COLUMNS + ","
+                + " list_transform(events, lambda e: {'time': epoch_ns(e.time), 'name': e.name,"
+                + " 'attributes': e.attributes, 'attribute_types': e.attribute_types,"
+                + " 'dropped_attributes_count': e.dropped_attributes_count}) AS events)"
+                + " FROM read_parquet(?) WHERE trace_id = ?"
+                + (range == null
+                        ? ""
+                        : " AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
+                                + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)")
+                + " ORDER BY start_time, span_id";
+        try (Connection c = runner.connect();
+                PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, files(c, fetched));
+            ps.setString(2, traceId);
+            if (range != null) {
+                ps.setLong(3, range[0]);
+                ps.setLong(4, range[1]);
+            }
+            try (ResultSet rs = runner.execute(ps)) {
+                while (rs.next()) {
+                    spans.add(row(rs));
+                }
+            }
+        }
+        return spans;
+    }
+
+    private static Array files(Connection c, ArchiveFiles.Fetched fetched) throws SQLException {
+        return c.createArrayOf(
+                "VARCHAR", fetched.files().stream().map(Object::toString).toArray());
     }
 
     /** A result row back as a lake row, so that the schemas module's mapping can turn it into OTLP. */

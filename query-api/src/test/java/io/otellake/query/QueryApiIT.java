@@ -17,6 +17,7 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.otellake.archiver.ParquetFiles;
+import io.otellake.archiver.TraceIndex;
 import io.otellake.infra.S3Server;
 import io.otellake.schemas.FlatRow;
 import io.otellake.schemas.LakeLayout;
@@ -105,6 +106,21 @@ class QueryApiIT {
                     "globex",
                     LogFlattener.flatten(logs("checkout", T10.plusSeconds(300), "payment declined at globex", 0)));
             put(s3, Signal.TRACES, "acme", SpanFlattener.flatten(trace()));
+            // another acme trace two days later: a lookup through the trace index must not read its hour
+            ExportTraceServiceRequest later = trace();
+            Span far = later.getResourceSpans(0).getScopeSpans(0).getSpans(2).toBuilder()
+                    .setTraceId(ByteString.fromHex("33333333333333333333333333333333"))
+                    .setStartTimeUnixNano(nanos(Instant.parse("2024-05-03T08:00:00Z")))
+                    .setEndTimeUnixNano(nanos(Instant.parse("2024-05-03T08:00:01Z")))
+                    .build();
+            put(
+                    s3,
+                    Signal.TRACES,
+                    "acme",
+                    SpanFlattener.flatten(ExportTraceServiceRequest.newBuilder()
+                            .addResourceSpans(later.getResourceSpans(0).toBuilder()
+                                    .setScopeSpans(0, ScopeSpans.newBuilder().addSpans(far)))
+                            .build()));
             // a tenant whose id starts with another's: its keys share the text prefix "tenant=acme"
             put(s3, Signal.LOGS, "acme-evil", LogFlattener.flatten(logs("checkout", T10, "declined at acme-evil", 0)));
             // tenant pager: 25 records in two files, 10 of them at the very same nanosecond
@@ -133,6 +149,7 @@ class QueryApiIT {
         r.add("otel-lake.s3.access-key", () -> s3server.accessKey());
         r.add("otel-lake.s3.secret-key", () -> s3server.secretKey());
         r.add("otel-lake.cache-dir", () -> cache.toString());
+        r.add("otel-lake.trace-lookback", () -> "4000d"); // the fixtures are from 2024
     }
 
     @Test
@@ -273,6 +290,32 @@ class QueryApiIT {
         assertThat(root.get("events").get(0).get("time").asString()).isEqualTo("2024-05-01T10:59:30.000000000Z");
         assertThat(root.get("links").get(0).get("span_id").asString()).isEqualTo("00f067aa0ba902b7");
         assertThat(spans.get(1).get("parent_span_id").asString()).isEqualTo("b7ad6b7169203331");
+    }
+
+    @Test
+    void traceLookupWithoutATimeRangeReadsOnlyTheHoursTheTraceIndexNames() throws Exception {
+        JsonNode body = getJson("/api/v1/traces/" + TRACE, "acme", 200);
+
+        assertThat(body.get("spans"))
+                .extracting(s -> s.get("span_id").asString())
+                .containsExactly("b7ad6b7169203331", "00000000000000aa");
+        // every acme index file, then only the span files of the trace's two hours (10:00 and 11:00)
+        long indexFiles = keys("lake/_index/traces/tenant=acme/").size();
+        long spanFiles = keys("lake/traces/tenant=acme/dt=2024-05-01/hour=10/").size()
+                + keys("lake/traces/tenant=acme/dt=2024-05-01/hour=11/").size();
+        assertThat(keys("lake/traces/tenant=acme/")).hasSizeGreaterThan((int) spanFiles);
+        assertThat(body.get("stats").get("files").asLong()).isEqualTo(indexFiles + spanFiles);
+        // another tenant's index never names this trace
+        problem(getRaw("/api/v1/traces/" + TRACE, "globex"), 404, "trace index");
+        problem(getRaw("/api/v1/traces/ffffffffffffffffffffffffffffffff", "acme"), 404, "trace index");
+    }
+
+    private static List<String> keys(String prefix) {
+        try (S3Client s3 = s3()) {
+            return s3.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix(prefix)).contents().stream()
+                    .map(software.amazon.awssdk.services.s3.model.S3Object::key)
+                    .toList();
+        }
     }
 
     @Test
@@ -589,6 +632,11 @@ class QueryApiIT {
             ParquetFiles.write(signal, e.getValue(), file);
             String key = LAYOUT.objectKey(e.getKey(), "fixture+0+" + System.nanoTime() + ".parquet");
             s3.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromFile(file));
+            if (signal == Signal.TRACES) { // and its trace index file, as the archiver writes it
+                TraceIndex.write(TraceIndex.entries(e.getValue()), file);
+                String indexKey = TraceIndex.indexKey(LAYOUT.prefix() + "/", key);
+                s3.putObject(b -> b.bucket(BUCKET).key(indexKey), RequestBody.fromFile(file));
+            }
             Files.delete(file);
         }
     }
