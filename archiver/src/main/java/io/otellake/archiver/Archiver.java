@@ -481,6 +481,10 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
     }
 
+    ArchiverMetrics metrics() {
+        return metrics;
+    }
+
     public long rowsArchived() {
         return rowsArchived.get();
     }

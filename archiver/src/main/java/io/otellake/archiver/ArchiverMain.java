@@ -1,5 +1,9 @@
 package io.otellake.archiver;
 
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,14 +15,16 @@ public final class ArchiverMain {
 
     public static void main(String[] args) {
         ArchiverConfig config;
+        CompactionConfig compaction;
         try {
             config = ArchiverConfig.fromEnvironment(System.getenv());
+            compaction = CompactionConfig.fromEnvironment(System.getenv());
         } catch (IllegalArgumentException e) {
             log.error("invalid configuration: {}", e.getMessage());
             System.exit(2);
             return;
         }
-        log.info("starting with {}", config);
+        log.info("starting with {} and {}", config, compaction);
         Archiver archiver = new Archiver(config);
         try {
             archiver.prepare();
@@ -36,7 +42,33 @@ public final class ArchiverMain {
         Thread loop = new Thread(archiver, "archiver");
         // The loop ends by itself only on a bug; exit so that a supervisor restarts it from the committed offsets.
         loop.setUncaughtExceptionHandler((t, e) -> Runtime.getRuntime().halt(1));
-        Runtime.getRuntime().addShutdownHook(new Thread(archiver::close, "archiver-shutdown"));
+        ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "archiver-maintenance");
+            t.setDaemon(true);
+            return t;
+        });
+        if (compaction.enabled()) {
+            Compactor compactor = new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics());
+            maintenance.scheduleWithFixedDelay(
+                    () -> {
+                        try {
+                            Compactor.Pass pass = compactor.runOnce();
+                            log.info("compaction pass: {}", pass);
+                        } catch (RuntimeException e) {
+                            log.error("compaction pass failed, retrying at the next interval: {}", e.getMessage());
+                        }
+                    },
+                    compaction.interval().toMillis(),
+                    compaction.interval().toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            maintenance.shutdownNow();
+                            archiver.close();
+                        },
+                        "archiver-shutdown"));
         loop.start();
     }
 }

@@ -28,6 +28,11 @@ final class ArchiverMetrics {
     private final Map<String, LongAdder> deadLetters = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> quarantined = new ConcurrentSkipListMap<>();
     private final Map<String, Long> lag = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> maintenanceRuns = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> compactedInputs = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> compactedOutputs = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> retentionObjects = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> retentionBytes = new ConcurrentSkipListMap<>();
     private final Map<String, Boolean> tenants = new ConcurrentHashMap<>();
     private final LongAdder recoveredBatches = new LongAdder();
     private final LongAdder uploadNanos = new LongAdder();
@@ -58,6 +63,23 @@ final class ArchiverMetrics {
     /** Records behind the end of a partition, as the consumer last saw it. */
     void lag(TopicPartition tp, long records) {
         lag.put(partitionLabels(tp), records);
+    }
+
+    /** A compaction or retention pass ended, well or not. */
+    void maintenanceRun(String task, boolean succeeded) {
+        add(maintenanceRuns, "task=\"" + task + "\",outcome=\"" + (succeeded ? "ok" : "failed") + "\"", 1);
+    }
+
+    /** {@code inputs} files of a signal (or {@code trace_index}) were merged into one. */
+    void compacted(String kind, int inputs) {
+        add(compactedInputs, "kind=\"" + kind + "\"", inputs);
+        add(compactedOutputs, "kind=\"" + kind + "\"", 1);
+    }
+
+    /** Retention deleted objects of a signal (or {@code trace_index}). */
+    void retained(String kind, long objects, long byteCount) {
+        add(retentionObjects, "kind=\"" + kind + "\"", objects);
+        add(retentionBytes, "kind=\"" + kind + "\"", byteCount);
     }
 
     void forget(TopicPartition tp) {
@@ -93,6 +115,36 @@ final class ArchiverMetrics {
                 .append("\notel_lake_archiver_upload_seconds_count ")
                 .append(uploads.sum())
                 .append('\n');
+        family(
+                out,
+                "otel_lake_archiver_maintenance_runs_total",
+                "counter",
+                "compaction and retention passes, by task and outcome",
+                maintenanceRuns);
+        family(
+                out,
+                "otel_lake_archiver_compacted_input_files_total",
+                "counter",
+                "small files merged away by compaction",
+                compactedInputs);
+        family(
+                out,
+                "otel_lake_archiver_compacted_output_files_total",
+                "counter",
+                "files written by compaction",
+                compactedOutputs);
+        family(
+                out,
+                "otel_lake_archiver_retention_deleted_objects_total",
+                "counter",
+                "objects deleted by retention",
+                retentionObjects);
+        family(
+                out,
+                "otel_lake_archiver_retention_deleted_bytes_total",
+                "counter",
+                "bytes deleted by retention",
+                retentionBytes);
         out.append("# HELP otel_lake_archiver_consumer_lag records not yet consumed, per Kafka partition\n"
                 + "# TYPE otel_lake_archiver_consumer_lag gauge\n");
         lag.forEach((labels, value) -> out.append("otel_lake_archiver_consumer_lag{")

@@ -69,8 +69,13 @@ final class HourFile {
 
     /** The rows in reading order: spans by trace id, then start; logs by service, then time. */
     List<GenericRecord> sortedRows() {
-        rows.sort(signal == Signal.TRACES ? SPAN_ORDER : LOG_ORDER);
+        rows.sort(order(signal));
         return rows;
+    }
+
+    /** The order of the rows in every file of a signal; the compactor merges files in the same order. */
+    static Comparator<GenericRecord> order(Signal signal) {
+        return signal == Signal.TRACES ? SPAN_ORDER : LOG_ORDER;
     }
 
     private static String text(Object o) {

@@ -125,6 +125,7 @@ public final class ParquetFiles {
         private final MessageColumnIO columns;
         private final RecordMaterializer<GenericRecord> materializer;
         private org.apache.parquet.io.RecordReader<GenericRecord> rows;
+        private final long rowCount;
         private long left;
         private GenericRecord next;
 
@@ -140,7 +141,13 @@ public final class ParquetFiles {
             ReadSupport.ReadContext context = support.init(new InitContext(conf, kvSets, fileSchema));
             this.materializer = support.prepareForRead(conf, kv, fileSchema, context);
             this.columns = new ColumnIOFactory().getColumnIO(context.getRequestedSchema(), fileSchema);
+            this.rowCount = reader.getRecordCount();
             advance();
+        }
+
+        /** The file's row count, from its footer. */
+        long rowCount() {
+            return rowCount;
         }
 
         private void advance() throws IOException {

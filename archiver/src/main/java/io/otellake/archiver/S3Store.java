@@ -109,6 +109,17 @@ final class S3Store implements AutoCloseable {
         }
     }
 
+    /** The object's user metadata, or empty when there is no such object. */
+    Optional<Map<String, String>> metadata(String key) {
+        try {
+            return Optional.of(s3.headObject(b -> b.bucket(bucket).key(key)).metadata());
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("reading s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+    }
+
     /** An object found by {@link #list}: its key, size and last modification. */
     record Listed(String key, long size, java.time.Instant lastModified) {}
 

@@ -91,11 +91,10 @@ public final class TraceIndex {
         return new ArrayList<>(byTrace.values());
     }
 
-    /** Sorts entries by trace id then start (for rollups, whose inputs are each sorted). */
-    static void sort(List<GenericRecord> entries) {
-        entries.sort(Comparator.comparing((GenericRecord r) -> r.get("trace_id").toString())
-                .thenComparingLong(r -> (Long) r.get("start_time")));
-    }
+    /** The order of entries in every index file: trace id, then start. */
+    static final Comparator<GenericRecord> ORDER = Comparator.comparing(
+                    (GenericRecord r) -> r.get("trace_id").toString())
+            .thenComparingLong(r -> (Long) r.get("start_time"));
 
     /** Writes index entries (sorted by trace id) as a Parquet file. */
     public static void write(List<GenericRecord> entries, Path path) throws IOException {

@@ -32,6 +32,8 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -56,6 +58,11 @@ class ArchiveFiles implements AutoCloseable {
         return t;
     });
     private static final int LISTING_THREADS = 8;
+    /** Names and metadata of compacted files, as the archiver's compactor writes them. */
+    private static final String COMPACTED_PREFIX = "compacted-";
+
+    private static final String COMPACTED_FROM = "otel-lake-compacted-from";
+    private final Map<String, List<String>> compactedInputs = new ConcurrentHashMap<>();
     private static final int MAX_LISTINGS = 10_000;
 
     ArchiveFiles(LakeProperties props) {
@@ -120,11 +127,26 @@ class ArchiveFiles implements AutoCloseable {
         return fetch(signal, tenant, LakeLayout.hoursBetween(signal, tenant, start, end));
     }
 
-    /** The local copies of every file of the given hour partitions of one tenant's signal. */
+    /**
+     * The local copies of every file of the given hour partitions of one tenant's signal, less the files a listed
+     * compacted file replaces (see the archiver's {@code Compactor}). A listed file that is gone by the time it is
+     * fetched (compaction deleted it) makes the listing be taken again, once.
+     */
     Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours) {
         String tenantPrefix = layout.tenantPrefix(signal, tenant);
         try {
-            return fetchObjects(list(hours, tenantPrefix), hours.size());
+            try {
+                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size());
+            } catch (S3Exception e) {
+                if (!(e instanceof NoSuchKeyException) && e.statusCode() != 412) {
+                    throw e;
+                }
+                hours.forEach(hour -> {
+                    listingCache.remove(layout.partitionPrefix(hour));
+                    listingCache.remove(layout.dayPrefix(hour));
+                });
+                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size());
+            }
         } catch (NoSuchBucketException e) {
             return new Fetched(List.of(), hours.size(), 0, 0); // nothing archived yet
         } catch (SdkException e) {
@@ -133,6 +155,39 @@ class ArchiveFiles implements AutoCloseable {
         } catch (IOException e) {
             throw new ArchiveUnavailableException("the local cache cannot store an archive file: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Drops the files that a listed compacted file names as its inputs: between the compacted file's upload and its
+     * inputs' deletion both are listed, and their rows must count once.
+     */
+    private List<S3Object> withoutReplaced(List<S3Object> objects) {
+        Set<String> replaced = new HashSet<>();
+        for (S3Object o : objects) {
+            int slash = o.key().lastIndexOf('/');
+            if (o.key().startsWith(COMPACTED_PREFIX, slash + 1)) {
+                String folder = o.key().substring(0, slash + 1);
+                for (String name : compactedFrom(o)) {
+                    replaced.add(folder + name);
+                }
+            }
+        }
+        if (replaced.isEmpty()) {
+            return objects;
+        }
+        return objects.stream().filter(o -> !replaced.contains(o.key())).toList();
+    }
+
+    /** The input names of a compacted file, from its S3 metadata, asked once per key and ETag. */
+    private List<String> compactedFrom(S3Object o) {
+        if (compactedInputs.size() > MAX_LISTINGS * 10) {
+            compactedInputs.clear();
+        }
+        return compactedInputs.computeIfAbsent(o.key() + "@" + o.eTag(), k -> {
+            String from =
+                    s3.headObject(b -> b.bucket(bucket).key(o.key())).metadata().get(COMPACTED_FROM);
+            return from == null || from.isEmpty() ? List.of() : List.of(from.split(","));
+        });
     }
 
     /**

@@ -319,6 +319,57 @@ class QueryApiIT {
     }
 
     @Test
+    void aCompactedFileAndTheInputsItReplacesCountOnceAndAnInputDeletedAfterListingIsListedAgain() throws Exception {
+        String tenant = "compactor";
+        Instant h1 = Instant.parse("2024-06-01T01:10:00Z");
+        List<FlatRow> a = LogFlattener.flatten(logs("svc", h1, "record a", 0));
+        List<FlatRow> b = LogFlattener.flatten(logs("svc", h1.plusSeconds(1), "record b", 0));
+        List<FlatRow> d = LogFlattener.flatten(logs("svc", Instant.parse("2024-06-01T05:10:00Z"), "record d", 0));
+        List<FlatRow> both = new ArrayList<>(a);
+        both.addAll(b);
+        try (S3Client s3 = s3()) {
+            // mid-compaction: the compacted file is up, its inputs are not deleted yet
+            putFile(s3, tenant, "otlp-logs+0+1.parquet", a, Map.of());
+            putFile(s3, tenant, "otlp-logs+0+2.parquet", b, Map.of());
+            putFile(
+                    s3,
+                    tenant,
+                    "compacted-1-aaaaaa.parquet",
+                    both,
+                    Map.of("otel-lake-compacted-from", "otlp-logs+0+1.parquet,otlp-logs+0+2.parquet"));
+            putFile(s3, tenant, "otlp-logs+1+7.parquet", d, Map.of());
+        }
+        JsonNode first = getJson("/api/v1/logs?start=2024-06-01T00:00:00Z&end=2024-06-01T04:00:00Z", tenant, 200);
+        assertThat(first.get("data")).extracting(l -> l.get("body").asString()).containsExactly("record b", "record a");
+
+        try (S3Client s3 = s3()) {
+            // hour 05 is compacted now; the day's listing the first query cached still names the deleted input
+            putFile(
+                    s3,
+                    tenant,
+                    "compacted-2-bbbbbb.parquet",
+                    d,
+                    Map.of("otel-lake-compacted-from", "otlp-logs+1+7.parquet"));
+            String input = LAYOUT.objectKey(
+                    Partition.of(Signal.LOGS, TenantId.of(tenant), d.get(0).eventTimeNanos()), "otlp-logs+1+7.parquet");
+            s3.deleteObject(r -> r.bucket(BUCKET).key(input));
+        }
+        JsonNode second = getJson("/api/v1/logs?start=2024-06-01T04:00:00Z&end=2024-06-01T08:00:00Z", tenant, 200);
+        assertThat(second.get("data")).extracting(l -> l.get("body").asString()).containsExactly("record d");
+    }
+
+    /** Writes log rows of one hour as a file with the given name and S3 metadata. */
+    private static void putFile(S3Client s3, String tenant, String name, List<FlatRow> rows, Map<String, String> meta)
+            throws Exception {
+        Path file = Files.createTempFile("fixture", ".parquet");
+        ParquetFiles.write(Signal.LOGS, rows.stream().map(FlatRow::record).toList(), file);
+        String key = LAYOUT.objectKey(
+                Partition.of(Signal.LOGS, TenantId.of(tenant), rows.get(0).eventTimeNanos()), name);
+        s3.putObject(b -> b.bucket(BUCKET).key(key).metadata(meta), RequestBody.fromFile(file));
+        Files.delete(file);
+    }
+
+    @Test
     void errorsAreProblemDetails() throws Exception {
         problem(
                 getRaw(

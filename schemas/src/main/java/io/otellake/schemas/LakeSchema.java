@@ -26,6 +26,12 @@ public final class LakeSchema {
     public static final Schema SPAN = load("span.avsc");
     public static final Schema LOG = load("log.avsc");
 
+    /**
+     * One row per metric data point. Its folder is {@code metrics}; {@link Signal} does not list it until the archiver
+     * writes metrics, so {@link #of(Signal)} does not return it yet.
+     */
+    public static final Schema METRIC = load("metric.avsc");
+
     private LakeSchema() {}
 
     public static Schema of(Signal signal) {

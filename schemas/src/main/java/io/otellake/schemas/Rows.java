@@ -9,7 +9,7 @@ import java.util.Map;
 import org.apache.avro.generic.GenericRecord;
 import org.jspecify.annotations.Nullable;
 
-/** Column plumbing shared by the span and log mappings. */
+/** Column plumbing shared by the span, log and metric mappings. */
 final class Rows {
     static final String SERVICE_NAME = "service.name";
 

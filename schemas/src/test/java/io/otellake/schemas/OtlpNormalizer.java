@@ -1,9 +1,18 @@
 package io.otellake.schemas;
 
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.common.v1.InstrumentationScope;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.ResourceLogs;
+import io.opentelemetry.proto.metrics.v1.Exemplar;
+import io.opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint;
+import io.opentelemetry.proto.metrics.v1.HistogramDataPoint;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
+import io.opentelemetry.proto.metrics.v1.SummaryDataPoint;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.Span;
@@ -106,5 +115,110 @@ final class OtlpNormalizer {
 
     static ResourceLogs normalize(ResourceLogs rl) {
         return explodeLogs(List.of(rl)).get(0);
+    }
+
+    /**
+     * Sorts every attribute list and drops resources, scopes and metrics without a data point: the shape {@link
+     * MetricFlattener#restore(List)} produces.
+     */
+    static ExportMetricsServiceRequest normalize(ExportMetricsServiceRequest request) {
+        ExportMetricsServiceRequest.Builder out = ExportMetricsServiceRequest.newBuilder();
+        for (ResourceMetrics rm : request.getResourceMetricsList()) {
+            ResourceMetrics.Builder r =
+                    rm.toBuilder().setResource(normalize(rm.getResource())).clearScopeMetrics();
+            for (ScopeMetrics sm : rm.getScopeMetricsList()) {
+                ScopeMetrics.Builder s =
+                        sm.toBuilder().setScope(normalize(sm.getScope())).clearMetrics();
+                for (Metric m : sm.getMetricsList()) {
+                    Metric normalized = normalize(m);
+                    if (points(normalized) > 0) {
+                        s.addMetrics(normalized);
+                    }
+                }
+                if (s.getMetricsCount() > 0) {
+                    r.addScopeMetrics(s);
+                }
+            }
+            if (r.getScopeMetricsCount() > 0) {
+                out.addResourceMetrics(r);
+            }
+        }
+        return out.build();
+    }
+
+    static int points(Metric m) {
+        return switch (m.getDataCase()) {
+            case GAUGE -> m.getGauge().getDataPointsCount();
+            case SUM -> m.getSum().getDataPointsCount();
+            case HISTOGRAM -> m.getHistogram().getDataPointsCount();
+            case EXPONENTIAL_HISTOGRAM -> m.getExponentialHistogram().getDataPointsCount();
+            case SUMMARY -> m.getSummary().getDataPointsCount();
+            case DATA_NOT_SET -> 0;
+        };
+    }
+
+    static Metric normalize(Metric m) {
+        Metric.Builder b = m.toBuilder().clearMetadata().addAllMetadata(sorted(m.getMetadataList()));
+        switch (m.getDataCase()) {
+            case GAUGE -> {
+                var g = b.getGaugeBuilder();
+                List<NumberDataPoint> points = g.getDataPointsList();
+                g.clearDataPoints();
+                points.forEach(p -> g.addDataPoints(normalize(p)));
+            }
+            case SUM -> {
+                var g = b.getSumBuilder();
+                List<NumberDataPoint> points = g.getDataPointsList();
+                g.clearDataPoints();
+                points.forEach(p -> g.addDataPoints(normalize(p)));
+            }
+            case HISTOGRAM -> {
+                var g = b.getHistogramBuilder();
+                List<HistogramDataPoint> points = g.getDataPointsList();
+                g.clearDataPoints();
+                points.forEach(p -> g.addDataPoints(p.toBuilder()
+                        .clearAttributes()
+                        .addAllAttributes(sorted(p.getAttributesList()))
+                        .clearExemplars()
+                        .addAllExemplars(normalizeExemplars(p.getExemplarsList()))));
+            }
+            case EXPONENTIAL_HISTOGRAM -> {
+                var g = b.getExponentialHistogramBuilder();
+                List<ExponentialHistogramDataPoint> points = g.getDataPointsList();
+                g.clearDataPoints();
+                points.forEach(p -> g.addDataPoints(p.toBuilder()
+                        .clearAttributes()
+                        .addAllAttributes(sorted(p.getAttributesList()))
+                        .clearExemplars()
+                        .addAllExemplars(normalizeExemplars(p.getExemplarsList()))));
+            }
+            case SUMMARY -> {
+                var g = b.getSummaryBuilder();
+                List<SummaryDataPoint> points = g.getDataPointsList();
+                g.clearDataPoints();
+                points.forEach(p -> g.addDataPoints(
+                        p.toBuilder().clearAttributes().addAllAttributes(sorted(p.getAttributesList()))));
+            }
+            case DATA_NOT_SET -> {}
+        }
+        return b.build();
+    }
+
+    static NumberDataPoint normalize(NumberDataPoint p) {
+        return p.toBuilder()
+                .clearAttributes()
+                .addAllAttributes(sorted(p.getAttributesList()))
+                .clearExemplars()
+                .addAllExemplars(normalizeExemplars(p.getExemplarsList()))
+                .build();
+    }
+
+    static List<Exemplar> normalizeExemplars(List<Exemplar> exemplars) {
+        return exemplars.stream()
+                .map(e -> e.toBuilder()
+                        .clearFilteredAttributes()
+                        .addAllFilteredAttributes(sorted(e.getFilteredAttributesList()))
+                        .build())
+                .toList();
     }
 }

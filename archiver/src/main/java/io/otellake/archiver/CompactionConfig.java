@@ -1,0 +1,88 @@
+package io.otellake.archiver;
+
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * When and how the compactor merges closed hour partitions. Every field can be set by an environment variable (see
+ * {@link #fromEnvironment}).
+ *
+ * @param enabled whether this archiver runs the compactor; in a group of several archivers, enable it on one
+ * @param interval pause between two compaction passes
+ * @param grace an hour partition is compacted only once it ended this long ago, and a day's trace index is rolled up
+ *     only once the day ended this long ago
+ * @param lookback how far back a pass looks for hours to compact; older hours that receive late data keep their small
+ *     files
+ * @param targetBytes a compacted file holds input files up to this many bytes in all
+ */
+public record CompactionConfig(
+        boolean enabled, Duration interval, Duration grace, Duration lookback, long targetBytes) {
+    public static final Duration DEFAULT_INTERVAL = Duration.ofMinutes(5);
+    public static final Duration DEFAULT_GRACE = Duration.ofMinutes(30);
+    public static final Duration DEFAULT_LOOKBACK = Duration.ofDays(3);
+    public static final long DEFAULT_TARGET_BYTES = 128L * 1024 * 1024;
+
+    public static final String ENV_ENABLED = "OTEL_LAKE_COMPACTION_ENABLED";
+    public static final String ENV_INTERVAL = "OTEL_LAKE_COMPACTION_INTERVAL";
+    public static final String ENV_GRACE = "OTEL_LAKE_COMPACTION_GRACE";
+    public static final String ENV_LOOKBACK = "OTEL_LAKE_COMPACTION_LOOKBACK";
+    public static final String ENV_TARGET_BYTES = "OTEL_LAKE_COMPACTION_TARGET_BYTES";
+
+    public CompactionConfig {
+        Objects.requireNonNull(interval, "interval");
+        Objects.requireNonNull(grace, "grace");
+        Objects.requireNonNull(lookback, "lookback");
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException(ENV_INTERVAL + " must be positive, got " + interval);
+        }
+        if (grace.isNegative()) {
+            throw new IllegalArgumentException(ENV_GRACE + " must not be negative, got " + grace);
+        }
+        if (lookback.compareTo(Duration.ofHours(1)) < 0) {
+            throw new IllegalArgumentException(ENV_LOOKBACK + " must be at least PT1H, got " + lookback);
+        }
+        if (targetBytes < 1024 * 1024) {
+            throw new IllegalArgumentException(ENV_TARGET_BYTES + " must be at least 1 MiB, got " + targetBytes);
+        }
+    }
+
+    public static CompactionConfig defaults() {
+        return new CompactionConfig(true, DEFAULT_INTERVAL, DEFAULT_GRACE, DEFAULT_LOOKBACK, DEFAULT_TARGET_BYTES);
+    }
+
+    /** Reads the settings from environment variables, with the defaults for those not set. */
+    public static CompactionConfig fromEnvironment(Map<String, String> env) {
+        String enabled = env.getOrDefault(ENV_ENABLED, "true").strip();
+        if (!enabled.equals("true") && !enabled.equals("false")) {
+            throw new IllegalArgumentException(ENV_ENABLED + " must be true or false, got '" + enabled + "'");
+        }
+        String target = env.get(ENV_TARGET_BYTES);
+        long targetBytes;
+        try {
+            targetBytes = target == null ? DEFAULT_TARGET_BYTES : Long.parseLong(target.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(ENV_TARGET_BYTES + " must be a number of bytes, got '" + target + "'");
+        }
+        return new CompactionConfig(
+                Boolean.parseBoolean(enabled),
+                duration(env, ENV_INTERVAL, DEFAULT_INTERVAL),
+                duration(env, ENV_GRACE, DEFAULT_GRACE),
+                duration(env, ENV_LOOKBACK, DEFAULT_LOOKBACK),
+                targetBytes);
+    }
+
+    private static Duration duration(Map<String, String> env, String key, Duration fallback) {
+        String text = env.get(key);
+        if (text == null || text.isBlank()) {
+            return fallback;
+        }
+        try {
+            return Duration.parse(text.strip());
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException(
+                    key + " must be an ISO-8601 duration such as PT30M or P3D, got '" + text + "'");
+        }
+    }
+}

@@ -1,0 +1,455 @@
+package io.otellake.archiver;
+
+import io.otellake.schemas.LakeSchema;
+import io.otellake.schemas.Signal;
+import io.otellake.schemas.TenantId;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Merges the small files of closed hour partitions into a few large sorted ones, and rolls a closed day's trace index
+ * files up into one.
+ *
+ * <p><b>What readers see.</b> A compacted file is named {@code compacted-<millis>-<random>.parquet} and names the
+ * files it replaces (same folder) in its Parquet key-value metadata, {@value #COMPACTED_FROM_KEY}, and in its S3
+ * metadata. The steps are: upload the compacted file, then delete its inputs. A reader that lists a folder and finds a
+ * compacted file ignores the inputs it names that are still listed; the query API does exactly this. So at any moment
+ * the listed files, less the replaced ones, hold every row once: before the upload, the inputs alone; after it, the
+ * compacted file, whose inputs are ignored until they are gone. An upload is atomic on S3, and inputs are deleted
+ * only after it, so a reader never misses a row. A crash between the upload and the deletes leaves inputs that the
+ * next pass deletes before it does anything else in that folder. Readers that glob the files directly (DuckDB, Spark)
+ * can see a compacted hour's rows twice for the seconds between the upload and the deletes.
+ *
+ * <p><b>What it never touches.</b> Only files whose batch is committed in Kafka (their {@code otel-lake-offsets} end
+ * below the group's committed offset) are merged, so the archiver's own recovery, which deletes the files of an
+ * uncommitted batch, never meets a compacted copy of them. Open hours (less than {@link CompactionConfig#grace()}
+ * since their end) and hours older than {@link CompactionConfig#lookback()} are left alone.
+ *
+ * <p><b>One compactor per lake.</b> Two compactors merging the same hour at once would each write a compacted file
+ * of the same rows. Enable it on one archiver ({@code OTEL_LAKE_COMPACTION_ENABLED}).
+ *
+ * <p>Trace index rollups need none of this: the index is a set of hints (see {@link TraceIndex}), so a rollup and its
+ * inputs listed together only repeat entries.
+ */
+final class Compactor implements AutoCloseable {
+    static final String COMPACTED_FROM_KEY = "otel_lake.compacted_from";
+    static final String S3_COMPACTED_FROM = "otel-lake-compacted-from";
+    static final String COMPACTED_PREFIX = "compacted-";
+    /** The names of a compacted file's inputs must fit S3's 2 KB of user metadata. */
+    private static final int MAX_INPUTS = 40;
+
+    private static final Logger log = LoggerFactory.getLogger(Compactor.class);
+    private static final Pattern HOUR_FOLDER = Pattern.compile(".*/dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/");
+    private static final Pattern SOURCE = Pattern.compile("(.+)-(\\d+)");
+    private static final Pattern OFFSETS = Pattern.compile("(\\d+)-(\\d+)");
+
+    private final ArchiverConfig config;
+    private final CompactionConfig compaction;
+    private final Clock clock;
+    private final String root;
+    private final S3Store store;
+    private final Admin admin;
+    private final ArchiverMetrics metrics;
+    private final Path spool;
+
+    Compactor(ArchiverConfig config, CompactionConfig compaction, Clock clock, ArchiverMetrics metrics) {
+        this.config = config;
+        this.compaction = compaction;
+        this.clock = clock;
+        this.metrics = metrics;
+        this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
+        this.store = new S3Store(config);
+        Properties props = new Properties();
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
+        props.put(AdminClientConfig.CLIENT_ID_CONFIG, "otel-lake-compactor");
+        this.admin = Admin.create(props);
+        this.spool = config.spoolDir().resolve("compaction");
+    }
+
+    /** What one pass did. */
+    record Pass(int hoursCompacted, int filesMerged, int filesWritten, int indexDaysRolledUp) {}
+
+    /** One pass over every tenant's closed hours within the lookback, then over the trace index's closed days. */
+    Pass runOnce() {
+        try {
+            Pass pass = pass();
+            metrics.maintenanceRun("compaction", true);
+            return pass;
+        } catch (RuntimeException e) {
+            metrics.maintenanceRun("compaction", false);
+            throw e;
+        }
+    }
+
+    private Pass pass() {
+        Instant now = clock.instant();
+        Committed committed = new Committed();
+        int hours = 0;
+        int merged = 0;
+        int written = 0;
+        for (Signal signal : Signal.values()) {
+            for (String tenantFolder : store.listFolders(root + signal.pathSegment() + "/")) {
+                if (!validTenantFolder(tenantFolder)) {
+                    log.warn("compaction skips {}: not a tenant folder", tenantFolder);
+                    continue;
+                }
+                for (LocalDate day : days(now)) {
+                    Map<String, List<S3Store.Listed>> byHour = new LinkedHashMap<>();
+                    for (S3Store.Listed o : store.list(tenantFolder + "dt=" + day + "/")) {
+                        int slash = o.key().lastIndexOf('/');
+                        byHour.computeIfAbsent(o.key().substring(0, slash + 1), k -> new ArrayList<>())
+                                .add(o);
+                    }
+                    for (Map.Entry<String, List<S3Store.Listed>> hour : byHour.entrySet()) {
+                        Instant hourEnd = hourEnd(hour.getKey());
+                        if (hourEnd == null || hourEnd.plus(compaction.grace()).isAfter(now)) {
+                            continue;
+                        }
+                        int[] done = compactHour(signal, hour.getKey(), hour.getValue(), committed);
+                        if (done[0] > 0) {
+                            hours++;
+                            merged += done[0];
+                            written += done[1];
+                        }
+                    }
+                }
+            }
+        }
+        int indexDays = rollUpTraceIndex(now);
+        return new Pass(hours, merged, written, indexDays);
+    }
+
+    /** Returns {inputs merged, files written}. */
+    private int[] compactHour(Signal signal, String folder, List<S3Store.Listed> listed, Committed committed) {
+        List<S3Store.Listed> files = new ArrayList<>();
+        for (S3Store.Listed o : listed) {
+            String name = o.key().substring(folder.length());
+            if (name.endsWith(".parquet") && name.indexOf('/') < 0) {
+                files.add(o);
+            }
+        }
+        // A crash between a compacted file's upload and the deletes of its inputs: finish the deletes first.
+        List<String> superseded = new ArrayList<>();
+        for (S3Store.Listed o : files) {
+            if (name(o, folder).startsWith(COMPACTED_PREFIX)) {
+                store.metadata(o.key())
+                        .map(m -> m.get(S3_COMPACTED_FROM))
+                        .ifPresent(from -> superseded.addAll(Arrays.asList(from.split(","))));
+            }
+        }
+        files.removeIf(o -> {
+            if (superseded.contains(name(o, folder))) {
+                store.delete(o.key());
+                log.info("deleted {}, already merged into a compacted file", o.key());
+                return true;
+            }
+            return false;
+        });
+        List<S3Store.Listed> candidates = new ArrayList<>();
+        for (S3Store.Listed o : files) {
+            if (o.size() < compaction.targetBytes() / 2 && committed.covers(o.key())) {
+                candidates.add(o);
+            }
+        }
+        int merged = 0;
+        int written = 0;
+        List<S3Store.Listed> group = new ArrayList<>();
+        long groupBytes = 0;
+        for (S3Store.Listed o : candidates) {
+            if (!group.isEmpty() && (groupBytes + o.size() > compaction.targetBytes() || group.size() >= MAX_INPUTS)) {
+                if (group.size() >= 2) {
+                    merge(signal, folder, group);
+                    merged += group.size();
+                    written++;
+                }
+                group = new ArrayList<>();
+                groupBytes = 0;
+            }
+            group.add(o);
+            groupBytes += o.size();
+        }
+        if (group.size() >= 2) {
+            merge(signal, folder, group);
+            merged += group.size();
+            written++;
+        }
+        return new int[] {merged, written};
+    }
+
+    private void merge(Signal signal, String folder, List<S3Store.Listed> inputs) {
+        List<String> names = inputs.stream().map(o -> name(o, folder)).toList();
+        String name = COMPACTED_PREFIX + clock.millis() + "-"
+                + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x100000, 0xFFFFFF)) + ".parquet";
+        Map<String, String> fileMetadata = new HashMap<>(LakeSchema.fileMetadata(signal, ParquetFiles.WRITER));
+        fileMetadata.put(COMPACTED_FROM_KEY, String.join(",", names));
+        long rows = mergeFiles(
+                inputs,
+                LakeSchema.of(signal),
+                HourFile.order(signal),
+                fileMetadata,
+                signal == Signal.TRACES,
+                folder + name,
+                Map.of(S3_COMPACTED_FROM, String.join(",", names)));
+        for (S3Store.Listed o : inputs) {
+            store.delete(o.key());
+        }
+        metrics.compacted(signal.pathSegment(), inputs.size());
+        log.info("compacted {} files of {} into {} ({} rows)", inputs.size(), folder, name, rows);
+    }
+
+    /** Rolls the trace index files of each closed day within the lookback up into one file per day. */
+    private int rollUpTraceIndex(Instant now) {
+        int days = 0;
+        for (String tenantFolder : store.listFolders(root + TraceIndex.FOLDER)) {
+            if (!validTenantFolder(tenantFolder)) {
+                continue;
+            }
+            for (LocalDate day : days(now)) {
+                Instant dayEnd = day.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+                if (dayEnd.plus(compaction.grace()).isAfter(now)) {
+                    continue;
+                }
+                String dayFolder = tenantFolder + "dt=" + day + "/";
+                List<S3Store.Listed> inputs = store.list(dayFolder).stream()
+                        .filter(o -> o.key().endsWith(".parquet"))
+                        .toList();
+                if (inputs.size() < 2) {
+                    continue;
+                }
+                String name = "day-" + clock.millis() + ".parquet";
+                Map<String, String> fileMetadata = Map.of(
+                        LakeSchema.SCHEMA_VERSION_KEY, "1",
+                        LakeSchema.SIGNAL_KEY, "trace_index",
+                        LakeSchema.WRITER_KEY, ParquetFiles.WRITER);
+                long rows = mergeFiles(
+                        inputs, TraceIndex.SCHEMA, TraceIndex.ORDER, fileMetadata, true, dayFolder + name, Map.of());
+                for (S3Store.Listed o : inputs) {
+                    store.delete(o.key());
+                }
+                metrics.compacted("trace_index", inputs.size());
+                log.info(
+                        "rolled {} trace index files of {} up into {} ({} entries)",
+                        inputs.size(),
+                        dayFolder,
+                        name,
+                        rows);
+                days++;
+            }
+        }
+        return days;
+    }
+
+    /** Downloads the inputs, merges their sorted rows into one sorted file and uploads it; returns the row count. */
+    private long mergeFiles(
+            List<S3Store.Listed> inputs,
+            Schema schema,
+            Comparator<GenericRecord> order,
+            Map<String, String> fileMetadata,
+            boolean traceIdBloom,
+            String key,
+            Map<String, String> s3Metadata) {
+        List<Path> local = new ArrayList<>();
+        Path out = spool.resolve("out-" + Thread.currentThread().getId() + ".parquet");
+        List<ParquetFiles.RowReader> readers = new ArrayList<>();
+        try {
+            Files.createDirectories(spool);
+            for (int i = 0; i < inputs.size(); i++) {
+                Path file = spool.resolve("in-" + i + ".parquet");
+                store.download(inputs.get(i).key(), file);
+                local.add(file);
+            }
+            long rowCount = 0;
+            for (Path file : local) {
+                ParquetFiles.RowReader reader = ParquetFiles.read(file, schema);
+                readers.add(reader);
+                rowCount += reader.rowCount();
+            }
+            Merge merge = new Merge(readers, order);
+            ParquetFiles.write(schema, fileMetadata, traceIdBloom ? Math.max(1, rowCount) : 0, merge, out);
+            Map<String, String> metadata = new HashMap<>(s3Metadata);
+            metadata.put("otel-lake-rows", Long.toString(merge.count));
+            store.put(key, out, metadata);
+            return merge.count;
+        } catch (IOException e) {
+            throw new UncheckedIOException("compacting into " + key + " failed", e);
+        } finally {
+            for (ParquetFiles.RowReader reader : readers) {
+                try {
+                    reader.close();
+                } catch (IOException e) {
+                    log.warn("closing a compaction input failed: {}", e.getMessage());
+                }
+            }
+            local.add(out);
+            for (Path file : local) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException e) {
+                    log.warn("could not delete spool file {}: {}", file, e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** A k-way merge of sorted row streams: one row per input in memory, beside the readers' row groups. */
+    private static final class Merge implements Iterator<GenericRecord> {
+        private record Head(GenericRecord row, int input) {}
+
+        private final List<ParquetFiles.RowReader> inputs;
+        private final PriorityQueue<Head> heads;
+        long count;
+
+        Merge(List<ParquetFiles.RowReader> inputs, Comparator<GenericRecord> order) {
+            this.inputs = inputs;
+            this.heads = new PriorityQueue<>(
+                    Math.max(1, inputs.size()),
+                    Comparator.comparing(Head::row, order).thenComparingInt(Head::input));
+            for (int i = 0; i < inputs.size(); i++) {
+                if (inputs.get(i).hasNext()) {
+                    heads.add(new Head(inputs.get(i).next(), i));
+                }
+            }
+        }
+
+        @Override
+        public boolean hasNext() {
+            return !heads.isEmpty();
+        }
+
+        @Override
+        public GenericRecord next() {
+            Head head = heads.poll();
+            if (head == null) {
+                throw new NoSuchElementException();
+            }
+            ParquetFiles.RowReader input = inputs.get(head.input());
+            if (input.hasNext()) {
+                heads.add(new Head(input.next(), head.input()));
+            }
+            count++;
+            return head.row();
+        }
+    }
+
+    /** The group's committed offsets, read once per pass. */
+    private final class Committed {
+        private @Nullable Map<TopicPartition, OffsetAndMetadata> offsets;
+
+        /** Whether the file's batch is committed; files without batch metadata (compacted ones) always are. */
+        boolean covers(String key) {
+            Optional<Map<String, String>> metadata = store.metadata(key);
+            if (metadata.isEmpty()) {
+                return false; // gone meanwhile
+            }
+            String source = metadata.get().get("otel-lake-source");
+            String range = metadata.get().get("otel-lake-offsets");
+            if (source == null || range == null) {
+                return true;
+            }
+            Matcher s = SOURCE.matcher(source);
+            Matcher r = OFFSETS.matcher(range);
+            if (!s.matches() || !r.matches()) {
+                return false;
+            }
+            OffsetAndMetadata committed = offsets().get(new TopicPartition(s.group(1), Integer.parseInt(s.group(2))));
+            return committed != null && Long.parseLong(r.group(2)) < committed.offset();
+        }
+
+        private Map<TopicPartition, OffsetAndMetadata> offsets() {
+            if (offsets == null) {
+                try {
+                    offsets = admin.listConsumerGroupOffsets(config.groupId())
+                            .partitionsToOffsetAndMetadata()
+                            .get(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while reading the committed offsets", e);
+                } catch (ExecutionException | TimeoutException e) {
+                    throw new IllegalStateException(
+                            "cannot read the committed offsets of group " + config.groupId() + ": " + e.getMessage(),
+                            e);
+                }
+            }
+            return offsets;
+        }
+    }
+
+    private List<LocalDate> days(Instant now) {
+        List<LocalDate> days = new ArrayList<>();
+        LocalDate last = now.atZone(ZoneOffset.UTC).toLocalDate();
+        for (LocalDate d =
+                        now.minus(compaction.lookback()).atZone(ZoneOffset.UTC).toLocalDate();
+                !d.isAfter(last);
+                d = d.plusDays(1)) {
+            days.add(d);
+        }
+        return days;
+    }
+
+    private static @Nullable Instant hourEnd(String folder) {
+        Matcher m = HOUR_FOLDER.matcher(folder);
+        if (!m.matches()) {
+            return null;
+        }
+        return LocalDate.parse(m.group(1))
+                .atTime(Integer.parseInt(m.group(2)), 0)
+                .toInstant(ZoneOffset.UTC)
+                .plusSeconds(3600);
+    }
+
+    private static boolean validTenantFolder(String folder) {
+        String segment = folder.substring(folder.lastIndexOf('/', folder.length() - 2) + 1, folder.length() - 1);
+        if (!segment.startsWith("tenant=")) {
+            return false;
+        }
+        try {
+            TenantId.of(segment.substring("tenant=".length()));
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static String name(S3Store.Listed o, String folder) {
+        return o.key().substring(folder.length());
+    }
+
+    @Override
+    public void close() {
+        admin.close();
+        store.close();
+    }
+}

@@ -1,0 +1,155 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.otellake.infra.KafkaBroker;
+import io.otellake.infra.S3Server;
+import io.otellake.schemas.OtlpTopics;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * One test's own corner of the shared Kafka broker and S3 server: its topics (two partitions each), consumer group and
+ * bucket, a producer and an S3 client, and the waits tests need.
+ */
+final class TestLake implements AutoCloseable {
+    final KafkaBroker kafka = LakeServers.kafka();
+    final S3Server s3server = LakeServers.s3();
+    final String run = UUID.randomUUID().toString().substring(0, 8);
+    final String traces = "traces-" + run;
+    final String logs = "logs-" + run;
+    final String bucket = "bucket-" + run;
+    final String group = "group-" + run;
+    final KafkaProducer<byte[], byte[]> producer;
+    final S3Client s3;
+
+    TestLake() throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(traces, 2, (short) 1), new NewTopic(logs, 2, (short) 1)))
+                    .all()
+                    .get();
+        }
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        s3 = S3Client.builder()
+                .endpointOverride(s3server.endpoint())
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(s3server.accessKey(), s3server.secretKey())))
+                .forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .httpClient(UrlConnectionHttpClient.create())
+                .build();
+    }
+
+    /** The archiver's settings for this corner, lake prefix {@code lake}, files cut after {@code maxFileAge}. */
+    ArchiverConfig config(Path spool, Duration maxFileAge) {
+        return new ArchiverConfig(
+                kafka.bootstrapServers(),
+                group,
+                "",
+                traces,
+                logs,
+                s3server.endpoint(),
+                "us-east-1",
+                bucket,
+                "lake",
+                s3server.accessKey(),
+                s3server.secretKey(),
+                ArchiverConfig.DEFAULT_MAX_FILE_BYTES,
+                maxFileAge,
+                ArchiverConfig.DEFAULT_MAX_FUTURE,
+                0,
+                spool);
+    }
+
+    void send(String topic, String tenant, byte[] value) throws Exception {
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, value);
+        r.headers().add(OtlpTopics.TENANT_HEADER, tenant.getBytes(StandardCharsets.UTF_8));
+        producer.send(r).get();
+    }
+
+    /** The sum of the group's committed offsets over the topic's partitions. */
+    long committed(String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata()
+                    .get();
+            return offsets.entrySet().stream()
+                    .filter(e -> e.getKey().topic().equals(topic) && e.getValue() != null)
+                    .mapToLong(e -> e.getValue().offset())
+                    .sum();
+        }
+    }
+
+    void awaitCommitted(String topic, long records) throws Exception {
+        await("offsets of " + topic + " committed up to " + records, Duration.ofSeconds(60), () -> {
+            try {
+                return committed(topic) >= records;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        assertThat(committed(topic)).isEqualTo(records);
+    }
+
+    static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    List<String> listKeys(String prefix) {
+        return s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
+                .map(S3Object::key)
+                .toList();
+    }
+
+    /** Downloads the objects into {@code root}, at their keys. */
+    Path download(List<String> keys, Path root) throws Exception {
+        for (String key : keys) {
+            Path target = root.resolve(key);
+            Files.createDirectories(target.getParent());
+            Files.deleteIfExists(target);
+            s3.getObject(b -> b.bucket(bucket).key(key), target);
+        }
+        return root;
+    }
+
+    @Override
+    public void close() {
+        producer.close();
+        s3.close();
+    }
+}
