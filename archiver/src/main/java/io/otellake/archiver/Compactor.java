@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Merges the small files of closed hour partitions into a few large sorted ones, and rolls a closed day's trace index
- * files up into one.
+ * files up into a few.
  *
  * <p><b>What readers see.</b> A compacted file is named {@code compacted-<millis>-<random>.parquet} and names the
  * files it replaces (same folder) in its Parquet key-value metadata, {@value #COMPACTED_FROM_KEY}, and in its S3
@@ -61,15 +61,15 @@ import org.slf4j.LoggerFactory;
  * <p><b>One compactor per lake.</b> Two compactors merging the same hour at once would each write a compacted file
  * of the same rows. Enable it on one archiver ({@code OTEL_LAKE_COMPACTION_ENABLED}).
  *
- * <p>Trace index rollups need none of this: the index is a set of hints (see {@link TraceIndex}), so a rollup and its
- * inputs listed together only repeat entries.
+ * <p>A closed day's trace index files (under {@code _index/traces/tenant=<t>/dt=<day>/}, in hour folders) are rolled
+ * up the same way, into compacted files at the top of the day folder that name their inputs relative to it.
  */
 final class Compactor implements AutoCloseable {
     static final String COMPACTED_FROM_KEY = "otel_lake.compacted_from";
     static final String S3_COMPACTED_FROM = "otel-lake-compacted-from";
     static final String COMPACTED_PREFIX = "compacted-";
     /** The names of a compacted file's inputs must fit S3's 2 KB of user metadata. */
-    private static final int MAX_INPUTS = 40;
+    private static final int MAX_NAMES = 1500;
 
     private static final Logger log = LoggerFactory.getLogger(Compactor.class);
     private static final Pattern HOUR_FOLDER = Pattern.compile(".*/dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/");
@@ -138,7 +138,7 @@ final class Compactor implements AutoCloseable {
                         if (hourEnd == null || hourEnd.plus(compaction.grace()).isAfter(now)) {
                             continue;
                         }
-                        int[] done = compactHour(signal, hour.getKey(), hour.getValue(), committed);
+                        int[] done = compactFolder(Kind.of(signal), hour.getKey(), hour.getValue(), committed);
                         if (done[0] > 0) {
                             hours++;
                             merged += done[0];
@@ -148,23 +148,54 @@ final class Compactor implements AutoCloseable {
                 }
             }
         }
-        int indexDays = rollUpTraceIndex(now);
+        int indexDays = rollUpTraceIndex(now, committed);
         return new Pass(hours, merged, written, indexDays);
     }
 
-    /** Returns {inputs merged, files written}. */
-    private int[] compactHour(Signal signal, String folder, List<S3Store.Listed> listed, Committed committed) {
+    /** What is merged: the rows of a signal's hour partition, or a day of the trace index. */
+    private record Kind(
+            String label,
+            Schema schema,
+            Comparator<GenericRecord> order,
+            boolean traceIdBloom,
+            Map<String, String> fileMetadata) {
+        static Kind of(Signal signal) {
+            return new Kind(
+                    signal.pathSegment(),
+                    LakeSchema.of(signal),
+                    HourFile.order(signal),
+                    signal == Signal.TRACES,
+                    LakeSchema.fileMetadata(signal, ParquetFiles.WRITER));
+        }
+
+        static Kind traceIndex() {
+            return new Kind(
+                    "trace_index",
+                    TraceIndex.SCHEMA,
+                    TraceIndex.ORDER,
+                    true,
+                    Map.of(
+                            LakeSchema.SCHEMA_VERSION_KEY, "1",
+                            LakeSchema.SIGNAL_KEY, "trace_index",
+                            LakeSchema.WRITER_KEY, ParquetFiles.WRITER));
+        }
+    }
+
+    /**
+     * Compacts the Parquet files below {@code folder} (their names relative to it), after finishing what an earlier,
+     * interrupted pass left. Returns {inputs merged, files written}.
+     */
+    private int[] compactFolder(Kind kind, String folder, List<S3Store.Listed> listed, Committed committed) {
         List<S3Store.Listed> files = new ArrayList<>();
         for (S3Store.Listed o : listed) {
-            String name = o.key().substring(folder.length());
-            if (name.endsWith(".parquet") && name.indexOf('/') < 0) {
+            if (o.key().startsWith(folder) && o.key().endsWith(".parquet")) {
                 files.add(o);
             }
         }
         // A crash between a compacted file's upload and the deletes of its inputs: finish the deletes first.
         List<String> superseded = new ArrayList<>();
         for (S3Store.Listed o : files) {
-            if (name(o, folder).startsWith(COMPACTED_PREFIX)) {
+            if (o.key().startsWith(COMPACTED_PREFIX, o.key().lastIndexOf('/') + 1)) {
                 store.metadata(o.key())
                         .map(m -> m.get(S3_COMPACTED_FROM))
                         .ifPresent(from -> superseded.addAll(Arrays.asList(from.split(","))));
@@ -188,50 +219,56 @@ final class Compactor implements AutoCloseable {
         int written = 0;
         List<S3Store.Listed> group = new ArrayList<>();
         long groupBytes = 0;
+        int groupNames = 0;
         for (S3Store.Listed o : candidates) {
-            if (!group.isEmpty() && (groupBytes + o.size() > compaction.targetBytes() || group.size() >= MAX_INPUTS)) {
+            int nameLength = name(o, folder).length() + 1;
+            if (!group.isEmpty()
+                    && (groupBytes + o.size() > compaction.targetBytes() || groupNames + nameLength > MAX_NAMES)) {
                 if (group.size() >= 2) {
-                    merge(signal, folder, group);
+                    merge(kind, folder, group);
                     merged += group.size();
                     written++;
                 }
                 group = new ArrayList<>();
                 groupBytes = 0;
+                groupNames = 0;
             }
             group.add(o);
             groupBytes += o.size();
+            groupNames += nameLength;
         }
         if (group.size() >= 2) {
-            merge(signal, folder, group);
+            merge(kind, folder, group);
             merged += group.size();
             written++;
         }
         return new int[] {merged, written};
     }
 
-    private void merge(Signal signal, String folder, List<S3Store.Listed> inputs) {
-        List<String> names = inputs.stream().map(o -> name(o, folder)).toList();
+    private void merge(Kind kind, String folder, List<S3Store.Listed> inputs) {
+        String names =
+                String.join(",", inputs.stream().map(o -> name(o, folder)).toList());
         String name = COMPACTED_PREFIX + clock.millis() + "-"
                 + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x100000, 0xFFFFFF)) + ".parquet";
-        Map<String, String> fileMetadata = new HashMap<>(LakeSchema.fileMetadata(signal, ParquetFiles.WRITER));
-        fileMetadata.put(COMPACTED_FROM_KEY, String.join(",", names));
+        Map<String, String> fileMetadata = new HashMap<>(kind.fileMetadata());
+        fileMetadata.put(COMPACTED_FROM_KEY, names);
         long rows = mergeFiles(
                 inputs,
-                LakeSchema.of(signal),
-                HourFile.order(signal),
+                kind.schema(),
+                kind.order(),
                 fileMetadata,
-                signal == Signal.TRACES,
+                kind.traceIdBloom(),
                 folder + name,
-                Map.of(S3_COMPACTED_FROM, String.join(",", names)));
+                Map.of(S3_COMPACTED_FROM, names));
         for (S3Store.Listed o : inputs) {
             store.delete(o.key());
         }
-        metrics.compacted(signal.pathSegment(), inputs.size());
+        metrics.compacted(kind.label(), inputs.size());
         log.info("compacted {} files of {} into {} ({} rows)", inputs.size(), folder, name, rows);
     }
 
-    /** Rolls the trace index files of each closed day within the lookback up into one file per day. */
-    private int rollUpTraceIndex(Instant now) {
+    /** Rolls the trace index files of each closed day within the lookback up, the same way as hour partitions. */
+    private int rollUpTraceIndex(Instant now, Committed committed) {
         int days = 0;
         for (String tenantFolder : store.listFolders(root + TraceIndex.FOLDER)) {
             if (!validTenantFolder(tenantFolder)) {
@@ -243,30 +280,10 @@ final class Compactor implements AutoCloseable {
                     continue;
                 }
                 String dayFolder = tenantFolder + "dt=" + day + "/";
-                List<S3Store.Listed> inputs = store.list(dayFolder).stream()
-                        .filter(o -> o.key().endsWith(".parquet"))
-                        .toList();
-                if (inputs.size() < 2) {
-                    continue;
+                int[] done = compactFolder(Kind.traceIndex(), dayFolder, store.list(dayFolder), committed);
+                if (done[0] > 0) {
+                    days++;
                 }
-                String name = "day-" + clock.millis() + ".parquet";
-                Map<String, String> fileMetadata = Map.of(
-                        LakeSchema.SCHEMA_VERSION_KEY, "1",
-                        LakeSchema.SIGNAL_KEY, "trace_index",
-                        LakeSchema.WRITER_KEY, ParquetFiles.WRITER);
-                long rows = mergeFiles(
-                        inputs, TraceIndex.SCHEMA, TraceIndex.ORDER, fileMetadata, true, dayFolder + name, Map.of());
-                for (S3Store.Listed o : inputs) {
-                    store.delete(o.key());
-                }
-                metrics.compacted("trace_index", inputs.size());
-                log.info(
-                        "rolled {} trace index files of {} up into {} ({} entries)",
-                        inputs.size(),
-                        dayFolder,
-                        name,
-                        rows);
-                days++;
             }
         }
         return days;

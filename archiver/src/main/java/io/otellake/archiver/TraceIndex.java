@@ -22,15 +22,15 @@ import org.jspecify.annotations.Nullable;
  * the same batch and under the same intent manifest, an index file at the mirrored key {@code
  * <prefix>/_index/traces/tenant=<t>/dt=<day>/hour=<HH>/<file>.parquet}: one row per trace id of the span file, with
  * the earliest start and latest end of that trace's spans in the file and their count, sorted by trace id, with a
- * bloom filter on it. Once a day has closed, compaction rolls the day's index files up into one {@code
- * <prefix>/_index/traces/tenant=<t>/dt=<day>/day-<n>.parquet}, so a lookup over 90 days reads about 90 small sorted
- * files, not 2,160 hour partitions of spans.
+ * bloom filter on it. Once a day has closed, compaction rolls the day's index files up into a few {@code
+ * <prefix>/_index/traces/tenant=<t>/dt=<day>/compacted-<millis>-<random>.parquet} (see {@link Compactor}), so a lookup
+ * over 90 days reads a few small sorted files per day, not 2,160 hour partitions of spans.
  *
  * <p>Guarantee: every archived span's trace id has an index row in the span file's tenant and day whose {@code
  * start_time} lies in the span's hour (index and data files are written and recovered together). Rows point at an
- * hour, not a file, so they stay true when compaction replaces the hour's files. An index row may outlive its spans
- * (a rolled-back batch, retention) or be repeated (a rollup and its inputs, briefly): readers treat the index as the
- * set of hours worth reading, never as the answer.
+ * hour, not a file, so they stay true when compaction replaces the hour's files. Index and spans are kept exactly in
+ * step (the crash test compares them), but readers should still treat the index as the set of hours worth reading,
+ * never as the answer: a row read mid-rollup by a reader that ignores the compaction protocol may be repeated.
  */
 public final class TraceIndex {
     /** Folder of the index below the lake prefix. */

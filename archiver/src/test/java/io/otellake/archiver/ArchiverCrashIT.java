@@ -19,6 +19,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -142,6 +143,9 @@ class ArchiverCrashIT {
         assertThat(Files.readString(logFile("archiver")))
                 .as("at least one kill left an uncommitted batch that the next start cleaned up")
                 .contains("was not committed");
+        assertThat(Files.readString(logFile("archiver")))
+                .as("compaction ran between the kills")
+                .contains("compacted ");
 
         assertEverySpanAndLogRecordOnce(spanIds, traceRequests.get(), logRequests.get());
     }
@@ -273,6 +277,11 @@ class ArchiverCrashIT {
         env.put("OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES", "20000");
         env.put("OTEL_LAKE_ARCHIVER_MAX_FUTURE", maxFuture);
         env.put("OTEL_LAKE_ARCHIVER_SPOOL_DIR", work.resolve("spool").toString());
+        // The crash test's single archiver also compacts closed hours every second, so kills land mid-compaction too;
+        // the group test runs several archivers, of which at most one may compact, so none does.
+        env.put("OTEL_LAKE_COMPACTION_ENABLED", Boolean.toString(name.equals("archiver")));
+        env.put("OTEL_LAKE_COMPACTION_INTERVAL", "PT1S");
+        env.put("OTEL_LAKE_COMPACTION_GRACE", "PT0S");
         ChildJvm child = ChildJvm.builder(name, "io.otellake.archiver.ArchiverMain")
                 .classpath(classpath)
                 .jvmOptions("-Xmx256m", "-XX:TieredStopAtLevel=1")
@@ -414,11 +423,37 @@ class ArchiverCrashIT {
         assertThat(committed).as("committed offsets of " + topic).isEqualTo(records);
     }
 
+    /**
+     * Downloads the lake as a reader should see it: every Parquet file, less those that a listed compacted file names
+     * as its inputs (a kill between a compaction's upload and its deletes leaves both).
+     */
     private Path download() throws Exception {
         Path root = work.resolve("download");
-        for (S3Object o :
-                s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix("lake/")).contents()) {
-            if (!o.key().endsWith(".parquet")) {
+        List<S3Object> objects = s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix("lake/")).contents().stream()
+                .filter(o -> o.key().endsWith(".parquet"))
+                .toList();
+        Set<String> replaced = new HashSet<>();
+        int compacted = 0;
+        for (S3Object o : objects) {
+            int slash = o.key().lastIndexOf('/');
+            if (o.key().startsWith(Compactor.COMPACTED_PREFIX, slash + 1)) {
+                compacted++;
+                String from = s3.headObject(b -> b.bucket(bucket).key(o.key()))
+                        .metadata()
+                        .get(Compactor.S3_COMPACTED_FROM);
+                String folder =
+                        o.key().substring(0, o.key().startsWith("lake/_index/") ? dayFolderEnd(o.key()) : slash + 1);
+                for (String name : from.split(",")) {
+                    replaced.add(folder + name);
+                }
+            }
+        }
+        System.out.printf(
+                "%d compacted files, %d files they replace still listed%n",
+                compacted,
+                objects.stream().filter(o -> replaced.contains(o.key())).count());
+        for (S3Object o : objects) {
+            if (replaced.contains(o.key())) {
                 continue;
             }
             Path target = root.resolve(o.key());
@@ -426,5 +461,11 @@ class ArchiverCrashIT {
             s3.getObject(b -> b.bucket(bucket).key(o.key()), target);
         }
         return root;
+    }
+
+    /** The end of {@code .../dt=<day>/} in a trace index key. */
+    private static int dayFolderEnd(String key) {
+        int dt = key.indexOf("/dt=");
+        return key.indexOf('/', dt + 1) + 1;
     }
 }

@@ -162,7 +162,7 @@ class CompactionIT {
             assertThat(lake.listKeys(openSpanHour)).as("the open hour").isEqualTo(openHourFiles);
             String indexDay = "lake/" + TraceIndex.FOLDER + "tenant=acme/dt=" + day(closedDay) + "/";
             assertThat(lake.listKeys(indexDay)).singleElement().satisfies(k -> assertThat(k)
-                    .startsWith(indexDay + "day-"));
+                    .startsWith(indexDay + Compactor.COMPACTED_PREFIX));
 
             Path local = lake.download(lake.listKeys("lake/"), spool.resolve("after"));
             try (Connection c = DriverManager.getConnection("jdbc:duckdb:");

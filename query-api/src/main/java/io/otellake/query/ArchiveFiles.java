@@ -210,7 +210,7 @@ class ArchiveFiles implements AutoCloseable {
                     days.add(key.substring(0, key.indexOf('/', prefix.length() + 1)));
                 }
             }
-            return fetchObjects(objects, days.size());
+            return fetchObjects(withoutReplaced(objects), days.size());
         } catch (NoSuchBucketException e) {
             return new Fetched(List.of(), 0, 0, 0);
         } catch (SdkException e) {
