@@ -3,10 +3,12 @@ package io.otellake.archiver;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.sun.net.httpserver.HttpServer;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.otellake.schemas.FlatRow;
 import io.otellake.schemas.LakeLayout;
 import io.otellake.schemas.LogFlattener;
+import io.otellake.schemas.MetricFlattener;
 import io.otellake.schemas.OtlpTopics;
 import io.otellake.schemas.Partition;
 import io.otellake.schemas.Signal;
@@ -118,7 +120,10 @@ public final class Archiver implements Runnable, AutoCloseable {
         this.layout = config.layout();
         this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
         this.store = new S3Store(config);
-        this.signalByTopic = Map.of(config.tracesTopic(), Signal.TRACES, config.logsTopic(), Signal.LOGS);
+        this.signalByTopic = Map.of(
+                config.tracesTopic(), Signal.TRACES,
+                config.logsTopic(), Signal.LOGS,
+                config.metricsTopic(), Signal.METRICS);
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
@@ -143,7 +148,8 @@ public final class Archiver implements Runnable, AutoCloseable {
     @Override
     public void run() {
         try {
-            consumer.subscribe(List.of(config.tracesTopic(), config.logsTopic()), new Rebalance());
+            consumer.subscribe(
+                    List.of(config.tracesTopic(), config.logsTopic(), config.metricsTopic()), new Rebalance());
             while (running) {
                 if (!unrecovered.isEmpty()) {
                     recoverAssigned();
@@ -250,6 +256,7 @@ public final class Archiver implements Runnable, AutoCloseable {
             return switch (signal) {
                 case TRACES -> SpanFlattener.flatten(ExportTraceServiceRequest.parseFrom(value));
                 case LOGS -> LogFlattener.flatten(ExportLogsServiceRequest.parseFrom(value));
+                case METRICS -> MetricFlattener.flatten(ExportMetricsServiceRequest.parseFrom(value));
             };
         } catch (InvalidProtocolBufferException e) {
             throw new PoisonRecordException("not an OTLP " + signal.pathSegment() + " request: " + e.getMessage());

@@ -28,6 +28,7 @@ public record ArchiverConfig(
         String instanceId,
         String tracesTopic,
         String logsTopic,
+        String metricsTopic,
         URI s3Endpoint,
         String s3Region,
         String s3Bucket,
@@ -56,6 +57,7 @@ public record ArchiverConfig(
         Objects.requireNonNull(instanceId, "instanceId");
         Objects.requireNonNull(tracesTopic, "tracesTopic");
         Objects.requireNonNull(logsTopic, "logsTopic");
+        Objects.requireNonNull(metricsTopic, "metricsTopic");
         Objects.requireNonNull(s3Endpoint, "s3Endpoint");
         Objects.requireNonNull(s3Region, "s3Region");
         Objects.requireNonNull(s3Bucket, "s3Bucket");
@@ -71,7 +73,10 @@ public record ArchiverConfig(
                 "OTEL_LAKE_ARCHIVER_INSTANCE_ID must be empty or up to 200 of A-Z a-z 0-9 . _ -");
         require(topicName(tracesTopic), "OTEL_LAKE_TRACES_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
         require(topicName(logsTopic), "OTEL_LAKE_LOGS_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
-        require(!tracesTopic.equals(logsTopic), "the traces and logs topics must differ");
+        require(topicName(metricsTopic), "OTEL_LAKE_METRICS_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
+        require(
+                !tracesTopic.equals(logsTopic) && !metricsTopic.equals(tracesTopic) && !metricsTopic.equals(logsTopic),
+                "the traces, logs and metrics topics must differ");
         require(
                 s3Endpoint.getScheme() != null && s3Endpoint.getHost() != null,
                 "OTEL_LAKE_S3_ENDPOINT must be an absolute URL such as http://127.0.0.1:9000");
@@ -96,6 +101,7 @@ public record ArchiverConfig(
                 or(get, "OTEL_LAKE_ARCHIVER_INSTANCE_ID", ""),
                 or(get, "OTEL_LAKE_TRACES_TOPIC", OtlpTopics.DEFAULT_TRACES_TOPIC),
                 or(get, "OTEL_LAKE_LOGS_TOPIC", OtlpTopics.DEFAULT_LOGS_TOPIC),
+                or(get, "OTEL_LAKE_METRICS_TOPIC", OtlpTopics.DEFAULT_METRICS_TOPIC),
                 URI.create(or(get, "OTEL_LAKE_S3_ENDPOINT", DEFAULT_S3_ENDPOINT)),
                 or(get, "OTEL_LAKE_S3_REGION", DEFAULT_S3_REGION),
                 or(get, "OTEL_LAKE_S3_BUCKET", DEFAULT_S3_BUCKET),
@@ -125,6 +131,7 @@ public record ArchiverConfig(
                 instanceId,
                 tracesTopic,
                 logsTopic,
+                metricsTopic,
                 s3Endpoint,
                 s3Region,
                 s3Bucket,
@@ -146,7 +153,8 @@ public record ArchiverConfig(
     public String toString() {
         return "ArchiverConfig[kafkaBootstrap=" + kafkaBootstrap + ", groupId=" + groupId + ", instanceId=" + instanceId
                 + ", tracesTopic="
-                + tracesTopic + ", logsTopic=" + logsTopic + ", s3Endpoint=" + s3Endpoint + ", s3Region=" + s3Region
+                + tracesTopic + ", logsTopic=" + logsTopic + ", metricsTopic=" + metricsTopic + ", s3Endpoint="
+                + s3Endpoint + ", s3Region=" + s3Region
                 + ", s3Bucket=" + s3Bucket + ", s3Prefix=" + s3Prefix + ", s3AccessKey=" + s3AccessKey
                 + ", s3SecretKey=" + (s3SecretKey.isEmpty() ? "" : "***") + ", maxFileBytes=" + maxFileBytes
                 + ", maxFileAge=" + maxFileAge + ", maxFuture=" + maxFuture + ", metricsPort=" + metricsPort

@@ -1,6 +1,8 @@
 package io.otellake.archiver;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -16,15 +18,30 @@ public final class ArchiverMain {
     public static void main(String[] args) {
         ArchiverConfig config;
         CompactionConfig compaction;
+        Duration retentionDefault;
+        Map<String, Duration> retentionTenants;
+        Duration retentionInterval;
+        boolean retentionEnabled;
         try {
             config = ArchiverConfig.fromEnvironment(System.getenv());
             compaction = CompactionConfig.fromEnvironment(System.getenv());
+            retentionDefault = Retention.parseDefault(System.getenv(Retention.ENV_DEFAULT));
+            retentionTenants = Retention.parseOverrides(System.getenv(Retention.ENV_TENANTS));
+            retentionInterval = Retention.parseInterval(System.getenv(Retention.ENV_INTERVAL));
+            retentionEnabled = Retention.parseEnabled(System.getenv(Retention.ENV_ENABLED));
         } catch (IllegalArgumentException e) {
             log.error("invalid configuration: {}", e.getMessage());
             System.exit(2);
             return;
         }
-        log.info("starting with {} and {}", config, compaction);
+        log.info(
+                "starting with {} and {}; retention {} (default {}, tenants {}, every {})",
+                config,
+                compaction,
+                retentionEnabled ? "on" : "off",
+                retentionDefault,
+                retentionTenants,
+                retentionInterval);
         Archiver archiver = new Archiver(config);
         try {
             archiver.prepare();
@@ -60,6 +77,25 @@ public final class ArchiverMain {
                     },
                     compaction.interval().toMillis(),
                     compaction.interval().toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+        if (retentionEnabled) {
+            Retention retention = new Retention(
+                    new S3Store(config), config.layout(), retentionDefault, retentionTenants, Clock.systemUTC());
+            ArchiverMetrics metrics = archiver.metrics();
+            maintenance.scheduleWithFixedDelay(
+                    () -> {
+                        try {
+                            Retention.RunResult run = retention.run();
+                            metrics.retained("all", run.objectsDeleted(), run.bytesDeleted());
+                            metrics.maintenanceRun("retention", true);
+                        } catch (RuntimeException e) {
+                            metrics.maintenanceRun("retention", false);
+                            log.error("retention run failed, retrying at the next interval: {}", e.getMessage());
+                        }
+                    },
+                    0,
+                    retentionInterval.toMillis(),
                     TimeUnit.MILLISECONDS);
         }
         Runtime.getRuntime()

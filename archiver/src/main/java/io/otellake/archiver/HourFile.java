@@ -24,6 +24,12 @@ final class HourFile {
                     (GenericRecord r) -> text(r.get("service_name")))
             .thenComparingLong(HourFile::logTime);
 
+    /** Metric points by metric name, then service, then time: one series' points lie together. */
+    private static final Comparator<GenericRecord> METRIC_ORDER = Comparator.comparing(
+                    (GenericRecord r) -> text(r.get("metric_name")))
+            .thenComparing(r -> text(r.get("service_name")))
+            .thenComparingLong(r -> r.get("timestamp") == null ? 0 : (Long) r.get("timestamp"));
+
     final TopicPartition source;
     final Signal signal;
     final TenantId tenant;
@@ -67,7 +73,7 @@ final class HourFile {
         return directory + fileName();
     }
 
-    /** The rows in reading order: spans by trace id, then start; logs by service, then time. */
+    /** The rows in reading order: spans by trace id, then start; logs by service, then time; metric points by name. */
     List<GenericRecord> sortedRows() {
         rows.sort(order(signal));
         return rows;
@@ -75,7 +81,11 @@ final class HourFile {
 
     /** The order of the rows in every file of a signal; the compactor merges files in the same order. */
     static Comparator<GenericRecord> order(Signal signal) {
-        return signal == Signal.TRACES ? SPAN_ORDER : LOG_ORDER;
+        return switch (signal) {
+            case TRACES -> SPAN_ORDER;
+            case LOGS -> LOG_ORDER;
+            case METRICS -> METRIC_ORDER;
+        };
     }
 
     private static String text(Object o) {

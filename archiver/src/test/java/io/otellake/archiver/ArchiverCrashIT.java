@@ -267,6 +267,7 @@ class ArchiverCrashIT {
         env.put("OTEL_LAKE_ARCHIVER_INSTANCE_ID", instanceId);
         env.put("OTEL_LAKE_TRACES_TOPIC", traces);
         env.put("OTEL_LAKE_LOGS_TOPIC", logs);
+        env.put("OTEL_LAKE_METRICS_TOPIC", "crash-metrics-" + run);
         env.put("OTEL_LAKE_S3_ENDPOINT", s3server.endpoint().toString());
         env.put("OTEL_LAKE_S3_BUCKET", bucket);
         env.put("OTEL_LAKE_S3_PREFIX", "lake");

@@ -4,12 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.ResourceLogs;
 import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.metrics.v1.AggregationTemporality;
+import io.opentelemetry.proto.metrics.v1.Gauge;
+import io.opentelemetry.proto.metrics.v1.Histogram;
+import io.opentelemetry.proto.metrics.v1.HistogramDataPoint;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
@@ -69,6 +78,7 @@ class ArchiverIT {
     private final String run = UUID.randomUUID().toString().substring(0, 8);
     private final String traces = "traces-" + run;
     private final String logs = "logs-" + run;
+    private final String metrics = "metrics-" + run;
     private final String bucket = "bucket-" + run;
     private KafkaProducer<byte[], byte[]> producer;
     private S3Client s3;
@@ -79,7 +89,10 @@ class ArchiverIT {
     @BeforeEach
     void setUp() throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(traces, 2, (short) 1), new NewTopic(logs, 2, (short) 1)))
+            admin.createTopics(List.of(
+                            new NewTopic(traces, 2, (short) 1),
+                            new NewTopic(logs, 2, (short) 1),
+                            new NewTopic(metrics, 2, (short) 1)))
                     .all()
                     .get();
         }
@@ -116,6 +129,7 @@ class ArchiverIT {
                 "",
                 traces,
                 logs,
+                metrics,
                 s3server.endpoint(),
                 "us-east-1",
                 bucket,
@@ -227,6 +241,75 @@ class ArchiverIT {
                 assertThat(rs.getLong(2)).isEqualTo(10);
                 assertThat(rs.getString(3)).isEqualTo("acme");
             }
+        }
+    }
+
+    @Test
+    void everyMetricDataPointIsOneRowInItsTenantsHour() throws Exception {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        long yesterday = now - 24 * HOUR_NANOS;
+        Metric gauge = Metric.newBuilder()
+                .setName("queue.depth")
+                .setUnit("{items}")
+                .setGauge(Gauge.newBuilder()
+                        .addDataPoints(NumberDataPoint.newBuilder()
+                                .setTimeUnixNano(now)
+                                .setAsInt(7)
+                                .addAttributes(attr("queue", "orders")))
+                        .addDataPoints(NumberDataPoint.newBuilder()
+                                .setTimeUnixNano(yesterday)
+                                .setAsDouble(2.5)
+                                .addAttributes(attr("queue", "refunds"))))
+                .build();
+        Metric histogram = Metric.newBuilder()
+                .setName("http.server.request.duration")
+                .setUnit("s")
+                .setHistogram(Histogram.newBuilder()
+                        .setAggregationTemporality(AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA)
+                        .addDataPoints(HistogramDataPoint.newBuilder()
+                                .setStartTimeUnixNano(now - 60_000_000_000L)
+                                .setTimeUnixNano(now)
+                                .setCount(3)
+                                .setSum(0.9)
+                                .addAllExplicitBounds(List.of(0.1, 0.5))
+                                .addAllBucketCounts(List.of(1L, 1L, 1L))))
+                .build();
+        ExportMetricsServiceRequest request = ExportMetricsServiceRequest.newBuilder()
+                .addResourceMetrics(ResourceMetrics.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(attr("service.name", "checkout")))
+                        .addScopeMetrics(
+                                ScopeMetrics.newBuilder().addMetrics(gauge).addMetrics(histogram)))
+                .build();
+        send(metrics, "acme", request.toByteArray());
+        startArchiver();
+
+        awaitCommitted(metrics, 1);
+
+        List<String> keys = listKeys("lake/metrics/");
+        String today = Instant.ofEpochSecond(now / 1_000_000_000L).toString().substring(0, 10);
+        String dayBefore =
+                Instant.ofEpochSecond(yesterday / 1_000_000_000L).toString().substring(0, 10);
+        assertThat(keys).hasSize(2).allMatch(k -> k.startsWith("lake/metrics/tenant=acme/dt="));
+        assertThat(keys)
+                .anyMatch(k -> k.contains("/dt=" + today + "/"))
+                .anyMatch(k -> k.contains("/dt=" + dayBefore + "/"));
+        Path local = download(keys);
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT metric_name, metric_type, service_name, value_int, value_double,"
+                        + " attributes['queue'], count, bucket_counts, aggregation_temporality FROM read_parquet('"
+                        + local + "/lake/metrics/**/*.parquet') ORDER BY metric_name, timestamp")) {
+            List<String> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(rs.getString(1) + "|" + rs.getString(2) + "|" + rs.getString(3) + "|" + rs.getObject(4) + "|"
+                        + rs.getObject(5) + "|" + rs.getString(6) + "|" + rs.getObject(7) + "|" + rs.getString(8)
+                        + "|" + rs.getString(9));
+            }
+            assertThat(rows)
+                    .containsExactly(
+                            "http.server.request.duration|histogram|checkout|null|null|null|3|[1, 1, 1]|delta",
+                            "queue.depth|gauge|checkout|null|2.5|refunds|null|null|null",
+                            "queue.depth|gauge|checkout|7|null|orders|null|null|null");
         }
     }
 

@@ -42,6 +42,7 @@ final class TestLake implements AutoCloseable {
     final String run = UUID.randomUUID().toString().substring(0, 8);
     final String traces = "traces-" + run;
     final String logs = "logs-" + run;
+    final String metrics = "metrics-" + run;
     final String bucket = "bucket-" + run;
     final String group = "group-" + run;
     final KafkaProducer<byte[], byte[]> producer;
@@ -49,7 +50,10 @@ final class TestLake implements AutoCloseable {
 
     TestLake() throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(traces, 2, (short) 1), new NewTopic(logs, 2, (short) 1)))
+            admin.createTopics(List.of(
+                            new NewTopic(traces, 2, (short) 1),
+                            new NewTopic(logs, 2, (short) 1),
+                            new NewTopic(metrics, 2, (short) 1)))
                     .all()
                     .get();
         }
@@ -77,6 +81,7 @@ final class TestLake implements AutoCloseable {
                 "",
                 traces,
                 logs,
+                metrics,
                 s3server.endpoint(),
                 "us-east-1",
                 bucket,

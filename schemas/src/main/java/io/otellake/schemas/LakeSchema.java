@@ -38,6 +38,7 @@ public final class LakeSchema {
         return switch (signal) {
             case TRACES -> SPAN;
             case LOGS -> LOG;
+            case METRICS -> METRIC;
         };
     }
 

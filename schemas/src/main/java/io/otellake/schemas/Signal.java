@@ -3,7 +3,8 @@ package io.otellake.schemas;
 /** The OTLP signals the lake archives. The path segment is the first folder of every object key. */
 public enum Signal {
     TRACES("traces"),
-    LOGS("logs");
+    LOGS("logs"),
+    METRICS("metrics");
 
     private final String pathSegment;
 
@@ -11,7 +12,7 @@ public enum Signal {
         this.pathSegment = pathSegment;
     }
 
-    /** The folder name under the lake prefix: {@code traces} or {@code logs}. */
+    /** The folder name under the lake prefix: {@code traces}, {@code logs} or {@code metrics}. */
     public String pathSegment() {
         return pathSegment;
     }

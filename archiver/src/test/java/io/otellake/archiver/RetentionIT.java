@@ -1,0 +1,160 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.otellake.infra.S3Server;
+import io.otellake.schemas.LakeLayout;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** Retention against a real S3 server, with a fixed clock: exactly which objects go, which stay, and the audit lines. */
+class RetentionIT {
+    /** 90 days before is 2026-03-12T12:00Z, 30 days 2026-05-11T12:00Z, 36 hours 2026-06-09T00:00Z. */
+    private static final Clock NOW = Clock.fixed(Instant.parse("2026-06-10T12:00:00Z"), ZoneOffset.UTC);
+
+    private final S3Server s3server = LakeServers.s3();
+    private final String bucket = "retention-" + UUID.randomUUID().toString().substring(0, 8);
+    private final ListAppender<ILoggingEvent> auditLines = new ListAppender<>();
+    private S3Store store;
+
+    @BeforeEach
+    void setUp() {
+        store = new S3Store(ArchiverConfig.fromEnvironment(Map.of(
+                "OTEL_LAKE_S3_ENDPOINT", s3server.endpoint().toString(),
+                "OTEL_LAKE_S3_BUCKET", bucket,
+                "OTEL_LAKE_S3_ACCESS_KEY", s3server.accessKey(),
+                "OTEL_LAKE_S3_SECRET_KEY", s3server.secretKey())));
+        store.ensureBucket();
+        auditLines.start();
+        ((Logger) LoggerFactory.getLogger(Retention.AUDIT_LOGGER)).addAppender(auditLines);
+    }
+
+    @AfterEach
+    void tearDown() {
+        ((Logger) LoggerFactory.getLogger(Retention.AUDIT_LOGGER)).detachAppender(auditLines);
+        store.close();
+    }
+
+    @Test
+    void deletesExactlyTheHoursAndIndexDaysPastEachTenantsRetentionAndAuditsEachOne() {
+        List<String> expired = List.of(
+                // acme keeps 30 days: an hour 70 days old, and the hour ending exactly at the cut-off
+                "lake/traces/tenant=acme/dt=2026-04-01/hour=00/a.parquet",
+                "lake/traces/tenant=acme/dt=2026-04-01/hour=00/b.parquet",
+                "lake/traces/tenant=acme/dt=2026-05-11/hour=11/a.parquet",
+                // globex keeps 365 days
+                "lake/traces/tenant=globex/dt=2025-06-10/hour=11/a.parquet",
+                // initech has the default, 90 days
+                "lake/traces/tenant=initech/dt=2026-03-12/hour=11/a.parquet",
+                "lake/logs/tenant=acme/dt=2020-01-01/hour=00/a.parquet",
+                // hooli keeps 36 hours: its cut-off is midnight, so a whole index day ends exactly there
+                "lake/logs/tenant=hooli/dt=2026-06-08/hour=23/a.parquet",
+                "lake/metrics/tenant=initech/dt=2025-12-31/hour=23/a.parquet",
+                "lake/_index/traces/tenant=acme/dt=2026-05-10/hour=05/a.parquet",
+                "lake/_index/traces/tenant=hooli/dt=2026-06-08/hour=23/a.parquet",
+                "lake/_index/traces/tenant=hooli/dt=2026-06-08/rollup.parquet",
+                "lake/_index/traces/tenant=initech/dt=2026-03-11/hour=05/a.parquet");
+        List<String> kept = List.of(
+                "lake/traces/tenant=acme/dt=2020-01-01/notes.txt", // not in an hour folder
+                "lake/traces/tenant=acme/dt=2026-05-11/hour=12/a.parquet", // ends an hour after the cut-off
+                "lake/traces/tenant=bad.name/dt=2020-01-01/hour=00/a.parquet", // not a tenant id
+                "lake/traces/tenant=globex/dt=2026-01-05/hour=03/a.parquet", // 90 days would delete it
+                "lake/traces/tenant=initech/dt=2026-03-12/hour=12/a.parquet",
+                "lake/traces/tenant=initech/dt=2026-06-10/hour=11/a.parquet",
+                "lake/logs/tenant=acme/dt=2020-01-01/hour=24/a.parquet", // malformed hours and day
+                "lake/logs/tenant=acme/dt=2020-01-01/hour=7/a.parquet",
+                "lake/logs/tenant=acme/dt=2020-13-01/hour=00/a.parquet",
+                "lake/logs/tenant=hooli/dt=2026-06-09/hour=00/a.parquet",
+                "lake/metrics/tenant=initech/dt=2026-03-13/hour=00/a.parquet",
+                "lake/_index/traces/tenant=acme/dt=2026-05-11/hour=11/a.parquet", // its day is not over
+                "lake/_index/traces/tenant=hooli/dt=2026-06-09/hour=00/a.parquet",
+                "lake/_index/traces/tenant=initech/dt=2026-03-12/hour=11/a.parquet",
+                // outside the signal and trace index folders, however old
+                "lake/_manifests/traces-x/0.json",
+                "lake/_deadletter/topic=otlp-traces/partition=0/0.json",
+                "lake/_quarantine/traces/tenant=acme/q.parquet",
+                "lake/_index/logs/tenant=acme/dt=2020-01-01/hour=00/a.parquet",
+                "lake/traces/readme.txt",
+                "other/traces/tenant=acme/dt=2020-01-01/hour=00/a.parquet");
+        for (String key : expired) {
+            put(key, 10);
+        }
+        for (String key : kept) {
+            put(key, 10);
+        }
+        put("lake/traces/tenant=acme/dt=2026-04-01/hour=00/a.parquet", 3);
+        put("lake/traces/tenant=acme/dt=2026-04-01/hour=00/b.parquet", 5);
+
+        Retention retention = new Retention(
+                store,
+                new LakeLayout("lake"),
+                Retention.DEFAULT_RETENTION,
+                Retention.parseOverrides("acme=30d, globex=365d, hooli=36h"),
+                NOW);
+        Retention.RunResult result = retention.run();
+
+        assertThat(keys()).containsExactlyInAnyOrderElementsOf(kept);
+        assertThat(auditLines.list)
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .containsExactly(
+                        line("acme", "traces", "dt=2026-04-01/hour=00", 2, 8),
+                        line("acme", "traces", "dt=2026-05-11/hour=11", 1, 10),
+                        line("globex", "traces", "dt=2025-06-10/hour=11", 1, 10),
+                        line("initech", "traces", "dt=2026-03-12/hour=11", 1, 10),
+                        line("acme", "logs", "dt=2020-01-01/hour=00", 1, 10),
+                        line("hooli", "logs", "dt=2026-06-08/hour=23", 1, 10),
+                        line("initech", "metrics", "dt=2025-12-31/hour=23", 1, 10),
+                        line("acme", "_index/traces", "dt=2026-05-10", 1, 10),
+                        line("hooli", "_index/traces", "dt=2026-06-08", 2, 20),
+                        line("initech", "_index/traces", "dt=2026-03-11", 1, 10));
+        assertThat(result).isEqualTo(new Retention.RunResult(7, 3, 12, 108, 4));
+
+        auditLines.list.clear();
+        assertThat(retention.run())
+                .as("a second run finds nothing more to delete")
+                .isEqualTo(new Retention.RunResult(0, 0, 0, 0, 4));
+        assertThat(auditLines.list).isEmpty();
+        assertThat(keys()).containsExactlyInAnyOrderElementsOf(kept);
+    }
+
+    @Test
+    void anEmptyPrefixLakeIsHandledTheSameWay() {
+        put("traces/tenant=acme/dt=2026-01-01/hour=00/a.parquet", 10);
+        put("traces/tenant=acme/dt=2026-06-10/hour=11/a.parquet", 10);
+        put("_index/traces/tenant=acme/dt=2026-01-01/hour=00/a.parquet", 10);
+        put("_manifests/traces/0.json", 10);
+
+        Retention.RunResult result = new Retention(store, new LakeLayout(""), Duration.ofDays(90), Map.of(), NOW).run();
+
+        assertThat(keys())
+                .containsExactlyInAnyOrder(
+                        "traces/tenant=acme/dt=2026-06-10/hour=11/a.parquet", "_manifests/traces/0.json");
+        assertThat(result).isEqualTo(new Retention.RunResult(1, 1, 2, 20, 0));
+    }
+
+    private static String line(String tenant, String signal, String partition, int objects, long bytes) {
+        return "action=retention-delete tenant=" + tenant + " signal=" + signal + " partition=" + partition
+                + " objects=" + objects + " bytes=" + bytes;
+    }
+
+    private void put(String key, int bytes) {
+        store.putJson(key, "x".repeat(bytes).getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private List<String> keys() {
+        return store.list("").stream().map(S3Store.Listed::key).toList();
+    }
+}
