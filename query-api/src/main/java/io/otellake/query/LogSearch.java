@@ -66,7 +66,7 @@ class LogSearch {
         }
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.LOGS, q.tenant(), start, end);
         if (fetched.files().isEmpty() || !end.isAfter(start)) {
-            return new Result(List.of(), null, QueryStats.of(fetched, started));
+            return new Result(List.of(), null, QueryStats.of(fetched, runner.rowsIn(fetched), started));
         }
         String order = q.direction() == Direction.BACKWARD ? "DESC" : "ASC";
         String after = q.direction() == Direction.BACKWARD ? "<" : ">";
@@ -112,7 +112,8 @@ class LogSearch {
                 }
             }
         }
-        return new Result(rows, next == null ? null : next.encode(), QueryStats.of(fetched, started));
+        return new Result(
+                rows, next == null ? null : next.encode(), QueryStats.of(fetched, runner.rowsIn(fetched), started));
     }
 
     record Bucket(String time, String severity, long count) {}
@@ -150,7 +151,7 @@ class LogSearch {
                 }
             }
         }
-        return new Volume(buckets, step, QueryStats.of(fetched, started));
+        return new Volume(buckets, step, QueryStats.of(fetched, runner.rowsIn(fetched), started));
     }
 
     private static void bind(PreparedStatement ps, Connection c, ArchiveFiles.Fetched fetched, List<Object> params)

@@ -1,10 +1,15 @@
 package io.otellake.query;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -20,6 +25,10 @@ import org.springframework.stereotype.Component;
 class QueryRunner implements AutoCloseable {
     private final DuckDb duckDb;
     private final Duration timeout;
+    /** Row counts of cached files; a cached file's name is derived from its key and ETag, so it never changes. */
+    private final Map<Path, Long> rowCounts = new ConcurrentHashMap<>();
+
+    private static final int MAX_ROW_COUNTS = 100_000;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "query-timeout");
         t.setDaemon(true);
@@ -29,6 +38,38 @@ class QueryRunner implements AutoCloseable {
     QueryRunner(DuckDb duckDb, LakeProperties props) {
         this.duckDb = duckDb;
         this.timeout = props.queryTimeout();
+    }
+
+    /** The rows in the fetched files, from their Parquet footers; counted once per cached file. */
+    long rowsIn(ArchiveFiles.Fetched fetched) throws SQLException {
+        List<String> unknown = new ArrayList<>();
+        long rows = 0;
+        for (Path file : fetched.files()) {
+            Long n = rowCounts.get(file);
+            if (n == null) {
+                unknown.add(file.toString());
+            } else {
+                rows += n;
+            }
+        }
+        if (!unknown.isEmpty()) {
+            try (Connection c = connect();
+                    PreparedStatement ps =
+                            c.prepareStatement("SELECT file_name, num_rows FROM parquet_file_metadata(?)")) {
+                ps.setArray(1, c.createArrayOf("VARCHAR", unknown.toArray()));
+                try (ResultSet rs = execute(ps)) {
+                    while (rs.next()) {
+                        long n = rs.getLong(2);
+                        if (rowCounts.size() > MAX_ROW_COUNTS) {
+                            rowCounts.clear();
+                        }
+                        rowCounts.put(Path.of(rs.getString(1)), n);
+                        rows += n;
+                    }
+                }
+            }
+        }
+        return rows;
     }
 
     Connection connect() throws SQLException {
@@ -52,8 +93,8 @@ class QueryRunner implements AutoCloseable {
             return ps.executeQuery();
         } catch (SQLException e) {
             if (cancelled.get()) {
-                throw new QueryTimeoutException("the query ran longer than " + timeout.toSeconds()
-                        + " s and was stopped; narrow the time range or the filters");
+                throw new QueryTimeoutException("the query ran longer than " + timeout.toMillis()
+                        + " ms and was stopped; narrow the time range or the filters");
             }
             throw e;
         } finally {

@@ -65,7 +65,7 @@ class TraceLookup {
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, start, end);
         List<GenericRecord> spans =
                 spans(fetched, traceId, new long[] {TimeParam.toNanos(start), TimeParam.toNanos(end)});
-        return new Result(traceId, spans, QueryStats.of(fetched, started));
+        return new Result(traceId, spans, QueryStats.of(fetched, runner.rowsIn(fetched), started));
     }
 
     /**
@@ -93,10 +93,11 @@ class TraceLookup {
         }
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, hours);
         List<GenericRecord> spans = spans(fetched, traceId, null);
-        QueryStats data = QueryStats.of(fetched, started);
+        QueryStats data = QueryStats.of(fetched, runner.rowsIn(fetched), started);
         QueryStats stats = new QueryStats(
                 index.partitions() + data.partitions(),
                 index.files().size() + data.files(),
+                runner.rowsIn(index) + data.rowsScanned(),
                 index.bytes() + data.bytesFetched(),
                 index.cacheHits() + data.cacheHits(),
                 data.elapsedMs());

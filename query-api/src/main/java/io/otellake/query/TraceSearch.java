@@ -50,7 +50,7 @@ class TraceSearch {
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, q.tenant(), q.start(), q.end());
         List<Map<String, Object>> data = new ArrayList<>();
         if (fetched.files().isEmpty()) {
-            return new Result(data, QueryStats.of(fetched, started));
+            return new Result(data, QueryStats.of(fetched, runner.rowsIn(fetched), started));
         }
         StringBuilder match = new StringBuilder("TRUE");
         List<Object> params = new ArrayList<>();
@@ -122,6 +122,6 @@ class TraceSearch {
                 }
             }
         }
-        return new Result(data, QueryStats.of(fetched, started));
+        return new Result(data, QueryStats.of(fetched, runner.rowsIn(fetched), started));
     }
 }

@@ -179,6 +179,9 @@ class QueryApiIT {
                 .as("only the 10:00 hour's files are read")
                 .isEqualTo(2);
         JsonNode stats = body.get("stats");
+        assertThat(stats.get("rows_scanned").asLong())
+                .as("one record in each of the two files")
+                .isEqualTo(2);
         assertThat(stats.get("bytes_fetched").asLong() + stats.get("cache_hits").asLong())
                 .isPositive();
         assertThat(stats.has("elapsed_ms")).isTrue();
