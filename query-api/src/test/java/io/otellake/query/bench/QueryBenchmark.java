@@ -1,6 +1,7 @@
 package io.otellake.query.bench;
 
 import io.otellake.archiver.ParquetFiles;
+import io.otellake.archiver.TraceIndex;
 import io.otellake.infra.S3Server;
 import io.otellake.query.QueryApiApplication;
 import io.otellake.schemas.LakeLayout;
@@ -100,6 +101,7 @@ public final class QueryBenchmark {
                             "--otel-lake.cache-max-bytes=" + (64L << 30),
                             "--otel-lake.max-bytes-per-query=" + (64L << 30),
                             "--otel-lake.query-timeout=300s",
+                            "--otel-lake.trace-lookback=4000d", // the data set is dated 2024
                             "--logging.level.root=WARN",
                             "--logging.level.otel-lake.audit=WARN");
             try {
@@ -155,6 +157,14 @@ public final class QueryBenchmark {
                 new Case(
                         "trace by id, " + days + " days",
                         "/api/v1/traces/" + f.traceId + "?start=" + traceFrom + "&end=" + dayEnd,
+                        "SELECT * FROM read_parquet(?) WHERE trace_id = ? ORDER BY start_time",
+                        List.of(f.traceId),
+                        Signal.TRACES,
+                        traceFrom,
+                        dayEnd),
+                new Case(
+                        "trace by id, no time range (trace index), " + days + " days",
+                        "/api/v1/traces/" + f.traceId,
                         "SELECT * FROM read_parquet(?) WHERE trace_id = ? ORDER BY start_time",
                         List.of(f.traceId),
                         Signal.TRACES,
@@ -320,6 +330,7 @@ public final class QueryBenchmark {
         Instant wantedStart = null;
         long spans = 0;
         Instant first = DAY.minus(Duration.ofDays(days - 1));
+        List<GenericRecord> dayIndex = new ArrayList<>();
         for (int h = 0; h < days * 24; h++) {
             Instant hourStart = first.plus(Duration.ofHours(h));
             List<GenericRecord> rows = new ArrayList<>(spansPerHour);
@@ -340,6 +351,23 @@ public final class QueryBenchmark {
             rows.sort((a, b) ->
                     a.get("trace_id").toString().compareTo(b.get("trace_id").toString()));
             upload(s3, tmp, Signal.TRACES, "bench", hourStart, rows, 0);
+            dayIndex.addAll(TraceIndex.entries(rows));
+            if (h % 24 == 23) {
+                // the day's trace index as the compactor leaves it once the day is closed: one sorted file
+                dayIndex.sort((a, b) -> {
+                    int c = a.get("trace_id")
+                            .toString()
+                            .compareTo(b.get("trace_id").toString());
+                    return c != 0 ? c : Long.compare((Long) a.get("start_time"), (Long) b.get("start_time"));
+                });
+                Path file = tmp.resolve("index.parquet");
+                TraceIndex.write(dayIndex, file);
+                String key = "lake/" + TraceIndex.FOLDER + "tenant=bench/dt="
+                        + hourStart.atZone(java.time.ZoneOffset.UTC).toLocalDate() + "/compacted-0-000000.parquet";
+                s3.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromFile(file));
+                Files.delete(file);
+                dayIndex.clear();
+            }
         }
         return new Fixture(wanted, wantedStart, spans);
     }
