@@ -110,6 +110,10 @@ public final class Archiver implements Runnable, AutoCloseable {
     private long bufferedBytes;
     private long backoffMs;
     private volatile boolean running = true;
+    /** Whether the last S3 work (a flush, or recovering a partition) failed; cleared by the next success. */
+    private volatile boolean s3Failing;
+
+    private volatile boolean polling;
 
     private record FileKey(TopicPartition source, String directory) {}
 
@@ -141,7 +145,7 @@ public final class Archiver implements Runnable, AutoCloseable {
     public void prepare() {
         store.ensureBucket();
         if (config.metricsPort() > 0 && metricsServer == null) {
-            metricsServer = metrics.serve(config.metricsPort());
+            metricsServer = metrics.serve(config.metricsPort(), () -> stopped.getCount() > 0, this::ready);
         }
     }
 
@@ -157,6 +161,7 @@ public final class Archiver implements Runnable, AutoCloseable {
                 ConsumerRecords<byte[], byte[]> records;
                 try {
                     records = consumer.poll(POLL);
+                    polling = true;
                 } catch (WakeupException e) {
                     break;
                 }
@@ -287,9 +292,11 @@ public final class Archiver implements Runnable, AutoCloseable {
         try {
             flush();
             backoffMs = 0;
+            s3Failing = false;
         } catch (WakeupException e) {
             throw e;
         } catch (RuntimeException e) {
+            s3Failing = true;
             log.error(
                     "archiving a batch failed; cleaning it up and consuming it again from the committed offsets: {}",
                     e.getMessage());
@@ -438,9 +445,11 @@ public final class Archiver implements Runnable, AutoCloseable {
             }
             log.info("consuming {} from their committed offsets", resumed);
             backoffMs = 0;
+            s3Failing = false;
         } catch (WakeupException e) {
             throw e;
         } catch (RuntimeException e) {
+            s3Failing = true;
             backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
             log.error("cannot recover {} yet, retrying in {} ms: {}", unrecovered, backoffMs, e.getMessage());
             sleep(backoffMs);
@@ -486,6 +495,14 @@ public final class Archiver implements Runnable, AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Ready: the consumer loop is polling Kafka and the last S3 work succeeded. Not ready while S3 fails (the archiver
+     * keeps retrying and commits nothing), before the first poll, and after the loop ended.
+     */
+    boolean ready() {
+        return polling && !s3Failing && stopped.getCount() > 0;
     }
 
     ArchiverMetrics metrics() {

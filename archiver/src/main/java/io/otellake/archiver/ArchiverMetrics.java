@@ -1,5 +1,6 @@
 package io.otellake.archiver;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -155,10 +157,15 @@ final class ArchiverMetrics {
         return out.toString();
     }
 
-    /** Serves {@code GET /metrics} on the port until the returned server is stopped. */
-    HttpServer serve(int port) {
+    /**
+     * Serves {@code GET /metrics}, and {@code GET /health} (200 while {@code live}) and {@code GET /ready} (200 while
+     * {@code ready}, else 503) for a supervisor's probes, on the port until the returned server is stopped.
+     */
+    HttpServer serve(int port, BooleanSupplier live, BooleanSupplier ready) {
         try {
             HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+            server.createContext("/health", exchange -> probe(exchange, live.getAsBoolean(), "live", "stopped"));
+            server.createContext("/ready", exchange -> probe(exchange, ready.getAsBoolean(), "ready", "not ready"));
             server.createContext("/metrics", exchange -> {
                 try (exchange) {
                     byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
@@ -173,6 +180,17 @@ final class ArchiverMetrics {
             return server;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot serve metrics on port " + port, e);
+        }
+    }
+
+    private static void probe(HttpExchange exchange, boolean ok, String yes, String no) throws IOException {
+        try (exchange) {
+            byte[] body = ((ok ? yes : no) + "\n").getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+            exchange.sendResponseHeaders(ok ? 200 : 503, body.length);
+            try (OutputStream os = exchange.getResponseBody()) {
+                os.write(body);
+            }
         }
     }
 

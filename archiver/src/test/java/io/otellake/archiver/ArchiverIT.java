@@ -315,7 +315,11 @@ class ArchiverIT {
 
     @Test
     void offsetsAreCommittedOnlyOnceTheFilesAreOnS3() throws Exception {
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            metricsPort = free.getLocalPort();
+        }
         startArchiver(); // creates the bucket while S3 is up
+        await("ready", Duration.ofSeconds(30), () -> probe("/ready") == 200);
         s3server.stop();
         Set<String> spanIds = new HashSet<>();
         for (int i = 0; i < 5; i++) {
@@ -330,9 +334,12 @@ class ArchiverIT {
         Thread.sleep(4000);
         assertThat(committed(traces)).isZero();
         assertThat(archiver.rowsArchived()).isZero();
+        assertThat(probe("/ready")).as("not ready while S3 fails").isEqualTo(503);
+        assertThat(probe("/health")).as("but alive").isEqualTo(200);
 
         s3server.start();
         awaitCommitted(traces, 5);
+        await("ready again", Duration.ofSeconds(30), () -> probe("/ready") == 200);
         Path local = download(listKeys("lake/traces/"));
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
                 Statement st = c.createStatement();
@@ -473,6 +480,20 @@ class ArchiverIT {
     }
 
     // --- helpers
+
+    private int probe(String path) {
+        try {
+            return java.net.http.HttpClient.newHttpClient()
+                    .send(
+                            java.net.http.HttpRequest.newBuilder(
+                                            java.net.URI.create("http://127.0.0.1:" + metricsPort + path))
+                                    .build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
 
     private void send(String topic, String tenant, byte[] value) throws Exception {
         send(topic, null, tenant, value);
