@@ -10,15 +10,20 @@ import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.logs.Logger;
 import io.opentelemetry.api.logs.Severity;
+import io.opentelemetry.api.metrics.DoubleHistogram;
+import io.opentelemetry.api.metrics.Meter;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.exporter.otlp.http.logs.OtlpHttpLogRecordExporter;
+import io.opentelemetry.exporter.otlp.http.metrics.OtlpHttpMetricExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.sdk.logs.SdkLoggerProvider;
 import io.opentelemetry.sdk.logs.export.BatchLogRecordProcessor;
+import io.opentelemetry.sdk.metrics.SdkMeterProvider;
+import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
@@ -135,6 +140,28 @@ class EndToEndIT {
                     .as("ingest acknowledged the logs")
                     .isTrue();
         }
+        OtlpHttpMetricExporter metricExporter = OtlpHttpMetricExporter.builder()
+                .setEndpoint(stack.ingestUrl().resolve("/v1/metrics").toString())
+                .addHeader("X-Scope-OrgID", TENANT)
+                .build();
+        try (SdkMeterProvider meters = SdkMeterProvider.builder()
+                .setResource(resource)
+                .registerMetricReader(PeriodicMetricReader.builder(metricExporter)
+                        .setInterval(Duration.ofHours(1))
+                        .build())
+                .build()) {
+            Meter meter = meters.get("io.otellake.e2e");
+            meter.counterBuilder("checkout.orders")
+                    .build()
+                    .add(3, Attributes.of(AttributeKey.stringKey("outcome"), "declined"));
+            DoubleHistogram duration =
+                    meter.histogramBuilder("checkout.duration").setUnit("s").build();
+            duration.record(0.25);
+            duration.record(0.75);
+            assertThat(meters.forceFlush().join(30, TimeUnit.SECONDS).isSuccess())
+                    .as("ingest acknowledged the metrics")
+                    .isTrue();
+        }
     }
 
     @AfterAll
@@ -228,14 +255,45 @@ class EndToEndIT {
     }
 
     @Test
-    void duckDbReadsTheArchiveDirectly() throws Exception {
-        // wait until the API sees the whole trace, then read the same files without the API
-        awaitJson(
-                "/api/v1/traces/" + traceId,
-                body -> body.isJsonObject()
-                        && body.getAsJsonObject().has("spans")
-                        && body.getAsJsonObject().getAsJsonArray("spans").size() == 3);
-        Path local = Files.createTempDirectory("otel-lake-e2e-download");
+    void metricDataPointsAreArchivedOneRowEach() throws Exception {
+        Path local = Files.createTempDirectory("otel-lake-e2e-metrics");
+        String prefix = LocalStack.PREFIX + "/metrics/tenant=" + TENANT + "/";
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (download(prefix, local) < 1) {
+            assertThat(System.nanoTime()).as("metrics archived in time").isLessThan(deadline);
+            Thread.sleep(500);
+        }
+        // The SDK exports cumulative points at the flush and again when it shuts down: two collections, two points
+        // per metric, told apart by their time. Each collected point must be in the lake once.
+        String points = "read_parquet('" + local + "/**/*.parquet') WHERE metric_name LIKE 'checkout.%'";
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement()) {
+            try (ResultSet rs =
+                    st.executeQuery("SELECT count(*), count(DISTINCT (metric_name, timestamp)) FROM " + points)) {
+                rs.next();
+                assertThat(rs.getLong(1)).as("points archived once each").isEqualTo(rs.getLong(2));
+                assertThat(rs.getLong(1)).isBetween(2L, 4L);
+            }
+            try (ResultSet rs = st.executeQuery("SELECT DISTINCT metric_name, metric_type, service_name, value_int,"
+                    + " count, sum, is_monotonic, attributes['outcome'], metric_unit FROM " + points
+                    + " ORDER BY metric_name")) {
+                List<String> rows = new ArrayList<>();
+                while (rs.next()) {
+                    rows.add(rs.getString(1) + "|" + rs.getString(2) + "|" + rs.getString(3) + "|" + rs.getObject(4)
+                            + "|" + rs.getObject(5) + "|" + rs.getObject(6) + "|" + rs.getObject(7) + "|"
+                            + rs.getString(8) + "|" + rs.getString(9));
+                }
+                assertThat(rows)
+                        .containsExactly(
+                                "checkout.duration|histogram|checkout|null|2|1.0|null|null|s",
+                                "checkout.orders|sum|checkout|3|null|null|true|declined|null");
+            }
+        }
+    }
+
+    /** Downloads every object under the prefix into {@code local}; returns how many there were. */
+    private static int download(String prefix, Path local) throws Exception {
+        int n = 0;
         try (S3Client s3 = S3Client.builder()
                 .endpointOverride(stack.s3Endpoint())
                 .region(Region.of(LocalStack.REGION))
@@ -247,13 +305,28 @@ class EndToEndIT {
                 .httpClient(UrlConnectionHttpClient.create())
                 .build()) {
             for (S3Object o : s3.listObjectsV2Paginator(
-                            b -> b.bucket(LocalStack.BUCKET).prefix(LocalStack.PREFIX + "/"))
+                            b -> b.bucket(LocalStack.BUCKET).prefix(prefix))
                     .contents()) {
                 Path target = local.resolve(o.key());
                 Files.createDirectories(target.getParent());
+                Files.deleteIfExists(target);
                 s3.getObject(b -> b.bucket(LocalStack.BUCKET).key(o.key()), target);
+                n++;
             }
         }
+        return n;
+    }
+
+    @Test
+    void duckDbReadsTheArchiveDirectly() throws Exception {
+        // wait until the API sees the whole trace, then read the same files without the API
+        awaitJson(
+                "/api/v1/traces/" + traceId,
+                body -> body.isJsonObject()
+                        && body.getAsJsonObject().has("spans")
+                        && body.getAsJsonObject().getAsJsonArray("spans").size() == 3);
+        Path local = Files.createTempDirectory("otel-lake-e2e-download");
+        download(LocalStack.PREFIX + "/", local);
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
                 Statement st = c.createStatement()) {
             String spans = "read_parquet('" + local + "/lake/traces/tenant=" + TENANT
