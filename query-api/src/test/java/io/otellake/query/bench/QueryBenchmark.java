@@ -173,9 +173,17 @@ public final class QueryBenchmark {
                 new Case(
                         "trace search, 24 h",
                         "/api/v1/traces?" + range + "&service=checkout&min_duration=900ms&status=error&limit=20",
-                        "WITH m AS (SELECT DISTINCT trace_id FROM read_parquet(?) WHERE service_name = ? AND"
-                                + " duration_ns >= ? AND status_code = 'ERROR') SELECT trace_id, count(*) FROM"
-                                + " read_parquet(?) SEMI JOIN m USING (trace_id) GROUP BY trace_id LIMIT 20",
+                        // the API's own summary query, without its time filter (the files are the day)
+                        "WITH spans AS (SELECT trace_id, parent_span_id, service_name, name, start_time, end_time,"
+                                + " duration_ns, status_code FROM read_parquet(?)), matching AS (SELECT DISTINCT"
+                                + " trace_id FROM spans WHERE service_name = ? AND duration_ns >= ? AND status_code ="
+                                + " 'ERROR') SELECT trace_id, coalesce(arg_min(service_name, start_time) FILTER (WHERE"
+                                + " parent_span_id IS NULL), arg_min(service_name, start_time)), coalesce(arg_min(name,"
+                                + " start_time) FILTER (WHERE parent_span_id IS NULL), arg_min(name, start_time)),"
+                                + " epoch_ns(min(start_time)), epoch_ns(max(end_time)) - epoch_ns(min(start_time)),"
+                                + " count(*), count(*) FILTER (WHERE status_code = 'ERROR'),"
+                                + " list_sort(list_distinct(list(service_name))) FROM spans SEMI JOIN matching USING"
+                                + " (trace_id) GROUP BY trace_id ORDER BY min(start_time) DESC, trace_id LIMIT 20",
                         List.of("checkout", 900_000_000L),
                         Signal.TRACES,
                         DAY,
