@@ -134,6 +134,9 @@ public final class Archiver implements Runnable, AutoCloseable {
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "200");
+        // Uploads run between polls; leave room for a batch of several files on a slow S3 (each call is bounded by
+        // the S3 client's timeouts) before the group considers this archiver dead.
+        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, Integer.toString(15 * 60 * 1000));
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "otel-lake-archiver");
         if (!config.instanceId().isEmpty()) {
             props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.instanceId());

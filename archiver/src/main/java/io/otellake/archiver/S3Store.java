@@ -1,6 +1,7 @@
 package io.otellake.archiver;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,10 @@ final class S3Store implements AutoCloseable {
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .httpClient(UrlConnectionHttpClient.create())
+                // A slow S3 must fail a call in bounded time: the archiver uploads on its polling thread, and a flush
+                // longer than the consumer's max.poll.interval.ms would cost it its partitions.
+                .overrideConfiguration(
+                        o -> o.apiCallAttemptTimeout(Duration.ofSeconds(60)).apiCallTimeout(Duration.ofMinutes(3)))
                 .build();
     }
 
