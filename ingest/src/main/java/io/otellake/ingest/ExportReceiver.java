@@ -1,8 +1,10 @@
 package io.otellake.ingest;
 
+import com.google.protobuf.Message;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.otellake.schemas.TenantId;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -16,7 +18,9 @@ import org.slf4j.LoggerFactory;
  * <p>Guarantee: {@link #receive} returns only after the valid items are in Kafka (none is written when there are no
  * valid items): a trace request as one record per trace id, keyed by it ({@link TraceRecords}); a log or metric
  * request as one record without a key. Trace and log requests are redacted first, by the tenant's policy
- * ({@link Redactor}). When it throws, the request was not acknowledged as a whole, although some of
+ * ({@link Redactor}). A protobuf request from which nothing was dropped or redacted is written as the client's bytes,
+ * not re-encoded (a trace request split by trace id, its spans copied as bytes); when the tenant's redaction is off it
+ * is not even decoded, only checked as bytes ({@link WireCheck}). When it throws, the request was not acknowledged as a whole, although some of
  * its records may be in Kafka; the client retries, so delivery is at least once.
  */
 final class ExportReceiver {
@@ -92,6 +96,21 @@ final class ExportReceiver {
 
     private OtlpSignal.DecodedExport decodeAndPublish(TenantId tenant, OtlpEncoding encoding, byte[] body)
             throws ExportRefusal {
+        if (encoding == OtlpEncoding.PROTOBUF && signal != OtlpSignal.METRICS && !redactor.redacts(tenant)) {
+            // Nothing needs the decoded request: check the bytes and write them as they are. Decoding (every string
+            // into a String) was ingest's largest cost. When the check is not sure, the request is decoded below.
+            WireCheck.Checked checked = signal == OtlpSignal.TRACES ? WireCheck.traces(body) : WireCheck.logs(body);
+            if (checked != null) {
+                if (checked.items() > 0) {
+                    publish(
+                            tenant,
+                            signal == OtlpSignal.TRACES
+                                    ? TraceRecords.split(body, checked.traceIds())
+                                    : List.of(new KafkaPublisher.Payload(null, body)));
+                }
+                return new OtlpSignal.DecodedExport(null, checked.items(), 0, "");
+            }
+        }
         OtlpSignal.DecodedExport decoded;
         try {
             decoded = signal.decode(encoding, body);
@@ -99,33 +118,44 @@ final class ExportReceiver {
             throw new ExportRefusal(ExportRefusal.Kind.MALFORMED, e.getMessage());
         }
         if (decoded.items() > 0) {
+            Message checked = Objects.requireNonNull(decoded.request(), "decoded request");
+            Message redacted = redactor.redact(signal, tenant, checked);
             decoded = new OtlpSignal.DecodedExport(
-                    redactor.redact(signal, tenant, decoded.request()),
-                    decoded.items(),
-                    decoded.rejected(),
-                    decoded.rejectionMessage());
-            int size = decoded.request().getSerializedSize();
-            if (size > maxBodyBytes) {
-                // JSON's protobuf is almost always smaller than the JSON; this is the rare exception. A record of a
-                // split request is a part of the whole, so it is no larger.
-                throw new ExportRefusal(
-                        ExportRefusal.Kind.TOO_LARGE,
-                        "the request is " + size + " bytes as protobuf; the limit is " + maxBodyBytes
-                                + " bytes: send smaller batches");
+                    redacted, decoded.items(), decoded.rejected(), decoded.rejectionMessage());
+            byte[] value;
+            if (encoding == OtlpEncoding.PROTOBUF && decoded.rejected() == 0 && redacted == checked) {
+                // Nothing was dropped or redacted (ExportChecks and Redactor return the same instance then): the body
+                // is the request, and is written as received instead of being encoded again, which cost as much
+                // CPU as parsing it. It is at most maxBodyBytes long.
+                value = body;
+            } else {
+                value = redacted.toByteArray();
+                if (value.length > maxBodyBytes) {
+                    // JSON's protobuf is almost always smaller than the JSON; this is the rare exception. A record of
+                    // a split request is a part of the whole, so it is no larger.
+                    throw new ExportRefusal(
+                            ExportRefusal.Kind.TOO_LARGE,
+                            "the request is " + value.length + " bytes as protobuf; the limit is " + maxBodyBytes
+                                    + " bytes: send smaller batches");
+                }
             }
-            List<KafkaPublisher.Payload> payloads = decoded.request() instanceof ExportTraceServiceRequest traces
-                    ? TraceRecords.split(traces)
-                    : List.of(new KafkaPublisher.Payload(null, decoded.request().toByteArray()));
-            long start = System.nanoTime();
-            try {
-                publisher.publish(topic, tenant, payloads);
-                metrics.produced(topic, true, System.nanoTime() - start);
-            } catch (PublishException e) {
-                metrics.produced(topic, false, System.nanoTime() - start);
-                throw kafkaFailed(e);
-            }
+            List<KafkaPublisher.Payload> payloads = signal == OtlpSignal.TRACES
+                    ? TraceRecords.split(value, (ExportTraceServiceRequest) redacted)
+                    : List.of(new KafkaPublisher.Payload(null, value));
+            publish(tenant, payloads);
         }
         return decoded;
+    }
+
+    private void publish(TenantId tenant, List<KafkaPublisher.Payload> payloads) throws ExportRefusal {
+        long start = System.nanoTime();
+        try {
+            publisher.publish(topic, tenant, payloads);
+            metrics.produced(topic, true, System.nanoTime() - start);
+        } catch (PublishException e) {
+            metrics.produced(topic, false, System.nanoTime() - start);
+            throw kafkaFailed(e);
+        }
     }
 
     private ExportRefusal kafkaFailed(PublishException e) {

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  * @param httpThreads how many requests are handled at once; each may hold a body of up to {@code maxBodyBytes}
  * @param tracesTopic where trace export requests go
  * @param logsTopic where log export requests go
- * @param metricsTopic where metric export requests go (the archiver does not archive metrics yet)
+ * @param metricsTopic where metric export requests go
  * @param topicPartitions partitions of the topics ingest creates
  * @param topicReplication replication factor of the topics ingest creates
  * @param topicRetentionMs {@code retention.ms} of the topics ingest creates; -1 keeps records forever
@@ -91,7 +91,7 @@ public record IngestConfig(
     public static final int DEFAULT_HTTP_THREADS = 16;
     public static final String DEFAULT_TRACES_TOPIC = OtlpTopics.DEFAULT_TRACES_TOPIC;
     public static final String DEFAULT_LOGS_TOPIC = OtlpTopics.DEFAULT_LOGS_TOPIC;
-    public static final String DEFAULT_METRICS_TOPIC = "otlp-metrics";
+    public static final String DEFAULT_METRICS_TOPIC = OtlpTopics.DEFAULT_METRICS_TOPIC;
     public static final int DEFAULT_TOPIC_PARTITIONS = 3;
     public static final short DEFAULT_TOPIC_REPLICATION = 1;
     /** 24 hours: the archiver has a day to catch up before Kafka drops data. */

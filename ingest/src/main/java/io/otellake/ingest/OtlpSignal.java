@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /** The OTLP signals ingest receives, and how each request body is decoded and checked. */
 enum OtlpSignal {
@@ -148,10 +149,11 @@ enum OtlpSignal {
     /**
      * A decoded export request.
      *
-     * @param request the request without its invalid items, to be written to Kafka as protobuf
+     * @param request the request without its invalid items, to be written to Kafka as protobuf; null when the body
+     *     was checked as bytes ({@link WireCheck}) and written as it is, without being decoded
      * @param items how many spans, log records or data points it holds; 0 means there is nothing to write
      * @param rejected how many items were invalid and dropped
      * @param rejectionMessage why, for the client; empty when nothing was rejected
      */
-    record DecodedExport(Message request, int items, int rejected, String rejectionMessage) {}
+    record DecodedExport(@Nullable Message request, int items, int rejected, String rejectionMessage) {}
 }

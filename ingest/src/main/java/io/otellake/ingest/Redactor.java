@@ -68,6 +68,11 @@ final class Redactor {
                 .forEach((name, regex) -> rules.put(name, new BlockedValue(Pattern.compile(regex), s -> true)));
     }
 
+    /** Whether the tenant's policy is on, so that its trace and log requests must be decoded to be redacted. */
+    boolean redacts(TenantId tenant) {
+        return config.policy(tenant).enabled();
+    }
+
     /** The request redacted by the tenant's policy; the same object when the policy is off. */
     Message redact(OtlpSignal signal, TenantId tenant, Message request) {
         RedactionConfig.Policy policy = config.policy(tenant);
