@@ -82,8 +82,12 @@ final class OtlpGrpcServer implements AutoCloseable {
             TenantAccess access,
             Executor executor) {
         InetSocketAddress address = new InetSocketAddress(config.httpHost(), config.grpcPort());
-        NettyServerBuilder builder =
-                NettyServerBuilder.forAddress(address).executor(executor).maxInboundMessageSize(config.maxBodyBytes());
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
+                .executor(executor)
+                .maxInboundMessageSize(config.maxBodyBytes())
+                // Calls waiting for a thread hold their message in netty's buffers: bound them per connection (a
+                // client's further streams are refused, and gRPC clients retry refused streams by themselves).
+                .maxConcurrentCallsPerConnection(config.httpThreads() * Ingest.QUEUED_REQUESTS_PER_THREAD);
         TenantInterceptor tenants = new TenantInterceptor();
         receivers.forEach((signal, receiver) ->
                 builder.addService(ServerInterceptors.intercept(service(signal, receiver, gate, access), tenants)));
