@@ -250,7 +250,11 @@ class CompactionIT {
         }
 
         private List<String> snapshot(Statement st, Path dir) throws Exception {
-            List<String> keys = new ArrayList<>(lake.listKeys(folder));
+            // Only *.parquet, as the query API reads: a listing may show an upload still in progress under a
+            // temporary name (S3Proxy's filesystem backend writes "<key>-<uuid>" and renames it when complete).
+            List<String> keys = new ArrayList<>(lake.listKeys(folder).stream()
+                    .filter(k -> k.endsWith(".parquet"))
+                    .toList());
             Set<String> replaced = new HashSet<>();
             for (String key : keys) {
                 if (key.substring(folder.length()).startsWith(Compactor.COMPACTED_PREFIX)) {
