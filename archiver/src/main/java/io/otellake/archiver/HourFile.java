@@ -28,7 +28,7 @@ final class HourFile {
     private static final Comparator<GenericRecord> METRIC_ORDER = Comparator.comparing(
                     (GenericRecord r) -> text(r.get("metric_name")))
             .thenComparing(r -> text(r.get("service_name")))
-            .thenComparingLong(r -> r.get("timestamp") == null ? 0 : (Long) r.get("timestamp"));
+            .thenComparingLong(HourFile::metricTime);
 
     final TopicPartition source;
     final Signal signal;
@@ -75,8 +75,29 @@ final class HourFile {
 
     /** The rows in reading order: spans by trace id, then start; logs by service, then time; metric points by name. */
     List<GenericRecord> sortedRows() {
-        rows.sort(order(signal));
+        // In the order of order(signal), but each row's keys are looked up once, not at each of the n log n
+        // comparisons (the lookups by field name were most of the sort's cost). Stable, like List.sort.
+        List<Keyed> keyed = new ArrayList<>(rows.size());
+        for (GenericRecord r : rows) {
+            keyed.add(
+                    switch (signal) {
+                        case TRACES -> new Keyed(r.get("trace_id").toString(), "", (Long) r.get("start_time"), r);
+                        case LOGS -> new Keyed(text(r.get("service_name")), "", logTime(r), r);
+                        case METRICS ->
+                            new Keyed(text(r.get("metric_name")), text(r.get("service_name")), metricTime(r), r);
+                    });
+        }
+        keyed.sort(Keyed.ORDER);
+        for (int i = 0; i < keyed.size(); i++) {
+            rows.set(i, keyed.get(i).row());
+        }
         return rows;
+    }
+
+    /** A row with its sort keys. */
+    private record Keyed(String first, String second, long time, GenericRecord row) {
+        static final Comparator<Keyed> ORDER =
+                Comparator.comparing(Keyed::first).thenComparing(Keyed::second).thenComparingLong(Keyed::time);
     }
 
     /** The order of the rows in every file of a signal; the compactor merges files in the same order. */
@@ -90,6 +111,11 @@ final class HourFile {
 
     private static String text(Object o) {
         return o == null ? "" : o.toString();
+    }
+
+    private static long metricTime(GenericRecord r) {
+        Object t = r.get("timestamp");
+        return t == null ? 0 : (Long) t;
     }
 
     private static long logTime(GenericRecord r) {

@@ -3,9 +3,11 @@ package io.otellake.archiver;
 import io.otellake.schemas.LakeSchema;
 import io.otellake.schemas.Signal;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +15,8 @@ import org.apache.avro.LogicalType;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.generic.IndexedRecord;
+import org.apache.avro.util.Utf8;
 import org.apache.parquet.avro.AvroReadSupport;
 import org.apache.parquet.avro.AvroSchemaConverter;
 import org.apache.parquet.avro.AvroWriteSupport;
@@ -31,7 +35,10 @@ import org.apache.parquet.io.LocalInputFile;
 import org.apache.parquet.io.LocalOutputFile;
 import org.apache.parquet.io.MessageColumnIO;
 import org.apache.parquet.io.OutputFile;
+import org.apache.parquet.io.api.Binary;
+import org.apache.parquet.io.api.RecordConsumer;
 import org.apache.parquet.io.api.RecordMaterializer;
+import org.apache.parquet.schema.ColumnOrder;
 import org.apache.parquet.schema.GroupType;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.MessageType;
@@ -50,6 +57,9 @@ public final class ParquetFiles {
     private static final int ROW_GROUP_BYTES = 64 * 1024 * 1024;
     private static final int PAGE_BYTES = 1024 * 1024;
     private static final String TIMESTAMP_NANOS = "timestamp-nanos";
+    /** Columns of random ids, for which a dictionary only costs time; a column a schema lacks is ignored. */
+    private static final List<String> RANDOM_IDS =
+            List.of("span_id", "parent_span_id", "links.list.element.span_id", "links.list.element.trace_id");
 
     private ParquetFiles() {}
 
@@ -93,7 +103,15 @@ public final class ParquetFiles {
                 .withRowGroupSize(ROW_GROUP_BYTES)
                 .withPageSize(PAGE_BYTES)
                 .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
+                // Size statistics (byte and level histograms per page) serve no reader we support yet, and
+                // collecting them was a twentieth of the write path.
+                .withSizeStatisticsEnabled(false)
                 .withExtraMetaData(metadata);
+        for (String column : RANDOM_IDS) {
+            // Random ids never fit a dictionary (parquet-mr would fill one, then fall back to plain), and their
+            // min and max prune nothing.
+            builder = builder.withDictionaryEncoding(column, false).withStatisticsEnabled(column, false);
+        }
         if (traceIdBloomNdv > 0) {
             builder = builder.withBloomFilterEnabled("trace_id", true).withBloomFilterNDV("trace_id", traceIdBloomNdv);
         }
@@ -216,6 +234,14 @@ public final class ParquetFiles {
                         .as(LogicalTypeAnnotation.timestampType(true, LogicalTypeAnnotation.TimeUnit.NANOS))
                         .named(type.getName());
             }
+            PrimitiveType.PrimitiveTypeName primitive = type.asPrimitiveType().getPrimitiveTypeName();
+            if (primitive == PrimitiveType.PrimitiveTypeName.DOUBLE
+                    || primitive == PrimitiveType.PrimitiveTypeName.FLOAT) {
+                // parquet-mr 1.18 marks floating columns with the new IEEE_754_TOTAL_ORDER column order, whose
+                // footer readers older than 2025 (polars among them) reject outright; the classic order reads
+                // everywhere.
+                return type.asPrimitiveType().withColumnOrder(ColumnOrder.typeDefined());
+            }
             return type;
         }
         GroupType group = type.asGroupType();
@@ -265,12 +291,239 @@ public final class ParquetFiles {
 
         @Override
         protected WriteSupport<GenericRecord> getWriteSupport(org.apache.hadoop.conf.Configuration conf) {
-            return new AvroWriteSupport<>(parquet, avro, GenericData.get());
+            return writeSupport(parquet, avro);
         }
 
         @Override
         protected WriteSupport<GenericRecord> getWriteSupport(ParquetConfiguration conf) {
+            return writeSupport(parquet, avro);
+        }
+    }
+
+    /** {@link RowWriteSupport} where it knows every type of the schema, else parquet-avro's own. */
+    static WriteSupport<GenericRecord> writeSupport(MessageType parquet, Schema avro) {
+        try {
+            return new RowWriteSupport(parquet, avro);
+        } catch (UnsupportedOperationException e) {
             return new AvroWriteSupport<>(parquet, avro, GenericData.get());
+        }
+    }
+
+    /**
+     * Writes generic records with the same Parquet records, and the same footer, as parquet-avro's {@code
+     * AvroWriteSupport} (three-level lists), for the types the lake uses: records, maps of strings, arrays, strings,
+     * longs (also {@code timestamp-nanos}), ints, booleans, doubles, floats and {@code [null, T]} unions. It is
+     * compiled once per file from the two schemas, so a row costs no schema lookups by name, no logical-type
+     * conversion lookups, and strings are encoded with {@link String#getBytes} into array-backed binaries (parquet-avro
+     * goes through a {@code CharsetEncoder} into buffer-backed ones, whose hashing and comparing in the dictionary and
+     * statistics were a fifth of the write path). A schema with any other type gets parquet-avro's writer.
+     */
+    static final class RowWriteSupport extends WriteSupport<GenericRecord> {
+        private final MessageType parquet;
+        private final Schema avro;
+        private final RecordWriter root;
+        private RecordConsumer consumer;
+
+        RowWriteSupport(MessageType parquet, Schema avro) {
+            this.parquet = parquet;
+            this.avro = avro;
+            this.root = new RecordWriter(parquet, avro);
+        }
+
+        @Override
+        public String getName() {
+            return "avro"; // what parquet-avro records as writer.model.name: readers treat the files alike
+        }
+
+        @Override
+        public WriteContext init(org.apache.hadoop.conf.Configuration configuration) {
+            return context();
+        }
+
+        @Override
+        public WriteContext init(ParquetConfiguration configuration) {
+            return context();
+        }
+
+        private WriteContext context() {
+            return new WriteContext(parquet, Map.of("parquet.avro.schema", avro.toString()));
+        }
+
+        @Override
+        public void prepareForWrite(RecordConsumer recordConsumer) {
+            this.consumer = recordConsumer;
+        }
+
+        @Override
+        public void write(GenericRecord record) {
+            consumer.startMessage();
+            root.writeFields(consumer, record);
+            consumer.endMessage();
+        }
+
+        private interface ValueWriter {
+            void write(RecordConsumer out, Object value);
+        }
+
+        private static ValueWriter compile(Type type, Schema schema) {
+            Schema avro = nonNullOrUnsupported(schema);
+            switch (avro.getType()) {
+                case STRING:
+                    return (out, v) -> out.addBinary(binary(v));
+                case LONG:
+                    return (out, v) -> out.addLong(((Number) v).longValue());
+                case INT:
+                    return (out, v) -> out.addInteger(((Number) v).intValue());
+                case BOOLEAN:
+                    return (out, v) -> out.addBoolean((Boolean) v);
+                case DOUBLE:
+                    return (out, v) -> out.addDouble(((Number) v).doubleValue());
+                case FLOAT:
+                    return (out, v) -> out.addFloat(((Number) v).floatValue());
+                case RECORD:
+                    return new RecordWriter(type.asGroupType(), avro);
+                case MAP:
+                    return map(type.asGroupType(), avro);
+                case ARRAY:
+                    return array(type.asGroupType(), avro);
+                default:
+                    throw new UnsupportedOperationException(avro.getType().getName());
+            }
+        }
+
+        private static Schema nonNullOrUnsupported(Schema schema) {
+            if (schema.getType() != Schema.Type.UNION) {
+                return schema;
+            }
+            List<Schema> branches = schema.getTypes();
+            if (branches.size() == 2 && branches.get(0).getType() == Schema.Type.NULL) {
+                return branches.get(1);
+            }
+            if (branches.size() == 2 && branches.get(1).getType() == Schema.Type.NULL) {
+                return branches.get(0);
+            }
+            throw new UnsupportedOperationException("union " + schema);
+        }
+
+        private static Binary binary(Object value) {
+            if (value instanceof String s) {
+                return Binary.fromConstantByteArray(s.getBytes(StandardCharsets.UTF_8));
+            }
+            if (value instanceof Utf8 u) {
+                return Binary.fromReusedByteArray(u.getBytes(), 0, u.getByteLength());
+            }
+            return Binary.fromConstantByteArray(value.toString().getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** MAP > repeated key_value > (key, value) */
+        private static ValueWriter map(GroupType group, Schema avro) {
+            GroupType entries = group.getType(0).asGroupType();
+            String entriesName = entries.getName();
+            String keyName = entries.getType(0).getName();
+            Type valueType = entries.getType(1);
+            String valueName = valueType.getName();
+            ValueWriter values = compile(valueType, avro.getValueType());
+            return (out, v) -> {
+                Map<?, ?> map = (Map<?, ?>) v;
+                out.startGroup();
+                if (!map.isEmpty()) {
+                    out.startField(entriesName, 0);
+                    for (Map.Entry<?, ?> e : map.entrySet()) {
+                        out.startGroup();
+                        out.startField(keyName, 0);
+                        out.addBinary(binary(e.getKey()));
+                        out.endField(keyName, 0);
+                        if (e.getValue() != null) {
+                            out.startField(valueName, 1);
+                            values.write(out, e.getValue());
+                            out.endField(valueName, 1);
+                        }
+                        out.endGroup();
+                    }
+                    out.endField(entriesName, 0);
+                }
+                out.endGroup();
+            };
+        }
+
+        /** LIST > repeated list > element */
+        private static ValueWriter array(GroupType group, Schema avro) {
+            Type repeated = group.getType(0);
+            if (repeated.isPrimitive()
+                    || repeated.asGroupType().getFieldCount() != 1
+                    || !repeated.getName().equals("list")) {
+                throw new UnsupportedOperationException("two-level list " + group);
+            }
+            String listName = repeated.getName();
+            Type elementType = repeated.asGroupType().getType(0);
+            String elementName = elementType.getName();
+            ValueWriter elements = compile(elementType, avro.getElementType());
+            return (out, v) -> {
+                Collection<?> list = (Collection<?>) v;
+                out.startGroup();
+                if (!list.isEmpty()) {
+                    out.startField(listName, 0);
+                    for (Object element : list) {
+                        out.startGroup();
+                        if (element != null) {
+                            out.startField(elementName, 0);
+                            elements.write(out, element);
+                            out.endField(elementName, 0);
+                        }
+                        out.endGroup();
+                    }
+                    out.endField(listName, 0);
+                }
+                out.endGroup();
+            };
+        }
+
+        private static final class RecordWriter implements ValueWriter {
+            private final int[] positions;
+            private final String[] names;
+            private final boolean[] required;
+            private final ValueWriter[] writers;
+
+            RecordWriter(GroupType group, Schema avro) {
+                int n = group.getFieldCount();
+                positions = new int[n];
+                names = new String[n];
+                required = new boolean[n];
+                writers = new ValueWriter[n];
+                for (int i = 0; i < n; i++) {
+                    Type type = group.getType(i);
+                    Schema.Field field = avro.getField(type.getName());
+                    if (field == null) {
+                        throw new UnsupportedOperationException("no Avro field " + type.getName());
+                    }
+                    positions[i] = field.pos();
+                    names[i] = type.getName();
+                    required[i] = type.isRepetition(Type.Repetition.REQUIRED);
+                    writers[i] = compile(type, field.schema());
+                }
+            }
+
+            void writeFields(RecordConsumer out, IndexedRecord record) {
+                for (int i = 0; i < writers.length; i++) {
+                    Object value = record.get(positions[i]);
+                    if (value == null) {
+                        if (required[i]) {
+                            throw new RuntimeException("Null-value for required field: " + names[i]);
+                        }
+                        continue;
+                    }
+                    out.startField(names[i], i);
+                    writers[i].write(out, value);
+                    out.endField(names[i], i);
+                }
+            }
+
+            @Override
+            public void write(RecordConsumer out, Object value) {
+                out.startGroup();
+                writeFields(out, (IndexedRecord) value);
+                out.endGroup();
+            }
         }
     }
 }

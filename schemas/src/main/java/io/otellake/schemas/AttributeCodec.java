@@ -65,17 +65,24 @@ public final class AttributeCodec {
             return new Encoded(Map.of(), Map.of());
         }
         Map<String, String> values = new LinkedHashMap<>(attributes.size() * 2);
-        Map<String, String> types = new LinkedHashMap<>();
+        Map<String, String> types = null; // most attributes are strings: no map for them
         for (KeyValue kv : attributes) {
-            EncodedValue encoded = encodeValue(kv.getValue());
-            values.put(kv.getKey(), encoded.text());
-            if (encoded.type().equals(STRING)) {
-                types.remove(kv.getKey());
-            } else {
-                types.put(kv.getKey(), encoded.type());
+            AnyValue value = kv.getValue();
+            if (value.getValueCase() == AnyValue.ValueCase.STRING_VALUE) {
+                values.put(kv.getKey(), value.getStringValue());
+                if (types != null) {
+                    types.remove(kv.getKey());
+                }
+                continue;
             }
+            EncodedValue encoded = encodeValue(value);
+            values.put(kv.getKey(), encoded.text());
+            if (types == null) {
+                types = new LinkedHashMap<>();
+            }
+            types.put(kv.getKey(), encoded.type());
         }
-        return new Encoded(values, types);
+        return new Encoded(values, types == null ? new LinkedHashMap<>() : types);
     }
 
     public static EncodedValue encodeValue(AnyValue value) {

@@ -1,18 +1,28 @@
 package io.otellake.schemas;
 
 import com.google.protobuf.ByteString;
+import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import org.jspecify.annotations.Nullable;
 
 /** Trace and span ids as the lake stores them: lowercase hex. */
 public final class Ids {
     private static final HexFormat HEX = HexFormat.of();
+    private static final byte[] DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     private Ids() {}
 
     /** Lowercase hex of the bytes; an empty id becomes an empty string. */
     public static String toHex(ByteString id) {
-        return HEX.formatHex(id.toByteArray());
+        // straight from the ByteString, without HexFormat's copy of its bytes
+        int n = id.size();
+        byte[] hex = new byte[n * 2];
+        for (int i = 0; i < n; i++) {
+            int b = id.byteAt(i) & 0xff;
+            hex[2 * i] = DIGITS[b >>> 4];
+            hex[2 * i + 1] = DIGITS[b & 0xf];
+        }
+        return new String(hex, StandardCharsets.ISO_8859_1);
     }
 
     /** Lowercase hex of the bytes, or null for an empty id (proto3: empty means absent). */

@@ -18,16 +18,38 @@ import org.apache.avro.generic.GenericRecord;
  * is; any other body as text in the same form as an attribute value, with its type in {@code body_type}.
  */
 public final class LogFlattener {
+    private static final int TIMESTAMP = LakeSchema.LOG.getField("timestamp").pos();
+    private static final int OBSERVED_TIMESTAMP =
+            LakeSchema.LOG.getField("observed_timestamp").pos();
+    private static final int TRACE_ID = LakeSchema.LOG.getField("trace_id").pos();
+    private static final int SPAN_ID = LakeSchema.LOG.getField("span_id").pos();
+    private static final int TRACE_FLAGS =
+            LakeSchema.LOG.getField("trace_flags").pos();
+    private static final int SEVERITY_TEXT =
+            LakeSchema.LOG.getField("severity_text").pos();
+    private static final int SEVERITY_NUMBER =
+            LakeSchema.LOG.getField("severity_number").pos();
+    private static final int EVENT_NAME = LakeSchema.LOG.getField("event_name").pos();
+    private static final int BODY = LakeSchema.LOG.getField("body").pos();
+    private static final int BODY_TYPE = LakeSchema.LOG.getField("body_type").pos();
+    private static final int DROPPED_ATTRIBUTES_COUNT =
+            LakeSchema.LOG.getField("dropped_attributes_count").pos();
+    private static final int ATTRIBUTES = LakeSchema.LOG.getField("attributes").pos();
+    private static final int ATTRIBUTE_TYPES =
+            LakeSchema.LOG.getField("attribute_types").pos();
+    private static final int[] ORIGIN = Rows.Origin.positions(LakeSchema.LOG);
+
     private LogFlattener() {}
 
     /** Flattens every log record of the request, in request order. */
     public static void flatten(ExportLogsServiceRequest request, Consumer<FlatRow> sink) {
         for (ResourceLogs rl : request.getResourceLogsList()) {
             for (ScopeLogs sl : rl.getScopeLogsList()) {
+                Rows.Origin origin =
+                        Rows.Origin.of(rl.getResource(), rl.getSchemaUrl(), sl.getScope(), sl.getSchemaUrl());
                 for (LogRecord log : sl.getLogRecordsList()) {
                     GenericRecord row = new GenericData.Record(LakeSchema.LOG);
-                    Rows.putResourceAndScope(
-                            row, rl.getResource(), rl.getSchemaUrl(), sl.getScope(), sl.getSchemaUrl());
+                    origin.put(row, ORIGIN);
                     putLog(row, log);
                     sink.accept(new FlatRow(row, eventTimeNanos(log)));
                 }
@@ -47,24 +69,24 @@ public final class LogFlattener {
     }
 
     private static void putLog(GenericRecord row, LogRecord log) {
-        row.put("timestamp", log.getTimeUnixNano() == 0 ? null : log.getTimeUnixNano());
-        row.put("observed_timestamp", log.getObservedTimeUnixNano() == 0 ? null : log.getObservedTimeUnixNano());
-        row.put("trace_id", Ids.toHexOrNull(log.getTraceId()));
-        row.put("span_id", Ids.toHexOrNull(log.getSpanId()));
-        row.put("trace_flags", Integer.toUnsignedLong(log.getFlags()));
-        row.put("severity_text", Rows.emptyToNull(log.getSeverityText()));
-        row.put("severity_number", log.getSeverityNumberValue());
-        row.put("event_name", Rows.emptyToNull(log.getEventName()));
+        row.put(TIMESTAMP, log.getTimeUnixNano() == 0 ? null : log.getTimeUnixNano());
+        row.put(OBSERVED_TIMESTAMP, log.getObservedTimeUnixNano() == 0 ? null : log.getObservedTimeUnixNano());
+        row.put(TRACE_ID, Ids.toHexOrNull(log.getTraceId()));
+        row.put(SPAN_ID, Ids.toHexOrNull(log.getSpanId()));
+        row.put(TRACE_FLAGS, Integer.toUnsignedLong(log.getFlags()));
+        row.put(SEVERITY_TEXT, Rows.emptyToNull(log.getSeverityText()));
+        row.put(SEVERITY_NUMBER, log.getSeverityNumberValue());
+        row.put(EVENT_NAME, Rows.emptyToNull(log.getEventName()));
         if (log.hasBody()) {
             AttributeCodec.EncodedValue body = AttributeCodec.encodeValue(log.getBody());
-            row.put("body", body.text());
-            row.put("body_type", body.type());
+            row.put(BODY, body.text());
+            row.put(BODY_TYPE, body.type());
         } else {
-            row.put("body", null);
-            row.put("body_type", null);
+            row.put(BODY, null);
+            row.put(BODY_TYPE, null);
         }
-        Rows.putAttributes(row, "", log.getAttributesList());
-        row.put("dropped_attributes_count", Integer.toUnsignedLong(log.getDroppedAttributesCount()));
+        Rows.putAttributes(row, ATTRIBUTES, ATTRIBUTE_TYPES, log.getAttributesList());
+        row.put(DROPPED_ATTRIBUTES_COUNT, Integer.toUnsignedLong(log.getDroppedAttributesCount()));
     }
 
     /** Rebuilds the OTLP log record of one row, inside its own resource and scope. */

@@ -26,6 +26,35 @@ public final class SpanFlattener {
             LakeSchema.SPAN.getField("links").schema().getElementType();
     private static final String KIND_PREFIX = "SPAN_KIND_";
     private static final String STATUS_PREFIX = "STATUS_CODE_";
+    private static final int TRACE_ID = LakeSchema.SPAN.getField("trace_id").pos();
+    private static final int SPAN_ID = LakeSchema.SPAN.getField("span_id").pos();
+    private static final int PARENT_SPAN_ID =
+            LakeSchema.SPAN.getField("parent_span_id").pos();
+    private static final int TRACE_STATE =
+            LakeSchema.SPAN.getField("trace_state").pos();
+    private static final int FLAGS = LakeSchema.SPAN.getField("flags").pos();
+    private static final int NAME = LakeSchema.SPAN.getField("name").pos();
+    private static final int KIND = LakeSchema.SPAN.getField("kind").pos();
+    private static final int START_TIME = LakeSchema.SPAN.getField("start_time").pos();
+    private static final int END_TIME = LakeSchema.SPAN.getField("end_time").pos();
+    private static final int DURATION_NS =
+            LakeSchema.SPAN.getField("duration_ns").pos();
+    private static final int STATUS_CODE =
+            LakeSchema.SPAN.getField("status_code").pos();
+    private static final int STATUS_MESSAGE =
+            LakeSchema.SPAN.getField("status_message").pos();
+    private static final int DROPPED_ATTRIBUTES_COUNT =
+            LakeSchema.SPAN.getField("dropped_attributes_count").pos();
+    private static final int EVENTS = LakeSchema.SPAN.getField("events").pos();
+    private static final int DROPPED_EVENTS_COUNT =
+            LakeSchema.SPAN.getField("dropped_events_count").pos();
+    private static final int LINKS = LakeSchema.SPAN.getField("links").pos();
+    private static final int DROPPED_LINKS_COUNT =
+            LakeSchema.SPAN.getField("dropped_links_count").pos();
+    private static final int ATTRIBUTES = LakeSchema.SPAN.getField("attributes").pos();
+    private static final int ATTRIBUTE_TYPES =
+            LakeSchema.SPAN.getField("attribute_types").pos();
+    private static final int[] ORIGIN = Rows.Origin.positions(LakeSchema.SPAN);
 
     private SpanFlattener() {}
 
@@ -33,10 +62,11 @@ public final class SpanFlattener {
     public static void flatten(ExportTraceServiceRequest request, Consumer<FlatRow> sink) {
         for (ResourceSpans rs : request.getResourceSpansList()) {
             for (ScopeSpans ss : rs.getScopeSpansList()) {
+                Rows.Origin origin =
+                        Rows.Origin.of(rs.getResource(), rs.getSchemaUrl(), ss.getScope(), ss.getSchemaUrl());
                 for (Span span : ss.getSpansList()) {
                     GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
-                    Rows.putResourceAndScope(
-                            row, rs.getResource(), rs.getSchemaUrl(), ss.getScope(), ss.getSchemaUrl());
+                    origin.put(row, ORIGIN);
                     putSpan(row, span);
                     sink.accept(new FlatRow(row, span.getStartTimeUnixNano()));
                 }
@@ -51,25 +81,25 @@ public final class SpanFlattener {
     }
 
     private static void putSpan(GenericRecord row, Span span) {
-        row.put("trace_id", Ids.toHex(span.getTraceId()));
-        row.put("span_id", Ids.toHex(span.getSpanId()));
-        row.put("parent_span_id", Ids.toHexOrNull(span.getParentSpanId()));
-        row.put("trace_state", Rows.emptyToNull(span.getTraceState()));
-        row.put("flags", Integer.toUnsignedLong(span.getFlags()));
-        row.put("name", span.getName());
-        row.put("kind", enumName(span.getKindValue(), span.getKind().name(), KIND_PREFIX));
-        row.put("start_time", span.getStartTimeUnixNano());
-        row.put("end_time", span.getEndTimeUnixNano());
-        row.put("duration_ns", span.getEndTimeUnixNano() - span.getStartTimeUnixNano());
+        row.put(TRACE_ID, Ids.toHex(span.getTraceId()));
+        row.put(SPAN_ID, Ids.toHex(span.getSpanId()));
+        row.put(PARENT_SPAN_ID, Ids.toHexOrNull(span.getParentSpanId()));
+        row.put(TRACE_STATE, Rows.emptyToNull(span.getTraceState()));
+        row.put(FLAGS, Integer.toUnsignedLong(span.getFlags()));
+        row.put(NAME, span.getName());
+        row.put(KIND, enumName(span.getKindValue(), span.getKind().name(), KIND_PREFIX));
+        row.put(START_TIME, span.getStartTimeUnixNano());
+        row.put(END_TIME, span.getEndTimeUnixNano());
+        row.put(DURATION_NS, span.getEndTimeUnixNano() - span.getStartTimeUnixNano());
         row.put(
-                "status_code",
+                STATUS_CODE,
                 enumName(
                         span.getStatus().getCodeValue(),
                         span.getStatus().getCode().name(),
                         STATUS_PREFIX));
-        row.put("status_message", Rows.emptyToNull(span.getStatus().getMessage()));
-        Rows.putAttributes(row, "", span.getAttributesList());
-        row.put("dropped_attributes_count", Integer.toUnsignedLong(span.getDroppedAttributesCount()));
+        row.put(STATUS_MESSAGE, Rows.emptyToNull(span.getStatus().getMessage()));
+        Rows.putAttributes(row, ATTRIBUTES, ATTRIBUTE_TYPES, span.getAttributesList());
+        row.put(DROPPED_ATTRIBUTES_COUNT, Integer.toUnsignedLong(span.getDroppedAttributesCount()));
         List<GenericRecord> events = new ArrayList<>(span.getEventsCount());
         for (Span.Event e : span.getEventsList()) {
             GenericRecord event = new GenericData.Record(EVENT);
@@ -79,8 +109,8 @@ public final class SpanFlattener {
             event.put("dropped_attributes_count", Integer.toUnsignedLong(e.getDroppedAttributesCount()));
             events.add(event);
         }
-        row.put("events", events);
-        row.put("dropped_events_count", Integer.toUnsignedLong(span.getDroppedEventsCount()));
+        row.put(EVENTS, events);
+        row.put(DROPPED_EVENTS_COUNT, Integer.toUnsignedLong(span.getDroppedEventsCount()));
         List<GenericRecord> links = new ArrayList<>(span.getLinksCount());
         for (Span.Link l : span.getLinksList()) {
             GenericRecord link = new GenericData.Record(LINK);
@@ -92,8 +122,8 @@ public final class SpanFlattener {
             link.put("dropped_attributes_count", Integer.toUnsignedLong(l.getDroppedAttributesCount()));
             links.add(link);
         }
-        row.put("links", links);
-        row.put("dropped_links_count", Integer.toUnsignedLong(span.getDroppedLinksCount()));
+        row.put(LINKS, links);
+        row.put(DROPPED_LINKS_COUNT, Integer.toUnsignedLong(span.getDroppedLinksCount()));
     }
 
     /** Rebuilds the OTLP span of one row, inside its own resource and scope. */
