@@ -156,6 +156,37 @@ class ParquetFilesTest {
     }
 
     @Test
+    void floatingPointColumnsUseTheClassicColumnOrderThatEveryReaderKnows() throws Exception {
+        io.opentelemetry.proto.metrics.v1.Metric gauge = io.opentelemetry.proto.metrics.v1.Metric.newBuilder()
+                .setName("cpu.utilization")
+                .setGauge(io.opentelemetry.proto.metrics.v1.Gauge.newBuilder()
+                        .addDataPoints(io.opentelemetry.proto.metrics.v1.NumberDataPoint.newBuilder()
+                                .setTimeUnixNano(1_700_000_000_000_000_000L)
+                                .setAsDouble(0.5)))
+                .build();
+        List<FlatRow> rows = io.otellake.schemas.MetricFlattener.flatten(
+                io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest.newBuilder()
+                        .addResourceMetrics(io.opentelemetry.proto.metrics.v1.ResourceMetrics.newBuilder()
+                                .addScopeMetrics(io.opentelemetry.proto.metrics.v1.ScopeMetrics.newBuilder()
+                                        .addMetrics(gauge)))
+                        .build());
+        Path file = dir.resolve("metrics.parquet");
+        ParquetFiles.write(Signal.METRICS, records(rows), file);
+
+        try (ParquetFileReader footer = ParquetFileReader.open(new LocalInputFile(file))) {
+            List<org.apache.parquet.column.ColumnDescriptor> columns =
+                    footer.getFileMetaData().getSchema().getColumns();
+            // IEEE_754_TOTAL_ORDER (parquet-mr 1.18's default for FLOAT/DOUBLE) makes older polars reject the footer
+            assertThat(columns)
+                    .filteredOn(c -> c.getPrimitiveType().getPrimitiveTypeName()
+                            == org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName.DOUBLE)
+                    .hasSizeGreaterThan(5)
+                    .allSatisfy(c -> assertThat(c.getPrimitiveType().columnOrder())
+                            .isEqualTo(org.apache.parquet.schema.ColumnOrder.typeDefined()));
+        }
+    }
+
+    @Test
     void spanFilesCarryABloomFilterOnTraceIdSizedForTheFile() throws Exception {
         Path file = dir.resolve("spans.parquet");
         ParquetFiles.write(Signal.TRACES, records(SpanFlattener.flatten(spans())), file);
