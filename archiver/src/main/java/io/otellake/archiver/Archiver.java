@@ -32,6 +32,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -46,6 +47,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
 
 /**
  * Consumes the OTLP topics and archives every span and log record as a row of a Parquet file on S3, in the hour
@@ -144,11 +146,45 @@ public final class Archiver implements Runnable, AutoCloseable {
         this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    /** Creates the bucket when missing, and serves the metrics when configured; throws when S3 cannot be reached. */
+    /**
+     * Serves the metrics and probes when configured (live, not ready), then waits for S3 and creates the bucket when
+     * missing. An unreachable S3 is retried with backoff (1 s doubling up to 15 s) for up to {@link
+     * ArchiverConfig#s3StartupTimeout()}, so that an archiver started before its S3 server, as a supervisor may do,
+     * comes up by itself; after that it throws, naming the last failure.
+     */
     public void prepare() {
-        store.ensureBucket();
         if (config.metricsPort() > 0 && metricsServer == null) {
             metricsServer = metrics.serve(config.metricsPort(), () -> stopped.getCount() > 0, this::ready);
+        }
+        long deadline = System.nanoTime() + config.s3StartupTimeout().toNanos();
+        long backoffMillis = 1000;
+        while (true) {
+            try {
+                store.ensureBucket();
+                return;
+            } catch (SdkException e) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new IllegalStateException(
+                            "S3 not reachable within " + config.s3StartupTimeout() + " (OTEL_LAKE_S3_STARTUP_TIMEOUT): "
+                                    + e.getMessage(),
+                            e);
+                }
+                long sleep = Math.min(backoffMillis, TimeUnit.NANOSECONDS.toMillis(left) + 1);
+                log.warn(
+                        "S3 bucket {} at {} not reachable, retrying in {} ms: {}",
+                        config.s3Bucket(),
+                        config.s3Endpoint(),
+                        sleep,
+                        e.getMessage());
+                try {
+                    Thread.sleep(sleep);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for S3", interrupted);
+                }
+                backoffMillis = Math.min(backoffMillis * 2, 15_000);
+            }
         }
     }
 

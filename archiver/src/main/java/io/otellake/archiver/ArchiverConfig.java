@@ -21,6 +21,7 @@ import java.util.function.Function;
  * @param maxFuture rows whose event time is further than this ahead of the archiver's clock go to the quarantine
  *     prefix instead of an hour partition
  * @param metricsPort the port of {@code GET /metrics} (Prometheus text); 0 serves no metrics
+ * @param s3StartupTimeout how long start-up waits for S3 (retrying with backoff) before it gives up with exit code 3
  */
 public record ArchiverConfig(
         String kafkaBootstrap,
@@ -39,7 +40,8 @@ public record ArchiverConfig(
         Duration maxFileAge,
         Duration maxFuture,
         int metricsPort,
-        Path spoolDir) {
+        Path spoolDir,
+        Duration s3StartupTimeout) {
 
     public static final String DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092";
     public static final String DEFAULT_GROUP_ID = "otel-lake-archiver";
@@ -50,6 +52,7 @@ public record ArchiverConfig(
     public static final long DEFAULT_MAX_FILE_BYTES = 64L * 1024 * 1024;
     public static final Duration DEFAULT_MAX_FILE_AGE = Duration.ofSeconds(5);
     public static final Duration DEFAULT_MAX_FUTURE = Duration.ofHours(1);
+    public static final Duration DEFAULT_S3_STARTUP_TIMEOUT = Duration.ofMinutes(2);
 
     public ArchiverConfig {
         Objects.requireNonNull(kafkaBootstrap, "kafkaBootstrap");
@@ -67,6 +70,7 @@ public record ArchiverConfig(
         Objects.requireNonNull(maxFileAge, "maxFileAge");
         Objects.requireNonNull(maxFuture, "maxFuture");
         Objects.requireNonNull(spoolDir, "spoolDir");
+        Objects.requireNonNull(s3StartupTimeout, "s3StartupTimeout");
         require(!kafkaBootstrap.isBlank(), "OTEL_LAKE_KAFKA_BOOTSTRAP must name at least one host:port");
         require(
                 instanceId.matches("[A-Za-z0-9._-]{0,200}"),
@@ -90,6 +94,9 @@ public record ArchiverConfig(
         require(
                 metricsPort >= 0 && metricsPort <= 65535,
                 "OTEL_LAKE_ARCHIVER_METRICS_PORT must be a TCP port (1-65535), or 0 for no metrics endpoint");
+        require(
+                !s3StartupTimeout.isNegative(),
+                "OTEL_LAKE_S3_STARTUP_TIMEOUT must not be negative, e.g. PT2M (PT0S: one attempt, no wait)");
     }
 
     /** Reads the settings from environment variables, falling back to the defaults. */
@@ -120,7 +127,10 @@ public record ArchiverConfig(
                         get,
                         "OTEL_LAKE_ARCHIVER_SPOOL_DIR",
                         Path.of(System.getProperty("java.io.tmpdir"), "otel-lake-archiver")
-                                .toString())));
+                                .toString())),
+                parseDuration(
+                        "OTEL_LAKE_S3_STARTUP_TIMEOUT",
+                        or(get, "OTEL_LAKE_S3_STARTUP_TIMEOUT", DEFAULT_S3_STARTUP_TIMEOUT.toString())));
     }
 
     /** The same settings with another S3 location, file age and spool folder; convenient in tests. */
@@ -142,7 +152,8 @@ public record ArchiverConfig(
                 maxFileAge,
                 maxFuture,
                 metricsPort,
-                spoolDir);
+                spoolDir,
+                s3StartupTimeout);
     }
 
     public LakeLayout layout() {
@@ -158,7 +169,7 @@ public record ArchiverConfig(
                 + ", s3Bucket=" + s3Bucket + ", s3Prefix=" + s3Prefix + ", s3AccessKey=" + s3AccessKey
                 + ", s3SecretKey=" + (s3SecretKey.isEmpty() ? "" : "***") + ", maxFileBytes=" + maxFileBytes
                 + ", maxFileAge=" + maxFileAge + ", maxFuture=" + maxFuture + ", metricsPort=" + metricsPort
-                + ", spoolDir=" + spoolDir + "]";
+                + ", spoolDir=" + spoolDir + ", s3StartupTimeout=" + s3StartupTimeout + "]";
     }
 
     private static boolean topicName(String topic) {

@@ -140,7 +140,8 @@ class ArchiverIT {
                 Duration.ofMillis(500),
                 ArchiverConfig.DEFAULT_MAX_FUTURE,
                 metricsPort,
-                spool);
+                spool,
+                ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT);
     }
 
     private void startArchiver() {

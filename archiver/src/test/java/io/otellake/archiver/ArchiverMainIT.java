@@ -4,15 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.otellake.infra.S3Server;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.s3.S3Client;
 
-/** The archiver's process: how it fails on bad settings, in plain text or, when asked, in JSON lines. */
+/**
+ * The archiver's process: how it fails on bad settings, in plain text or, when asked, in JSON lines; how it waits for
+ * an S3 server that is not up yet.
+ */
 class ArchiverMainIT {
+    @TempDir
+    Path work;
+
     @Test
     void aBadSettingStopsItWithExitCode2AndASentenceInTheChosenLogFormat() throws Exception {
         Result text = run("text");
@@ -33,19 +43,90 @@ class ArchiverMainIT {
                         + " such as PT5S, got 'soon'");
     }
 
-    private record Result(int exit, String output) {}
+    @Test
+    void startedBeforeItsS3ServerItWaitsAndCreatesTheBucketOnceS3IsUp() throws Exception {
+        try (S3Server s3server = S3Server.startOnFreePorts(work.resolve("s3"))) {
+            s3server.stop(); // its port is now known, and nothing listens on it
+            Path log = work.resolve("archiver.log");
+            Process p = archiver(s3server, "PT2M")
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
+            try {
+                TestLake.await("a retry after a failed attempt", Duration.ofSeconds(60), () -> read(log)
+                        .contains("not reachable, retrying in"));
+                assertThat(p.isAlive()).as("still waiting for S3").isTrue();
 
-    private static Result run(String format) throws Exception {
+                s3server.start();
+                try (S3Client s3 = TestLake.client(s3server)) {
+                    TestLake.await(
+                            "the bucket, created by the archiver",
+                            Duration.ofSeconds(60),
+                            () -> s3.listBuckets().buckets().stream()
+                                    .anyMatch(b -> b.name().equals("waits-for-s3")));
+                }
+                assertThat(p.isAlive()).as("running, not given up").isTrue();
+            } finally {
+                p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void givesUpWithExitCode3AndTheReasonWhenS3StaysDownPastTheStartupTimeout() throws Exception {
+        try (S3Server s3server = S3Server.startOnFreePorts(work.resolve("s3"))) {
+            s3server.stop();
+            Process p = archiver(s3server, "PT3S").redirectErrorStream(true).start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(output).isEqualTo(3);
+            assertThat(output)
+                    .contains("not reachable, retrying in")
+                    .contains("cannot start (S3 bucket waits-for-s3 at " + s3server.endpoint())
+                    .contains("S3 not reachable within PT3S (OTEL_LAKE_S3_STARTUP_TIMEOUT)");
+        }
+    }
+
+    /** An archiver process for the S3 server, with a Kafka bootstrap that nothing answers (S3 comes first). */
+    private ProcessBuilder archiver(S3Server s3server, String startupTimeout) throws Exception {
+        ProcessBuilder pb = java();
+        pb.environment().put("OTEL_LAKE_S3_ENDPOINT", s3server.endpoint().toString());
+        pb.environment().put("OTEL_LAKE_S3_ACCESS_KEY", s3server.accessKey());
+        pb.environment().put("OTEL_LAKE_S3_SECRET_KEY", s3server.secretKey());
+        pb.environment().put("OTEL_LAKE_S3_BUCKET", "waits-for-s3");
+        pb.environment().put("OTEL_LAKE_S3_STARTUP_TIMEOUT", startupTimeout);
+        pb.environment().put("OTEL_LAKE_KAFKA_BOOTSTRAP", "127.0.0.1:1");
+        pb.environment()
+                .put("OTEL_LAKE_ARCHIVER_SPOOL_DIR", work.resolve("spool").toString());
+        pb.environment().put("OTEL_LAKE_COMPACTION_ENABLED", "false");
+        pb.environment().put("OTEL_LAKE_RETENTION_ENABLED", "false");
+        return pb;
+    }
+
+    private static ProcessBuilder java() throws Exception {
         Path target = Path.of("target").toAbsolutePath();
         String classpath = target.resolve("classes")
                 + File.pathSeparator
                 + Files.readString(target.resolve("runtime.classpath")).strip();
-        ProcessBuilder pb = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        classpath,
-                        "io.otellake.archiver.ArchiverMain")
-                .redirectErrorStream(true);
+        return new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                classpath,
+                "io.otellake.archiver.ArchiverMain");
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file) : "";
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private record Result(int exit, String output) {}
+
+    private static Result run(String format) throws Exception {
+        ProcessBuilder pb = java().redirectErrorStream(true);
         pb.environment().put("OTEL_LAKE_LOG_FORMAT", format);
         pb.environment().put("OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", "soon");
         Process p = pb.start();

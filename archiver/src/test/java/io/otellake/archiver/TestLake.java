@@ -61,16 +61,7 @@ final class TestLake implements AutoCloseable {
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
-        s3 = S3Client.builder()
-                .endpointOverride(s3server.endpoint())
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(s3server.accessKey(), s3server.secretKey())))
-                .forcePathStyle(true)
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .httpClient(UrlConnectionHttpClient.create())
-                .build();
+        s3 = client(s3server);
     }
 
     /** The archiver's settings for this corner, lake prefix {@code lake}, files cut after {@code maxFileAge}. */
@@ -92,7 +83,8 @@ final class TestLake implements AutoCloseable {
                 maxFileAge,
                 ArchiverConfig.DEFAULT_MAX_FUTURE,
                 0,
-                spool);
+                spool,
+                ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT);
     }
 
     void send(String topic, String tenant, byte[] value) throws Exception {
@@ -123,6 +115,20 @@ final class TestLake implements AutoCloseable {
             }
         });
         assertThat(committed(topic)).isEqualTo(records);
+    }
+
+    /** A client of the S3 server, path-style, with its credentials. */
+    static S3Client client(S3Server s3server) {
+        return S3Client.builder()
+                .endpointOverride(s3server.endpoint())
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(s3server.accessKey(), s3server.secretKey())))
+                .forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .httpClient(UrlConnectionHttpClient.create())
+                .build();
     }
 
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
