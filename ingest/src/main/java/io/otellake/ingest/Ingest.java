@@ -258,6 +258,10 @@ public final class Ingest implements AutoCloseable {
         return executor.getQueue().size();
     }
 
+    int grpcCallsInServer() {
+        return grpcServer.callsInServer();
+    }
+
     /** The thread that answers the requests the HTTP executor has no room for, with 429, without handling them. */
     static final class OverflowThread extends Thread {
         OverflowThread(Runnable task) {

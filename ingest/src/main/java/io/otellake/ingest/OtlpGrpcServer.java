@@ -8,10 +8,12 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServerStreamTracer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -29,10 +31,13 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.ZipException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -65,9 +70,11 @@ final class OtlpGrpcServer implements AutoCloseable {
     private static final Context.Key<List<String>> AUTHORIZATIONS = Context.key("otel-lake-authorizations");
 
     private final Server server;
+    private final CallLimit limit;
 
-    private OtlpGrpcServer(Server server) {
+    private OtlpGrpcServer(Server server, CallLimit limit) {
         this.server = server;
+        this.limit = limit;
     }
 
     /**
@@ -82,10 +89,16 @@ final class OtlpGrpcServer implements AutoCloseable {
             TenantAccess access,
             Executor executor) {
         InetSocketAddress address = new InetSocketAddress(config.httpHost(), config.grpcPort());
+        CallLimit limit =
+                new CallLimit(config.httpThreads() * (1 + Ingest.QUEUED_REQUESTS_PER_THREAD), executor, receivers);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
-                .executor(executor)
+                // Calls start on the transport thread, where CallLimit admits them to the executor or refuses them.
+                .directExecutor()
+                .callExecutor(limit)
+                .addStreamTracerFactory(limit)
+                .intercept(limit)
                 .maxInboundMessageSize(config.maxBodyBytes())
-                // Calls waiting for a thread hold their message in netty's buffers: bound them per connection (a
+                // Calls waiting for a thread hold their message in netty's buffers: bound them per connection too (a
                 // client's further streams are refused, and gRPC clients retry refused streams by themselves).
                 .maxConcurrentCallsPerConnection(config.httpThreads() * Ingest.QUEUED_REQUESTS_PER_THREAD);
         TenantInterceptor tenants = new TenantInterceptor();
@@ -106,7 +119,12 @@ final class OtlpGrpcServer implements AutoCloseable {
                             + IngestConfig.ENV_GRPC_PORT + ".",
                     e);
         }
-        return new OtlpGrpcServer(server);
+        return new OtlpGrpcServer(server, limit);
+    }
+
+    /** The calls in the server now: waiting for a thread, being handled, or being answered. */
+    int callsInServer() {
+        return limit.calls.get();
     }
 
     int port() {
@@ -129,18 +147,21 @@ final class OtlpGrpcServer implements AutoCloseable {
 
     private static ServerServiceDefinition service(
             OtlpSignal signal, ExportReceiver receiver, RequestGate gate, TenantAccess access) {
-        MethodDescriptor<?, ?> generated =
-                switch (signal) {
-                    case TRACES -> TraceServiceGrpc.getExportMethod();
-                    case LOGS -> LogsServiceGrpc.getExportMethod();
-                    case METRICS -> MetricsServiceGrpc.getExportMethod();
-                };
+        MethodDescriptor<?, ?> generated = exportMethod(signal);
         MethodDescriptor<RequestBody, byte[]> method = generated.toBuilder(
                         new RequestMarshaller(receiver.maxBodyBytes()), new BytesMarshaller())
                 .build();
         return ServerServiceDefinition.builder(generated.getServiceName())
                 .addMethod(method, ServerCalls.asyncUnaryCall(new ExportMethod(receiver, gate, access)::export))
                 .build();
+    }
+
+    private static MethodDescriptor<?, ?> exportMethod(OtlpSignal signal) {
+        return switch (signal) {
+            case TRACES -> TraceServiceGrpc.getExportMethod();
+            case LOGS -> LogsServiceGrpc.getExportMethod();
+            case METRICS -> MetricsServiceGrpc.getExportMethod();
+        };
     }
 
     /** One signal's Export. */
@@ -248,6 +269,78 @@ final class OtlpGrpcServer implements AutoCloseable {
                     .setMessage(message)
                     .addDetails(Any.pack(retry))
                     .build());
+        }
+    }
+
+    /**
+     * Bounds the calls in the server over all connections, as the HTTP executor's queue bounds requests: each holds up
+     * to gRPC's flow-control window (1 MiB) of message bytes before a thread reads it into the in-flight budget, so
+     * bounding calls bounds that memory too, however many connections clients open.
+     *
+     * <p>A call counts from its stream's creation (this stream tracer, on the transport thread) until the stream
+     * closes, however it closes, so the count cannot leak. At its start, on the transport thread, a call within the
+     * bound goes to the executor; a call beyond it stays on the transport thread, where {@link #interceptCall} answers
+     * it at once RESOURCE_EXHAUSTED with RetryInfo, without reading its message or waiting for a thread.
+     */
+    static final class CallLimit extends ServerStreamTracer.Factory
+            implements ServerCallExecutorSupplier, ServerInterceptor {
+        /** Set by the executor supplier on the headers of a call beyond the bound; a client's own value is removed. */
+        private static final Metadata.Key<String> REFUSED =
+                Metadata.Key.of("otel-lake-internal-refused", Metadata.ASCII_STRING_MARSHALLER);
+
+        private final int max;
+        private final Executor executor;
+        private final Map<String, ExportReceiver> byMethod = new HashMap<>();
+        final AtomicInteger calls = new AtomicInteger();
+
+        CallLimit(int max, Executor executor, Map<OtlpSignal, ExportReceiver> receivers) {
+            this.max = max;
+            this.executor = executor;
+            receivers.forEach(
+                    (signal, receiver) -> byMethod.put(exportMethod(signal).getFullMethodName(), receiver));
+        }
+
+        @Override
+        public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
+            calls.incrementAndGet();
+            return new ServerStreamTracer() {
+                private final AtomicBoolean closed = new AtomicBoolean();
+
+                @Override
+                public void streamClosed(Status status) {
+                    if (closed.compareAndSet(false, true)) {
+                        calls.decrementAndGet();
+                    }
+                }
+            };
+        }
+
+        @Override
+        public <Q, R> @Nullable Executor getExecutor(ServerCall<Q, R> call, Metadata headers) {
+            headers.discardAll(REFUSED);
+            if (calls.get() > max) {
+                headers.put(REFUSED, "1");
+                return null; // stay on the transport thread: the answer is immediate
+            }
+            return executor;
+        }
+
+        @Override
+        public <Q, R> ServerCall.Listener<Q> interceptCall(
+                ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            if (!headers.containsKey(REFUSED)) {
+                return next.startCall(call, headers);
+            }
+            ExportReceiver receiver = byMethod.get(call.getMethodDescriptor().getFullMethodName());
+            if (receiver != null) {
+                receiver.metrics().refused(receiver.signal(), "grpc", ExportRefusal.Kind.OVERLOADED);
+            }
+            StatusRuntimeException refusal = ExportMethod.retryable(
+                    Status.Code.RESOURCE_EXHAUSTED,
+                    "every OTLP/gRPC thread is busy and its queue is full; retry later",
+                    OtlpHttpHandler.OVERLOADED_RETRY_AFTER_SECONDS);
+            call.close(refusal.getStatus(), refusal.getTrailers());
+            return new ServerCall.Listener<>() {};
         }
     }
 
