@@ -23,6 +23,7 @@ import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -58,8 +59,9 @@ import org.slf4j.LoggerFactory;
  * uncommitted batch, never meets a compacted copy of them. Open hours (less than {@link CompactionConfig#grace()}
  * since their end) and hours older than {@link CompactionConfig#lookback()} are left alone.
  *
- * <p><b>One compactor per lake.</b> Two compactors merging the same hour at once would each write a compacted file
- * of the same rows. Enable it on one archiver ({@code OTEL_LAKE_COMPACTION_ENABLED}).
+ * <p><b>One compactor per lake at a time.</b> Two compactors merging the same hour at once would each write a
+ * compacted file of the same rows. Every archiver may have compaction on: a pass runs only while its archiver holds
+ * the {@link CompactionLease}, which it checks again just before each upload of a compacted file.
  *
  * <p>A closed day's trace index files (under {@code _index/traces/tenant=<t>/dt=<day>/}, in hour folders) are rolled
  * up the same way, into compacted files at the top of the day folder that name their inputs relative to it.
@@ -84,6 +86,7 @@ final class Compactor implements AutoCloseable {
     private final Admin admin;
     private final ArchiverMetrics metrics;
     private final Path spool;
+    private final CompactionLease lease;
 
     Compactor(ArchiverConfig config, CompactionConfig compaction, Clock clock, ArchiverMetrics metrics) {
         this.config = config;
@@ -97,6 +100,11 @@ final class Compactor implements AutoCloseable {
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "otel-lake-compactor");
         this.admin = Admin.create(props);
         this.spool = config.spoolDir().resolve("compaction");
+        this.lease = new CompactionLease(
+                store,
+                root,
+                config.instanceId().isEmpty() ? "archiver-" + UUID.randomUUID() : config.instanceId(),
+                clock);
     }
 
     /** What one pass did. */
@@ -115,6 +123,10 @@ final class Compactor implements AutoCloseable {
     }
 
     private Pass pass() {
+        if (!lease.hold()) {
+            log.info("compaction pass skipped: another archiver holds the compaction lease");
+            return new Pass(0, 0, 0, 0);
+        }
         Instant now = clock.instant();
         Committed committed = new Committed();
         int hours = 0;
@@ -318,6 +330,10 @@ final class Compactor implements AutoCloseable {
             ParquetFiles.write(schema, fileMetadata, traceIdBloom ? Math.max(1, rowCount) : 0, merge, out);
             Map<String, String> metadata = new HashMap<>(s3Metadata);
             metadata.put("otel-lake-rows", Long.toString(merge.count));
+            if (!lease.hold()) {
+                throw new IllegalStateException(
+                        "compaction lease lost to another archiver before uploading " + key + "; this pass stops");
+            }
             store.put(key, out, metadata);
             return merge.count;
         } catch (IOException e) {

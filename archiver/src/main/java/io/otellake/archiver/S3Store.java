@@ -22,6 +22,7 @@ import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /** The archiver's only door to S3: make sure the bucket exists, upload, read and delete objects. */
@@ -88,6 +89,29 @@ final class S3Store implements AutoCloseable {
     void putJson(String key, byte[] json) {
         try {
             s3.putObject(b -> b.bucket(bucket).key(key).contentType("application/json"), RequestBody.fromBytes(json));
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Creates an object only if there is none at the key ({@code If-None-Match: *}); false when one exists, or when a
+     * concurrent conditional write to the key won (S3 answers 412 or 409).
+     */
+    boolean putIfAbsent(String key, byte[] json) {
+        try {
+            s3.putObject(
+                    b -> b.bucket(bucket)
+                            .key(key)
+                            .contentType("application/json")
+                            .ifNoneMatch("*"),
+                    RequestBody.fromBytes(json));
+            return true;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412 || e.statusCode() == 409) {
+                return false;
+            }
+            throw new ArchiveUploadException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
         } catch (SdkException e) {
             throw new ArchiveUploadException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
         }

@@ -278,9 +278,10 @@ class ArchiverCrashIT {
         env.put("OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES", "20000");
         env.put("OTEL_LAKE_ARCHIVER_MAX_FUTURE", maxFuture);
         env.put("OTEL_LAKE_ARCHIVER_SPOOL_DIR", work.resolve("spool").toString());
-        // The crash test's single archiver also compacts closed hours every second, so kills land mid-compaction too;
-        // the group test runs several archivers, of which at most one may compact, so none does.
-        env.put("OTEL_LAKE_COMPACTION_ENABLED", Boolean.toString(name.equals("archiver")));
+        // Every archiver compacts closed hours every second (compaction is on by default), so kills land
+        // mid-compaction too, and in the group test several archivers with compaction on share one lake: the
+        // compaction lease lets one of them compact at a time.
+        env.put("OTEL_LAKE_COMPACTION_ENABLED", "true");
         env.put("OTEL_LAKE_COMPACTION_INTERVAL", "PT1S");
         env.put("OTEL_LAKE_COMPACTION_GRACE", "PT0S");
         ChildJvm child = ChildJvm.builder(name, "io.otellake.archiver.ArchiverMain")
