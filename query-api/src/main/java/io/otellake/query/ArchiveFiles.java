@@ -21,6 +21,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
 import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -195,17 +196,29 @@ class ArchiveFiles implements AutoCloseable {
      * TraceIndex}); {@code partitions} in the answer counts index days.
      */
     Fetched fetchTraceIndex(TenantId tenant, Instant since) {
+        return fetchTraceIndex(tenant, since, null);
+    }
+
+    /** The same, for the days from {@code since}'s to {@code until}'s (inclusive), or to the last one when null. */
+    Fetched fetchTraceIndex(TenantId tenant, Instant since, @Nullable Instant until) {
         String prefix =
                 layout.tenantPrefix(Signal.TRACES, tenant).replaceFirst("traces/tenant=", "_index/traces/tenant=");
         String firstDay =
                 prefix + "dt=" + since.atZone(java.time.ZoneOffset.UTC).toLocalDate() + "/";
+        String afterLastDay = until == null
+                ? null
+                : prefix + "dt="
+                        + until.atZone(java.time.ZoneOffset.UTC).toLocalDate().plusDays(1) + "/";
         try {
             List<S3Object> objects = new ArrayList<>();
             Set<String> days = new HashSet<>();
             for (S3Object o : listing(prefix)) {
                 String key = o.key();
                 // index days sort by name: dt=yyyy-MM-dd
-                if (key.startsWith(prefix) && key.endsWith(".parquet") && key.compareTo(firstDay) >= 0) {
+                if (key.startsWith(prefix)
+                        && key.endsWith(".parquet")
+                        && key.compareTo(firstDay) >= 0
+                        && (afterLastDay == null || key.compareTo(afterLastDay) < 0)) {
                     objects.add(o);
                     days.add(key.substring(0, key.indexOf('/', prefix.length() + 1)));
                 }

@@ -27,7 +27,8 @@ import org.springframework.web.bind.annotation.RestController;
  * {@code GET /api/v1/traces/{trace_id}}: every span of one trace, as lake columns or, with {@code format=otlp}, as an
  * OTLP/JSON {@code ExportTraceServiceRequest}. Without {@code start} and {@code end} it asks the tenant's trace index
  * which hours hold the trace, as far back as {@code otel-lake.trace-lookback} (90 days by default), and reads only
- * those; with either, it reads every hour of the range (the other end defaulting to 24 hours away). {@code GET /api/v1/traces}: trace summaries.
+ * those; with either (the other end defaulting to 24 hours away), it reads every hour of a range up to 6 hours, and
+ * asks the index of a longer range's days which of its hours to read. {@code GET /api/v1/traces}: trace summaries.
  */
 @RestController
 class TraceController {

@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,8 +26,9 @@ import org.springframework.stereotype.Service;
 
 /**
  * Fetches every span of one trace of a tenant, oldest first, as lake rows. A trace's spans sit in the hour partitions
- * of their own start times: a lookup with a range reads every hour of it, one without asks the trace index which
- * hours to read.
+ * of their own start times: a lookup with a short range reads every hour of it; one with a longer range, or none,
+ * asks the trace index which hours to read. The index names every hour whose span files hold the trace: the archiver
+ * writes an index file with every span file, under the same commit.
  */
 @Service
 class TraceLookup {
@@ -35,6 +37,9 @@ class TraceLookup {
     private static final Schema LINK =
             LakeSchema.SPAN.getField("links").schema().getElementType();
     private static final String TIME_COLUMNS = "epoch_ns(start_time) AS start_time, epoch_ns(end_time) AS end_time";
+
+    /** Ranges up to this long are read hour by hour; longer ones through the trace index. */
+    static final Duration SCAN_UP_TO = Duration.ofHours(6);
 
     private final ArchiveFiles archive;
     private final QueryRunner runner;
@@ -59,13 +64,20 @@ class TraceLookup {
     /** The spans as lake rows ({@link LakeSchema#SPAN} records, times as epoch nanoseconds). */
     record Result(String traceId, List<GenericRecord> spans, QueryStats stats) {}
 
-    /** The spans of the trace that started in [start, end): reads every hour partition of the range. */
+    /**
+     * The spans of the trace that started in [start, end). A range of up to {@link #SCAN_UP_TO} is read hour by hour;
+     * a longer one asks the trace index of its days which hours hold the trace, and reads only those.
+     */
     Result lookup(TenantId tenant, String traceId, Instant start, Instant end) throws SQLException {
         long started = System.nanoTime();
-        ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, start, end);
-        List<GenericRecord> spans =
-                spans(fetched, traceId, new long[] {TimeParam.toNanos(start), TimeParam.toNanos(end)});
-        return new Result(traceId, spans, QueryStats.of(fetched, runner.rowsIn(fetched), started));
+        long[] range = {TimeParam.toNanos(start), TimeParam.toNanos(end)};
+        if (Duration.between(start, end).compareTo(SCAN_UP_TO) <= 0) {
+            ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, start, end);
+            List<GenericRecord> spans = spans(fetched, traceId, range);
+            return new Result(traceId, spans, QueryStats.of(fetched, runner.rowsIn(fetched), started));
+        }
+        ArchiveFiles.Fetched index = archive.fetchTraceIndex(tenant, start, end);
+        return throughIndex(tenant, traceId, index, range, started);
     }
 
     /**
@@ -76,14 +88,30 @@ class TraceLookup {
     Result lookup(TenantId tenant, String traceId, Instant since) throws SQLException {
         long started = System.nanoTime();
         ArchiveFiles.Fetched index = archive.fetchTraceIndex(tenant, since);
+        return throughIndex(tenant, traceId, index, null, started);
+    }
+
+    /** Reads the hours that the index files name for the trace (within the range, when there is one). */
+    private Result throughIndex(
+            TenantId tenant, String traceId, ArchiveFiles.Fetched index, long @Nullable [] range, long started)
+            throws SQLException {
         List<Partition> hours = new ArrayList<>();
         if (!index.files().isEmpty()) {
             String sql = "SELECT DISTINCT epoch_ns(start_time) // 3600000000000 AS hour FROM read_parquet(?)"
-                    + " WHERE trace_id = ? ORDER BY hour";
+                    + " WHERE trace_id = ?"
+                    + (range == null
+                            ? ""
+                            : " AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
+                                    + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)")
+                    + " ORDER BY hour";
             try (Connection c = runner.connect();
                     PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setArray(1, files(c, index));
                 ps.setString(2, traceId);
+                if (range != null) {
+                    ps.setLong(3, range[0]);
+                    ps.setLong(4, range[1]);
+                }
                 try (ResultSet rs = runner.execute(ps)) {
                     while (rs.next()) {
                         hours.add(Partition.of(Signal.TRACES, tenant, rs.getLong(1) * 3_600_000_000_000L));
@@ -92,7 +120,7 @@ class TraceLookup {
             }
         }
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, hours);
-        List<GenericRecord> spans = spans(fetched, traceId, null);
+        List<GenericRecord> spans = spans(fetched, traceId, range);
         QueryStats data = QueryStats.of(fetched, runner.rowsIn(fetched), started);
         QueryStats stats = new QueryStats(
                 index.partitions() + data.partitions(),

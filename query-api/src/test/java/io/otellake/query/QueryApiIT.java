@@ -313,6 +313,38 @@ class QueryApiIT {
         problem(getRaw("/api/v1/traces/ffffffffffffffffffffffffffffffff", "acme"), 404, "trace index");
     }
 
+    @Test
+    void traceLookupOverALongRangeReadsOnlyTheHoursTheTraceIndexNamesWithinIt() throws Exception {
+        JsonNode week = getJson(
+                "/api/v1/traces/" + TRACE + "?start=2024-04-27T00:00:00Z&end=2024-05-04T00:00:00Z", "acme", 200);
+
+        assertThat(week.get("spans"))
+                .extracting(s -> s.get("span_id").asString())
+                .containsExactly("b7ad6b7169203331", "00000000000000aa");
+        long indexFilesOfTheWeek = keys("lake/_index/traces/tenant=acme/").stream()
+                .filter(k -> k.compareTo("lake/_index/traces/tenant=acme/dt=2024-04-27/") >= 0
+                        && k.compareTo("lake/_index/traces/tenant=acme/dt=2024-05-04/") < 0)
+                .count();
+        assertThat(indexFilesOfTheWeek).isPositive();
+        long spanFiles = keys("lake/traces/tenant=acme/dt=2024-05-01/hour=10/").size()
+                + keys("lake/traces/tenant=acme/dt=2024-05-01/hour=11/").size();
+        assertThat(keys("lake/traces/tenant=acme/dt=2024-05-03/"))
+                .as("an hour of the range without the trace (another trace), which a scan would read")
+                .isNotEmpty();
+        assertThat(week.get("stats").get("files").asLong()).isEqualTo(indexFilesOfTheWeek + spanFiles);
+
+        // The range still decides: ending at 11:00 leaves out the span that started after it.
+        JsonNode untilEleven = getJson(
+                "/api/v1/traces/" + TRACE + "?start=2024-04-30T00:00:00Z&end=2024-05-01T11:00:00Z", "acme", 200);
+        assertThat(untilEleven.get("spans"))
+                .extracting(s -> s.get("span_id").asString())
+                .containsExactly("b7ad6b7169203331");
+        problem(
+                getRaw("/api/v1/traces/" + TRACE + "?start=2024-04-27T00:00:00Z&end=2024-05-04T00:00:00Z", "globex"),
+                404,
+                "no trace");
+    }
+
     private static List<String> keys(String prefix) {
         try (S3Client s3 = s3()) {
             return s3.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix(prefix)).contents().stream()
