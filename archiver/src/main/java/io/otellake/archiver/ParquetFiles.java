@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,7 @@ import org.apache.avro.util.Utf8;
 import org.apache.parquet.avro.AvroReadSupport;
 import org.apache.parquet.avro.AvroSchemaConverter;
 import org.apache.parquet.avro.AvroWriteSupport;
+import org.apache.parquet.column.ParquetProperties;
 import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.conf.ParquetConfiguration;
 import org.apache.parquet.conf.PlainParquetConfiguration;
@@ -75,13 +77,30 @@ public final class ParquetFiles {
     static void write(
             Schema avro, Map<String, String> metadata, boolean traceIdBloom, List<GenericRecord> rows, Path path)
             throws IOException {
-        long traces = !traceIdBloom
-                ? 0
-                : rows.stream()
-                        .map(r -> r.get("trace_id").toString())
+        long traces = traceIdBloom ? distinctTraceIds(avro, rows) : 0;
+        write(avro, metadata, traceIdBloom ? Math.max(1, traces) : 0, rows.iterator(), path);
+    }
+
+    /** How many trace ids the rows hold; a count of the changes when they come sorted by trace id, as they do. */
+    private static long distinctTraceIds(Schema avro, List<GenericRecord> rows) {
+        int at = avro.getField("trace_id").pos();
+        long changes = 0;
+        String previous = null;
+        for (GenericRecord r : rows) {
+            String id = r.get(at).toString();
+            int order = previous == null ? 1 : id.compareTo(previous);
+            if (order < 0) {
+                return rows.stream()
+                        .map(row -> row.get(at).toString())
                         .distinct()
                         .count();
-        write(avro, metadata, traceIdBloom ? Math.max(1, traces) : 0, rows.iterator(), path);
+            }
+            if (order > 0) {
+                changes++;
+            }
+            previous = id;
+        }
+        return changes;
     }
 
     /**
@@ -91,16 +110,108 @@ public final class ParquetFiles {
     static void write(
             Schema avro, Map<String, String> metadata, long traceIdBloomNdv, Iterator<GenericRecord> rows, Path path)
             throws IOException {
+        write(avro, metadata, traceIdBloomNdv, rows, path, true);
+    }
+
+    /**
+     * With {@code direct}, rows go straight to the column writers ({@link ColumnRowWriter}) when it knows the schema;
+     * without, or for a schema it does not know, through {@code ParquetWriter} and a {@code WriteSupport}. Both write
+     * the same file.
+     */
+    static void write(
+            Schema avro,
+            Map<String, String> metadata,
+            long traceIdBloomNdv,
+            Iterator<GenericRecord> rows,
+            Path path,
+            boolean direct)
+            throws IOException {
+        write(avro, metadata, traceIdBloomNdv, rows, path, direct, ROW_GROUP_BYTES);
+    }
+
+    /** As above, with row groups of {@code rowGroupBytes} (tests use small ones). */
+    static void write(
+            Schema avro,
+            Map<String, String> metadata,
+            long traceIdBloomNdv,
+            Iterator<GenericRecord> rows,
+            Path path,
+            boolean direct,
+            long rowGroupBytes)
+            throws IOException {
         Files.deleteIfExists(path);
         PlainParquetConfiguration conf = new PlainParquetConfiguration();
         // Three-level lists (LIST > list > element): what Spark, DuckDB, pyarrow and polars expect.
         conf.setBoolean(AvroWriteSupport.WRITE_OLD_LIST_STRUCTURE, false);
         MessageType parquet = parquetSchema(avro, conf);
+        ColumnRowWriter.Compiled compiled = direct ? compiled(parquet, avro) : null;
+        if (compiled == null) {
+            writeWithWriteSupport(avro, parquet, conf, metadata, traceIdBloomNdv, rows, path, rowGroupBytes);
+            return;
+        }
+        // The properties ParquetWriter.Builder builds from the settings writeWithWriteSupport gives it.
+        ParquetProperties.Builder props = ParquetProperties.builder()
+                .withDictionaryEncoding(true)
+                .withPageSize(PAGE_BYTES)
+                .withSizeStatisticsEnabled(false)
+                .withExtraMetaData(metadata);
+        for (String column : RANDOM_IDS) {
+            props = props.withDictionaryEncoding(column, false).withStatisticsEnabled(column, false);
+        }
+        if (traceIdBloomNdv > 0) {
+            props = props.withBloomFilterEnabled("trace_id", true).withBloomFilterNDV("trace_id", traceIdBloomNdv);
+        }
+        // The footer's key-value metadata as ParquetWriter merges it: the write support's, then the caller's.
+        Map<String, String> footer = new HashMap<>(writeContextMetadata(avro));
+        metadata.forEach((key, value) -> {
+            if (key.equals(ParquetWriter.OBJECT_MODEL_NAME_PROP) || footer.put(key, value) != null) {
+                throw new IllegalArgumentException("Duplicate metadata key " + key);
+            }
+        });
+        try (ColumnRowWriter writer = new ColumnRowWriter(
+                new LocalOutputFile(path),
+                parquet,
+                compiled,
+                props.build(),
+                conf,
+                CompressionCodecName.ZSTD,
+                rowGroupBytes,
+                footer)) {
+            while (rows.hasNext()) {
+                writer.write(rows.next());
+            }
+        }
+    }
+
+    /** The direct writer of the schema, or null when it does not know one of its types. */
+    private static ColumnRowWriter.Compiled compiled(MessageType parquet, Schema avro) {
+        try {
+            return ColumnRowWriter.compile(parquet, avro);
+        } catch (UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    /** What parquet-avro puts in the footer: the Avro schema, which its readers and Spark use. */
+    private static Map<String, String> writeContextMetadata(Schema avro) {
+        return Map.of("parquet.avro.schema", avro.toString());
+    }
+
+    private static void writeWithWriteSupport(
+            Schema avro,
+            MessageType parquet,
+            PlainParquetConfiguration conf,
+            Map<String, String> metadata,
+            long traceIdBloomNdv,
+            Iterator<GenericRecord> rows,
+            Path path,
+            long rowGroupBytes)
+            throws IOException {
         ParquetWriter.Builder<GenericRecord, ?> builder = new Builder(new LocalOutputFile(path), parquet, avro)
                 .withConf(conf)
                 .withCompressionCodec(CompressionCodecName.ZSTD)
                 .withDictionaryEncoding(true)
-                .withRowGroupSize(ROW_GROUP_BYTES)
+                .withRowGroupSize(rowGroupBytes)
                 .withPageSize(PAGE_BYTES)
                 .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
                 // Size statistics (byte and level histograms per page) serve no reader we support yet, and
@@ -316,7 +427,9 @@ public final class ParquetFiles {
      * compiled once per file from the two schemas, so a row costs no schema lookups by name, no logical-type
      * conversion lookups, and strings are encoded with {@link String#getBytes} into array-backed binaries (parquet-avro
      * goes through a {@code CharsetEncoder} into buffer-backed ones, whose hashing and comparing in the dictionary and
-     * statistics were a fifth of the write path). A schema with any other type gets parquet-avro's writer.
+     * statistics were a fifth of the write path). A schema with any other type gets parquet-avro's writer. Files are
+     * written by {@link ColumnRowWriter}, which makes the same file without a {@code RecordConsumer}; this is its
+     * fallback, and the reference its tests compare it with.
      */
     static final class RowWriteSupport extends WriteSupport<GenericRecord> {
         private final MessageType parquet;
@@ -346,7 +459,7 @@ public final class ParquetFiles {
         }
 
         private WriteContext context() {
-            return new WriteContext(parquet, Map.of("parquet.avro.schema", avro.toString()));
+            return new WriteContext(parquet, writeContextMetadata(avro));
         }
 
         @Override

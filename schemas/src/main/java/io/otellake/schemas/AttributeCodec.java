@@ -9,6 +9,7 @@ import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.common.v1.KeyValueList;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,8 +65,37 @@ public final class AttributeCodec {
         if (attributes.isEmpty()) {
             return new Encoded(Map.of(), Map.of());
         }
+        if (attributes.size() > SMALL) {
+            return encodeLarge(attributes);
+        }
+        // Spans and log records carry a handful of attributes each: array-backed maps, no hashing of the keys.
+        AttributeMap values = new AttributeMap(attributes.size());
+        AttributeMap types = null; // most attributes are strings: no map for them
+        for (KeyValue kv : attributes) {
+            AnyValue value = kv.getValue();
+            if (value.getValueCase() == AnyValue.ValueCase.STRING_VALUE) {
+                values.add(kv.getKey(), value.getStringValue());
+                if (types != null) {
+                    types.delete(kv.getKey());
+                }
+                continue;
+            }
+            EncodedValue encoded = encodeValue(value);
+            values.add(kv.getKey(), encoded.text());
+            if (types == null) {
+                types = new AttributeMap(4);
+            }
+            types.add(kv.getKey(), encoded.type());
+        }
+        return new Encoded(values, types == null || types.isEmpty() ? Map.of() : types);
+    }
+
+    /** Up to this many attributes go to array-backed maps, whose duplicate check is a linear scan. */
+    private static final int SMALL = 32;
+
+    private static Encoded encodeLarge(List<KeyValue> attributes) {
         Map<String, String> values = new LinkedHashMap<>(attributes.size() * 2);
-        Map<String, String> types = null; // most attributes are strings: no map for them
+        Map<String, String> types = null;
         for (KeyValue kv : attributes) {
             AnyValue value = kv.getValue();
             if (value.getValueCase() == AnyValue.ValueCase.STRING_VALUE) {
@@ -82,7 +112,8 @@ public final class AttributeCodec {
             }
             types.put(kv.getKey(), encoded.type());
         }
-        return new Encoded(values, types == null ? new LinkedHashMap<>() : types);
+        return new Encoded(
+                Collections.unmodifiableMap(values), types == null ? Map.of() : Collections.unmodifiableMap(types));
     }
 
     public static EncodedValue encodeValue(AnyValue value) {

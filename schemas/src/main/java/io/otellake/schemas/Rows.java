@@ -3,7 +3,6 @@ package io.otellake.schemas;
 import io.opentelemetry.proto.common.v1.InstrumentationScope;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.resource.v1.Resource;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,8 +63,9 @@ final class Rows {
     }
 
     /**
-     * The resource and scope columns, encoded once for all the rows of one scope. Its maps are read-only and shared
-     * by those rows: encoding them again for every row was a tenth of the flattening.
+     * The resource and scope columns, encoded once for all the rows of one scope. Its maps (read-only, as {@link
+     * AttributeCodec#encode} returns them) are shared by those rows: encoding them again for every row was a tenth
+     * of the flattening.
      */
     record Origin(
             @Nullable String serviceName,
@@ -86,14 +86,14 @@ final class Rows {
             AttributeCodec.Encoded s = AttributeCodec.encode(scope.getAttributesList());
             return new Origin(
                     Rows.serviceName(resource),
-                    Collections.unmodifiableMap(r.values()),
-                    Collections.unmodifiableMap(r.types()),
+                    r.values(),
+                    r.types(),
                     Integer.toUnsignedLong(resource.getDroppedAttributesCount()),
                     emptyToNull(resourceSchemaUrl),
                     emptyToNull(scope.getName()),
                     emptyToNull(scope.getVersion()),
-                    Collections.unmodifiableMap(s.values()),
-                    Collections.unmodifiableMap(s.types()),
+                    s.values(),
+                    s.types(),
                     Integer.toUnsignedLong(scope.getDroppedAttributesCount()),
                     emptyToNull(scopeSchemaUrl));
         }

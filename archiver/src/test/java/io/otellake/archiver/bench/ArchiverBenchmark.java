@@ -16,6 +16,7 @@ import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
 import io.otellake.archiver.ParquetFiles;
 import io.otellake.schemas.FlatRow;
+import io.otellake.schemas.LakeSchema;
 import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.SpanFlattener;
@@ -24,9 +25,9 @@ import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
@@ -128,18 +129,54 @@ public final class ArchiverBenchmark {
         return new Result(rows, raw, parquet, cpu.getCurrentThreadCpuTime() - start);
     }
 
-    record Keyed(String first, long time, GenericRecord row) {}
+    /** As in HourFile: the first eight characters as a long, when they are all below U+0100. */
+    record Keyed(String first, long time, GenericRecord row, long prefix, boolean hasPrefix) {
+        Keyed(String first, long time, GenericRecord row) {
+            this(first, time, row, prefixOf(first), latin1Prefix(first));
+        }
+
+        static long prefixOf(String s) {
+            long p = 0;
+            for (int i = 0; i < 8; i++) {
+                int c = i < s.length() ? s.charAt(i) : 0;
+                p = (p << 8) | (c & 0xff);
+            }
+            return p;
+        }
+
+        static boolean latin1Prefix(String s) {
+            for (int i = 0, n = Math.min(8, s.length()); i < n; i++) {
+                if (s.charAt(i) > 0xff) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
 
     static long write(Signal signal, List<GenericRecord> rows, Path file) throws Exception {
-        // the archiver's own reading order, sorted the way HourFile.sortedRows sorts: keys looked up once per row
+        // the archiver's own reading order, sorted the way HourFile.sortedRows sorts: keys looked up once per row,
+        // by position
+        Schema schema = LakeSchema.of(signal);
+        int first = schema.getField(signal == Signal.TRACES ? "trace_id" : "service_name")
+                .pos();
+        int time = schema.getField(signal == Signal.TRACES ? "start_time" : "timestamp")
+                .pos();
         List<Keyed> keyed = new ArrayList<>(rows.size());
         for (GenericRecord r : rows) {
-            keyed.add(
-                    signal == Signal.TRACES
-                            ? new Keyed(r.get("trace_id").toString(), (Long) r.get("start_time"), r)
-                            : new Keyed(String.valueOf(r.get("service_name")), (Long) r.get("timestamp"), r));
+            keyed.add(new Keyed(String.valueOf(r.get(first)), (Long) r.get(time), r));
         }
-        keyed.sort(Comparator.comparing(Keyed::first).thenComparingLong(Keyed::time));
+        keyed.sort((a, b) -> {
+            int c;
+            if (a.hasPrefix() && b.hasPrefix()) {
+                c = Long.compareUnsigned(a.prefix(), b.prefix());
+                if (c != 0) {
+                    return c;
+                }
+            }
+            c = a.first().compareTo(b.first());
+            return c != 0 ? c : Long.compare(a.time(), b.time());
+        });
         for (int i = 0; i < keyed.size(); i++) {
             rows.set(i, keyed.get(i).row());
         }

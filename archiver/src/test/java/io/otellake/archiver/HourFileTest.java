@@ -1,0 +1,73 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.otellake.schemas.LakeSchema;
+import io.otellake.schemas.Signal;
+import io.otellake.schemas.TenantId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+/** {@link HourFile#sortedRows} sorts exactly as {@link HourFile#order}, which the compactor merges by. */
+class HourFileTest {
+    /** Characters that make the long prefix tricky: NUL, the top of Latin-1, beyond Latin-1, surrogates. */
+    private static final char[] ALPHABET = {
+        '\0', '0', '9', 'a', 'f', 'z', '\u00e9', '\u00ff', '\u0100', '\u2603', '\ud83d'
+    };
+
+    static String text(SplittableRandom r) {
+        StringBuilder s = new StringBuilder();
+        String stem = r.nextInt(3) == 0 ? "0af76519" : "";
+        s.append(stem);
+        for (int i = r.nextInt(12); i > 0; i--) {
+            s.append(ALPHABET[r.nextInt(ALPHABET.length)]);
+        }
+        return s.toString();
+    }
+
+    @Test
+    void spansSortAsTheComparatorSaysForAnyTraceIdText() {
+        SplittableRandom r = new SplittableRandom(11);
+        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.TRACES, TenantId.of("acme"), "x/", 0, 0);
+        List<GenericRecord> rows = new ArrayList<>();
+        for (int i = 0; i < 5_000; i++) {
+            GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
+            row.put("trace_id", text(r));
+            row.put("start_time", (long) r.nextInt(5));
+            rows.add(row);
+            file.add(row, i);
+        }
+        List<GenericRecord> expected = new ArrayList<>(rows);
+        expected.sort(HourFile.order(Signal.TRACES));
+
+        assertThat(file.sortedRows())
+                .usingElementComparator((a, b) -> a == b ? 0 : 1)
+                .containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void logsSortAsTheComparatorSaysWithMissingServicesAndTimes() {
+        SplittableRandom r = new SplittableRandom(12);
+        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.LOGS, TenantId.of("acme"), "x/", 0, 0);
+        List<GenericRecord> rows = new ArrayList<>();
+        for (int i = 0; i < 5_000; i++) {
+            GenericRecord row = new GenericData.Record(LakeSchema.LOG);
+            row.put("service_name", r.nextInt(10) == 0 ? null : text(r));
+            row.put("timestamp", r.nextInt(4) == 0 ? null : (long) r.nextInt(5));
+            row.put("observed_timestamp", r.nextInt(2) == 0 ? null : (long) r.nextInt(5));
+            rows.add(row);
+            file.add(row, i);
+        }
+        List<GenericRecord> expected = new ArrayList<>(rows);
+        expected.sort(HourFile.order(Signal.LOGS));
+
+        assertThat(file.sortedRows())
+                .usingElementComparator((a, b) -> a == b ? 0 : 1)
+                .containsExactlyElementsOf(expected);
+    }
+}

@@ -1,0 +1,121 @@
+package io.otellake.schemas;
+
+import java.util.AbstractMap;
+import java.util.AbstractSet;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A small map of attribute texts in insertion order, as {@link AttributeCodec#encode} builds it: entries in an array,
+ * looked up by a linear scan. Built once per span or log record and then only read (by the Parquet writer, which
+ * walks its entries), it costs a fraction of a {@code LinkedHashMap}: no hashing of the keys, which are new strings
+ * for every item, and no node per entry beyond the entry itself. Read-only to its users; equal to any map with the
+ * same entries.
+ */
+final class AttributeMap extends AbstractMap<String, String> {
+    private Entry<String, String>[] entries;
+    private int size;
+    private @Nullable Set<Entry<String, String>> entrySet;
+
+    @SuppressWarnings("unchecked")
+    AttributeMap(int capacity) {
+        entries = new Entry[Math.max(capacity, 1)];
+    }
+
+    /** Adds or replaces the value of {@code key}; a replaced key keeps its place, as in {@code LinkedHashMap}. */
+    void add(String key, String value) {
+        int at = indexOf(key);
+        if (at >= 0) {
+            entries[at] = new SimpleImmutableEntry<>(key, value);
+            return;
+        }
+        if (size == entries.length) {
+            entries = Arrays.copyOf(entries, size * 2);
+        }
+        entries[size++] = new SimpleImmutableEntry<>(key, value);
+    }
+
+    /** Removes {@code key} if present, keeping the order of the others. */
+    void delete(String key) {
+        int at = indexOf(key);
+        if (at >= 0) {
+            System.arraycopy(entries, at + 1, entries, at, size - at - 1);
+            entries[--size] = null;
+        }
+    }
+
+    private int indexOf(Object key) {
+        for (int i = 0; i < size; i++) {
+            if (entries[i].getKey().equals(key)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    @Override
+    public boolean isEmpty() {
+        return size == 0;
+    }
+
+    @Override
+    public boolean containsKey(Object key) {
+        return indexOf(key) >= 0;
+    }
+
+    @Override
+    public @Nullable String get(Object key) {
+        int at = indexOf(key);
+        return at < 0 ? null : entries[at].getValue();
+    }
+
+    @Override
+    public Set<Entry<String, String>> entrySet() {
+        Set<Entry<String, String>> set = entrySet;
+        if (set == null) {
+            set = new AbstractSet<>() {
+                @Override
+                public Iterator<Entry<String, String>> iterator() {
+                    return new Iterator<>() {
+                        private int next;
+
+                        @Override
+                        public boolean hasNext() {
+                            return next < size;
+                        }
+
+                        @Override
+                        public Entry<String, String> next() {
+                            if (next >= size) {
+                                throw new NoSuchElementException();
+                            }
+                            return entries[next++];
+                        }
+                    };
+                }
+
+                @Override
+                public int size() {
+                    return size;
+                }
+            };
+            entrySet = set;
+        }
+        return set;
+    }
+
+    @Override
+    public void forEach(java.util.function.BiConsumer<? super String, ? super String> action) {
+        for (int i = 0; i < size; i++) {
+            action.accept(entries[i].getKey(), entries[i].getValue());
+        }
+    }
+}
