@@ -22,6 +22,8 @@ import java.util.function.Function;
  *     prefix instead of an hour partition
  * @param metricsPort the port of {@code GET /metrics} (Prometheus text); 0 serves no metrics
  * @param s3StartupTimeout how long start-up waits for S3 (retrying with backoff) before it gives up with exit code 3
+ * @param rowGroupBytes the Parquet row group size of every file the archiver writes (parquet-mr's measure: the
+ *     buffered, uncompressed bytes at which a row group is cut)
  */
 public record ArchiverConfig(
         String kafkaBootstrap,
@@ -41,7 +43,8 @@ public record ArchiverConfig(
         Duration maxFuture,
         int metricsPort,
         Path spoolDir,
-        Duration s3StartupTimeout) {
+        Duration s3StartupTimeout,
+        long rowGroupBytes) {
 
     public static final String DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092";
     public static final String DEFAULT_GROUP_ID = "otel-lake-archiver";
@@ -53,6 +56,7 @@ public record ArchiverConfig(
     public static final Duration DEFAULT_MAX_FILE_AGE = Duration.ofSeconds(5);
     public static final Duration DEFAULT_MAX_FUTURE = Duration.ofHours(1);
     public static final Duration DEFAULT_S3_STARTUP_TIMEOUT = Duration.ofMinutes(2);
+    public static final long DEFAULT_ROW_GROUP_BYTES = 64L * 1024 * 1024;
 
     public ArchiverConfig {
         Objects.requireNonNull(kafkaBootstrap, "kafkaBootstrap");
@@ -97,6 +101,10 @@ public record ArchiverConfig(
         require(
                 !s3StartupTimeout.isNegative(),
                 "OTEL_LAKE_S3_STARTUP_TIMEOUT must not be negative, e.g. PT2M (PT0S: one attempt, no wait)");
+        require(
+                rowGroupBytes >= 1024 * 1024 && rowGroupBytes <= 1024L * 1024 * 1024,
+                "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES must be between 1 MiB (1048576) and 1 GiB (1073741824), got "
+                        + rowGroupBytes);
     }
 
     /** Reads the settings from environment variables, falling back to the defaults. */
@@ -115,7 +123,9 @@ public record ArchiverConfig(
                 or(get, "OTEL_LAKE_S3_PREFIX", DEFAULT_S3_PREFIX),
                 or(get, "OTEL_LAKE_S3_ACCESS_KEY", ""),
                 or(get, "OTEL_LAKE_S3_SECRET_KEY", ""),
-                parseLong(or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES", Long.toString(DEFAULT_MAX_FILE_BYTES))),
+                parseLong(
+                        "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES",
+                        or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES", Long.toString(DEFAULT_MAX_FILE_BYTES))),
                 parseDuration(
                         "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE",
                         or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", DEFAULT_MAX_FILE_AGE.toString())),
@@ -130,7 +140,10 @@ public record ArchiverConfig(
                                 .toString())),
                 parseDuration(
                         "OTEL_LAKE_S3_STARTUP_TIMEOUT",
-                        or(get, "OTEL_LAKE_S3_STARTUP_TIMEOUT", DEFAULT_S3_STARTUP_TIMEOUT.toString())));
+                        or(get, "OTEL_LAKE_S3_STARTUP_TIMEOUT", DEFAULT_S3_STARTUP_TIMEOUT.toString())),
+                parseLong(
+                        "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES",
+                        or(get, "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES", Long.toString(DEFAULT_ROW_GROUP_BYTES))));
     }
 
     /** The same settings with another S3 location, file age and spool folder; convenient in tests. */
@@ -153,7 +166,8 @@ public record ArchiverConfig(
                 maxFuture,
                 metricsPort,
                 spoolDir,
-                s3StartupTimeout);
+                s3StartupTimeout,
+                rowGroupBytes);
     }
 
     public LakeLayout layout() {
@@ -169,7 +183,9 @@ public record ArchiverConfig(
                 + ", s3Bucket=" + s3Bucket + ", s3Prefix=" + s3Prefix + ", s3AccessKey=" + s3AccessKey
                 + ", s3SecretKey=" + (s3SecretKey.isEmpty() ? "" : "***") + ", maxFileBytes=" + maxFileBytes
                 + ", maxFileAge=" + maxFileAge + ", maxFuture=" + maxFuture + ", metricsPort=" + metricsPort
-                + ", spoolDir=" + spoolDir + ", s3StartupTimeout=" + s3StartupTimeout + "]";
+                + ", spoolDir=" + spoolDir + ", s3StartupTimeout=" + s3StartupTimeout + ", rowGroupBytes="
+                + rowGroupBytes
+                + "]";
     }
 
     private static boolean topicName(String topic) {
@@ -181,12 +197,11 @@ public record ArchiverConfig(
         return v == null || v.isBlank() ? fallback : v.trim();
     }
 
-    private static long parseLong(String text) {
+    private static long parseLong(String key, String text) {
         try {
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(
-                    "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES must be a number of bytes, got '" + text + "'");
+            throw new IllegalArgumentException(key + " must be a number of bytes, got '" + text + "'");
         }
     }
 

@@ -327,7 +327,14 @@ final class Compactor implements AutoCloseable {
                 rowCount += reader.rowCount();
             }
             Merge merge = new Merge(readers, order);
-            ParquetFiles.write(schema, fileMetadata, traceIdBloom ? Math.max(1, rowCount) : 0, merge, out);
+            ParquetFiles.write(
+                    schema,
+                    fileMetadata,
+                    traceIdBloom ? Math.max(1, rowCount) : 0,
+                    merge,
+                    out,
+                    true,
+                    config.rowGroupBytes());
             Map<String, String> metadata = new HashMap<>(s3Metadata);
             metadata.put("otel-lake-rows", Long.toString(merge.count));
             if (!lease.hold()) {

@@ -56,7 +56,7 @@ import org.apache.parquet.schema.Types;
 public final class ParquetFiles {
     static final String WRITER = "otel-lake-archiver " + version();
 
-    private static final int ROW_GROUP_BYTES = 64 * 1024 * 1024;
+    private static final long ROW_GROUP_BYTES = ArchiverConfig.DEFAULT_ROW_GROUP_BYTES;
     private static final int PAGE_BYTES = 1024 * 1024;
     private static final String TIMESTAMP_NANOS = "timestamp-nanos";
     /** Columns of random ids, for which a dictionary only costs time; a column a schema lacks is ignored. */
@@ -67,7 +67,14 @@ public final class ParquetFiles {
 
     /** Writes the rows, in the order given, to a new file at {@code path}. */
     public static void write(Signal signal, List<GenericRecord> rows, Path path) throws IOException {
-        write(LakeSchema.of(signal), LakeSchema.fileMetadata(signal, WRITER), signal == Signal.TRACES, rows, path);
+        write(signal, rows, path, ROW_GROUP_BYTES);
+    }
+
+    /** The same, with row groups cut at {@code rowGroupBytes} ({@link ArchiverConfig#rowGroupBytes()}). */
+    static void write(Signal signal, List<GenericRecord> rows, Path path, long rowGroupBytes) throws IOException {
+        Schema avro = LakeSchema.of(signal);
+        long traces = signal == Signal.TRACES ? Math.max(1, distinctTraceIds(avro, rows)) : 0;
+        write(avro, LakeSchema.fileMetadata(signal, WRITER), traces, rows.iterator(), path, true, rowGroupBytes);
     }
 
     /**

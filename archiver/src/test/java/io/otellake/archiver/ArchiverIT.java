@@ -141,7 +141,8 @@ class ArchiverIT {
                 ArchiverConfig.DEFAULT_MAX_FUTURE,
                 metricsPort,
                 spool,
-                ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT);
+                ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT,
+                ArchiverConfig.DEFAULT_ROW_GROUP_BYTES);
     }
 
     private void startArchiver() {

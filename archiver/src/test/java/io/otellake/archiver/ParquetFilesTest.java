@@ -26,6 +26,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.avro.AvroParquetReader;
 import org.apache.parquet.conf.PlainParquetConfiguration;
@@ -184,6 +185,38 @@ class ParquetFilesTest {
                     .allSatisfy(c -> assertThat(c.getPrimitiveType().columnOrder())
                             .isEqualTo(org.apache.parquet.schema.ColumnOrder.typeDefined()));
         }
+    }
+
+    @Test
+    void theConfiguredRowGroupSizeCutsTheFileIntoRowGroups() throws Exception {
+        GenericRecord template = records(SpanFlattener.flatten(spans())).get(0);
+        java.util.Random random = new java.util.Random(7);
+        List<GenericRecord> rows = new java.util.ArrayList<>();
+        for (int i = 0; i < 120_000; i++) {
+            GenericData.Record row = new GenericData.Record((GenericData.Record) template, false);
+            row.put("trace_id", String.format("%016x%016x", random.nextLong(), random.nextLong()));
+            row.put("span_id", String.format("%016x", random.nextLong()));
+            rows.add(row);
+        }
+        Path small = dir.resolve("small-row-groups.parquet");
+        Path large = dir.resolve("default-row-groups.parquet");
+        ParquetFiles.write(Signal.TRACES, rows, small, 1024 * 1024);
+        ParquetFiles.write(Signal.TRACES, rows, large, ArchiverConfig.DEFAULT_ROW_GROUP_BYTES);
+
+        try (ParquetFileReader a = ParquetFileReader.open(new LocalInputFile(small));
+                ParquetFileReader b = ParquetFileReader.open(new LocalInputFile(large))) {
+            assertThat(a.getFooter().getBlocks()).hasSizeGreaterThan(2);
+            assertThat(a.getRecordCount()).isEqualTo(120_000);
+            assertThat(b.getFooter().getBlocks()).hasSize(1);
+            assertThat(b.getRecordCount()).isEqualTo(120_000);
+        }
+        assertThat(ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_PARQUET_ROW_GROUP_BYTES", "134217728"))
+                        .rowGroupBytes())
+                .isEqualTo(134_217_728L);
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(
+                        () -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_PARQUET_ROW_GROUP_BYTES", "1000"))))
+                .hasMessage("OTEL_LAKE_PARQUET_ROW_GROUP_BYTES must be between 1 MiB (1048576) and 1 GiB"
+                        + " (1073741824), got 1000");
     }
 
     @Test

@@ -84,7 +84,8 @@ final class TestLake implements AutoCloseable {
                 ArchiverConfig.DEFAULT_MAX_FUTURE,
                 0,
                 spool,
-                ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT);
+                ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT,
+                ArchiverConfig.DEFAULT_ROW_GROUP_BYTES);
     }
 
     void send(String topic, String tenant, byte[] value) throws Exception {
