@@ -14,9 +14,9 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
+import io.otellake.archiver.HourFile;
 import io.otellake.archiver.ParquetFiles;
 import io.otellake.schemas.FlatRow;
-import io.otellake.schemas.LakeSchema;
 import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.SpanFlattener;
@@ -27,7 +27,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
@@ -129,57 +128,8 @@ public final class ArchiverBenchmark {
         return new Result(rows, raw, parquet, cpu.getCurrentThreadCpuTime() - start);
     }
 
-    /** As in HourFile: the first eight characters as a long, when they are all below U+0100. */
-    record Keyed(String first, long time, GenericRecord row, long prefix, boolean hasPrefix) {
-        Keyed(String first, long time, GenericRecord row) {
-            this(first, time, row, prefixOf(first), latin1Prefix(first));
-        }
-
-        static long prefixOf(String s) {
-            long p = 0;
-            for (int i = 0; i < 8; i++) {
-                int c = i < s.length() ? s.charAt(i) : 0;
-                p = (p << 8) | (c & 0xff);
-            }
-            return p;
-        }
-
-        static boolean latin1Prefix(String s) {
-            for (int i = 0, n = Math.min(8, s.length()); i < n; i++) {
-                if (s.charAt(i) > 0xff) {
-                    return false;
-                }
-            }
-            return true;
-        }
-    }
-
     static long write(Signal signal, List<GenericRecord> rows, Path file) throws Exception {
-        // the archiver's own reading order, sorted the way HourFile.sortedRows sorts: keys looked up once per row,
-        // by position
-        Schema schema = LakeSchema.of(signal);
-        int first = schema.getField(signal == Signal.TRACES ? "trace_id" : "service_name")
-                .pos();
-        int time = schema.getField(signal == Signal.TRACES ? "start_time" : "timestamp")
-                .pos();
-        List<Keyed> keyed = new ArrayList<>(rows.size());
-        for (GenericRecord r : rows) {
-            keyed.add(new Keyed(String.valueOf(r.get(first)), (Long) r.get(time), r));
-        }
-        keyed.sort((a, b) -> {
-            int c;
-            if (a.hasPrefix() && b.hasPrefix()) {
-                c = Long.compareUnsigned(a.prefix(), b.prefix());
-                if (c != 0) {
-                    return c;
-                }
-            }
-            c = a.first().compareTo(b.first());
-            return c != 0 ? c : Long.compare(a.time(), b.time());
-        });
-        for (int i = 0; i < keyed.size(); i++) {
-            rows.set(i, keyed.get(i).row());
-        }
+        HourFile.sort(signal, rows); // the archiver's own reading order
         ParquetFiles.write(signal, rows, file);
         long size = Files.size(file);
         if (Boolean.getBoolean("bench.columns")) {
