@@ -62,11 +62,14 @@ final class OtlpHttpHandler implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) {
+        // The request leaves the gate only once its answer is sent: shutdown waits for the gate to empty and then
+        // closes every connection, so leaving before the answer is written would cut it off.
+        boolean admitted = gate.tryEnter();
         try (exchange) {
             long start = System.nanoTime();
             Reply reply;
             try {
-                reply = answer(exchange);
+                reply = answer(exchange, admitted);
             } catch (RuntimeException e) {
                 LOG.error("Bug: unexpected failure handling {} {}", exchange.getRequestMethod(), signal.path(), e);
                 reply = Reply.text(500, "internal error in ingest; it has been logged");
@@ -75,10 +78,14 @@ final class OtlpHttpHandler implements HttpHandler {
             receiver.metrics().answered(signal, "http", Integer.toString(reply.status()), System.nanoTime() - start);
         } catch (IOException e) {
             LOG.debug("Could not answer {} {}: the client went away", exchange.getRequestMethod(), signal.path(), e);
+        } finally {
+            if (admitted) {
+                gate.exit();
+            }
         }
     }
 
-    private Reply answer(HttpExchange exchange) {
+    private Reply answer(HttpExchange exchange, boolean admitted) {
         String path = exchange.getRequestURI().getPath();
         if (!signal.path().equals(path)) {
             return NotFoundHandler.reply(path);
@@ -114,7 +121,7 @@ final class OtlpHttpHandler implements HttpHandler {
                                     "every OTLP/HTTP thread is busy and its queue is full; retry later"))
                     .withHeader("Connection", "close");
         }
-        if (!gate.tryEnter()) {
+        if (!admitted) {
             return rejected(encoding.get(), 503, "ingest is shutting down; retry against another instance")
                     .withHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS))
                     .withHeader("Connection", "close");
@@ -123,8 +130,6 @@ final class OtlpHttpHandler implements HttpHandler {
             return export(exchange, encoding.get(), coding.equals("gzip"));
         } catch (Rejection r) {
             return r.reply;
-        } finally {
-            gate.exit();
         }
     }
 
