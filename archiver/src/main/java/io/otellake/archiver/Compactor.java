@@ -333,7 +333,7 @@ final class Compactor implements AutoCloseable {
                     traceIdBloom ? Math.max(1, rowCount) : 0,
                     merge,
                     out,
-                    true,
+                    ParquetFiles.WritePath.LAKE,
                     config.rowGroupBytes());
             Map<String, String> metadata = new HashMap<>(s3Metadata);
             metadata.put("otel-lake-rows", Long.toString(merge.count));

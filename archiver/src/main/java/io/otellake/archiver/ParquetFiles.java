@@ -23,6 +23,7 @@ import org.apache.parquet.avro.AvroSchemaConverter;
 import org.apache.parquet.avro.AvroWriteSupport;
 import org.apache.parquet.column.ParquetProperties;
 import org.apache.parquet.column.page.PageReadStore;
+import org.apache.parquet.column.values.factory.DefaultV1ValuesWriterFactory;
 import org.apache.parquet.conf.ParquetConfiguration;
 import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetFileReader;
@@ -49,8 +50,8 @@ import org.apache.parquet.schema.Type;
 import org.apache.parquet.schema.Types;
 
 /**
- * Writes lake rows as Parquet files that every common reader opens without options: zstd, dictionary encoding,
- * column statistics, standard three-level lists, a bloom filter on {@code trace_id}, nanosecond UTC timestamps, and
+ * Writes lake rows as Parquet files that every common reader opens without options: zstd, dictionary encoding or the
+ * encodings {@link ColumnEncodings} picks, column statistics, standard three-level lists, a bloom filter on {@code trace_id}, nanosecond UTC timestamps, and
  * the schema version and writer in the key-value metadata.
  */
 public final class ParquetFiles {
@@ -74,7 +75,14 @@ public final class ParquetFiles {
     static void write(Signal signal, List<GenericRecord> rows, Path path, long rowGroupBytes) throws IOException {
         Schema avro = LakeSchema.of(signal);
         long traces = signal == Signal.TRACES ? Math.max(1, distinctTraceIds(avro, rows)) : 0;
-        write(avro, LakeSchema.fileMetadata(signal, WRITER), traces, rows.iterator(), path, true, rowGroupBytes);
+        write(
+                avro,
+                LakeSchema.fileMetadata(signal, WRITER),
+                traces,
+                rows.iterator(),
+                path,
+                WritePath.LAKE,
+                rowGroupBytes);
     }
 
     /**
@@ -117,33 +125,31 @@ public final class ParquetFiles {
     static void write(
             Schema avro, Map<String, String> metadata, long traceIdBloomNdv, Iterator<GenericRecord> rows, Path path)
             throws IOException {
-        write(avro, metadata, traceIdBloomNdv, rows, path, true);
+        write(avro, metadata, traceIdBloomNdv, rows, path, WritePath.LAKE, ROW_GROUP_BYTES);
     }
 
-    /**
-     * With {@code direct}, rows go straight to the column writers ({@link ColumnRowWriter}) when it knows the schema;
-     * without, or for a schema it does not know, through {@code ParquetWriter} and a {@code WriteSupport}. Both write
-     * the same file.
-     */
+    /** How a file is written. */
+    enum WritePath {
+        /**
+         * Rows straight to the column writers ({@link ColumnRowWriter}), with the lake's {@link ColumnEncodings}: what
+         * the archiver and the compactor write. For a schema {@link ColumnRowWriter} does not know, {@link
+         * #PARQUET_WRITER}.
+         */
+        LAKE,
+        /** Rows straight to the column writers, with parquet-mr's default encodings: the same file as the next. */
+        COLUMNS_DEFAULT_ENCODINGS,
+        /** {@code ParquetWriter} and a {@code WriteSupport}, parquet-mr's own record path and default encodings. */
+        PARQUET_WRITER
+    }
+
+    /** Writes the rows the way {@code how} says, with row groups of {@code rowGroupBytes} (tests use small ones). */
     static void write(
             Schema avro,
             Map<String, String> metadata,
             long traceIdBloomNdv,
             Iterator<GenericRecord> rows,
             Path path,
-            boolean direct)
-            throws IOException {
-        write(avro, metadata, traceIdBloomNdv, rows, path, direct, ROW_GROUP_BYTES);
-    }
-
-    /** As above, with row groups of {@code rowGroupBytes} (tests use small ones). */
-    static void write(
-            Schema avro,
-            Map<String, String> metadata,
-            long traceIdBloomNdv,
-            Iterator<GenericRecord> rows,
-            Path path,
-            boolean direct,
+            WritePath how,
             long rowGroupBytes)
             throws IOException {
         Files.deleteIfExists(path);
@@ -151,7 +157,7 @@ public final class ParquetFiles {
         // Three-level lists (LIST > list > element): what Spark, DuckDB, pyarrow and polars expect.
         conf.setBoolean(AvroWriteSupport.WRITE_OLD_LIST_STRUCTURE, false);
         MessageType parquet = parquetSchema(avro, conf);
-        ColumnRowWriter.Compiled compiled = direct ? compiled(parquet, avro) : null;
+        ColumnRowWriter.Compiled compiled = how == WritePath.PARQUET_WRITER ? null : compiled(parquet, avro);
         if (compiled == null) {
             writeWithWriteSupport(avro, parquet, conf, metadata, traceIdBloomNdv, rows, path, rowGroupBytes);
             return;
@@ -162,6 +168,9 @@ public final class ParquetFiles {
                 .withPageSize(PAGE_BYTES)
                 .withSizeStatisticsEnabled(false)
                 .withExtraMetaData(metadata);
+        if (how == WritePath.LAKE) {
+            props = props.withValuesWriterFactory(new ColumnEncodings(new DefaultV1ValuesWriterFactory()));
+        }
         for (String column : RANDOM_IDS) {
             props = props.withDictionaryEncoding(column, false).withStatisticsEnabled(column, false);
         }

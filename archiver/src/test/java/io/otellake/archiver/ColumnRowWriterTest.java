@@ -65,8 +65,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link ColumnRowWriter}, which writes rows straight into parquet-mr's column writers, against the writer it
- * replaces ({@code ParquetWriter} with {@link ParquetFiles.RowWriteSupport}): the same file, byte for byte, and every
- * column of every row read back exactly, by parquet-mr and by DuckDB, including nulls, empty maps and lists, events
+ * replaces ({@code ParquetWriter} with {@link ParquetFiles.RowWriteSupport}): the same file, byte for byte, with
+ * parquet-mr's default encodings; and every column of every row read back exactly, by parquet-mr and by DuckDB, from
+ * those files and from the lake's own (with {@link ColumnEncodings}), including nulls, empty maps and lists, events
  * and links with attributes, and metric points with lists of numbers and of records.
  */
 class ColumnRowWriterTest {
@@ -310,15 +311,34 @@ class ColumnRowWriterTest {
         return rows.stream().map(FlatRow::record).toList();
     }
 
-    /** Writes the rows with both writers; returns {direct, fallback}. */
+    /**
+     * Writes the rows with both writers and parquet-mr's default encodings, and as the lake writes them; returns
+     * {direct, fallback, lake}.
+     */
     Path[] writeBoth(Signal signal, List<GenericRecord> rows, long bloomNdv, long rowGroupBytes) throws Exception {
         Schema schema = LakeSchema.of(signal);
         Map<String, String> meta = LakeSchema.fileMetadata(signal, "test");
         Path direct = dir.resolve(signal + "-direct.parquet");
         Path fallback = dir.resolve(signal + "-fallback.parquet");
-        ParquetFiles.write(schema, meta, bloomNdv, rows.iterator(), direct, true, rowGroupBytes);
-        ParquetFiles.write(schema, meta, bloomNdv, rows.iterator(), fallback, false, rowGroupBytes);
-        return new Path[] {direct, fallback};
+        Path lake = dir.resolve(signal + "-lake.parquet");
+        ParquetFiles.write(
+                schema,
+                meta,
+                bloomNdv,
+                rows.iterator(),
+                direct,
+                ParquetFiles.WritePath.COLUMNS_DEFAULT_ENCODINGS,
+                rowGroupBytes);
+        ParquetFiles.write(
+                schema,
+                meta,
+                bloomNdv,
+                rows.iterator(),
+                fallback,
+                ParquetFiles.WritePath.PARQUET_WRITER,
+                rowGroupBytes);
+        ParquetFiles.write(schema, meta, bloomNdv, rows.iterator(), lake, ParquetFiles.WritePath.LAKE, rowGroupBytes);
+        return new Path[] {direct, fallback, lake};
     }
 
     @Test
@@ -328,6 +348,7 @@ class ColumnRowWriterTest {
 
         assertThat(Files.mismatch(files[0], files[1])).isEqualTo(-1L);
         assertReadByParquetMr(files[0], LakeSchema.SPAN, rows);
+        assertReadByParquetMr(files[2], LakeSchema.SPAN, rows);
         assertReadByDuckDb(files, LakeSchema.SPAN, rows);
         try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(files[0]))) {
             Map<String, String> meta = reader.getFileMetaData().getKeyValueMetaData();
@@ -349,6 +370,7 @@ class ColumnRowWriterTest {
             assertThat(reader.getFooter().getBlocks()).hasSizeGreaterThan(2);
         }
         assertReadByParquetMr(files[0], LakeSchema.SPAN, rows);
+        assertReadByParquetMr(files[2], LakeSchema.SPAN, rows);
     }
 
     @Test
@@ -358,6 +380,7 @@ class ColumnRowWriterTest {
 
         assertThat(Files.mismatch(files[0], files[1])).isEqualTo(-1L);
         assertReadByParquetMr(files[0], LakeSchema.LOG, rows);
+        assertReadByParquetMr(files[2], LakeSchema.LOG, rows);
         assertReadByDuckDb(files, LakeSchema.LOG, rows);
     }
 
@@ -369,6 +392,7 @@ class ColumnRowWriterTest {
 
         assertThat(Files.mismatch(files[0], files[1])).isEqualTo(-1L);
         assertReadByParquetMr(files[0], LakeSchema.METRIC, rows);
+        assertReadByParquetMr(files[2], LakeSchema.METRIC, rows);
         assertReadByDuckDb(files, LakeSchema.METRIC, rows);
     }
 
@@ -425,7 +449,8 @@ class ColumnRowWriterTest {
     static void assertReadByDuckDb(Path[] files, Schema schema, List<GenericRecord> rows) throws Exception {
         List<JsonNode> direct = duckDbRows(files[0], schema);
         List<JsonNode> fallback = duckDbRows(files[1], schema);
-        assertThat(direct).isEqualTo(fallback).hasSize(rows.size());
+        List<JsonNode> lake = duckDbRows(files[2], schema);
+        assertThat(direct).isEqualTo(fallback).isEqualTo(lake).hasSize(rows.size());
         for (int i = 0; i < rows.size(); i++) {
             // through text, so that numbers parse to the same node types as DuckDB's
             JsonNode expected = JSON.readTree(JSON.writeValueAsString(expectedJson(rows.get(i))));
