@@ -4,7 +4,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.sun.net.httpserver.HttpServer;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.otellake.schemas.FlatRow;
 import io.otellake.schemas.LakeLayout;
 import io.otellake.schemas.LogFlattener;
@@ -298,7 +297,7 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
         try {
             return switch (signal) {
-                case TRACES -> SpanFlattener.flatten(ExportTraceServiceRequest.parseFrom(value));
+                case TRACES -> SpanFlattener.flatten(value); // straight from the wire bytes; the same rows and errors
                 case LOGS -> LogFlattener.flatten(ExportLogsServiceRequest.parseFrom(value));
                 case METRICS -> MetricFlattener.flatten(ExportMetricsServiceRequest.parseFrom(value));
             };

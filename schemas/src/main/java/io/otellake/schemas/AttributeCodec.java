@@ -116,6 +116,52 @@ public final class AttributeCodec {
                 Collections.unmodifiableMap(values), types == null ? Map.of() : Collections.unmodifiableMap(types));
     }
 
+    /**
+     * {@link #encode(List)} of attributes already in the lake's form, as the wire reader of spans has them: the
+     * {@code count} first keys, texts and types, where a null type is a string. The same maps, in the same order.
+     */
+    static Encoded encode(int count, String[] keys, String[] texts, @Nullable String[] types) {
+        if (count == 0) {
+            return new Encoded(Map.of(), Map.of());
+        }
+        if (count > SMALL) {
+            Map<String, String> values = new LinkedHashMap<>(count * 2);
+            Map<String, String> typeMap = null;
+            for (int i = 0; i < count; i++) {
+                values.put(keys[i], texts[i]);
+                if (types[i] == null) {
+                    if (typeMap != null) {
+                        typeMap.remove(keys[i]);
+                    }
+                    continue;
+                }
+                if (typeMap == null) {
+                    typeMap = new LinkedHashMap<>();
+                }
+                typeMap.put(keys[i], types[i]);
+            }
+            return new Encoded(
+                    Collections.unmodifiableMap(values),
+                    typeMap == null ? Map.of() : Collections.unmodifiableMap(typeMap));
+        }
+        AttributeMap values = new AttributeMap(count);
+        AttributeMap typeMap = null;
+        for (int i = 0; i < count; i++) {
+            values.add(keys[i], texts[i]);
+            if (types[i] == null) {
+                if (typeMap != null) {
+                    typeMap.delete(keys[i]);
+                }
+                continue;
+            }
+            if (typeMap == null) {
+                typeMap = new AttributeMap(4);
+            }
+            typeMap.add(keys[i], types[i]);
+        }
+        return new Encoded(values, typeMap == null || typeMap.isEmpty() ? Map.of() : typeMap);
+    }
+
     public static EncodedValue encodeValue(AnyValue value) {
         return switch (value.getValueCase()) {
             case STRING_VALUE -> new EncodedValue(value.getStringValue(), STRING);

@@ -25,6 +25,17 @@ public final class Ids {
         return new String(hex, StandardCharsets.ISO_8859_1);
     }
 
+    /** Lowercase hex of {@code length} bytes of {@code bytes} from {@code offset}, as {@link #toHex(ByteString)}. */
+    static String toHex(byte[] bytes, int offset, int length) {
+        byte[] hex = new byte[length * 2];
+        for (int i = 0; i < length; i++) {
+            int b = bytes[offset + i] & 0xff;
+            hex[2 * i] = DIGITS[b >>> 4];
+            hex[2 * i + 1] = DIGITS[b & 0xf];
+        }
+        return new String(hex, StandardCharsets.ISO_8859_1);
+    }
+
     /** Lowercase hex of the bytes, or null for an empty id (proto3: empty means absent). */
     @Nullable
     public static String toHexOrNull(ByteString id) {

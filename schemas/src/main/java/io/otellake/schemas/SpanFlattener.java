@@ -1,5 +1,6 @@
 package io.otellake.schemas;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
@@ -11,6 +12,7 @@ import java.util.function.Consumer;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Maps OTLP spans to flat {@link LakeSchema#SPAN} rows and back.
@@ -26,35 +28,30 @@ public final class SpanFlattener {
             LakeSchema.SPAN.getField("links").schema().getElementType();
     private static final String KIND_PREFIX = "SPAN_KIND_";
     private static final String STATUS_PREFIX = "STATUS_CODE_";
-    private static final int TRACE_ID = LakeSchema.SPAN.getField("trace_id").pos();
-    private static final int SPAN_ID = LakeSchema.SPAN.getField("span_id").pos();
-    private static final int PARENT_SPAN_ID =
-            LakeSchema.SPAN.getField("parent_span_id").pos();
-    private static final int TRACE_STATE =
-            LakeSchema.SPAN.getField("trace_state").pos();
-    private static final int FLAGS = LakeSchema.SPAN.getField("flags").pos();
-    private static final int NAME = LakeSchema.SPAN.getField("name").pos();
-    private static final int KIND = LakeSchema.SPAN.getField("kind").pos();
-    private static final int START_TIME = LakeSchema.SPAN.getField("start_time").pos();
-    private static final int END_TIME = LakeSchema.SPAN.getField("end_time").pos();
-    private static final int DURATION_NS =
-            LakeSchema.SPAN.getField("duration_ns").pos();
-    private static final int STATUS_CODE =
-            LakeSchema.SPAN.getField("status_code").pos();
-    private static final int STATUS_MESSAGE =
-            LakeSchema.SPAN.getField("status_message").pos();
-    private static final int DROPPED_ATTRIBUTES_COUNT =
+    static final int TRACE_ID = LakeSchema.SPAN.getField("trace_id").pos();
+    static final int SPAN_ID = LakeSchema.SPAN.getField("span_id").pos();
+    static final int PARENT_SPAN_ID = LakeSchema.SPAN.getField("parent_span_id").pos();
+    static final int TRACE_STATE = LakeSchema.SPAN.getField("trace_state").pos();
+    static final int FLAGS = LakeSchema.SPAN.getField("flags").pos();
+    static final int NAME = LakeSchema.SPAN.getField("name").pos();
+    static final int KIND = LakeSchema.SPAN.getField("kind").pos();
+    static final int START_TIME = LakeSchema.SPAN.getField("start_time").pos();
+    static final int END_TIME = LakeSchema.SPAN.getField("end_time").pos();
+    static final int DURATION_NS = LakeSchema.SPAN.getField("duration_ns").pos();
+    static final int STATUS_CODE = LakeSchema.SPAN.getField("status_code").pos();
+    static final int STATUS_MESSAGE = LakeSchema.SPAN.getField("status_message").pos();
+    static final int DROPPED_ATTRIBUTES_COUNT =
             LakeSchema.SPAN.getField("dropped_attributes_count").pos();
-    private static final int EVENTS = LakeSchema.SPAN.getField("events").pos();
-    private static final int DROPPED_EVENTS_COUNT =
+    static final int EVENTS = LakeSchema.SPAN.getField("events").pos();
+    static final int DROPPED_EVENTS_COUNT =
             LakeSchema.SPAN.getField("dropped_events_count").pos();
-    private static final int LINKS = LakeSchema.SPAN.getField("links").pos();
-    private static final int DROPPED_LINKS_COUNT =
+    static final int LINKS = LakeSchema.SPAN.getField("links").pos();
+    static final int DROPPED_LINKS_COUNT =
             LakeSchema.SPAN.getField("dropped_links_count").pos();
-    private static final int ATTRIBUTES = LakeSchema.SPAN.getField("attributes").pos();
-    private static final int ATTRIBUTE_TYPES =
+    static final int ATTRIBUTES = LakeSchema.SPAN.getField("attributes").pos();
+    static final int ATTRIBUTE_TYPES =
             LakeSchema.SPAN.getField("attribute_types").pos();
-    private static final int[] ORIGIN = Rows.Origin.positions(LakeSchema.SPAN);
+    static final int[] ORIGIN = Rows.Origin.positions(LakeSchema.SPAN);
 
     private SpanFlattener() {}
 
@@ -80,6 +77,26 @@ public final class SpanFlattener {
         return rows;
     }
 
+    /**
+     * Flattens every span of an encoded {@code ExportTraceServiceRequest}, in request order: the same rows, with the same
+     * event times, as {@code flatten(ExportTraceServiceRequest.parseFrom(request))}, and the same exception where that
+     * throws. The spans' own fields, status and attributes are read straight from the protobuf wire bytes, without
+     * building their messages (see {@code SpanWireReader}); resources, scopes, events, links and array or kvlist
+     * values are parsed by protobuf-java. Where the wire reader meets what it leaves to protobuf-java (malformed or
+     * truncated bytes, invalid UTF-8, groups, unusual varint encodings), this takes the message path above instead,
+     * so errors and their messages stay protobuf-java's.
+     *
+     * @throws InvalidProtocolBufferException where {@code ExportTraceServiceRequest.parseFrom} throws it
+     */
+    public static List<FlatRow> flatten(byte[] request) throws InvalidProtocolBufferException {
+        try {
+            return SpanWireReader.read(request);
+        } catch (SpanWireReader.Unread | RuntimeException e) {
+            // the message path decides: same rows, or the same exception
+            return flatten(ExportTraceServiceRequest.parseFrom(request));
+        }
+    }
+
     private static void putSpan(GenericRecord row, Span span) {
         row.put(TRACE_ID, Ids.toHex(span.getTraceId()));
         row.put(SPAN_ID, Ids.toHex(span.getSpanId()));
@@ -102,28 +119,36 @@ public final class SpanFlattener {
         row.put(DROPPED_ATTRIBUTES_COUNT, Integer.toUnsignedLong(span.getDroppedAttributesCount()));
         List<GenericRecord> events = new ArrayList<>(span.getEventsCount());
         for (Span.Event e : span.getEventsList()) {
-            GenericRecord event = new GenericData.Record(EVENT);
-            event.put("time", e.getTimeUnixNano());
-            event.put("name", e.getName());
-            Rows.putAttributes(event, "", e.getAttributesList());
-            event.put("dropped_attributes_count", Integer.toUnsignedLong(e.getDroppedAttributesCount()));
-            events.add(event);
+            events.add(event(e));
         }
         row.put(EVENTS, events);
         row.put(DROPPED_EVENTS_COUNT, Integer.toUnsignedLong(span.getDroppedEventsCount()));
         List<GenericRecord> links = new ArrayList<>(span.getLinksCount());
         for (Span.Link l : span.getLinksList()) {
-            GenericRecord link = new GenericData.Record(LINK);
-            link.put("trace_id", Ids.toHex(l.getTraceId()));
-            link.put("span_id", Ids.toHex(l.getSpanId()));
-            link.put("trace_state", Rows.emptyToNull(l.getTraceState()));
-            link.put("flags", Integer.toUnsignedLong(l.getFlags()));
-            Rows.putAttributes(link, "", l.getAttributesList());
-            link.put("dropped_attributes_count", Integer.toUnsignedLong(l.getDroppedAttributesCount()));
-            links.add(link);
+            links.add(link(l));
         }
         row.put(LINKS, links);
         row.put(DROPPED_LINKS_COUNT, Integer.toUnsignedLong(span.getDroppedLinksCount()));
+    }
+
+    static GenericRecord event(Span.Event e) {
+        GenericRecord event = new GenericData.Record(EVENT);
+        event.put("time", e.getTimeUnixNano());
+        event.put("name", e.getName());
+        Rows.putAttributes(event, "", e.getAttributesList());
+        event.put("dropped_attributes_count", Integer.toUnsignedLong(e.getDroppedAttributesCount()));
+        return event;
+    }
+
+    static GenericRecord link(Span.Link l) {
+        GenericRecord link = new GenericData.Record(LINK);
+        link.put("trace_id", Ids.toHex(l.getTraceId()));
+        link.put("span_id", Ids.toHex(l.getSpanId()));
+        link.put("trace_state", Rows.emptyToNull(l.getTraceState()));
+        link.put("flags", Integer.toUnsignedLong(l.getFlags()));
+        Rows.putAttributes(link, "", l.getAttributesList());
+        link.put("dropped_attributes_count", Integer.toUnsignedLong(l.getDroppedAttributesCount()));
+        return link;
     }
 
     /** Rebuilds the OTLP span of one row, inside its own resource and scope. */
@@ -174,6 +199,35 @@ public final class SpanFlattener {
                         .setSchemaUrl(Rows.nullToEmpty(row.get("scope_schema_url")))
                         .addSpans(span))
                 .build();
+    }
+
+    /** The {@code kind} column of a kind number, as {@link #enumName} gives it for the message path. */
+    static String kindName(int number) {
+        return number >= 0 && number < KIND_NAMES.length
+                ? KIND_NAMES[number]
+                : enumNameOf(Span.SpanKind.forNumber(number), number, KIND_PREFIX);
+    }
+
+    /** The {@code status_code} column of a status code number, as {@link #enumName} gives it for the message path. */
+    static String statusCodeName(int number) {
+        return number >= 0 && number < STATUS_NAMES.length
+                ? STATUS_NAMES[number]
+                : enumNameOf(Status.StatusCode.forNumber(number), number, STATUS_PREFIX);
+    }
+
+    private static final String[] KIND_NAMES = names(6, n -> Span.SpanKind.forNumber(n), KIND_PREFIX);
+    private static final String[] STATUS_NAMES = names(3, n -> Status.StatusCode.forNumber(n), STATUS_PREFIX);
+
+    private static String[] names(int count, java.util.function.IntFunction<Enum<?>> forNumber, String prefix) {
+        String[] names = new String[count];
+        for (int n = 0; n < count; n++) {
+            names[n] = enumNameOf(forNumber.apply(n), n, prefix);
+        }
+        return names;
+    }
+
+    private static String enumNameOf(@Nullable Enum<?> known, int number, String prefix) {
+        return enumName(number, known == null ? "UNRECOGNIZED" : known.name(), prefix);
     }
 
     /** {@code SPAN_KIND_SERVER} becomes {@code SERVER}; a number no enum knows stays a number. */

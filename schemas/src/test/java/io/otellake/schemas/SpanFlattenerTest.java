@@ -151,6 +151,14 @@ class SpanFlattenerTest {
 
     @Test
     void realSdkOutputSurvivesTheRoundTrip() throws Exception {
+        ExportTraceServiceRequest request = sdkRequest();
+
+        assertThat(request.getResourceSpans(0).getScopeSpans(0).getSpansCount()).isEqualTo(2);
+        assertRoundTrip(request);
+    }
+
+    /** Two spans as the OpenTelemetry Java SDK exports them: arrays, events, an exception, a link, a status. */
+    static ExportTraceServiceRequest sdkRequest() throws Exception {
         InMemorySpanExporter exporter = InMemorySpanExporter.create();
         List<io.opentelemetry.sdk.trace.data.SpanData> items;
         try (SdkTracerProvider provider = SdkTracerProvider.builder()
@@ -193,10 +201,7 @@ class SpanFlattenerTest {
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         TraceRequestMarshaler.create(items).writeBinaryTo(out);
-        ExportTraceServiceRequest request = ExportTraceServiceRequest.parseFrom(out.toByteArray());
-
-        assertThat(request.getResourceSpans(0).getScopeSpans(0).getSpansCount()).isEqualTo(2);
-        assertRoundTrip(request);
+        return ExportTraceServiceRequest.parseFrom(out.toByteArray());
     }
 
     @Test

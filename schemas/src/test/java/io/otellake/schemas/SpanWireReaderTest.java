@@ -1,0 +1,844 @@
+package io.otellake.schemas;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnknownFieldSet;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.ArrayValue;
+import io.opentelemetry.proto.common.v1.InstrumentationScope;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.common.v1.KeyValueList;
+import io.opentelemetry.proto.resource.v1.Resource;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.opentelemetry.proto.trace.v1.Status;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The wire path of {@link SpanFlattener#flatten(byte[])} against the message path, {@code
+ * SpanFlattener.flatten(ExportTraceServiceRequest.parseFrom(bytes))}: the same rows (values, types, the order of map
+ * entries) and event times, or the same exception.
+ */
+class SpanWireReaderTest {
+
+    // --- what the wire reader reads itself, without falling back
+
+    @Test
+    void realSdkOutputGivesTheSameRows() throws Exception {
+        assertWireReadsAlike(SpanFlattenerTest.sdkRequest().toByteArray());
+    }
+
+    @Test
+    void handWrittenEdgeCasesGiveTheSameRows() throws Exception {
+        List<FlatRow> rows = assertWireReadsAlike(SpanFlattenerTest.edgeCases().toByteArray());
+
+        assertThat(rows).hasSize(4);
+        assertThat(rows.get(0).record().get("start_time")).isEqualTo(1_700_000_000_123_456_789L);
+        assertThat(rows.get(0).record().get("end_time")).isEqualTo(1_700_000_001_987_654_321L);
+        assertThat(rows.get(1).record().get("trace_id")).isEqualTo("ffffff");
+        assertThat(rows.get(1).record().get("span_id")).isEqualTo("");
+        assertThat(rows.get(1).record().get("kind")).isEqualTo("42");
+        assertThat(rows.get(1).record().get("status_code")).isEqualTo("9");
+        assertThat(rows.get(2).record().get("parent_span_id")).isNull();
+    }
+
+    @Test
+    void benchmarkLikeRequestsGiveTheSameRows() throws Exception {
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = 0; i < 20; i++) {
+            assertWireReadsAlike(benchmarkLikeRequest(random).toByteArray());
+        }
+    }
+
+    @Test
+    void randomSpansGiveTheSameRows() throws Exception {
+        SplittableRandom random = new SplittableRandom(42);
+        int spans = 0;
+        while (spans < 5_000) {
+            ExportTraceServiceRequest request = randomRequest(random);
+            spans += assertWireReadsAlike(request.toByteArray()).size();
+        }
+    }
+
+    @Test
+    void everyValueTypeDuplicateKeysAndManyAttributes() throws Exception {
+        Span.Builder span = Span.newBuilder()
+                .setTraceId(id(16, 1))
+                .setSpanId(id(8, 2))
+                .addAttributes(kv("s", str("text")))
+                .addAttributes(kv("b", AnyValue.newBuilder().setBoolValue(false).build()))
+                .addAttributes(kv("i", AnyValue.newBuilder().setIntValue(-1).build()))
+                .addAttributes(
+                        kv("d", AnyValue.newBuilder().setDoubleValue(1e300).build()))
+                .addAttributes(kv(
+                        "nan", AnyValue.newBuilder().setDoubleValue(Double.NaN).build()))
+                .addAttributes(kv(
+                        "bytes",
+                        AnyValue.newBuilder().setBytesValue(id(5, 0xfe)).build()))
+                .addAttributes(kv(
+                        "no bytes",
+                        AnyValue.newBuilder().setBytesValue(ByteString.EMPTY).build()))
+                .addAttributes(kv(
+                        "array",
+                        AnyValue.newBuilder()
+                                .setArrayValue(ArrayValue.newBuilder()
+                                        .addValues(str("x"))
+                                        .addValues(AnyValue.getDefaultInstance()))
+                                .build()))
+                .addAttributes(kv(
+                        "kvlist",
+                        AnyValue.newBuilder()
+                                .setKvlistValue(KeyValueList.newBuilder().addValues(kv("k", str("v"))))
+                                .build()))
+                .addAttributes(kv("empty", AnyValue.getDefaultInstance()))
+                .addAttributes(KeyValue.newBuilder().setKey("no value").build())
+                .addAttributes(kv(
+                        "strindex",
+                        AnyValue.newBuilder().setStringValueStrindex(-7).build()))
+                .addAttributes(kv("", str("")))
+                // duplicates: a string over a typed value and back, the last one wins in the first one's place
+                .addAttributes(kv("i", str("now a string")))
+                .addAttributes(kv("s", AnyValue.newBuilder().setIntValue(3).build()))
+                .addAttributes(kv("b", AnyValue.newBuilder().setBoolValue(true).build()));
+        ExportTraceServiceRequest small = request(span.build());
+        List<FlatRow> rows = assertWireReadsAlike(small.toByteArray());
+        assertThat(rows.get(0).record().get("attribute_types"))
+                .isEqualTo(Map.ofEntries(
+                        Map.entry("s", "int"),
+                        Map.entry("b", "bool"),
+                        Map.entry("d", "double"),
+                        Map.entry("nan", "double"),
+                        Map.entry("bytes", "bytes"),
+                        Map.entry("no bytes", "bytes"),
+                        Map.entry("array", "array"),
+                        Map.entry("kvlist", "kvlist"),
+                        Map.entry("empty", "empty"),
+                        Map.entry("no value", "empty"),
+                        Map.entry("strindex", "strindex")));
+
+        for (int i = 0; i < 40; i++) { // past the array-backed maps' limit of 32, with duplicates
+            span.addAttributes(kv(
+                    "k" + i % 35,
+                    i % 3 == 0
+                            ? str("v" + i)
+                            : AnyValue.newBuilder().setIntValue(i).build()));
+        }
+        assertWireReadsAlike(request(span.build()).toByteArray());
+    }
+
+    @Test
+    void nonAsciiStrings() throws Exception {
+        Span span = Span.newBuilder()
+                .setName("ünïcödé 😀")
+                .setTraceState("k=ü")
+                .addAttributes(kv("ключ", str("значение 😀")))
+                .addAttributes(kv("ключ2", str("日本語")))
+                .setStatus(Status.newBuilder().setMessage("échec"))
+                .build();
+        assertWireReadsAlike(request(span, span).toByteArray());
+    }
+
+    @Test
+    void missingStatusAndStatusCodesAndKindsNoEnumKnows() throws Exception {
+        for (int number : new int[] {-1, 0, 1, 2, 3, 5, 6, 42, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+            Span span = Span.newBuilder()
+                    .setKindValue(number)
+                    .setStatus(Status.newBuilder().setCodeValue(number))
+                    .build();
+            List<FlatRow> rows = assertWireReadsAlike(
+                    request(span, Span.getDefaultInstance()).toByteArray());
+            assertThat(rows.get(1).record().get("status_code")).isEqualTo("UNSET");
+            assertThat(rows.get(1).record().get("status_message")).isNull();
+        }
+    }
+
+    @Test
+    void emptyRequestsScopesAndResources() throws Exception {
+        assertThat(assertWireReadsAlike(new byte[0])).isEmpty();
+        assertWireReadsAlike(ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.getDefaultInstance())
+                .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(ScopeSpans.getDefaultInstance()))
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .addScopeSpans(ScopeSpans.newBuilder().addSpans(Span.getDefaultInstance())))
+                .build()
+                .toByteArray());
+    }
+
+    @Test
+    void repeatedFieldsLastWinsAndMessagesMerge() throws Exception {
+        Span first = Span.newBuilder()
+                .setTraceId(id(16, 1))
+                .setSpanId(id(8, 2))
+                .setParentSpanId(id(8, 3))
+                .setName("first")
+                .setKind(Span.SpanKind.SPAN_KIND_SERVER)
+                .setStartTimeUnixNano(10)
+                .setEndTimeUnixNano(20)
+                .setFlags(1)
+                .addAttributes(kv("a", str("1")))
+                .addEvents(Span.Event.newBuilder().setName("e1"))
+                .setStatus(Status.newBuilder().setCode(Status.StatusCode.STATUS_CODE_ERROR))
+                .build();
+        Span second = Span.newBuilder()
+                .setTraceId(id(16, 4))
+                .setParentSpanId(id(3, 5))
+                .setName("second")
+                .setStartTimeUnixNano(11)
+                .addAttributes(kv("a", AnyValue.newBuilder().setIntValue(2).build()))
+                .addEvents(Span.Event.newBuilder().setName("e2"))
+                .setStatus(Status.newBuilder().setMessage("merged"))
+                .build();
+        // a message's bytes twice over parse as the two merged
+        byte[] merged = concat(first.toByteArray(), second.toByteArray());
+        List<FlatRow> rows = assertWireReadsAlike(scopeOf(field(2, merged)));
+        GenericRecord row = rows.get(0).record();
+        assertThat(row.get("trace_id")).isEqualTo("04040404040404040404040404040404");
+        assertThat(row.get("parent_span_id")).isEqualTo("050505");
+        assertThat(row.get("name")).isEqualTo("second");
+        assertThat(row.get("status_code")).isEqualTo("ERROR");
+        assertThat(row.get("status_message")).isEqualTo("merged");
+        assertThat(rows.get(0).eventTimeNanos()).isEqualTo(11);
+
+        // an attribute's value twice: scalars replace each other, arrays and kvlists merge as protobuf merges them
+        AnyValue array1 = AnyValue.newBuilder()
+                .setArrayValue(ArrayValue.newBuilder().addValues(str("x")))
+                .build();
+        AnyValue array2 = AnyValue.newBuilder()
+                .setArrayValue(ArrayValue.newBuilder().addValues(str("y")))
+                .build();
+        AnyValue string = str("s");
+        AnyValue integer = AnyValue.newBuilder().setIntValue(5).build();
+        AnyValue[][] pairs = {
+            {string, integer},
+            {integer, string},
+            {array1, array2},
+            {array1, string},
+            {string, array1},
+            {integer, AnyValue.getDefaultInstance()},
+            {AnyValue.getDefaultInstance(), integer}
+        };
+        for (AnyValue[] pair : pairs) {
+            byte[] keyValue = concat(
+                    KeyValue.newBuilder().setKey("k").setValue(pair[0]).build().toByteArray(),
+                    KeyValue.newBuilder().setValue(pair[1]).build().toByteArray(),
+                    KeyValue.newBuilder().setKey("k2").build().toByteArray());
+            assertWireReadsAlike(scopeOf(field(2, field(9, keyValue))));
+        }
+
+        // resource and scope twice, scope spans before the resource
+        byte[] scopeSpans = concat(
+                field(2, Span.newBuilder().setName("s").build().toByteArray()),
+                field(
+                        1,
+                        InstrumentationScope.newBuilder()
+                                .setName("scope1")
+                                .build()
+                                .toByteArray()),
+                field(
+                        1,
+                        InstrumentationScope.newBuilder()
+                                .setVersion("2")
+                                .build()
+                                .toByteArray()),
+                field(3, "https://schema/ss".getBytes(StandardCharsets.UTF_8)));
+        byte[] resourceSpans = concat(
+                field(2, scopeSpans),
+                field(
+                        1,
+                        Resource.newBuilder()
+                                .addAttributes(kv("service.name", str("a")))
+                                .build()
+                                .toByteArray()),
+                field(3, "https://schema/1".getBytes(StandardCharsets.UTF_8)),
+                field(
+                        1,
+                        Resource.newBuilder()
+                                .addAttributes(kv("x", str("b")))
+                                .setDroppedAttributesCount(3)
+                                .build()
+                                .toByteArray()),
+                field(3, "https://schema/2".getBytes(StandardCharsets.UTF_8)));
+        GenericRecord r = assertWireReadsAlike(field(1, resourceSpans)).get(0).record();
+        assertThat(r.get("service_name")).isEqualTo("a");
+        assertThat(r.get("scope_name")).isEqualTo("scope1");
+        assertThat(r.get("scope_version")).isEqualTo("2");
+        assertThat(r.get("resource_schema_url")).isEqualTo("https://schema/2");
+    }
+
+    @Test
+    void unknownFieldsAndFieldsOfAnotherWireTypeAreSkipped() throws Exception {
+        UnknownFieldSet unknown = UnknownFieldSet.newBuilder()
+                .addField(
+                        100,
+                        UnknownFieldSet.Field.newBuilder()
+                                .addVarint(-1)
+                                .addFixed32(7)
+                                .addFixed64(8)
+                                .addLengthDelimited(ByteString.copyFrom(new byte[] {(byte) 0xff, 0x00}))
+                                .build())
+                .build();
+        Span span = Span.newBuilder()
+                .setName("n")
+                .addAttributes(KeyValue.newBuilder()
+                        .setKey("k")
+                        .setValue(AnyValue.newBuilder().setStringValue("v").setUnknownFields(unknown))
+                        .setUnknownFields(unknown))
+                .setStatus(Status.newBuilder().setMessage("m").setUnknownFields(unknown))
+                .setUnknownFields(unknown)
+                .build();
+        ExportTraceServiceRequest request = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .addScopeSpans(ScopeSpans.newBuilder().addSpans(span).setUnknownFields(unknown))
+                        .setUnknownFields(unknown))
+                .setUnknownFields(unknown)
+                .build();
+        assertWireReadsAlike(request.toByteArray());
+
+        // known field numbers with another wire type: protobuf-java keeps them as unknown fields
+        byte[] odd = concat(
+                varintField(5, 7), // name as a varint
+                fixed64Field(6, 9), // kind as fixed64
+                field(7, new byte[] {1, 2}), // start time as bytes
+                varintField(16, 3), // flags as a varint
+                field(15, varintField(2, 1)), // status message as a varint
+                field(9, concat(varintField(1, 1), field(2, fixed64Field(3, 4)))), // key as varint, int as fixed64
+                field(9, concat(field(1, "kk".getBytes(StandardCharsets.UTF_8)), varintField(3, 12))), // key_strindex
+                field(5, "name".getBytes(StandardCharsets.UTF_8)));
+        assertWireReadsAlike(scopeOf(field(2, odd)));
+    }
+
+    @Test
+    void eventsAndLinksWithAttributes() throws Exception {
+        Span span = Span.newBuilder()
+                .addEvents(Span.Event.newBuilder()
+                        .setName("e")
+                        .setTimeUnixNano(5)
+                        .addAttributes(
+                                kv("a", AnyValue.newBuilder().setIntValue(1).build()))
+                        .addAttributes(kv(
+                                "b",
+                                AnyValue.newBuilder()
+                                        .setArrayValue(ArrayValue.newBuilder().addValues(str("x")))
+                                        .build())))
+                .addEvents(Span.Event.getDefaultInstance())
+                .addLinks(Span.Link.newBuilder()
+                        .setTraceId(id(16, 9))
+                        .setSpanId(id(8, 8))
+                        .setTraceState("t=1")
+                        .setFlags(0x300)
+                        .addAttributes(kv("l", str("v")))
+                        .setDroppedAttributesCount(2))
+                .addLinks(Span.Link.getDefaultInstance())
+                .build();
+        List<FlatRow> rows = assertWireReadsAlike(request(span).toByteArray());
+        assertThat((List<?>) rows.get(0).record().get("events")).hasSize(2);
+        assertThat((List<?>) rows.get(0).record().get("links")).hasSize(2);
+    }
+
+    // --- where protobuf-java decides: the same rows or the same exception
+
+    @Test
+    void invalidUtf8ThrowsWhatParseFromThrows() throws Exception {
+        byte[][] invalid = {
+            {(byte) 0xc3, 0x28}, // a lead byte without its continuation
+            {(byte) 0xc0, (byte) 0x80}, // overlong NUL
+            {(byte) 0xed, (byte) 0xa0, (byte) 0x80}, // a surrogate
+            {(byte) 0xf4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, // past U+10FFFF
+            {'a', (byte) 0x80}, // a lone continuation byte
+        };
+        for (byte[] bad : invalid) {
+            List<byte[]> requests = List.of(
+                    scopeOf(field(2, field(5, bad))), // name
+                    scopeOf(field(2, field(3, bad))), // trace state
+                    scopeOf(field(2, field(15, field(2, bad)))), // status message
+                    scopeOf(field(2, field(9, field(1, bad)))), // attribute key
+                    scopeOf(field(2, field(9, field(2, field(1, bad))))), // attribute value
+                    scopeOf(field(2, field(11, field(2, bad)))), // event name
+                    field(1, field(3, bad)), // resource schema url
+                    field(1, field(1, field(1, field(1, bad))))); // resource attribute key
+            for (byte[] request : requests) {
+                assertThatThrownBy(() -> SpanFlattener.flatten(request))
+                        .isInstanceOf(InvalidProtocolBufferException.class);
+                assertSameOutcome(request);
+            }
+            // in an unknown field, any bytes go
+            assertWireReadsAlike(scopeOf(field(2, field(99, bad))));
+        }
+    }
+
+    @Test
+    void truncatedRequestsThrowWhatParseFromThrows() throws Exception {
+        byte[] request = concat(
+                SpanFlattenerTest.edgeCases().toByteArray(),
+                SpanFlattenerTest.sdkRequest().toByteArray());
+        int thrown = 0;
+        for (int length = 0; length < request.length; length++) {
+            byte[] prefix = Arrays.copyOf(request, length);
+            if (assertSameOutcome(prefix) instanceof String) {
+                thrown++;
+            }
+        }
+        assertThat(thrown).isGreaterThan(request.length / 2);
+        assertThatThrownBy(() -> SpanFlattener.flatten(Arrays.copyOf(request, request.length - 1)))
+                .isInstanceOf(InvalidProtocolBufferException.class);
+    }
+
+    @Test
+    void corruptedBytesGiveTheSameRowsOrTheSameException() throws Exception {
+        SplittableRandom random = new SplittableRandom(3);
+        List<byte[]> requests = List.of(
+                SpanFlattenerTest.edgeCases().toByteArray(),
+                SpanFlattenerTest.sdkRequest().toByteArray(),
+                request(randomSpan(random, ByteString.EMPTY), randomSpan(random, ByteString.EMPTY))
+                        .toByteArray());
+        for (byte[] original : requests) {
+            for (int i = 0; i < 2_000; i++) {
+                byte[] corrupt = original.clone();
+                for (int n = 1 + random.nextInt(3); n > 0; n--) {
+                    int at = random.nextInt(corrupt.length);
+                    corrupt[at] = switch (random.nextInt(4)) {
+                        case 0 -> (byte) random.nextInt(256);
+                        case 1 -> (byte) (corrupt[at] ^ (1 << random.nextInt(8)));
+                        case 2 -> (byte) 0x80;
+                        default -> (byte) (corrupt[at] + 1);
+                    };
+                }
+                assertSameOutcome(corrupt);
+            }
+        }
+    }
+
+    @Test
+    void groupsOddVarintsAndFieldNumberZero() throws Exception {
+        byte[] group = {(byte) (100 << 3 | 3), 0x01, (byte) (1 << 3 | 0), 0x05, (byte) (100 << 3 | 4), 0x01};
+        byte[] endGroup = {(byte) (100 << 3 | 4), 0x01};
+        byte[][] spans = {
+            concat(field(5, "n".getBytes(StandardCharsets.UTF_8)), group), // an unknown group: protobuf skips it
+            concat(field(5, "n".getBytes(StandardCharsets.UTF_8)), endGroup), // a stray end group
+            {(byte) (6 << 3), (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0x7f}, // kind past 32 bits
+            {(byte) (6 << 3), (byte) 0x81, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x00}, // redundant
+            {(byte) (10 << 3), (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0x1f}, // uint32 too wide
+            {(byte) (10 << 3), (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x01},
+            {(byte) (12 << 3), (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0x0f}, // uint32 max
+            {0x00, 0x00}, // field number 0
+            {(byte) (99 << 3 | 6), 0x00}, // wire type 6
+            {(byte) (99 << 3 | 7), 0x00},
+            {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x01, 0x00}, // a tag of 36 bits
+            concat(field(9, field(2, varintField(8, -1))), field(9, field(2, varintField(8, 1L << 33)))),
+            concat(field(9, field(2, new byte[] {(byte) (3 << 3), -1, -1, -1, -1, -1, -1, -1, -1, -1, 0x7f}))),
+        };
+        for (byte[] span : spans) {
+            assertSameOutcome(scopeOf(field(2, span)));
+            assertSameOutcome(concat(scopeOf(field(2, span)), span));
+        }
+    }
+
+    @Test
+    void nestedValuesMeetTheSameRecursionLimit() throws Exception {
+        // an attribute value of a span, of an event, of a resource and of a scope, nested ever deeper: the wire path
+        // reads the deepest request protobuf-java accepts itself, and leaves the first one it rejects to it
+        for (int where = 0; where < 4; where++) {
+            int accepted = -1;
+            for (int depth = 1; depth < 120; depth++) {
+                ExportTraceServiceRequest request = nestedRequest(where, depth);
+                byte[] bytes = request.toByteArray();
+                boolean parses;
+                try {
+                    ExportTraceServiceRequest.parseFrom(bytes);
+                    parses = true;
+                } catch (InvalidProtocolBufferException e) {
+                    parses = false;
+                }
+                if (parses) {
+                    accepted = depth;
+                    continue;
+                }
+                assertThat(accepted).as("place %d", where).isPositive();
+                assertWireReadsAlike(nestedRequest(where, accepted).toByteArray());
+                assertThatThrownBy(() -> SpanWireReader.read(bytes)).isInstanceOf(SpanWireReader.Unread.class);
+                assertSameOutcome(bytes);
+                break;
+            }
+        }
+    }
+
+    // --- comparing
+
+    /** Asserts that the wire reader reads the request itself, to the message path's rows; returns them. */
+    static List<FlatRow> assertWireReadsAlike(byte[] request) throws Exception {
+        List<FlatRow> expected = SpanFlattener.flatten(ExportTraceServiceRequest.parseFrom(request));
+        List<FlatRow> wire = SpanWireReader.read(request);
+        assertThat(deep(wire)).isEqualTo(deep(expected));
+        assertThat(wire).isEqualTo(expected); // GenericRecord.equals and the event times
+        assertThat(deep(SpanFlattener.flatten(request))).isEqualTo(deep(expected));
+        return wire;
+    }
+
+    /** Asserts that both paths give the same rows or throw the same; returns the rows, or the exception as text. */
+    static Object assertSameOutcome(byte[] request) {
+        Object expected;
+        try {
+            expected = deep(SpanFlattener.flatten(ExportTraceServiceRequest.parseFrom(request)));
+        } catch (Exception e) {
+            expected = e.getClass().getName() + ": " + e.getMessage();
+        }
+        Object actual;
+        try {
+            actual = deep(SpanFlattener.flatten(request));
+        } catch (Exception e) {
+            actual = e.getClass().getName() + ": " + e.getMessage();
+        }
+        assertThat(actual).isEqualTo(expected);
+        return actual;
+    }
+
+    /** Rows as nested lists: every column by name, the entries of maps in their order, leaves with their class. */
+    static Object deep(Object value) {
+        if (value instanceof FlatRow row) {
+            return List.of(row.eventTimeNanos(), deep(row.record()));
+        }
+        if (value instanceof GenericRecord record) {
+            List<Object> out = new ArrayList<>();
+            for (Schema.Field f : record.getSchema().getFields()) {
+                out.add(f.name() + "=" + deep(record.get(f.pos())));
+            }
+            return out;
+        }
+        if (value instanceof Map<?, ?> map) {
+            List<Object> out = new ArrayList<>();
+            map.forEach((k, v) -> out.add(List.of(deep(k), deep(v))));
+            List<Object> viaEntries = new ArrayList<>();
+            map.entrySet().forEach(e -> viaEntries.add(List.of(deep(e.getKey()), deep(e.getValue()))));
+            assertThat(viaEntries).isEqualTo(out);
+            return out;
+        }
+        if (value instanceof List<?> list) {
+            return list.stream().map(SpanWireReaderTest::deep).toList();
+        }
+        return value == null ? "null" : value.getClass().getSimpleName() + ":" + value;
+    }
+
+    // --- building requests
+
+    static KeyValue kv(String key, AnyValue value) {
+        return KeyValue.newBuilder().setKey(key).setValue(value).build();
+    }
+
+    static AnyValue str(String s) {
+        return AnyValue.newBuilder().setStringValue(s).build();
+    }
+
+    static ByteString id(int length, int fill) {
+        byte[] b = new byte[length];
+        Arrays.fill(b, (byte) fill);
+        return ByteString.copyFrom(b);
+    }
+
+    static ExportTraceServiceRequest request(Span... spans) {
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(kv("service.name", str("svc"))))
+                        .addScopeSpans(ScopeSpans.newBuilder()
+                                .setScope(InstrumentationScope.newBuilder().setName("scope"))
+                                .addAllSpans(List.of(spans))))
+                .build();
+    }
+
+    /** A request of one resource and one scope whose content is the given raw bytes of a ScopeSpans. */
+    static byte[] scopeOf(byte[] scopeSpansContent) {
+        return field(1, field(2, scopeSpansContent));
+    }
+
+    static byte[] field(int number, byte[] content) {
+        return write(out -> out.writeByteArray(number, content));
+    }
+
+    static byte[] varintField(int number, long value) {
+        return write(out -> out.writeUInt64(number, value));
+    }
+
+    static byte[] fixed64Field(int number, long value) {
+        return write(out -> out.writeFixed64(number, value));
+    }
+
+    interface Writing {
+        void to(CodedOutputStream out) throws IOException;
+    }
+
+    static byte[] write(Writing writing) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+            writing.to(out);
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /** A request with one value nested {@code depth} arrays deep, in the attributes of a span, event, resource, scope. */
+    static ExportTraceServiceRequest nestedRequest(int where, int depth) {
+        AnyValue value = str("leaf");
+        for (int i = 0; i < depth; i++) {
+            value = AnyValue.newBuilder()
+                    .setArrayValue(ArrayValue.newBuilder().addValues(value))
+                    .build();
+        }
+        KeyValue deep = kv("deep", value);
+        Span.Builder span = Span.newBuilder().setName("s");
+        Resource.Builder resource = Resource.newBuilder();
+        InstrumentationScope.Builder scope = InstrumentationScope.newBuilder();
+        switch (where) {
+            case 0 -> span.addAttributes(deep);
+            case 1 -> span.addEvents(Span.Event.newBuilder().addAttributes(deep));
+            case 2 -> resource.addAttributes(deep);
+            default -> scope.addAttributes(deep);
+        }
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(resource)
+                        .addScopeSpans(ScopeSpans.newBuilder().setScope(scope).addSpans(span)))
+                .build();
+    }
+
+    /** The shape of the archiver benchmark's requests: 512 spans of one service, traces of 2 to 9 spans. */
+    static ExportTraceServiceRequest benchmarkLikeRequest(SplittableRandom r) {
+        String[] routes = {"/api/cart/{id}", "/api/checkout", "/api/products/{id}", "/login", "/health"};
+        String service = "svc-" + r.nextInt(8);
+        ScopeSpans.Builder scope = ScopeSpans.newBuilder()
+                .setScope(InstrumentationScope.newBuilder()
+                        .setName("io.opentelemetry.http")
+                        .setVersion("2.3.0"));
+        long now = 1_714_550_400_000_000_000L + r.nextLong(3_600_000_000_000L);
+        while (scope.getSpansCount() < 512) {
+            ByteString trace = randomId(r, 16);
+            ByteString root = randomId(r, 8);
+            int count = 2 + r.nextInt(8);
+            for (int s = 0; s < count && scope.getSpansCount() < 512; s++) {
+                long start = now + s * 1_000_000L;
+                long duration = 200_000L + r.nextLong(900_000_000L);
+                boolean error = r.nextInt(20) == 0;
+                String route = routes[r.nextInt(routes.length)];
+                Span.Builder span = Span.newBuilder()
+                        .setTraceId(trace)
+                        .setSpanId(s == 0 ? root : randomId(r, 8))
+                        .setParentSpanId(s == 0 ? ByteString.EMPTY : root)
+                        .setName((s == 0 ? "GET " : "SELECT ") + route)
+                        .setKind(s == 0 ? Span.SpanKind.SPAN_KIND_SERVER : Span.SpanKind.SPAN_KIND_CLIENT)
+                        .setStartTimeUnixNano(start)
+                        .setEndTimeUnixNano(start + duration)
+                        .setFlags(0x101)
+                        .addAttributes(kv("http.request.method", str("GET")))
+                        .addAttributes(kv("http.route", str(route)))
+                        .addAttributes(kv("url.path", str(route.replace("{id}", Integer.toString(r.nextInt(1000))))))
+                        .addAttributes(kv(
+                                "http.response.status_code",
+                                AnyValue.newBuilder()
+                                        .setIntValue(error ? 500 : 200)
+                                        .build()))
+                        .addAttributes(kv("server.address", str(service + ".svc.cluster.local")))
+                        .addAttributes(kv(
+                                "network.peer.port",
+                                AnyValue.newBuilder()
+                                        .setIntValue(40000 + r.nextInt(20000))
+                                        .build()));
+                if (error) {
+                    span.setStatus(Status.newBuilder()
+                            .setCode(Status.StatusCode.STATUS_CODE_ERROR)
+                            .setMessage("upstream failed"));
+                    span.addEvents(Span.Event.newBuilder()
+                            .setName("exception")
+                            .setTimeUnixNano(start + duration / 2)
+                            .addAttributes(kv("exception.type", str("java.net.SocketTimeoutException"))));
+                }
+                scope.addSpans(span);
+            }
+        }
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder()
+                                .addAttributes(kv("service.name", str(service)))
+                                .addAttributes(kv("host.name", str("node-" + r.nextInt(40)))))
+                        .setSchemaUrl("https://opentelemetry.io/schemas/1.26.0")
+                        .addScopeSpans(scope))
+                .build();
+    }
+
+    static ByteString randomId(SplittableRandom r, int length) {
+        byte[] b = new byte[length];
+        for (int i = 0; i < length; i++) {
+            b[i] = (byte) r.nextInt(256);
+        }
+        return ByteString.copyFrom(b);
+    }
+
+    private static final String[] STRINGS = {
+        "",
+        "a",
+        "GET /api",
+        "http.route",
+        "ünïcödé",
+        "😀",
+        "日本語",
+        "k=v,x=y",
+        "service.name",
+        "\u0000",
+        "long " + "x".repeat(200)
+    };
+
+    static String randomString(SplittableRandom r) {
+        if (r.nextInt(4) == 0) {
+            StringBuilder s = new StringBuilder();
+            for (int i = r.nextInt(12); i > 0; i--) {
+                s.append((char) (r.nextInt(5) == 0 ? 0x80 + r.nextInt(0x700) : 0x20 + r.nextInt(0x5f)));
+            }
+            return s.toString();
+        }
+        return STRINGS[r.nextInt(STRINGS.length)];
+    }
+
+    static AnyValue randomValue(SplittableRandom r, int depth) {
+        AnyValue.Builder v = AnyValue.newBuilder();
+        switch (r.nextInt(depth > 1 ? 7 : 10)) {
+            case 0, 1 -> v.setStringValue(randomString(r));
+            case 2 -> v.setBoolValue(r.nextBoolean());
+            case 3 -> v.setIntValue(r.nextBoolean() ? r.nextInt(1000) : r.nextLong());
+            case 4 ->
+                v.setDoubleValue(new double[] {0.25, -0.0, Double.NaN, Double.POSITIVE_INFINITY, 1e300, r.nextDouble()}
+                        [r.nextInt(6)]);
+            case 5 -> v.setBytesValue(randomId(r, r.nextInt(5)));
+            case 6 -> {} // empty
+            case 7 -> {
+                ArrayValue.Builder a = ArrayValue.newBuilder();
+                for (int i = r.nextInt(3); i > 0; i--) {
+                    a.addValues(randomValue(r, depth + 1));
+                }
+                v.setArrayValue(a);
+            }
+            case 8 -> {
+                KeyValueList.Builder l = KeyValueList.newBuilder();
+                for (int i = r.nextInt(3); i > 0; i--) {
+                    l.addValues(kv(randomString(r), randomValue(r, depth + 1)));
+                }
+                v.setKvlistValue(l);
+            }
+            default -> v.setStringValueStrindex(r.nextInt());
+        }
+        return v.build();
+    }
+
+    static List<KeyValue> randomAttributes(SplittableRandom r) {
+        List<KeyValue> out = new ArrayList<>();
+        int n = r.nextInt(10) == 0 ? 30 + r.nextInt(10) : r.nextInt(8);
+        for (int i = 0; i < n; i++) {
+            String key = r.nextInt(3) == 0 ? randomString(r) : "key" + r.nextInt(n + 1);
+            out.add(kv(key, randomValue(r, 0)));
+        }
+        return out;
+    }
+
+    static Span randomSpan(SplittableRandom r, ByteString previousTrace) {
+        int[] idLengths = {16, 16, 16, 8, 0, 3, 17};
+        Span.Builder span = Span.newBuilder()
+                .setTraceId(r.nextBoolean() ? previousTrace : randomId(r, idLengths[r.nextInt(idLengths.length)]))
+                .setSpanId(randomId(r, idLengths[r.nextInt(idLengths.length)]))
+                .setParentSpanId(randomId(r, idLengths[r.nextInt(idLengths.length)]))
+                .setTraceState(r.nextInt(4) == 0 ? randomString(r) : "")
+                .setFlags(r.nextInt(3) == 0 ? r.nextInt() : 0x101)
+                .setName(randomString(r))
+                .setKindValue(r.nextInt(10) == 0 ? r.nextInt() : r.nextInt(8) - 1)
+                .setStartTimeUnixNano(r.nextLong())
+                .setEndTimeUnixNano(r.nextLong())
+                .addAllAttributes(randomAttributes(r))
+                .setDroppedAttributesCount(r.nextInt(4) == 0 ? r.nextInt() : 0)
+                .setDroppedEventsCount(r.nextInt(4) == 0 ? r.nextInt() : 0)
+                .setDroppedLinksCount(r.nextInt(4) == 0 ? r.nextInt() : 0);
+        if (r.nextBoolean()) {
+            span.setStatus(Status.newBuilder().setCodeValue(r.nextInt(5) - 1).setMessage(randomString(r)));
+        }
+        for (int i = r.nextInt(6) == 0 ? 1 + r.nextInt(2) : 0; i > 0; i--) {
+            span.addEvents(Span.Event.newBuilder()
+                    .setName(randomString(r))
+                    .setTimeUnixNano(r.nextLong())
+                    .addAllAttributes(randomAttributes(r))
+                    .setDroppedAttributesCount(r.nextInt(3)));
+        }
+        for (int i = r.nextInt(6) == 0 ? 1 + r.nextInt(2) : 0; i > 0; i--) {
+            span.addLinks(Span.Link.newBuilder()
+                    .setTraceId(randomId(r, 16))
+                    .setSpanId(randomId(r, 8))
+                    .setTraceState(randomString(r))
+                    .setFlags(r.nextInt())
+                    .addAllAttributes(randomAttributes(r))
+                    .setDroppedAttributesCount(r.nextInt(3)));
+        }
+        if (r.nextInt(10) == 0) {
+            span.setUnknownFields(UnknownFieldSet.newBuilder()
+                    .addField(
+                            1000 + r.nextInt(10),
+                            UnknownFieldSet.Field.newBuilder()
+                                    .addVarint(r.nextLong())
+                                    .addLengthDelimited(randomId(r, 3))
+                                    .build())
+                    .build());
+        }
+        return span.build();
+    }
+
+    static ExportTraceServiceRequest randomRequest(SplittableRandom r) {
+        ExportTraceServiceRequest.Builder request = ExportTraceServiceRequest.newBuilder();
+        ByteString trace = randomId(r, 16);
+        for (int i = 1 + r.nextInt(3); i > 0; i--) {
+            ResourceSpans.Builder rs = ResourceSpans.newBuilder()
+                    .setSchemaUrl(r.nextBoolean() ? "https://opentelemetry.io/schemas/1.26.0" : "");
+            if (r.nextInt(4) > 0) {
+                rs.setResource(Resource.newBuilder()
+                        .addAllAttributes(randomAttributes(r))
+                        .addAttributes(kv("service.name", randomValue(r, 0)))
+                        .setDroppedAttributesCount(r.nextInt(3)));
+            }
+            for (int j = r.nextInt(4); j > 0; j--) {
+                ScopeSpans.Builder ss = ScopeSpans.newBuilder().setSchemaUrl(r.nextBoolean() ? "s" : "");
+                if (r.nextInt(4) > 0) {
+                    ss.setScope(InstrumentationScope.newBuilder()
+                            .setName(randomString(r))
+                            .setVersion(randomString(r))
+                            .addAllAttributes(randomAttributes(r)));
+                }
+                for (int k = r.nextInt(60); k > 0; k--) {
+                    Span span = randomSpan(r, trace);
+                    trace = span.getTraceId();
+                    ss.addSpans(span);
+                }
+                rs.addScopeSpans(ss);
+            }
+            request.addResourceSpans(rs);
+        }
+        return request.build();
+    }
+}
