@@ -9,7 +9,6 @@ import org.apache.parquet.column.ParquetProperties;
 import org.apache.parquet.column.values.ValuesWriter;
 import org.apache.parquet.column.values.delta.DeltaBinaryPackingValuesWriterForLong;
 import org.apache.parquet.column.values.deltalengthbytearray.DeltaLengthByteArrayValuesWriter;
-import org.apache.parquet.column.values.dictionary.DictionaryValuesWriter;
 import org.apache.parquet.column.values.factory.ValuesWriterFactory;
 import org.apache.parquet.column.values.fallback.FallbackValuesWriter;
 import org.apache.parquet.column.values.plain.PlainValuesWriter;
@@ -75,7 +74,7 @@ final class ColumnEncodings implements ValuesWriterFactory {
         }
         if (type == PrimitiveTypeName.BINARY && isAttributeValue(path) && props.isDictionaryEnabled(column)) {
             return FallbackValuesWriter.of(
-                    new DictionaryValuesWriter.PlainBinaryDictionaryValuesWriter(
+                    new RememberingBinaryDictionaryWriter(
                             ATTRIBUTE_DICTIONARY_BYTES,
                             Encoding.PLAIN_DICTIONARY,
                             Encoding.PLAIN_DICTIONARY,

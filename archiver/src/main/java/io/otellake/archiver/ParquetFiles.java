@@ -23,7 +23,6 @@ import org.apache.parquet.avro.AvroSchemaConverter;
 import org.apache.parquet.avro.AvroWriteSupport;
 import org.apache.parquet.column.ParquetProperties;
 import org.apache.parquet.column.page.PageReadStore;
-import org.apache.parquet.column.values.factory.DefaultV1ValuesWriterFactory;
 import org.apache.parquet.conf.ParquetConfiguration;
 import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetFileReader;
@@ -167,10 +166,13 @@ public final class ParquetFiles {
                 .withDictionaryEncoding(true)
                 .withPageSize(PAGE_BYTES)
                 .withSizeStatisticsEnabled(false)
-                .withExtraMetaData(metadata);
-        if (how == WritePath.LAKE) {
-            props = props.withValuesWriterFactory(new ColumnEncodings(new DefaultV1ValuesWriterFactory()));
-        }
+                .withExtraMetaData(metadata)
+                // parquet-mr's writers, except that the dictionaries of string columns remember recent values (the
+                // same bytes as parquet-mr's own), and for the lake the encodings ColumnEncodings picks
+                .withValuesWriterFactory(
+                        how == WritePath.LAKE
+                                ? new ColumnEncodings(new RememberingBinaryDictionaryWriter.Factory())
+                                : new RememberingBinaryDictionaryWriter.Factory());
         for (String column : RANDOM_IDS) {
             props = props.withDictionaryEncoding(column, false).withStatisticsEnabled(column, false);
         }

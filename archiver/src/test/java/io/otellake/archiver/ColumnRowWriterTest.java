@@ -54,10 +54,13 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.generic.IndexedRecord;
+import org.apache.avro.util.Utf8;
+import org.apache.parquet.column.Encoding;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.io.LocalInputFile;
 import org.junit.jupiter.api.Test;
@@ -371,6 +374,62 @@ class ColumnRowWriterTest {
         }
         assertReadByParquetMr(files[0], LakeSchema.SPAN, rows);
         assertReadByParquetMr(files[2], LakeSchema.SPAN, rows);
+    }
+
+    /**
+     * The string dictionaries of the direct path remember the ids of recent binaries by identity
+     * ({@link RememberingBinaryDictionaryWriter}); the fallback path uses parquet-mr's own. Their files must be equal
+     * for runs of one object, alternation between objects (also of equal values, and of values that share a slot),
+     * binaries that reuse their bytes, a dictionary that grows too big and falls back to plain in the middle of a row
+     * group, and dictionaries that start again in every row group.
+     */
+    @Test
+    void stringDictionariesThatRememberRecentValuesWriteParquetMrsBytes() throws Exception {
+        List<GenericRecord> rows = new ArrayList<>(records(SpanFlattener.flatten(spans(30_000, 4))));
+        SplittableRandom r = new SplittableRandom(5);
+        String[] shared = {"GET /a", "GET /b", "a1", "b1", "c1", "ünï ☃"}; // a1, b1, c1: one slot in both tables
+        Utf8 reused = new Utf8("vendor=reused");
+        String run = shared[0];
+        for (int i = 0; i < rows.size(); i++) {
+            GenericRecord row = rows.get(i);
+            String name;
+            if (i < 6_000) { // runs of one object, of 1 to 7 rows
+                if (r.nextInt(4) == 0) {
+                    run = shared[r.nextInt(shared.length)];
+                }
+                name = run;
+            } else if (i < 12_000) { // alternation, between the same objects and between new copies
+                String s = shared[i % 3 + (i / 1_000) % 4];
+                name = (i / 500) % 2 == 0 ? s : new String(s);
+            } else if (i < 24_000) { // mostly distinct and long: the dictionary passes 1 MiB and falls back
+                name = r.nextInt(5) == 0 ? shared[r.nextInt(shared.length)] : "op-" + i + "-" + "x".repeat(300);
+            } else {
+                name = shared[(i / 3) % shared.length];
+            }
+            row.put("name", name);
+            row.put("service_name", i % 11 == 0 ? null : shared[(i / 7) % 2]);
+            if (i % 5 == 0) {
+                row.put("trace_state", reused); // a binary over reused bytes, equal every time
+            } else if (i % 5 == 1) {
+                row.put("trace_state", new Utf8("vendor=" + (i % 3)));
+            }
+        }
+        Path[] files = writeBoth(Signal.TRACES, rows, 7_500, 4 << 20);
+
+        assertThat(Files.mismatch(files[0], files[1])).isEqualTo(-1L);
+        try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(files[0]))) {
+            List<Set<Encoding>> nameEncodings = reader.getFooter().getBlocks().stream()
+                    .map(block -> block.getColumns().stream()
+                            .filter(c -> c.getPath().toDotString().equals("name"))
+                            .findFirst()
+                            .orElseThrow()
+                            .getEncodings())
+                    .toList();
+            assertThat(nameEncodings).hasSizeGreaterThan(2);
+            assertThat(nameEncodings).anyMatch(e -> e.contains(Encoding.PLAIN)); // fell back
+            assertThat(nameEncodings).anyMatch(e -> !e.contains(Encoding.PLAIN)); // kept the dictionary
+        }
+        assertReadByParquetMr(files[0], LakeSchema.SPAN, rows);
     }
 
     @Test
