@@ -50,8 +50,8 @@ import org.apache.parquet.schema.Types;
 
 /**
  * Writes lake rows as Parquet files that every common reader opens without options: zstd, dictionary encoding or the
- * encodings {@link ColumnEncodings} picks, column statistics, standard three-level lists, a bloom filter on {@code trace_id}, nanosecond UTC timestamps, and
- * the schema version and writer in the key-value metadata.
+ * encodings {@link ColumnEncodings} picks, column statistics, standard three-level lists, a bloom filter on {@code
+ * trace_id}, nanosecond UTC timestamps, and the schema version and writer in the key-value metadata.
  */
 public final class ParquetFiles {
     static final String WRITER = "otel-lake-archiver " + version();
