@@ -4,14 +4,11 @@ import java.util.Objects;
 import java.util.Set;
 import org.apache.parquet.bytes.ByteBufferAllocator;
 import org.apache.parquet.column.ColumnDescriptor;
-import org.apache.parquet.column.Encoding;
 import org.apache.parquet.column.ParquetProperties;
 import org.apache.parquet.column.values.ValuesWriter;
 import org.apache.parquet.column.values.delta.DeltaBinaryPackingValuesWriterForLong;
 import org.apache.parquet.column.values.deltalengthbytearray.DeltaLengthByteArrayValuesWriter;
 import org.apache.parquet.column.values.factory.ValuesWriterFactory;
-import org.apache.parquet.column.values.fallback.FallbackValuesWriter;
-import org.apache.parquet.column.values.plain.PlainValuesWriter;
 import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 
 /**
@@ -73,13 +70,7 @@ final class ColumnEncodings implements ValuesWriterFactory {
             return new DeltaBinaryPackingValuesWriterForLong(initial, page, allocator);
         }
         if (type == PrimitiveTypeName.BINARY && isAttributeValue(path) && props.isDictionaryEnabled(column)) {
-            return FallbackValuesWriter.of(
-                    new RememberingBinaryDictionaryWriter(
-                            ATTRIBUTE_DICTIONARY_BYTES,
-                            Encoding.PLAIN_DICTIONARY,
-                            Encoding.PLAIN_DICTIONARY,
-                            allocator),
-                    new PlainValuesWriter(initial, page, allocator));
+            return RememberingBinaryDictionaryWriter.withPlainFallback(props, ATTRIBUTE_DICTIONARY_BYTES);
         }
         return fallback.newValuesWriter(column);
     }

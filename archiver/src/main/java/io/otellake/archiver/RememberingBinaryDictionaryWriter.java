@@ -104,14 +104,18 @@ final class RememberingBinaryDictionaryWriter extends PlainBinaryDictionaryValue
                     || !props.isDictionaryEnabled(column)) {
                 return defaults.newValuesWriter(column);
             }
-            return FallbackValuesWriter.of(
-                    new RememberingBinaryDictionaryWriter(
-                            props.getDictionaryPageSizeThreshold(),
-                            Encoding.PLAIN_DICTIONARY,
-                            Encoding.PLAIN_DICTIONARY,
-                            props.getAllocator()),
-                    new PlainValuesWriter(
-                            props.getInitialSlabSize(), props.getPageSizeThreshold(), props.getAllocator()));
+            return withPlainFallback(props, props.getDictionaryPageSizeThreshold());
         }
+    }
+
+    /**
+     * A dictionary of at most {@code maxDictionaryBytes} that falls back to plain encoding, as parquet-mr's format
+     * version 1 writers do.
+     */
+    static ValuesWriter withPlainFallback(ParquetProperties props, int maxDictionaryBytes) {
+        return FallbackValuesWriter.of(
+                new RememberingBinaryDictionaryWriter(
+                        maxDictionaryBytes, Encoding.PLAIN_DICTIONARY, Encoding.PLAIN_DICTIONARY, props.getAllocator()),
+                new PlainValuesWriter(props.getInitialSlabSize(), props.getPageSizeThreshold(), props.getAllocator()));
     }
 }

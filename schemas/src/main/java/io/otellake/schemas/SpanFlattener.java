@@ -104,16 +104,11 @@ public final class SpanFlattener {
         row.put(TRACE_STATE, Rows.emptyToNull(span.getTraceState()));
         row.put(FLAGS, Integer.toUnsignedLong(span.getFlags()));
         row.put(NAME, span.getName());
-        row.put(KIND, enumName(span.getKindValue(), span.getKind().name(), KIND_PREFIX));
+        row.put(KIND, kindName(span.getKindValue()));
         row.put(START_TIME, span.getStartTimeUnixNano());
         row.put(END_TIME, span.getEndTimeUnixNano());
         row.put(DURATION_NS, span.getEndTimeUnixNano() - span.getStartTimeUnixNano());
-        row.put(
-                STATUS_CODE,
-                enumName(
-                        span.getStatus().getCodeValue(),
-                        span.getStatus().getCode().name(),
-                        STATUS_PREFIX));
+        row.put(STATUS_CODE, statusCodeName(span.getStatus().getCodeValue()));
         row.put(STATUS_MESSAGE, Rows.emptyToNull(span.getStatus().getMessage()));
         Rows.putAttributes(row, ATTRIBUTES, ATTRIBUTE_TYPES, span.getAttributesList());
         row.put(DROPPED_ATTRIBUTES_COUNT, Integer.toUnsignedLong(span.getDroppedAttributesCount()));
@@ -201,14 +196,14 @@ public final class SpanFlattener {
                 .build();
     }
 
-    /** The {@code kind} column of a kind number, as {@link #enumName} gives it for the message path. */
+    /** The {@code kind} column of a kind number, for both paths: {@code SERVER}, or the number no enum knows. */
     static String kindName(int number) {
         return number >= 0 && number < KIND_NAMES.length
                 ? KIND_NAMES[number]
                 : enumNameOf(Span.SpanKind.forNumber(number), number, KIND_PREFIX);
     }
 
-    /** The {@code status_code} column of a status code number, as {@link #enumName} gives it for the message path. */
+    /** The {@code status_code} column of a status code number, for both paths: {@code ERROR}, or the number. */
     static String statusCodeName(int number) {
         return number >= 0 && number < STATUS_NAMES.length
                 ? STATUS_NAMES[number]
@@ -226,13 +221,9 @@ public final class SpanFlattener {
         return names;
     }
 
-    private static String enumNameOf(@Nullable Enum<?> known, int number, String prefix) {
-        return enumName(number, known == null ? "UNRECOGNIZED" : known.name(), prefix);
-    }
-
     /** {@code SPAN_KIND_SERVER} becomes {@code SERVER}; a number no enum knows stays a number. */
-    static String enumName(int number, String name, String prefix) {
-        return name.equals("UNRECOGNIZED") ? Integer.toString(number) : name.substring(prefix.length());
+    private static String enumNameOf(@Nullable Enum<?> known, int number, String prefix) {
+        return known == null ? Integer.toString(number) : known.name().substring(prefix.length());
     }
 
     static <E extends com.google.protobuf.ProtocolMessageEnum> int enumNumber(
