@@ -18,6 +18,7 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
+import io.otellake.schemas.bench.BenchData;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -59,10 +60,10 @@ class SpanWireReaderTest {
     }
 
     @Test
-    void benchmarkLikeRequestsGiveTheSameRows() throws Exception {
+    void theBenchmarkDataGivesTheSameRows() throws Exception {
         SplittableRandom random = new SplittableRandom(7);
         for (int i = 0; i < 20; i++) {
-            assertWireReadsAlike(benchmarkLikeRequest(random).toByteArray());
+            assertWireReadsAlike(BenchData.traceRequest(random).toByteArray());
         }
     }
 
@@ -623,69 +624,6 @@ class SpanWireReaderTest {
                 .addResourceSpans(ResourceSpans.newBuilder()
                         .setResource(resource)
                         .addScopeSpans(ScopeSpans.newBuilder().setScope(scope).addSpans(span)))
-                .build();
-    }
-
-    /** The shape of the archiver benchmark's requests: 512 spans of one service, traces of 2 to 9 spans. */
-    static ExportTraceServiceRequest benchmarkLikeRequest(SplittableRandom r) {
-        String[] routes = {"/api/cart/{id}", "/api/checkout", "/api/products/{id}", "/login", "/health"};
-        String service = "svc-" + r.nextInt(8);
-        ScopeSpans.Builder scope = ScopeSpans.newBuilder()
-                .setScope(InstrumentationScope.newBuilder()
-                        .setName("io.opentelemetry.http")
-                        .setVersion("2.3.0"));
-        long now = 1_714_550_400_000_000_000L + r.nextLong(3_600_000_000_000L);
-        while (scope.getSpansCount() < 512) {
-            ByteString trace = randomId(r, 16);
-            ByteString root = randomId(r, 8);
-            int count = 2 + r.nextInt(8);
-            for (int s = 0; s < count && scope.getSpansCount() < 512; s++) {
-                long start = now + s * 1_000_000L;
-                long duration = 200_000L + r.nextLong(900_000_000L);
-                boolean error = r.nextInt(20) == 0;
-                String route = routes[r.nextInt(routes.length)];
-                Span.Builder span = Span.newBuilder()
-                        .setTraceId(trace)
-                        .setSpanId(s == 0 ? root : randomId(r, 8))
-                        .setParentSpanId(s == 0 ? ByteString.EMPTY : root)
-                        .setName((s == 0 ? "GET " : "SELECT ") + route)
-                        .setKind(s == 0 ? Span.SpanKind.SPAN_KIND_SERVER : Span.SpanKind.SPAN_KIND_CLIENT)
-                        .setStartTimeUnixNano(start)
-                        .setEndTimeUnixNano(start + duration)
-                        .setFlags(0x101)
-                        .addAttributes(kv("http.request.method", str("GET")))
-                        .addAttributes(kv("http.route", str(route)))
-                        .addAttributes(kv("url.path", str(route.replace("{id}", Integer.toString(r.nextInt(1000))))))
-                        .addAttributes(kv(
-                                "http.response.status_code",
-                                AnyValue.newBuilder()
-                                        .setIntValue(error ? 500 : 200)
-                                        .build()))
-                        .addAttributes(kv("server.address", str(service + ".svc.cluster.local")))
-                        .addAttributes(kv(
-                                "network.peer.port",
-                                AnyValue.newBuilder()
-                                        .setIntValue(40000 + r.nextInt(20000))
-                                        .build()));
-                if (error) {
-                    span.setStatus(Status.newBuilder()
-                            .setCode(Status.StatusCode.STATUS_CODE_ERROR)
-                            .setMessage("upstream failed"));
-                    span.addEvents(Span.Event.newBuilder()
-                            .setName("exception")
-                            .setTimeUnixNano(start + duration / 2)
-                            .addAttributes(kv("exception.type", str("java.net.SocketTimeoutException"))));
-                }
-                scope.addSpans(span);
-            }
-        }
-        return ExportTraceServiceRequest.newBuilder()
-                .addResourceSpans(ResourceSpans.newBuilder()
-                        .setResource(Resource.newBuilder()
-                                .addAttributes(kv("service.name", str(service)))
-                                .addAttributes(kv("host.name", str("node-" + r.nextInt(40)))))
-                        .setSchemaUrl("https://opentelemetry.io/schemas/1.26.0")
-                        .addScopeSpans(scope))
                 .build();
     }
 

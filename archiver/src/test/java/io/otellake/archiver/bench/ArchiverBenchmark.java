@@ -1,25 +1,13 @@
 package io.otellake.archiver.bench;
 
-import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import io.opentelemetry.proto.common.v1.AnyValue;
-import io.opentelemetry.proto.common.v1.InstrumentationScope;
-import io.opentelemetry.proto.common.v1.KeyValue;
-import io.opentelemetry.proto.logs.v1.LogRecord;
-import io.opentelemetry.proto.logs.v1.ResourceLogs;
-import io.opentelemetry.proto.logs.v1.ScopeLogs;
-import io.opentelemetry.proto.resource.v1.Resource;
-import io.opentelemetry.proto.trace.v1.ResourceSpans;
-import io.opentelemetry.proto.trace.v1.ScopeSpans;
-import io.opentelemetry.proto.trace.v1.Span;
-import io.opentelemetry.proto.trace.v1.Status;
 import io.otellake.archiver.HourFile;
 import io.otellake.archiver.ParquetFiles;
 import io.otellake.schemas.FlatRow;
 import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.SpanFlattener;
+import io.otellake.schemas.bench.BenchData;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
@@ -47,16 +35,6 @@ import org.apache.parquet.io.LocalInputFile;
  * local S3 server's CPU would be counted against the archiver's.
  */
 public final class ArchiverBenchmark {
-    static final String[] SERVICES = {
-        "checkout", "cart", "payments", "search", "frontend", "inventory", "shipping", "auth"
-    };
-    static final String[] ROUTES = {
-        "/api/cart/{id}", "/api/checkout", "/api/products/{id}", "/api/search", "/login", "/api/orders/{id}", "/health"
-    };
-    static final String[] WORDS = ("request completed failed retry timeout connection user order payment cache miss"
-                    + " hit upstream downstream latency queue worker started stopped invalid token session expired")
-            .split(" ");
-
     private ArchiverBenchmark() {}
 
     public static void main(String[] args) throws Exception {
@@ -68,8 +46,8 @@ public final class ArchiverBenchmark {
         List<byte[]> traces = new ArrayList<>();
         List<byte[]> logs = new ArrayList<>();
         for (int i = 0; i < requests; i++) {
-            traces.add(traceRequest(random).toByteArray());
-            logs.add(logRequest(random).toByteArray());
+            traces.add(BenchData.traceRequest(random).toByteArray());
+            logs.add(BenchData.logRequest(random).toByteArray());
         }
         // one warm-up pass over a tenth of the data, so the JIT has compiled the path being measured
         run(Signal.TRACES, traces.subList(0, requests / 10), rowsPerFile, dir);
@@ -151,134 +129,5 @@ public final class ArchiverBenchmark {
                 }
             }
         }
-    }
-
-    // --- data
-
-    static KeyValue kv(String k, String v) {
-        return KeyValue.newBuilder()
-                .setKey(k)
-                .setValue(AnyValue.newBuilder().setStringValue(v))
-                .build();
-    }
-
-    static KeyValue kv(String k, long v) {
-        return KeyValue.newBuilder()
-                .setKey(k)
-                .setValue(AnyValue.newBuilder().setIntValue(v))
-                .build();
-    }
-
-    static ByteString id(SplittableRandom r, int bytes) {
-        byte[] b = new byte[bytes];
-        for (int i = 0; i < bytes; i++) {
-            b[i] = (byte) r.nextInt(256);
-        }
-        return ByteString.copyFrom(b);
-    }
-
-    static Resource resource(SplittableRandom r, String service) {
-        return Resource.newBuilder()
-                .addAttributes(kv("service.name", service))
-                .addAttributes(kv("service.version", "1." + r.nextInt(5) + ".0"))
-                .addAttributes(kv("deployment.environment.name", "prod"))
-                .addAttributes(kv("host.name", "node-" + r.nextInt(40)))
-                .addAttributes(kv("k8s.pod.name", service + "-7d9f8-" + r.nextInt(1000)))
-                .addAttributes(kv("telemetry.sdk.language", "java"))
-                .build();
-    }
-
-    static ExportTraceServiceRequest traceRequest(SplittableRandom r) {
-        String service = SERVICES[r.nextInt(SERVICES.length)];
-        ScopeSpans.Builder scope = ScopeSpans.newBuilder()
-                .setScope(InstrumentationScope.newBuilder()
-                        .setName("io.opentelemetry.http")
-                        .setVersion("2.3.0"));
-        long now = 1_714_550_400_000_000_000L + r.nextLong(3_600_000_000_000L);
-        while (scope.getSpansCount() < 512) {
-            ByteString trace = id(r, 16);
-            ByteString root = id(r, 8);
-            int count = 2 + r.nextInt(8);
-            for (int s = 0; s < count && scope.getSpansCount() < 512; s++) {
-                long start = now + s * 1_000_000L;
-                long duration = 200_000L + r.nextLong(900_000_000L);
-                boolean error = r.nextInt(20) == 0;
-                String route = ROUTES[r.nextInt(ROUTES.length)];
-                Span.Builder span = Span.newBuilder()
-                        .setTraceId(trace)
-                        .setSpanId(s == 0 ? root : id(r, 8))
-                        .setParentSpanId(s == 0 ? ByteString.EMPTY : root)
-                        .setName((s == 0 ? "GET " : "SELECT ") + route)
-                        .setKind(s == 0 ? Span.SpanKind.SPAN_KIND_SERVER : Span.SpanKind.SPAN_KIND_CLIENT)
-                        .setStartTimeUnixNano(start)
-                        .setEndTimeUnixNano(start + duration)
-                        .setFlags(0x101)
-                        .addAttributes(kv("http.request.method", "GET"))
-                        .addAttributes(kv("http.route", route))
-                        .addAttributes(kv("url.path", route.replace("{id}", Integer.toString(r.nextInt(1_000_000)))))
-                        .addAttributes(kv("http.response.status_code", error ? 500 : 200))
-                        .addAttributes(kv("server.address", service + ".svc.cluster.local"))
-                        .addAttributes(kv("network.peer.port", 40000 + r.nextInt(20000)));
-                if (error) {
-                    span.setStatus(Status.newBuilder()
-                            .setCode(Status.StatusCode.STATUS_CODE_ERROR)
-                            .setMessage("upstream failed"));
-                    span.addEvents(Span.Event.newBuilder()
-                            .setName("exception")
-                            .setTimeUnixNano(start + duration / 2)
-                            .addAttributes(kv("exception.type", "java.net.SocketTimeoutException"))
-                            .addAttributes(kv("exception.message", "Read timed out after " + r.nextInt(5000) + " ms")));
-                }
-                scope.addSpans(span);
-            }
-        }
-        return ExportTraceServiceRequest.newBuilder()
-                .addResourceSpans(ResourceSpans.newBuilder()
-                        .setResource(resource(r, service))
-                        .setSchemaUrl("https://opentelemetry.io/schemas/1.26.0")
-                        .addScopeSpans(scope))
-                .build();
-    }
-
-    static ExportLogsServiceRequest logRequest(SplittableRandom r) {
-        String service = SERVICES[r.nextInt(SERVICES.length)];
-        ScopeLogs.Builder scope = ScopeLogs.newBuilder()
-                .setScope(InstrumentationScope.newBuilder().setName("io.example." + service));
-        long now = 1_714_550_400_000_000_000L + r.nextLong(3_600_000_000_000L);
-        for (int i = 0; i < 512; i++) {
-            int severity = new int[] {9, 9, 9, 9, 9, 13, 13, 17, 5}[r.nextInt(9)];
-            StringBuilder body = new StringBuilder();
-            for (int w = 6 + r.nextInt(14); w > 0; w--) {
-                body.append(WORDS[r.nextInt(WORDS.length)]).append(' ');
-            }
-            body.append("order=").append(r.nextInt(1_000_000)).append(" user=u").append(r.nextInt(100_000));
-            if (severity == 17 && r.nextInt(3) == 0) {
-                body.append("\njava.lang.IllegalStateException: payment ")
-                        .append(r.nextInt(100_000))
-                        .append(" declined\n\tat io.example.")
-                        .append(service)
-                        .append(".Handler.handle(Handler.java:")
-                        .append(r.nextInt(400))
-                        .append(")\n\tat io.example.Server.run(Server.java:88)\n\tat java.base/java.lang.Thread.run");
-            }
-            LogRecord.Builder log = LogRecord.newBuilder()
-                    .setTimeUnixNano(now + i * 1_000_000L + r.nextInt(1_000_000))
-                    .setObservedTimeUnixNano(now + i * 1_000_000L + 2_000_000L)
-                    .setSeverityNumberValue(severity)
-                    .setSeverityText(
-                            severity >= 17 ? "ERROR" : severity >= 13 ? "WARN" : severity >= 9 ? "INFO" : "DEBUG")
-                    .setBody(AnyValue.newBuilder().setStringValue(body.toString()))
-                    .addAttributes(kv("http.route", ROUTES[r.nextInt(ROUTES.length)]))
-                    .addAttributes(kv("thread.id", r.nextInt(200)));
-            if (r.nextInt(3) > 0) {
-                log.setTraceId(id(r, 16)).setSpanId(id(r, 8)).setFlags(1);
-            }
-            scope.addLogRecords(log);
-        }
-        return ExportLogsServiceRequest.newBuilder()
-                .addResourceLogs(ResourceLogs.newBuilder()
-                        .setResource(resource(r, service))
-                        .addScopeLogs(scope))
-                .build();
     }
 }

@@ -7,6 +7,7 @@ import io.otellake.infra.KafkaBroker;
 import io.otellake.infra.Ports;
 import io.otellake.ingest.IngestConfig;
 import io.otellake.ingest.IngestMain;
+import io.otellake.schemas.bench.BenchData;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.otellake.ingest.bench;
+package io.otellake.schemas.bench;
 
 import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
@@ -17,42 +17,43 @@ import io.opentelemetry.proto.trace.v1.Status;
 import java.util.SplittableRandom;
 
 /**
- * Realistic OTLP export requests of 512 spans or log records each, the same shape as the archiver benchmark's data
- * (modules do not share test code): 8 services with Kubernetes resource attributes, semantic-convention span
+ * The benchmarks' data set, one for every module (schemas' test jar carries it to ingest and archiver): realistic OTLP
+ * export requests of 512 spans or log records each, the same for the same seed. 8 services with Kubernetes resource attributes, semantic-convention span
  * attributes with ids inside URL paths, random trace and span ids in traces of 2-9 spans, 5% errors with exception
  * events; log bodies of 6-20 words with order and user ids, a third of the errors with a stack trace, two thirds of
  * the records with trace context.
  */
-final class BenchData {
-    static final String[] SERVICES = {
+public final class BenchData {
+    private static final String[] SERVICES = {
         "checkout", "cart", "payments", "search", "frontend", "inventory", "shipping", "auth"
     };
-    static final String[] ROUTES = {
+    private static final String[] ROUTES = {
         "/api/cart/{id}", "/api/checkout", "/api/products/{id}", "/api/search", "/login", "/api/orders/{id}", "/health"
     };
-    static final String[] WORDS = ("request completed failed retry timeout connection user order payment cache miss"
-                    + " hit upstream downstream latency queue worker started stopped invalid token session expired")
-            .split(" ");
+    private static final String[] WORDS =
+            ("request completed failed retry timeout connection user order payment cache miss"
+                            + " hit upstream downstream latency queue worker started stopped invalid token session expired")
+                    .split(" ");
 
-    static final int ITEMS_PER_REQUEST = 512;
+    public static final int ITEMS_PER_REQUEST = 512;
 
     private BenchData() {}
 
-    static KeyValue kv(String k, String v) {
+    private static KeyValue kv(String k, String v) {
         return KeyValue.newBuilder()
                 .setKey(k)
                 .setValue(AnyValue.newBuilder().setStringValue(v))
                 .build();
     }
 
-    static KeyValue kv(String k, long v) {
+    private static KeyValue kv(String k, long v) {
         return KeyValue.newBuilder()
                 .setKey(k)
                 .setValue(AnyValue.newBuilder().setIntValue(v))
                 .build();
     }
 
-    static ByteString id(SplittableRandom r, int bytes) {
+    private static ByteString id(SplittableRandom r, int bytes) {
         byte[] b = new byte[bytes];
         for (int i = 0; i < bytes; i++) {
             b[i] = (byte) r.nextInt(256);
@@ -60,7 +61,7 @@ final class BenchData {
         return ByteString.copyFrom(b);
     }
 
-    static Resource resource(SplittableRandom r, String service) {
+    private static Resource resource(SplittableRandom r, String service) {
         return Resource.newBuilder()
                 .addAttributes(kv("service.name", service))
                 .addAttributes(kv("service.version", "1." + r.nextInt(5) + ".0"))
@@ -71,7 +72,7 @@ final class BenchData {
                 .build();
     }
 
-    static ExportTraceServiceRequest traceRequest(SplittableRandom r) {
+    public static ExportTraceServiceRequest traceRequest(SplittableRandom r) {
         String service = SERVICES[r.nextInt(SERVICES.length)];
         ScopeSpans.Builder scope = ScopeSpans.newBuilder()
                 .setScope(InstrumentationScope.newBuilder()
@@ -123,7 +124,7 @@ final class BenchData {
                 .build();
     }
 
-    static ExportLogsServiceRequest logRequest(SplittableRandom r) {
+    public static ExportLogsServiceRequest logRequest(SplittableRandom r) {
         String service = SERVICES[r.nextInt(SERVICES.length)];
         ScopeLogs.Builder scope = ScopeLogs.newBuilder()
                 .setScope(InstrumentationScope.newBuilder().setName("io.example." + service));
