@@ -20,6 +20,9 @@ import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
  *       exemplars, the trace index): {@code DELTA_LENGTH_BYTE_ARRAY}. Random ids never fit a dictionary, and plain
  *       puts a 4-byte length before every 16 or 32 characters, which zstd must then model; with the lengths packed
  *       apart (all equal, so about nothing) zstd sees only hex text.
+ *   <li>A log record's {@code body}: {@code DELTA_LENGTH_BYTE_ARRAY} too. Bodies are free text that rarely repeats:
+ *       parquet-mr's writer would try a dictionary on the first page, give it up and write plain, with a length before
+ *       every body; packed apart, the lengths cost less and zstd sees the text end to end.
  *   <li>{@code end_time} and {@code duration_ns} of spans, {@code timestamp} and {@code observed_timestamp} of log
  *       records: {@code DELTA_BINARY_PACKED}. Spans sorted by trace id put the spans of one trace, which end close
  *       together, next to each other, and log records are sorted by service and time; the differences pack tighter
@@ -39,6 +42,7 @@ final class ColumnEncodings implements ValuesWriterFactory {
     static final int ATTRIBUTE_DICTIONARY_BYTES = 8 * 1024 * 1024;
 
     private static final Set<String> HEX_IDS = Set.of("trace_id", "span_id", "parent_span_id");
+    private static final String LOG_BODY = "body";
     private static final Set<String> DELTA_TIMES = Set.of("end_time", "duration_ns", "timestamp", "observed_timestamp");
 
     private final ValuesWriterFactory fallback;
@@ -63,7 +67,8 @@ final class ColumnEncodings implements ValuesWriterFactory {
         ByteBufferAllocator allocator = props.getAllocator();
         int initial = props.getInitialSlabSize();
         int page = props.getPageSizeThreshold();
-        if (type == PrimitiveTypeName.BINARY && HEX_IDS.contains(leaf)) {
+        if (type == PrimitiveTypeName.BINARY
+                && (HEX_IDS.contains(leaf) || (path.length == 1 && leaf.equals(LOG_BODY)))) {
             return new DeltaLengthByteArrayValuesWriter(initial, page, allocator);
         }
         if (type == PrimitiveTypeName.INT64 && path.length == 1 && DELTA_TIMES.contains(leaf)) {

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.stream.IntStream;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.column.Encoding;
 import org.apache.parquet.hadoop.ParquetFileReader;
@@ -96,7 +97,7 @@ class ColumnEncodingsTest {
     }
 
     @Test
-    void logFilesUseDeltaEncodingsForIdsAndTimes() throws Exception {
+    void logFilesUseDeltaEncodingsForIdsTimesAndBodies() throws Exception {
         List<GenericRecord> rows = records(LogFlattener.flatten(logs()));
         HourFile.sort(Signal.LOGS, rows);
         Path file = dir.resolve("logs.parquet");
@@ -109,12 +110,14 @@ class ColumnEncodingsTest {
         for (String column : List.of("timestamp", "observed_timestamp")) {
             assertThat(encodings.get(column)).as(column).contains(Encoding.DELTA_BINARY_PACKED);
         }
+        assertThat(encodings.get("body")).contains(Encoding.DELTA_LENGTH_BYTE_ARRAY);
         assertThat(encodings.get("severity_text")).contains(Encoding.PLAIN_DICTIONARY);
 
         try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
                 Statement st = duck.createStatement();
                 ResultSet rs = st.executeQuery("SELECT count(*), sum(epoch_ns(timestamp) - " + T + "),"
-                        + " sum(epoch_ns(observed_timestamp) - " + T + "), count(trace_id), count(DISTINCT span_id)"
+                        + " sum(epoch_ns(observed_timestamp) - " + T + "), count(trace_id), count(DISTINCT span_id),"
+                        + " count(body), sum(length(body)), max(body) FILTER (WHERE span_id = '" + spanId(998) + "')"
                         + " FROM read_parquet('" + file + "')")) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(1_000);
@@ -122,6 +125,13 @@ class ColumnEncodingsTest {
             assertThat(rs.getLong(3)).isEqualTo(999L * 1_000 / 2 * 1_000 + 1_000 * 7L);
             assertThat(rs.getLong(4)).isEqualTo(500);
             assertThat(rs.getLong(5)).isEqualTo(500);
+            assertThat(rs.getLong(6)).isEqualTo(900);
+            assertThat(rs.getLong(7))
+                    .isEqualTo(IntStream.range(0, 1_000)
+                            .filter(i -> i % 10 != 3)
+                            .mapToLong(i -> ("order " + i + " paid").length())
+                            .sum());
+            assertThat(rs.getString(8)).isEqualTo("order 998 paid");
         }
     }
 
@@ -207,8 +217,10 @@ class ColumnEncodingsTest {
             LogRecord.Builder log = LogRecord.newBuilder()
                     .setTimeUnixNano(T + i * 1_000L)
                     .setObservedTimeUnixNano(T + i * 1_000L + 7)
-                    .setSeverityText("INFO")
-                    .setBody(AnyValue.newBuilder().setStringValue("order " + i + " paid"));
+                    .setSeverityText("INFO");
+            if (i % 10 != 3) {
+                log.setBody(AnyValue.newBuilder().setStringValue("order " + i + " paid"));
+            }
             if (i % 2 == 0) {
                 log.setTraceId(bytes(String.format("%032x", 0xabcdefL + i))).setSpanId(bytes(spanId(i)));
             }

@@ -23,8 +23,9 @@ import java.util.TreeMap;
  *   &lt;A dirs, colon-separated&gt; &lt;B dirs&gt; [TRACES,LOGS] [rounds 8] [requests 400]
  * </pre>
  *
- * where the dirs are a build's {@code archiver/target/classes}, {@code archiver/target/test-classes} and {@code
- * schemas/target/classes}; the classpath's own copies of those (and logback) are left out of the shared loader.
+ * where the dirs are a build's {@code archiver/target/classes}, {@code archiver/target/test-classes}, {@code
+ * schemas/target/classes} and {@code schemas/target/test-classes} (the data set, {@code BenchData}, comes from A's);
+ * the classpath's own copies of those (and logback) are left out of the shared loader.
  */
 public final class ArchiverAB {
     private ArchiverAB() {}
@@ -46,11 +47,9 @@ public final class ArchiverAB {
         ClassLoader[] builds = {loader(args[0], libraries), loader(args[1], libraries)};
         String[] names = {"A", "B"};
 
-        Class<?> a = builds[0].loadClass(ArchiverBenchmark.class.getName());
-        Method traceRequest = a.getDeclaredMethod("traceRequest", SplittableRandom.class);
-        Method logRequest = a.getDeclaredMethod("logRequest", SplittableRandom.class);
-        traceRequest.setAccessible(true);
-        logRequest.setAccessible(true);
+        Class<?> benchData = builds[0].loadClass("io.otellake.schemas.bench.BenchData");
+        Method traceRequest = benchData.getMethod("traceRequest", SplittableRandom.class);
+        Method logRequest = benchData.getMethod("logRequest", SplittableRandom.class);
         SplittableRandom random = new SplittableRandom(7);
         List<byte[]> traces = new ArrayList<>();
         List<byte[]> logs = new ArrayList<>();
