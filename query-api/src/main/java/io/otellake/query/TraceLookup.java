@@ -98,20 +98,10 @@ class TraceLookup {
         List<Partition> hours = new ArrayList<>();
         if (!index.files().isEmpty()) {
             String sql = "SELECT DISTINCT epoch_ns(start_time) // 3600000000000 AS hour FROM read_parquet(?)"
-                    + " WHERE trace_id = ?"
-                    + (range == null
-                            ? ""
-                            : " AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
-                                    + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)")
-                    + " ORDER BY hour";
+                    + whereTrace(range) + " ORDER BY hour";
             try (Connection c = runner.connect();
                     PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setArray(1, files(c, index));
-                ps.setString(2, traceId);
-                if (range != null) {
-                    ps.setLong(3, range[0]);
-                    ps.setLong(4, range[1]);
-                }
+                bindTrace(ps, files(c, index), traceId, range);
                 try (ResultSet rs = runner.execute(ps)) {
                     while (rs.next()) {
                         hours.add(Partition.of(Signal.TRACES, tenant, rs.getLong(1) * 3_600_000_000_000L));
@@ -132,6 +122,26 @@ class TraceLookup {
         return new Result(traceId, spans, stats);
     }
 
+    /** The filter of a trace's spans, optionally in [start, end); its parameters are bound by {@link #bindTrace}. */
+    private static String whereTrace(long @Nullable [] range) {
+        return " WHERE trace_id = ?"
+                + (range == null
+                        ? ""
+                        : " AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
+                                + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
+    }
+
+    /** Binds {@code read_parquet(?)} and the parameters of {@link #whereTrace}. */
+    private static void bindTrace(PreparedStatement ps, Array files, String traceId, long @Nullable [] range)
+            throws SQLException {
+        ps.setArray(1, files);
+        ps.setString(2, traceId);
+        if (range != null) {
+            ps.setLong(3, range[0]);
+            ps.setLong(4, range[1]);
+        }
+    }
+
     /** @param range start and end in epoch nanoseconds, or null for every span of the files */
     private List<GenericRecord> spans(ArchiveFiles.Fetched fetched, String traceId, long @Nullable [] range)
             throws SQLException {
@@ -143,20 +153,10 @@ class TraceLookup {
                 + " list_transform(events, lambda e: {'time': epoch_ns(e.time), 'name': e.name,"
                 + " 'attributes': e.attributes, 'attribute_types': e.attribute_types,"
                 + " 'dropped_attributes_count': e.dropped_attributes_count}) AS events)"
-                + " FROM read_parquet(?) WHERE trace_id = ?"
-                + (range == null
-                        ? ""
-                        : " AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
-                                + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)")
-                + " ORDER BY start_time, span_id";
+                + " FROM read_parquet(?)" + whereTrace(range) + " ORDER BY start_time, span_id";
         try (Connection c = runner.connect();
                 PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setArray(1, files(c, fetched));
-            ps.setString(2, traceId);
-            if (range != null) {
-                ps.setLong(3, range[0]);
-                ps.setLong(4, range[1]);
-            }
+            bindTrace(ps, files(c, fetched), traceId, range);
             try (ResultSet rs = runner.execute(ps)) {
                 while (rs.next()) {
                     spans.add(row(rs));
