@@ -21,6 +21,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
 import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
@@ -113,8 +114,24 @@ class ArchiveFiles implements AutoCloseable {
                 .build();
     }
 
-    /** What a query read, for the response's {@code stats}. */
-    record Fetched(List<Path> files, int partitions, long bytes, int cacheHits) {}
+    /**
+     * What a query read, for the response's {@code stats}.
+     *
+     * @param cut the files among {@code files} whose rows may lie outside the query's time range: those of a first
+     *     or last hour that the range only partly covers, or all of them when the files were asked for by hour. Every
+     *     row of any other file has its event time inside the range, because the archiver writes each record to the
+     *     partition of its own event hour and compaction merges files within a partition.
+     */
+    record Fetched(List<Path> files, int partitions, long bytes, int cacheHits, Set<Path> cut) {
+        /** {@code files} less {@link #cut}: those whose every row is in the time range. */
+        List<Path> whole() {
+            return files.stream().filter(f -> !cut.contains(f)).toList();
+        }
+
+        List<Path> cutFiles() {
+            return files.stream().filter(cut::contains).toList();
+        }
+    }
 
     Path cacheDir() {
         return cache.dir();
@@ -125,7 +142,19 @@ class ArchiveFiles implements AutoCloseable {
      * {@link ArchiveUnavailableException} when S3 cannot be reached.
      */
     Fetched fetch(Signal signal, TenantId tenant, Instant start, Instant end) {
-        return fetch(signal, tenant, LakeLayout.hoursBetween(signal, tenant, start, end));
+        List<Partition> hours = LakeLayout.hoursBetween(signal, tenant, start, end);
+        Set<String> cut = new HashSet<>();
+        if (!hours.isEmpty()) {
+            Partition first = hours.get(0);
+            Partition last = hours.get(hours.size() - 1);
+            if (first.start().isBefore(start)) {
+                cut.add(layout.partitionPrefix(first));
+            }
+            if (last.next().start().isAfter(end)) {
+                cut.add(layout.partitionPrefix(last));
+            }
+        }
+        return fetch(signal, tenant, hours, cut::contains);
     }
 
     /**
@@ -134,10 +163,15 @@ class ArchiveFiles implements AutoCloseable {
      * fetched (compaction deleted it) makes the listing be taken again, once.
      */
     Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours) {
+        return fetch(signal, tenant, hours, partition -> true);
+    }
+
+    /** @param cut whether the files of an hour partition (its key prefix) go to {@link Fetched#cut} */
+    private Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours, Predicate<String> cut) {
         String tenantPrefix = layout.tenantPrefix(signal, tenant);
         try {
             try {
-                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size());
+                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut);
             } catch (S3Exception e) {
                 if (!(e instanceof NoSuchKeyException) && e.statusCode() != 412) {
                     throw e;
@@ -146,10 +180,10 @@ class ArchiveFiles implements AutoCloseable {
                     listingCache.remove(layout.partitionPrefix(hour));
                     listingCache.remove(layout.dayPrefix(hour));
                 });
-                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size());
+                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut);
             }
         } catch (NoSuchBucketException e) {
-            return new Fetched(List.of(), hours.size(), 0, 0); // nothing archived yet
+            return new Fetched(List.of(), hours.size(), 0, 0, Set.of()); // nothing archived yet
         } catch (SdkException e) {
             throw new ArchiveUnavailableException(
                     "the archive (S3 bucket " + bucket + ") cannot be read: " + e.getMessage(), e);
@@ -223,9 +257,9 @@ class ArchiveFiles implements AutoCloseable {
                     days.add(key.substring(0, key.indexOf('/', prefix.length() + 1)));
                 }
             }
-            return fetchObjects(withoutReplaced(objects), days.size());
+            return fetchObjects(withoutReplaced(objects), days.size(), day -> true);
         } catch (NoSuchBucketException e) {
-            return new Fetched(List.of(), 0, 0, 0);
+            return new Fetched(List.of(), 0, 0, 0, Set.of());
         } catch (SdkException e) {
             throw new ArchiveUnavailableException(
                     "the archive (S3 bucket " + bucket + ") cannot be read: " + e.getMessage(), e);
@@ -234,7 +268,7 @@ class ArchiveFiles implements AutoCloseable {
         }
     }
 
-    private Fetched fetchObjects(List<S3Object> objects, int partitions) throws IOException {
+    private Fetched fetchObjects(List<S3Object> objects, int partitions, Predicate<String> cut) throws IOException {
         long total = 0;
         for (S3Object o : objects) {
             total += o.size();
@@ -244,6 +278,7 @@ class ArchiveFiles implements AutoCloseable {
                     + " allowed " + maxBytesPerQuery + "; narrow the time range or the tenant's data");
         }
         List<Path> files = new ArrayList<>();
+        Set<Path> cutFiles = new HashSet<>();
         long bytes = 0;
         int hits = 0;
         for (S3Object o : objects) {
@@ -252,13 +287,16 @@ class ArchiveFiles implements AutoCloseable {
                     o.eTag(),
                     target -> s3.getObject(b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target));
             files.add(cached.file());
+            if (cut.test(o.key().substring(0, o.key().lastIndexOf('/') + 1))) {
+                cutFiles.add(cached.file());
+            }
             if (cached.hit()) {
                 hits++;
             } else {
                 bytes += o.size();
             }
         }
-        return new Fetched(files, partitions, bytes, hits);
+        return new Fetched(files, partitions, bytes, hits, cutFiles);
     }
 
     /**

@@ -73,10 +73,12 @@ class TraceSearch {
         if (q.errorsOnly()) {
             match.append(" AND status_code = 'ERROR'");
         }
-        String sql = "WITH spans AS (SELECT trace_id, parent_span_id, service_name, name, start_time, end_time,"
-                + " duration_ns, status_code FROM read_parquet(?)"
-                + " WHERE start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
-                + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)),"
+        RangeScan scan = new RangeScan(fetched, TimeParam.toNanos(q.start()), TimeParam.toNanos(q.end()));
+        String sql = "WITH spans AS ("
+                + scan.sql(
+                        "trace_id, parent_span_id, service_name, name, start_time, end_time, duration_ns, status_code",
+                        "start_time")
+                + "),"
                 + " matching AS (SELECT DISTINCT trace_id FROM spans WHERE " + match + ")"
                 + " SELECT trace_id,"
                 + " coalesce(arg_min(service_name, start_time) FILTER (WHERE parent_span_id IS NULL),"
@@ -89,12 +91,7 @@ class TraceSearch {
                 + " GROUP BY trace_id ORDER BY min(start_time) DESC, trace_id LIMIT ?";
         try (Connection c = runner.connect();
                 PreparedStatement ps = c.prepareStatement(sql)) {
-            Array files = c.createArrayOf(
-                    "VARCHAR", fetched.files().stream().map(Object::toString).toArray());
-            int i = 1;
-            ps.setArray(i++, files);
-            ps.setLong(i++, TimeParam.toNanos(q.start()));
-            ps.setLong(i++, TimeParam.toNanos(q.end()));
+            int i = scan.bind(c, ps, 1);
             for (Object p : params) {
                 ps.setObject(i++, p);
             }

@@ -574,6 +574,39 @@ class QueryApiIT {
     }
 
     @Test
+    void traceSearchKeepsToTheRangeWhereItCutsAnHour() throws Exception {
+        // The hours a range covers whole are read without a time filter (RangeScan); the hours it cuts are filtered.
+        // The root starts at 10:59:00.000000001, its child and the other trace's span at 11:01:00.
+        JsonNode afterRoot = getJson(
+                        "/api/v1/traces?start=2024-05-01T10:59:00.000000002Z&end=2024-05-01T12:00:00Z", "acme", 200)
+                .get("data");
+        assertThat(afterRoot)
+                .extracting(t -> t.get("trace_id").asString())
+                .containsExactlyInAnyOrder("22222222222222222222222222222222", TRACE);
+        JsonNode childOnly =
+                afterRoot.get(0).get("trace_id").asString().equals(TRACE) ? afterRoot.get(0) : afterRoot.get(1);
+        assertThat(childOnly.get("span_count").asInt()).isEqualTo(1);
+        assertThat(childOnly.get("root_span").asString()).isEqualTo("charge card");
+        assertThat(childOnly.get("start_time").asString()).isEqualTo("2024-05-01T11:01:00.000000000Z");
+
+        JsonNode untilChild = getJson("/api/v1/traces?start=2024-05-01T10:00:00Z&end=2024-05-01T11:01:00Z", "acme", 200)
+                .get("data");
+        assertThat(untilChild).extracting(t -> t.get("trace_id").asString()).containsExactly(TRACE);
+        assertThat(untilChild.get(0).get("span_count").asInt()).isEqualTo(1);
+        assertThat(untilChild.get(0).get("root_span").asString()).isEqualTo("POST /checkout");
+
+        JsonNode withChild = getJson(
+                        "/api/v1/traces?start=2024-05-01T10:59:00.000000001Z&end=2024-05-01T11:01:00.000000001Z",
+                        "acme",
+                        200)
+                .get("data");
+        assertThat(withChild)
+                .extracting(t -> t.get("trace_id").asString())
+                .containsExactly("22222222222222222222222222222222", TRACE);
+        assertThat(withChild.get(1).get("span_count").asInt()).isEqualTo(2);
+    }
+
+    @Test
     void aTraceComesBackAsOtlpJsonThatOtlpToolsRead() throws Exception {
         HttpResponse<String> r = getRaw(
                 "/api/v1/traces/" + TRACE + "?start=2024-05-01T10:00:00Z&end=2024-05-01T12:00:00Z&format=otlp", "acme");
