@@ -24,8 +24,8 @@ import java.util.TreeMap;
  * </pre>
  *
  * where the dirs are a build's {@code archiver/target/classes}, {@code archiver/target/test-classes}, {@code
- * schemas/target/classes} and {@code schemas/target/test-classes} (the data set, {@code BenchData}, comes from A's);
- * the classpath's own copies of those (and logback) are left out of the shared loader.
+ * schemas/target/classes} and {@code schemas/target/test-classes} (the data set, {@code BenchData}, comes from A's,
+ * see {@link #dataSet}); the classpath's own copies of those (and logback) are left out of the shared loader.
  */
 public final class ArchiverAB {
     private ArchiverAB() {}
@@ -47,9 +47,11 @@ public final class ArchiverAB {
         ClassLoader[] builds = {loader(args[0], libraries), loader(args[1], libraries)};
         String[] names = {"A", "B"};
 
-        Class<?> benchData = builds[0].loadClass("io.otellake.schemas.bench.BenchData");
-        Method traceRequest = benchData.getMethod("traceRequest", SplittableRandom.class);
-        Method logRequest = benchData.getMethod("logRequest", SplittableRandom.class);
+        Class<?> benchData = dataSet(builds);
+        Method traceRequest = benchData.getDeclaredMethod("traceRequest", SplittableRandom.class);
+        Method logRequest = benchData.getDeclaredMethod("logRequest", SplittableRandom.class);
+        traceRequest.setAccessible(true);
+        logRequest.setAccessible(true);
         SplittableRandom random = new SplittableRandom(7);
         List<byte[]> traces = new ArrayList<>();
         List<byte[]> logs = new ArrayList<>();
@@ -103,6 +105,21 @@ public final class ArchiverAB {
                     bytes.get(key),
                     values.stream().map(v -> String.format("%.0f", v)).toList());
         });
+    }
+
+    /**
+     * The data set's generator: {@code BenchData} of A or else B, or for a build from before it moved to schemas' test
+     * jar, the same methods of that build's {@code ArchiverBenchmark} (they made the same requests).
+     */
+    private static Class<?> dataSet(ClassLoader[] builds) throws ClassNotFoundException {
+        for (ClassLoader build : builds) {
+            try {
+                return build.loadClass("io.otellake.schemas.bench.BenchData");
+            } catch (ClassNotFoundException e) {
+                // an older build: try the next, then the benchmark itself
+            }
+        }
+        return builds[0].loadClass(ArchiverBenchmark.class.getName());
     }
 
     private static ClassLoader loader(String dirs, ClassLoader libraries) throws Exception {
