@@ -2,7 +2,6 @@ package io.otellake.query;
 
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.TenantId;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -140,7 +139,7 @@ class LogSearch {
                     PreparedStatement ps = c.prepareStatement(sql.toString())) {
                 ps.setLong(1, stepNanos);
                 ps.setLong(2, stepNanos);
-                ps.setArray(3, files(c, fetched));
+                ps.setArray(3, QueryRunner.files(c, fetched.files()));
                 for (int i = 0; i < params.size(); i++) {
                     ps.setObject(i + 4, params.get(i));
                 }
@@ -156,15 +155,10 @@ class LogSearch {
 
     private static void bind(PreparedStatement ps, Connection c, ArchiveFiles.Fetched fetched, List<Object> params)
             throws SQLException {
-        ps.setArray(1, files(c, fetched));
+        ps.setArray(1, QueryRunner.files(c, fetched.files()));
         for (int i = 0; i < params.size(); i++) {
             ps.setObject(i + 2, params.get(i));
         }
-    }
-
-    private static Array files(Connection c, ArchiveFiles.Fetched fetched) throws SQLException {
-        return c.createArrayOf(
-                "VARCHAR", fetched.files().stream().map(Object::toString).toArray());
     }
 
     private static Map<String, Object> row(ResultSet rs) throws SQLException {

@@ -1,6 +1,7 @@
 package io.otellake.query;
 
 import java.nio.file.Path;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -70,6 +71,11 @@ class QueryRunner implements AutoCloseable {
             }
         }
         return rows;
+    }
+
+    /** {@code files} as the VARCHAR list that {@code read_parquet(?)} takes. */
+    static Array files(Connection c, List<Path> files) throws SQLException {
+        return c.createArrayOf("VARCHAR", files.stream().map(Path::toString).toArray());
     }
 
     Connection connect() throws SQLException {

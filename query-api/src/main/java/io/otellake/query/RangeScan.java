@@ -60,17 +60,13 @@ final class RangeScan {
     int bind(Connection c, PreparedStatement ps, int index) throws SQLException {
         int i = index;
         if (!cut.isEmpty()) {
-            ps.setArray(i++, files(c, cut));
+            ps.setArray(i++, QueryRunner.files(c, cut));
             ps.setLong(i++, startNanos);
             ps.setLong(i++, endNanos);
         }
         if (!whole.isEmpty()) {
-            ps.setArray(i++, files(c, whole));
+            ps.setArray(i++, QueryRunner.files(c, whole));
         }
         return i;
-    }
-
-    private static java.sql.Array files(Connection c, List<Path> files) throws SQLException {
-        return c.createArrayOf("VARCHAR", files.stream().map(Path::toString).toArray());
     }
 }

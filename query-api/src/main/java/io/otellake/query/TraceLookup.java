@@ -101,7 +101,7 @@ class TraceLookup {
                     + whereTrace(range) + " ORDER BY hour";
             try (Connection c = runner.connect();
                     PreparedStatement ps = c.prepareStatement(sql)) {
-                bindTrace(ps, files(c, index), traceId, range);
+                bindTrace(ps, QueryRunner.files(c, index.files()), traceId, range);
                 try (ResultSet rs = runner.execute(ps)) {
                     while (rs.next()) {
                         hours.add(Partition.of(Signal.TRACES, tenant, rs.getLong(1) * 3_600_000_000_000L));
@@ -156,7 +156,7 @@ class TraceLookup {
                 + " FROM read_parquet(?)" + whereTrace(range) + " ORDER BY start_time, span_id";
         try (Connection c = runner.connect();
                 PreparedStatement ps = c.prepareStatement(sql)) {
-            bindTrace(ps, files(c, fetched), traceId, range);
+            bindTrace(ps, QueryRunner.files(c, fetched.files()), traceId, range);
             try (ResultSet rs = runner.execute(ps)) {
                 while (rs.next()) {
                     spans.add(row(rs));
@@ -164,11 +164,6 @@ class TraceLookup {
             }
         }
         return spans;
-    }
-
-    private static Array files(Connection c, ArchiveFiles.Fetched fetched) throws SQLException {
-        return c.createArrayOf(
-                "VARCHAR", fetched.files().stream().map(Object::toString).toArray());
     }
 
     /** A result row back as a lake row, so that the schemas module's mapping can turn it into OTLP. */
