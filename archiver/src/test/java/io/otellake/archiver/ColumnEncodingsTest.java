@@ -52,10 +52,7 @@ class ColumnEncodingsTest {
 
     @Test
     void spanFilesUseDeltaEncodingsForIdsAndTimesAndOneDictionaryForManyAttributeValues() throws Exception {
-        List<GenericRecord> rows = records(SpanFlattener.flatten(spans()));
-        HourFile.sort(Signal.TRACES, rows);
-        Path file = dir.resolve("spans.parquet");
-        ParquetFiles.write(Signal.TRACES, rows, file);
+        Path file = write(Signal.TRACES, SpanFlattener.flatten(spans()));
 
         Map<String, List<Encoding>> encodings = encodings(file);
         for (String id : List.of("trace_id", "span_id", "parent_span_id", "links.list.element.trace_id")) {
@@ -98,10 +95,7 @@ class ColumnEncodingsTest {
 
     @Test
     void logFilesUseDeltaEncodingsForIdsTimesAndBodies() throws Exception {
-        List<GenericRecord> rows = records(LogFlattener.flatten(logs()));
-        HourFile.sort(Signal.LOGS, rows);
-        Path file = dir.resolve("logs.parquet");
-        ParquetFiles.write(Signal.LOGS, rows, file);
+        Path file = write(Signal.LOGS, LogFlattener.flatten(logs()));
 
         Map<String, List<Encoding>> encodings = encodings(file);
         for (String column : List.of("trace_id", "span_id")) {
@@ -133,6 +127,15 @@ class ColumnEncodingsTest {
                             .sum());
             assertThat(rs.getString(8)).isEqualTo("order 998 paid");
         }
+    }
+
+    /** The rows in the archiver's order, written as the archiver writes them, to {@code <signal>.parquet}. */
+    Path write(Signal signal, List<FlatRow> flat) throws Exception {
+        List<GenericRecord> rows = records(flat);
+        HourFile.sort(signal, rows);
+        Path file = dir.resolve(signal.name().toLowerCase(java.util.Locale.ROOT) + ".parquet");
+        ParquetFiles.write(signal, rows, file);
+        return file;
     }
 
     /** Each column's encodings over all row groups, by dotted path. */
