@@ -431,7 +431,7 @@ public final class Archiver implements Runnable, AutoCloseable {
         try {
             Files.createDirectories(config.spoolDir());
             List<org.apache.avro.generic.GenericRecord> rows = file.sortedRows();
-            ParquetFiles.write(file.signal, rows, local, config.rowGroupBytes());
+            ParquetFiles.write(file.signal, rows, local, config.rowGroupBytes(), ParquetFiles.ZSTD_LEVEL);
             long size = Files.size(local);
             store.put(key, local, metadata);
             metrics.uploaded(

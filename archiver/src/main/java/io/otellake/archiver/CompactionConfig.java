@@ -16,19 +16,23 @@ import java.util.Objects;
  * @param lookback how far back a pass looks for hours to compact; older hours that receive late data keep their small
  *     files
  * @param targetBytes a compacted file holds input files up to this many bytes in all
+ * @param zstdLevel zstd's level for the compacted files, the ones that are kept (1-19; the archiver's own small files
+ *     use 3). Higher is smaller and slower: see docs/benchmarks.md for what each level costs and saves
  */
 public record CompactionConfig(
-        boolean enabled, Duration interval, Duration grace, Duration lookback, long targetBytes) {
+        boolean enabled, Duration interval, Duration grace, Duration lookback, long targetBytes, int zstdLevel) {
     public static final Duration DEFAULT_INTERVAL = Duration.ofMinutes(5);
     public static final Duration DEFAULT_GRACE = Duration.ofMinutes(30);
     public static final Duration DEFAULT_LOOKBACK = Duration.ofDays(3);
     public static final long DEFAULT_TARGET_BYTES = 128L * 1024 * 1024;
+    public static final int DEFAULT_ZSTD_LEVEL = 10;
 
     public static final String ENV_ENABLED = "OTEL_LAKE_COMPACTION_ENABLED";
     public static final String ENV_INTERVAL = "OTEL_LAKE_COMPACTION_INTERVAL";
     public static final String ENV_GRACE = "OTEL_LAKE_COMPACTION_GRACE";
     public static final String ENV_LOOKBACK = "OTEL_LAKE_COMPACTION_LOOKBACK";
     public static final String ENV_TARGET_BYTES = "OTEL_LAKE_COMPACTION_TARGET_BYTES";
+    public static final String ENV_ZSTD_LEVEL = "OTEL_LAKE_COMPACTION_ZSTD_LEVEL";
 
     public CompactionConfig {
         Objects.requireNonNull(interval, "interval");
@@ -46,10 +50,14 @@ public record CompactionConfig(
         if (targetBytes < 1024 * 1024) {
             throw new IllegalArgumentException(ENV_TARGET_BYTES + " must be at least 1 MiB, got " + targetBytes);
         }
+        if (zstdLevel < 1 || zstdLevel > 19) {
+            throw new IllegalArgumentException(ENV_ZSTD_LEVEL + " must be between 1 and 19, got " + zstdLevel);
+        }
     }
 
     public static CompactionConfig defaults() {
-        return new CompactionConfig(true, DEFAULT_INTERVAL, DEFAULT_GRACE, DEFAULT_LOOKBACK, DEFAULT_TARGET_BYTES);
+        return new CompactionConfig(
+                true, DEFAULT_INTERVAL, DEFAULT_GRACE, DEFAULT_LOOKBACK, DEFAULT_TARGET_BYTES, DEFAULT_ZSTD_LEVEL);
     }
 
     /** Reads the settings from environment variables, with the defaults for those not set. */
@@ -65,12 +73,21 @@ public record CompactionConfig(
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(ENV_TARGET_BYTES + " must be a number of bytes, got '" + target + "'");
         }
+        String level = env.get(ENV_ZSTD_LEVEL);
+        int zstdLevel;
+        try {
+            zstdLevel = level == null || level.isBlank() ? DEFAULT_ZSTD_LEVEL : Integer.parseInt(level.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    ENV_ZSTD_LEVEL + " must be a whole number from 1 to 19, got '" + level + "'");
+        }
         return new CompactionConfig(
                 Boolean.parseBoolean(enabled),
                 duration(env, ENV_INTERVAL, DEFAULT_INTERVAL),
                 duration(env, ENV_GRACE, DEFAULT_GRACE),
                 duration(env, ENV_LOOKBACK, DEFAULT_LOOKBACK),
-                targetBytes);
+                targetBytes,
+                zstdLevel);
     }
 
     private static Duration duration(Map<String, String> env, String key, Duration fallback) {

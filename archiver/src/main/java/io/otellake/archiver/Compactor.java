@@ -334,7 +334,8 @@ final class Compactor implements AutoCloseable {
                     merge,
                     out,
                     ParquetFiles.WritePath.LAKE,
-                    config.rowGroupBytes());
+                    config.rowGroupBytes(),
+                    compaction.zstdLevel());
             Map<String, String> metadata = new HashMap<>(s3Metadata);
             metadata.put("otel-lake-rows", Long.toString(merge.count));
             if (!lease.hold()) {

@@ -56,8 +56,15 @@ import org.apache.parquet.schema.Types;
 public final class ParquetFiles {
     static final String WRITER = "otel-lake-archiver " + version();
 
+    /**
+     * zstd's level on the archiver's write path: zstd's default, fast. The compactor, which writes the files that are
+     * kept, uses {@link CompactionConfig#zstdLevel()}.
+     */
+    public static final int ZSTD_LEVEL = 3;
+
     private static final long ROW_GROUP_BYTES = ArchiverConfig.DEFAULT_ROW_GROUP_BYTES;
     private static final int PAGE_BYTES = 1024 * 1024;
+    private static final String ZSTD_LEVEL_KEY = "parquet.compression.codec.zstd.level";
     private static final String TIMESTAMP_NANOS = "timestamp-nanos";
     /** Columns of random ids, for which a dictionary only costs time; a column a schema lacks is ignored. */
     private static final List<String> RANDOM_IDS =
@@ -67,11 +74,15 @@ public final class ParquetFiles {
 
     /** Writes the rows, in the order given, to a new file at {@code path}. */
     public static void write(Signal signal, List<GenericRecord> rows, Path path) throws IOException {
-        write(signal, rows, path, ROW_GROUP_BYTES);
+        write(signal, rows, path, ROW_GROUP_BYTES, ZSTD_LEVEL);
     }
 
-    /** The same, with row groups cut at {@code rowGroupBytes} ({@link ArchiverConfig#rowGroupBytes()}). */
-    static void write(Signal signal, List<GenericRecord> rows, Path path, long rowGroupBytes) throws IOException {
+    /**
+     * The same, with row groups cut at {@code rowGroupBytes} ({@link ArchiverConfig#rowGroupBytes()}), compressed at
+     * zstd level {@code zstdLevel} ({@link #ZSTD_LEVEL} on the write path).
+     */
+    public static void write(Signal signal, List<GenericRecord> rows, Path path, long rowGroupBytes, int zstdLevel)
+            throws IOException {
         Schema avro = LakeSchema.of(signal);
         long traces = signal == Signal.TRACES ? Math.max(1, distinctTraceIds(avro, rows)) : 0;
         write(
@@ -81,7 +92,8 @@ public final class ParquetFiles {
                 rows.iterator(),
                 path,
                 WritePath.LAKE,
-                rowGroupBytes);
+                rowGroupBytes,
+                zstdLevel);
     }
 
     /**
@@ -124,7 +136,7 @@ public final class ParquetFiles {
     static void write(
             Schema avro, Map<String, String> metadata, long traceIdBloomNdv, Iterator<GenericRecord> rows, Path path)
             throws IOException {
-        write(avro, metadata, traceIdBloomNdv, rows, path, WritePath.LAKE, ROW_GROUP_BYTES);
+        write(avro, metadata, traceIdBloomNdv, rows, path, WritePath.LAKE, ROW_GROUP_BYTES, ZSTD_LEVEL);
     }
 
     /** How a file is written. */
@@ -141,7 +153,10 @@ public final class ParquetFiles {
         PARQUET_WRITER
     }
 
-    /** Writes the rows the way {@code how} says, with row groups of {@code rowGroupBytes} (tests use small ones). */
+    /**
+     * Writes the rows the way {@code how} says, with row groups of {@code rowGroupBytes} (tests use small ones),
+     * compressed at zstd level {@code zstdLevel}.
+     */
     static void write(
             Schema avro,
             Map<String, String> metadata,
@@ -149,10 +164,13 @@ public final class ParquetFiles {
             Iterator<GenericRecord> rows,
             Path path,
             WritePath how,
-            long rowGroupBytes)
+            long rowGroupBytes,
+            int zstdLevel)
             throws IOException {
         Files.deleteIfExists(path);
         PlainParquetConfiguration conf = new PlainParquetConfiguration();
+        // parquet-mr's zstd codec reads its level from here; every zstd reader decodes every level
+        conf.setInt(ZSTD_LEVEL_KEY, zstdLevel);
         // Three-level lists (LIST > list > element): what Spark, DuckDB, pyarrow and polars expect.
         conf.setBoolean(AvroWriteSupport.WRITE_OLD_LIST_STRUCTURE, false);
         MessageType parquet = parquetSchema(avro, conf);

@@ -331,7 +331,8 @@ class ColumnRowWriterTest {
                 rows.iterator(),
                 direct,
                 ParquetFiles.WritePath.COLUMNS_DEFAULT_ENCODINGS,
-                rowGroupBytes);
+                rowGroupBytes,
+                ParquetFiles.ZSTD_LEVEL);
         ParquetFiles.write(
                 schema,
                 meta,
@@ -339,8 +340,17 @@ class ColumnRowWriterTest {
                 rows.iterator(),
                 fallback,
                 ParquetFiles.WritePath.PARQUET_WRITER,
-                rowGroupBytes);
-        ParquetFiles.write(schema, meta, bloomNdv, rows.iterator(), lake, ParquetFiles.WritePath.LAKE, rowGroupBytes);
+                rowGroupBytes,
+                ParquetFiles.ZSTD_LEVEL);
+        ParquetFiles.write(
+                schema,
+                meta,
+                bloomNdv,
+                rows.iterator(),
+                lake,
+                ParquetFiles.WritePath.LAKE,
+                rowGroupBytes,
+                ParquetFiles.ZSTD_LEVEL);
         return new Path[] {direct, fallback, lake};
     }
 

@@ -219,7 +219,13 @@ class CompactionIT {
     private Compactor compactor(String name) {
         return new Compactor(
                 lake.config(spool.resolve(name), Duration.ofMillis(300)),
-                new CompactionConfig(true, Duration.ofMinutes(1), Duration.ZERO, Duration.ofDays(3), 1 << 20),
+                new CompactionConfig(
+                        true,
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        Duration.ofDays(3),
+                        1 << 20,
+                        CompactionConfig.DEFAULT_ZSTD_LEVEL),
                 Clock.systemUTC(),
                 new ArchiverMetrics());
     }

@@ -200,8 +200,8 @@ class ParquetFilesTest {
         }
         Path small = dir.resolve("small-row-groups.parquet");
         Path large = dir.resolve("default-row-groups.parquet");
-        ParquetFiles.write(Signal.TRACES, rows, small, 1024 * 1024);
-        ParquetFiles.write(Signal.TRACES, rows, large, ArchiverConfig.DEFAULT_ROW_GROUP_BYTES);
+        ParquetFiles.write(Signal.TRACES, rows, small, 1024 * 1024, ParquetFiles.ZSTD_LEVEL);
+        ParquetFiles.write(Signal.TRACES, rows, large, ArchiverConfig.DEFAULT_ROW_GROUP_BYTES, ParquetFiles.ZSTD_LEVEL);
 
         try (ParquetFileReader a = ParquetFileReader.open(new LocalInputFile(small));
                 ParquetFileReader b = ParquetFileReader.open(new LocalInputFile(large))) {
@@ -217,6 +217,40 @@ class ParquetFilesTest {
                         () -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_PARQUET_ROW_GROUP_BYTES", "1000"))))
                 .hasMessage("OTEL_LAKE_PARQUET_ROW_GROUP_BYTES must be between 1 MiB (1048576) and 1 GiB"
                         + " (1073741824), got 1000");
+    }
+
+    @Test
+    void theCompactorsZstdLevelMakesSmallerFilesWithTheSameRows() throws Exception {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        List<GenericRecord> rows = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            rows.addAll(records(LogFlattener.flatten(io.otellake.schemas.bench.BenchData.logRequest(random))));
+        }
+        Path fast = dir.resolve("level-3.parquet");
+        Path kept = dir.resolve("level-10.parquet");
+        for (Path file : List.of(fast, kept)) {
+            ParquetFiles.write(
+                    io.otellake.schemas.LakeSchema.LOG,
+                    io.otellake.schemas.LakeSchema.fileMetadata(Signal.LOGS, "test"),
+                    0,
+                    rows.iterator(),
+                    file,
+                    ParquetFiles.WritePath.LAKE,
+                    ArchiverConfig.DEFAULT_ROW_GROUP_BYTES,
+                    file == fast ? ParquetFiles.ZSTD_LEVEL : CompactionConfig.DEFAULT_ZSTD_LEVEL);
+        }
+
+        assertThat(java.nio.file.Files.size(kept)).isLessThan(java.nio.file.Files.size(fast) * 98 / 100);
+        for (Path file : List.of(fast, kept)) {
+            List<GenericRecord> read = new ArrayList<>();
+            try (ParquetFiles.RowReader reader = ParquetFiles.read(file, io.otellake.schemas.LakeSchema.LOG)) {
+                reader.forEachRemaining(read::add);
+            }
+            assertThat(read).hasSize(rows.size());
+            for (int i = 0; i < rows.size(); i++) {
+                assertThat(LogFlattener.restore(read.get(i))).isEqualTo(LogFlattener.restore(rows.get(i)));
+            }
+        }
     }
 
     @Test

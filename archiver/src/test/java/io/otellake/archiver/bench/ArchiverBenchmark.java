@@ -1,6 +1,7 @@
 package io.otellake.archiver.bench;
 
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.otellake.archiver.ArchiverConfig;
 import io.otellake.archiver.HourFile;
 import io.otellake.archiver.ParquetFiles;
 import io.otellake.schemas.FlatRow;
@@ -109,7 +110,8 @@ public final class ArchiverBenchmark {
 
     static long write(Signal signal, List<GenericRecord> rows, Path file) throws Exception {
         HourFile.sort(signal, rows); // the archiver's own reading order
-        ParquetFiles.write(signal, rows, file);
+        ParquetFiles.write(
+                signal, rows, file, ArchiverConfig.DEFAULT_ROW_GROUP_BYTES, Integer.getInteger("bench.zstdLevel", 3));
         long size = Files.size(file);
         if (Boolean.getBoolean("bench.columns")) {
             printColumns(file, rows.size());

@@ -1,0 +1,40 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CompactionConfigTest {
+    @Test
+    void defaultsWhenNothingIsSet() {
+        assertThat(CompactionConfig.fromEnvironment(Map.of()))
+                .isEqualTo(new CompactionConfig(
+                        true, Duration.ofMinutes(5), Duration.ofMinutes(30), Duration.ofDays(3), 128L << 20, 10));
+    }
+
+    @Test
+    void everySettingComesFromItsVariable() {
+        assertThat(CompactionConfig.fromEnvironment(Map.of(
+                        "OTEL_LAKE_COMPACTION_ENABLED", "false",
+                        "OTEL_LAKE_COMPACTION_INTERVAL", "PT1M",
+                        "OTEL_LAKE_COMPACTION_GRACE", "PT2H",
+                        "OTEL_LAKE_COMPACTION_LOOKBACK", "P7D",
+                        "OTEL_LAKE_COMPACTION_TARGET_BYTES", "268435456",
+                        "OTEL_LAKE_COMPACTION_ZSTD_LEVEL", " 3 ")))
+                .isEqualTo(new CompactionConfig(
+                        false, Duration.ofMinutes(1), Duration.ofHours(2), Duration.ofDays(7), 256L << 20, 3));
+    }
+
+    @Test
+    void aZstdLevelOutsideZstdsRangeIsRefusedWithASentence() {
+        assertThatThrownBy(() -> CompactionConfig.fromEnvironment(Map.of("OTEL_LAKE_COMPACTION_ZSTD_LEVEL", "0")))
+                .hasMessage("OTEL_LAKE_COMPACTION_ZSTD_LEVEL must be between 1 and 19, got 0");
+        assertThatThrownBy(() -> CompactionConfig.fromEnvironment(Map.of("OTEL_LAKE_COMPACTION_ZSTD_LEVEL", "22")))
+                .hasMessage("OTEL_LAKE_COMPACTION_ZSTD_LEVEL must be between 1 and 19, got 22");
+        assertThatThrownBy(() -> CompactionConfig.fromEnvironment(Map.of("OTEL_LAKE_COMPACTION_ZSTD_LEVEL", "max")))
+                .hasMessage("OTEL_LAKE_COMPACTION_ZSTD_LEVEL must be a whole number from 1 to 19, got 'max'");
+    }
+}
