@@ -18,10 +18,11 @@ import java.util.SplittableRandom;
 
 /**
  * The benchmarks' data set, one for every module (schemas' test jar carries it to ingest and archiver): realistic OTLP
- * export requests of 512 spans or log records each, the same for the same seed. 8 services with Kubernetes resource attributes, semantic-convention span
- * attributes with ids inside URL paths, random trace and span ids in traces of 2-9 spans, 5% errors with exception
- * events; log bodies of 6-20 words with order and user ids, a third of the errors with a stack trace, two thirds of
- * the records with trace context.
+ * export requests of 512 spans or log records each, the same for the same seed. 8 services with Kubernetes resource
+ * attributes, semantic-convention span attributes with ids inside URL paths, random trace and span ids in traces of
+ * 2-9 spans that start anywhere in a request's 5-second window, 5% errors with exception events; log bodies of 6-20
+ * words with order and user ids, a third of the errors with a stack trace, two thirds of the records with trace
+ * context.
  */
 public final class BenchData {
     private static final String[] SERVICES = {
@@ -36,6 +37,8 @@ public final class BenchData {
                     .split(" ");
 
     public static final int ITEMS_PER_REQUEST = 512;
+    /** The span batch processor's default export interval: a request's traces start within this window. */
+    private static final long EXPORT_WINDOW_NANOS = 5_000_000_000L;
 
     private BenchData() {}
 
@@ -83,8 +86,10 @@ public final class BenchData {
             ByteString trace = id(r, 16);
             ByteString root = id(r, 8);
             int count = 2 + r.nextInt(8);
+            // an SDK exports what ended in the last few seconds: each trace starts somewhere in that window
+            long traceStart = now + r.nextLong(EXPORT_WINDOW_NANOS);
             for (int s = 0; s < count && scope.getSpansCount() < ITEMS_PER_REQUEST; s++) {
-                long start = now + s * 1_000_000L;
+                long start = traceStart + s * 1_000_000L;
                 long duration = 200_000L + r.nextLong(900_000_000L);
                 boolean error = r.nextInt(20) == 0;
                 String route = ROUTES[r.nextInt(ROUTES.length)];
