@@ -1,7 +1,9 @@
 package io.otellake.archiver;
 
+import io.otellake.schemas.LakeSchema;
 import java.util.Objects;
 import java.util.Set;
+import org.apache.avro.Schema;
 import org.apache.parquet.bytes.ByteBufferAllocator;
 import org.apache.parquet.column.ColumnDescriptor;
 import org.apache.parquet.column.ParquetProperties;
@@ -23,11 +25,11 @@ import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
  *   <li>A log record's {@code body}: {@code DELTA_LENGTH_BYTE_ARRAY} too. Bodies are free text that rarely repeats:
  *       parquet-mr's writer would try a dictionary on the first page, give it up and write plain, with a length before
  *       every body; packed apart, the lengths cost less and zstd sees the text end to end.
- *   <li>{@code end_time} and {@code duration_ns} of spans, {@code timestamp} and {@code observed_timestamp} of log
- *       records: {@code DELTA_BINARY_PACKED}. Spans sorted by trace id put the spans of one trace, which end close
- *       together, next to each other, and log records are sorted by service and time; the differences pack tighter
- *       than 8-byte plain values compress. (A span's {@code start_time} keeps its dictionary: the spans of a request
- *       share few start times, and the dictionary does better there.)
+ *   <li>{@code start_time}, {@code end_time} and {@code duration_ns} of spans, {@code timestamp} and {@code
+ *       observed_timestamp} of log records and metric data points: {@code DELTA_BINARY_PACKED}. Spans sorted by trace
+ *       id put the spans of one trace, which start and end close together, next to each other, and log records are
+ *       sorted by service and time; the differences pack tighter than 8-byte plain values compress. (The trace index
+ *       has one row per trace, so its {@code start_time} has no such neighbours and keeps parquet-mr's choice.)
  *   <li>Attribute values (the {@code value} of every {@code ...attributes} map): a dictionary of up to 8 MiB. Their
  *       values repeat across a file (routes, methods, status codes, ports), but the distinct ones of a 256,000-row file
  *       outgrow 1 MiB, and the fallback to plain for the rest of the chunk costs more than the bigger dictionary.
@@ -44,13 +46,16 @@ final class ColumnEncodings implements ValuesWriterFactory {
     private static final Set<String> HEX_IDS = Set.of("trace_id", "span_id", "parent_span_id");
     private static final String LOG_BODY = "body";
     private static final Set<String> DELTA_TIMES = Set.of("end_time", "duration_ns", "timestamp", "observed_timestamp");
+    private static final Set<String> SPAN_DELTA_TIMES = Set.of("start_time", "end_time", "duration_ns");
 
     private final ValuesWriterFactory fallback;
+    private final Set<String> deltaTimes;
     private ParquetProperties props;
 
-    /** {@code fallback} writes every column this class does not choose for. */
-    ColumnEncodings(ValuesWriterFactory fallback) {
+    /** For files of the {@code avro} schema; {@code fallback} writes every column this class does not choose for. */
+    ColumnEncodings(Schema avro, ValuesWriterFactory fallback) {
         this.fallback = Objects.requireNonNull(fallback, "fallback");
+        this.deltaTimes = avro.getFullName().equals(LakeSchema.SPAN.getFullName()) ? SPAN_DELTA_TIMES : DELTA_TIMES;
     }
 
     @Override
@@ -71,7 +76,7 @@ final class ColumnEncodings implements ValuesWriterFactory {
                 && (HEX_IDS.contains(leaf) || (path.length == 1 && leaf.equals(LOG_BODY)))) {
             return new DeltaLengthByteArrayValuesWriter(initial, page, allocator);
         }
-        if (type == PrimitiveTypeName.INT64 && path.length == 1 && DELTA_TIMES.contains(leaf)) {
+        if (type == PrimitiveTypeName.INT64 && path.length == 1 && deltaTimes.contains(leaf)) {
             return new DeltaBinaryPackingValuesWriterForLong(initial, page, allocator);
         }
         if (type == PrimitiveTypeName.BINARY && isAttributeValue(path) && props.isDictionaryEnabled(column)) {

@@ -189,7 +189,7 @@ public final class ParquetFiles {
                 // same bytes as parquet-mr's own), and for the lake the encodings ColumnEncodings picks
                 .withValuesWriterFactory(
                         how == WritePath.LAKE
-                                ? new ColumnEncodings(new RememberingBinaryDictionaryWriter.Factory())
+                                ? new ColumnEncodings(avro, new RememberingBinaryDictionaryWriter.Factory())
                                 : new RememberingBinaryDictionaryWriter.Factory());
         for (String column : RANDOM_IDS) {
             props = props.withDictionaryEncoding(column, false).withStatisticsEnabled(column, false);

@@ -58,12 +58,9 @@ class ColumnEncodingsTest {
         for (String id : List.of("trace_id", "span_id", "parent_span_id", "links.list.element.trace_id")) {
             assertThat(encodings.get(id)).as(id).contains(Encoding.DELTA_LENGTH_BYTE_ARRAY);
         }
-        for (String time : List.of("end_time", "duration_ns")) {
+        for (String time : List.of("start_time", "end_time", "duration_ns")) {
             assertThat(encodings.get(time)).as(time).contains(Encoding.DELTA_BINARY_PACKED);
         }
-        assertThat(encodings.get("start_time"))
-                .as("parquet-mr's choice (here plain: every start time differs)")
-                .doesNotContain(Encoding.DELTA_BINARY_PACKED);
         assertThat(encodings.get("attributes.key_value.value"))
                 .as("one dictionary for all of them, no fallback to plain")
                 .contains(Encoding.PLAIN_DICTIONARY)
@@ -75,7 +72,9 @@ class ColumnEncodingsTest {
                 ResultSet rs = st.executeQuery("SELECT count(*), count(DISTINCT attributes['url.path']),"
                         + " count(DISTINCT trace_id), sum(duration_ns), min(epoch_ns(end_time)),"
                         + " max(epoch_ns(end_time)), count(parent_span_id),"
-                        + " max(attributes['url.path']) FILTER (WHERE span_id = '" + spanId(PATHS - 1) + "')"
+                        + " max(attributes['url.path']) FILTER (WHERE span_id = '" + spanId(PATHS - 1) + "'),"
+                        + " sum(epoch_ns(start_time) - " + T + "),"
+                        + " max(epoch_ns(start_time)) FILTER (WHERE span_id = '" + spanId(4_321) + "')"
                         + " FROM read_parquet('" + file + "')")) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(PATHS);
@@ -90,6 +89,30 @@ class ColumnEncodingsTest {
             assertThat(rs.getLong(6)).isEqualTo(T + (PATHS - 1) * 1_000L + duration(PATHS - 1));
             assertThat(rs.getLong(7)).isEqualTo(PATHS - PATHS / 4);
             assertThat(rs.getString(8)).isEqualTo(path(PATHS - 1));
+            assertThat(rs.getLong(9)).isEqualTo((long) PATHS * (PATHS - 1) / 2 * 1_000L);
+            assertThat(rs.getLong(10)).isEqualTo(T + 4_321 * 1_000L);
+        }
+    }
+
+    @Test
+    void theTraceIndexKeepsParquetMrsChoiceForStartTimeHavingOneRowPerTrace() throws Exception {
+        Path file = dir.resolve("index.parquet");
+        List<GenericRecord> entries = TraceIndex.entries(records(SpanFlattener.flatten(spans())));
+        TraceIndex.write(entries, file);
+
+        Map<String, List<Encoding>> encodings = encodings(file);
+        assertThat(encodings.get("start_time")).doesNotContain(Encoding.DELTA_BINARY_PACKED);
+        assertThat(encodings.get("trace_id")).contains(Encoding.DELTA_LENGTH_BYTE_ARRAY);
+        try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = duck.createStatement();
+                ResultSet rs = st.executeQuery(
+                        "SELECT count(*), sum(span_count), min(epoch_ns(start_time)), max(epoch_ns(start_time))"
+                                + " FROM read_parquet('" + file + "')")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(PATHS / 4);
+            assertThat(rs.getLong(2)).isEqualTo(PATHS);
+            assertThat(rs.getLong(3)).isEqualTo(T);
+            assertThat(rs.getLong(4)).isEqualTo(T + (PATHS - 4) * 1_000L);
         }
     }
 
