@@ -321,37 +321,18 @@ class ColumnRowWriterTest {
     Path[] writeBoth(Signal signal, List<GenericRecord> rows, long bloomNdv, long rowGroupBytes) throws Exception {
         Schema schema = LakeSchema.of(signal);
         Map<String, String> meta = LakeSchema.fileMetadata(signal, "test");
-        Path direct = dir.resolve(signal + "-direct.parquet");
-        Path fallback = dir.resolve(signal + "-fallback.parquet");
-        Path lake = dir.resolve(signal + "-lake.parquet");
-        ParquetFiles.write(
-                schema,
-                meta,
-                bloomNdv,
-                rows.iterator(),
-                direct,
-                ParquetFiles.WritePath.COLUMNS_DEFAULT_ENCODINGS,
-                rowGroupBytes,
-                ParquetFiles.ZSTD_LEVEL);
-        ParquetFiles.write(
-                schema,
-                meta,
-                bloomNdv,
-                rows.iterator(),
-                fallback,
-                ParquetFiles.WritePath.PARQUET_WRITER,
-                rowGroupBytes,
-                ParquetFiles.ZSTD_LEVEL);
-        ParquetFiles.write(
-                schema,
-                meta,
-                bloomNdv,
-                rows.iterator(),
-                lake,
-                ParquetFiles.WritePath.LAKE,
-                rowGroupBytes,
-                ParquetFiles.ZSTD_LEVEL);
-        return new Path[] {direct, fallback, lake};
+        ParquetFiles.WritePath[] ways = {
+            ParquetFiles.WritePath.COLUMNS_DEFAULT_ENCODINGS,
+            ParquetFiles.WritePath.PARQUET_WRITER,
+            ParquetFiles.WritePath.LAKE
+        };
+        Path[] files = new Path[ways.length];
+        for (int i = 0; i < ways.length; i++) {
+            files[i] = dir.resolve(signal + "-" + ways[i] + ".parquet");
+            ParquetFiles.write(
+                    schema, meta, bloomNdv, rows.iterator(), files[i], ways[i], rowGroupBytes, ParquetFiles.ZSTD_LEVEL);
+        }
+        return files;
     }
 
     @Test
