@@ -5,6 +5,10 @@ import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.Parameters;
 import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,27 +48,8 @@ class LogController {
             summary = "Search log records",
             description = "A tenant's log records in [start, end). Besides the parameters below, attr.<key>=<value> and"
                     + " resource.<key>=<value> require a record or resource attribute to equal a value.")
+    @LogFilterParameters
     @Parameters({
-        @Parameter(name = "q", in = ParameterIn.QUERY, description = "Case-insensitive substring of the body."),
-        @Parameter(name = "regex", in = ParameterIn.QUERY, description = "RE2 regular expression the body must match."),
-        @Parameter(
-                name = "service",
-                in = ParameterIn.QUERY,
-                description = "Service name; may repeat (any of them matches)."),
-        @Parameter(
-                name = "severity_min",
-                in = ParameterIn.QUERY,
-                description = "Lowest severity: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (with 2-4) or 1-24."),
-        @Parameter(name = "trace_id", in = ParameterIn.QUERY, description = "32 hex characters."),
-        @Parameter(name = "span_id", in = ParameterIn.QUERY, description = "16 hex characters."),
-        @Parameter(
-                name = "start",
-                in = ParameterIn.QUERY,
-                description = "Inclusive start, RFC 3339 or Unix epoch nanoseconds; default end - 1 h."),
-        @Parameter(
-                name = "end",
-                in = ParameterIn.QUERY,
-                description = "Exclusive end, RFC 3339 or Unix epoch nanoseconds; default now."),
         @Parameter(name = "limit", in = ParameterIn.QUERY, description = "Records per page, 1-5000; default 100."),
         @Parameter(
                 name = "direction",
@@ -99,29 +84,8 @@ class LogController {
     @Operation(
             summary = "Count log records per step and severity",
             description = "Takes the filters of the log search, attr.<key> and resource.<key> included.")
-    @Parameters({
-        @Parameter(name = "q", in = ParameterIn.QUERY, description = "Case-insensitive substring of the body."),
-        @Parameter(name = "regex", in = ParameterIn.QUERY, description = "RE2 regular expression the body must match."),
-        @Parameter(
-                name = "service",
-                in = ParameterIn.QUERY,
-                description = "Service name; may repeat (any of them matches)."),
-        @Parameter(
-                name = "severity_min",
-                in = ParameterIn.QUERY,
-                description = "Lowest severity: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (with 2-4) or 1-24."),
-        @Parameter(name = "trace_id", in = ParameterIn.QUERY, description = "32 hex characters."),
-        @Parameter(name = "span_id", in = ParameterIn.QUERY, description = "16 hex characters."),
-        @Parameter(
-                name = "start",
-                in = ParameterIn.QUERY,
-                description = "Inclusive start, RFC 3339 or Unix epoch nanoseconds; default end - 1 h."),
-        @Parameter(
-                name = "end",
-                in = ParameterIn.QUERY,
-                description = "Exclusive end, RFC 3339 or Unix epoch nanoseconds; default now."),
-        @Parameter(name = "step", in = ParameterIn.QUERY, description = "Bucket size: 30s, 5m, 1h, 1d or seconds.")
-    })
+    @LogFilterParameters
+    @Parameter(name = "step", in = ParameterIn.QUERY, description = "Bucket size: 30s, 5m, 1h, 1d or seconds.")
     @GetMapping(path = "/api/v1/logs/volume", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> volume(
             @Parameter(hidden = true) TenantId tenant,
@@ -215,4 +179,31 @@ class LogController {
             return new TimeRange(start, end);
         }
     }
+
+    /** The OpenAPI description of the parameters that log search and log volume share ({@link LogFilter}, time range). */
+    @Target(ElementType.METHOD)
+    @Retention(RetentionPolicy.RUNTIME)
+    @Parameters({
+        @Parameter(name = "q", in = ParameterIn.QUERY, description = "Case-insensitive substring of the body."),
+        @Parameter(name = "regex", in = ParameterIn.QUERY, description = "RE2 regular expression the body must match."),
+        @Parameter(
+                name = "service",
+                in = ParameterIn.QUERY,
+                description = "Service name; may repeat (any of them matches)."),
+        @Parameter(
+                name = "severity_min",
+                in = ParameterIn.QUERY,
+                description = "Lowest severity: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (with 2-4) or 1-24."),
+        @Parameter(name = "trace_id", in = ParameterIn.QUERY, description = "32 hex characters."),
+        @Parameter(name = "span_id", in = ParameterIn.QUERY, description = "16 hex characters."),
+        @Parameter(
+                name = "start",
+                in = ParameterIn.QUERY,
+                description = "Inclusive start, RFC 3339 or Unix epoch nanoseconds; default end - 1 h."),
+        @Parameter(
+                name = "end",
+                in = ParameterIn.QUERY,
+                description = "Exclusive end, RFC 3339 or Unix epoch nanoseconds; default now.")
+    })
+    @interface LogFilterParameters {}
 }
