@@ -37,11 +37,7 @@ class GrpcOverflowIT {
     @BeforeAll
     static void start() {
         kafka = TestKafka.broker();
-        ingest = Ingest.start(IngestConfig.builder()
-                .kafkaBootstrap(kafka.bootstrapServers())
-                .httpHost("127.0.0.1")
-                .httpPort(0)
-                .grpcPort(0)
+        ingest = Ingest.start(TestKafka.ingestConfig()
                 .httpThreads(1)
                 .tracesTopic("grpc-overflow-traces")
                 .logsTopic("grpc-overflow-logs")

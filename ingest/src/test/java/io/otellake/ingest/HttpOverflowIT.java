@@ -25,11 +25,7 @@ class HttpOverflowIT {
     @BeforeAll
     static void start() {
         kafka = TestKafka.broker();
-        ingest = Ingest.start(IngestConfig.builder()
-                .kafkaBootstrap(kafka.bootstrapServers())
-                .httpHost("127.0.0.1")
-                .httpPort(0)
-                .grpcPort(0)
+        ingest = Ingest.start(TestKafka.ingestConfig()
                 .httpThreads(1)
                 .tracesTopic("overflow-traces")
                 .logsTopic("overflow-logs")

@@ -72,12 +72,7 @@ class IngestIT {
     @BeforeAll
     static void start() {
         kafka = TestKafka.broker();
-        ingest = Ingest.start(IngestConfig.builder()
-                .kafkaBootstrap(kafka.bootstrapServers())
-                .httpHost("127.0.0.1")
-                .httpPort(0)
-                .grpcPort(0)
-                .build());
+        ingest = Ingest.start(TestKafka.ingestConfig().build());
         http = new OtlpHttp(ingest.uri());
         traces = new TopicReader(kafka.bootstrapServers(), "otlp-traces");
         logs = new TopicReader(kafka.bootstrapServers(), "otlp-logs");

@@ -81,11 +81,7 @@ class KafkaFaultIT {
     @BeforeAll
     static void start() {
         kafka = TestKafka.broker();
-        ingest = Ingest.start(IngestConfig.builder()
-                .kafkaBootstrap(kafka.bootstrapServers())
-                .httpHost("127.0.0.1")
-                .httpPort(0)
-                .grpcPort(0)
+        ingest = Ingest.start(TestKafka.ingestConfig()
                 .tracesTopic("fault-traces")
                 .logsTopic("fault-logs")
                 .kafkaTimeout(KAFKA_TIMEOUT)

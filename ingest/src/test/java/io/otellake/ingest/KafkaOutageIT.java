@@ -24,11 +24,7 @@ class KafkaOutageIT {
     @BeforeAll
     static void start() {
         kafka = TestKafka.broker();
-        ingest = Ingest.start(IngestConfig.builder()
-                .kafkaBootstrap(kafka.bootstrapServers())
-                .httpHost("127.0.0.1")
-                .httpPort(0)
-                .grpcPort(0)
+        ingest = Ingest.start(TestKafka.ingestConfig()
                 .tracesTopic("outage-traces")
                 .logsTopic("outage-logs")
                 .kafkaTimeout(KAFKA_TIMEOUT)

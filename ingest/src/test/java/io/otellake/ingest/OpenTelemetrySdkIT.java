@@ -52,11 +52,7 @@ class OpenTelemetrySdkIT {
     @BeforeAll
     static void start() {
         kafka = TestKafka.broker();
-        ingest = Ingest.start(IngestConfig.builder()
-                .kafkaBootstrap(kafka.bootstrapServers())
-                .httpHost("127.0.0.1")
-                .httpPort(0)
-                .grpcPort(0)
+        ingest = Ingest.start(TestKafka.ingestConfig()
                 .tracesTopic("sdk-traces")
                 .logsTopic("sdk-logs")
                 .build());

@@ -105,11 +105,7 @@ abstract class OtlpConformanceIT {
     @BeforeAll
     static void startIngest() {
         kafka = TestKafka.broker();
-        IngestConfig config = IngestConfig.builder()
-                .kafkaBootstrap(kafka.bootstrapServers())
-                .httpHost("127.0.0.1")
-                .httpPort(0)
-                .grpcPort(0)
+        IngestConfig config = TestKafka.ingestConfig()
                 .tracesTopic("conformance-traces")
                 .logsTopic("conformance-logs")
                 .metricsTopic("conformance-metrics")

@@ -25,4 +25,13 @@ final class TestKafka {
         }
         return broker;
     }
+
+    /** Ingest's configuration for the test broker, listening on loopback on ports the system picks. */
+    static IngestConfig.Builder ingestConfig() {
+        return IngestConfig.builder()
+                .kafkaBootstrap(broker().bootstrapServers())
+                .httpHost("127.0.0.1")
+                .httpPort(0)
+                .grpcPort(0);
+    }
 }
