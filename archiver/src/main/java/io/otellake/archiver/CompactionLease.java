@@ -20,16 +20,21 @@ import org.slf4j.LoggerFactory;
  * <p><b>Protocol.</b> The lease is a series of generations, {@code <prefix>/_locks/compactor/<generation>.json},
  * each {@code {"owner": ..., "expires_ms": ...}}, created only with {@code If-None-Match: *}: of several archivers
  * that try to create the same generation, S3 lets exactly one succeed. The newest generation is the lease. An
- * archiver holds it when it created the newest generation and that has not expired; it renews by creating the next
- * generation before it expires, and takes an expired lease over the same way. It keeps its own previous generation
- * and deletes older ones.
+ * archiver holds it for {@link #TTL} from the moment it started creating the newest generation, by its own clock; it
+ * renews by creating the next generation before then. Another archiver takes the lease over the same way, but only
+ * once it has seen the same newest generation for a whole {@link #TTL} by <em>its</em> clock. The holder keeps its
+ * own previous generation and deletes older ones. ({@code expires_ms} is for people reading the folder; no archiver
+ * compares another machine's time with its own.)
  *
  * <p><b>Guarantee.</b> {@link #hold()} returns true only when this archiver holds the lease for at least {@link
  * #RENEW_BELOW} more, longer than an S3 call may last (3 minutes, see {@link S3Store}); the compactor asks just before
  * each upload of a compacted file, so no compacted file is uploaded by an archiver whose lease another one could have
- * taken over. This assumes the archivers' clocks agree within a minute, as NTP keeps them. An archiver that stops
- * holding the lease (a restart with a new owner id) is taken over after at most {@link #TTL}; with {@code
- * OTEL_LAKE_ARCHIVER_INSTANCE_ID} set the owner id survives the restart, and the instance keeps its lease.
+ * taken over. This holds whatever the archivers' clocks say: another archiver cannot see a generation before it was
+ * created, so it waits at least {@link #TTL} after the holder started creating it; only the rates of the clocks
+ * must agree, which they do to a few parts per million. An archiver that stops holding the lease (a crash, or a
+ * restart with a new owner id) is taken over {@link #TTL} after the others first saw its last generation, so an
+ * archiver that starts next to another's lease waits {@link #TTL} before it compacts; with {@code
+ * OTEL_LAKE_ARCHIVER_INSTANCE_ID} set the owner id survives a restart, and the instance keeps its lease.
  */
 final class CompactionLease {
     static final Duration TTL = Duration.ofMinutes(10);
@@ -46,6 +51,10 @@ final class CompactionLease {
     private final Clock clock;
     private long held = -1;
     private Instant heldUntil = Instant.MIN;
+    /** Another archiver's newest generation as this one last saw it, and since when (by this archiver's clock). */
+    private long seen = -1;
+
+    private Instant seenSince = Instant.MIN;
 
     /**
      * @param root the lake's key prefix, with its trailing slash (or empty)
@@ -63,7 +72,7 @@ final class CompactionLease {
 
     /**
      * Whether this archiver holds the lease for at least {@link #RENEW_BELOW} more: renews it, or takes it over when
-     * it has expired, as needed. False when another archiver holds it; S3 failures propagate.
+     * it has not changed for {@link #TTL}, as needed. False when another archiver holds it; S3 failures propagate.
      */
     boolean hold() {
         Instant now = clock.instant();
@@ -80,15 +89,17 @@ final class CompactionLease {
             }
         }
         if (newest >= 0 && newest != held) {
-            Optional<Lease> current = store.get(key(newest)).map(CompactionLease::parse);
+            Optional<String> current = store.get(key(newest)).map(CompactionLease::owner);
+            if (newest != seen) {
+                seen = newest;
+                seenSince = clock.instant(); // after the listing: not before the generation existed
+            }
             if (current.isPresent()
-                    && !current.get().owner().equals(owner)
-                    && current.get().expires().isAfter(now)) {
+                    && !current.get().isEmpty()
+                    && !current.get().equals(owner)
+                    && seenSince.plus(TTL).isAfter(clock.instant())) {
                 if (held >= 0) {
-                    log.warn(
-                            "compaction lease taken over by {} (generation {})",
-                            current.get().owner(),
-                            newest);
+                    log.warn("compaction lease taken over by {} (generation {})", current.get(), newest);
                 }
                 held = -1;
                 return false;
@@ -140,14 +151,12 @@ final class CompactionLease {
         return folder + String.format("%019d", generation) + ".json";
     }
 
-    private record Lease(String owner, Instant expires) {}
-
-    /** A generation's content; one that cannot be read counts as expired, so a stray object cannot block compaction. */
-    private static Lease parse(byte[] body) {
+    /**
+     * A generation's owner; empty for one that cannot be read, which counts as expired, so a stray object cannot block
+     * compaction.
+     */
+    private static String owner(byte[] body) {
         Matcher m = BODY.matcher(new String(body, StandardCharsets.UTF_8).strip());
-        if (!m.matches()) {
-            return new Lease("", Instant.EPOCH);
-        }
-        return new Lease(m.group(1), Instant.ofEpochMilli(Long.parseLong(m.group(2))));
+        return m.matches() ? m.group(1) : "";
     }
 }
