@@ -4,6 +4,7 @@ import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.otellake.archiver.ArchiverConfig;
 import io.otellake.archiver.HourFile;
 import io.otellake.archiver.ParquetFiles;
+import io.otellake.archiver.TraceIndex;
 import io.otellake.schemas.FlatRow;
 import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
@@ -30,9 +31,9 @@ import org.apache.parquet.io.LocalInputFile;
  * <p>It builds realistic OTLP export requests of 512 spans or log records each (8 services, semantic-convention
  * attributes, random ids, ids inside URL paths, varied bodies with stack traces), then runs what the archiver does
  * with them between Kafka and S3 — decode and flatten (spans straight from the protobuf wire bytes, log records from
- * the parsed messages), sort, write zstd Parquet files of
- * {@code bench.rowsPerFile} rows — on one thread, and reports rows per CPU-second of that thread and the bytes per
- * row of the files next to the raw OTLP protobuf bytes of the same data. Uploading is left out: it is I/O, and the
+ * the parsed messages), sort, write zstd Parquet files of {@code bench.rowsPerFile} rows and, for spans, the trace
+ * index file beside each — on one thread, and reports rows per CPU-second of that thread and the bytes per row of the
+ * files next to the raw OTLP protobuf bytes of the same data. Uploading is left out: it is I/O, and the
  * local S3 server's CPU would be counted against the archiver's.
  */
 public final class ArchiverBenchmark {
@@ -57,8 +58,9 @@ public final class ArchiverBenchmark {
         Result t = run(Signal.TRACES, traces, rowsPerFile, dir);
         Result l = run(Signal.LOGS, logs, rowsPerFile, dir);
         String report =
-                "| signal | rows | rows per CPU-second | raw OTLP bytes/row | Parquet bytes/row | smaller by |\n"
-                        + "|---|---|---|---|---|---|\n" + t.line("spans") + l.line("log records");
+                "| signal | rows | rows per CPU-second | raw OTLP bytes/row | Parquet bytes/row | trace index bytes/row"
+                        + " | smaller by (with the index) |\n"
+                        + "|---|---|---|---|---|---|---|\n" + t.line("spans") + l.line("log records");
         System.out.println(report);
         Path out = Path.of("target", "archiver-bench.md");
         Files.createDirectories(out.getParent());
@@ -66,16 +68,19 @@ public final class ArchiverBenchmark {
         System.out.println("written to " + out.toAbsolutePath());
     }
 
-    record Result(long rows, long rawBytes, long parquetBytes, long cpuNanos) {
+    /** {@code parquetBytes} are the data files, {@code indexBytes} the trace index files beside span files. */
+    record Result(long rows, long rawBytes, long parquetBytes, long indexBytes, long cpuNanos) {
         String line(String what) {
             return String.format(
-                    "| %s | %,d | %,.0f | %.0f | %.1f | %.1fx |%n",
+                    "| %s | %,d | %,.0f | %.0f | %.1f | %.1f | %.1fx (%.1fx) |%n",
                     what,
                     rows,
                     rows / (cpuNanos / 1e9),
                     (double) rawBytes / rows,
                     (double) parquetBytes / rows,
-                    (double) rawBytes / parquetBytes);
+                    (double) indexBytes / rows,
+                    (double) rawBytes / parquetBytes,
+                    (double) rawBytes / (parquetBytes + indexBytes));
         }
     }
 
@@ -85,9 +90,11 @@ public final class ArchiverBenchmark {
         long rows = 0;
         long raw = 0;
         long parquet = 0;
+        long index = 0;
         int file = 0;
         List<GenericRecord> batch = new ArrayList<>(rowsPerFile);
-        for (byte[] request : requests) {
+        for (int i = 0; i < requests.size(); i++) {
+            byte[] request = requests.get(i);
             raw += request.length;
             List<FlatRow> flat = signal == Signal.TRACES
                     ? SpanFlattener.flatten(request)
@@ -95,20 +102,19 @@ public final class ArchiverBenchmark {
             for (FlatRow row : flat) {
                 batch.add(row.record());
             }
-            if (batch.size() >= rowsPerFile) {
-                parquet += write(signal, batch, dir.resolve("f" + file++ + ".parquet"));
+            if (batch.size() >= rowsPerFile || (i == requests.size() - 1 && !batch.isEmpty())) {
+                long[] sizes = write(signal, batch, dir.resolve("f" + file++ + ".parquet"));
+                parquet += sizes[0];
+                index += sizes[1];
                 rows += batch.size();
                 batch.clear();
             }
         }
-        if (!batch.isEmpty()) {
-            parquet += write(signal, batch, dir.resolve("f" + file + ".parquet"));
-            rows += batch.size();
-        }
-        return new Result(rows, raw, parquet, cpu.getCurrentThreadCpuTime() - start);
+        return new Result(rows, raw, parquet, index, cpu.getCurrentThreadCpuTime() - start);
     }
 
-    static long write(Signal signal, List<GenericRecord> rows, Path file) throws Exception {
+    /** Writes one file as the archiver does, and for spans its trace index; returns both sizes. */
+    static long[] write(Signal signal, List<GenericRecord> rows, Path file) throws Exception {
         HourFile.sort(signal, rows); // the archiver's own reading order
         ParquetFiles.write(
                 signal, rows, file, ArchiverConfig.DEFAULT_ROW_GROUP_BYTES, Integer.getInteger("bench.zstdLevel", 3));
@@ -117,7 +123,17 @@ public final class ArchiverBenchmark {
             printColumns(file, rows.size());
         }
         Files.delete(file);
-        return size;
+        if (signal != Signal.TRACES) {
+            return new long[] {size, 0};
+        }
+        Path index = file.resolveSibling("index-" + file.getFileName());
+        TraceIndex.write(TraceIndex.entries(rows), index);
+        long indexSize = Files.size(index);
+        if (Boolean.getBoolean("bench.columns")) {
+            printColumns(index, rows.size());
+        }
+        Files.delete(index);
+        return new long[] {size, indexSize};
     }
 
     /** With {@code -Dbench.columns=true}: each column's compressed bytes per row (skews the CPU figures). */
