@@ -180,7 +180,7 @@ class LogController {
         }
     }
 
-    /** The OpenAPI description of the parameters that log search and log volume share ({@link LogFilter}, time range). */
+    /** The OpenAPI description of the parameters log search and log volume share: {@link LogFilter}'s and the range. */
     @Target(ElementType.METHOD)
     @Retention(RetentionPolicy.RUNTIME)
     @Parameters({

@@ -117,7 +117,11 @@ public final class ArchiverBenchmark {
     static long[] write(Signal signal, List<GenericRecord> rows, Path file) throws Exception {
         HourFile.sort(signal, rows); // the archiver's own reading order
         ParquetFiles.write(
-                signal, rows, file, ArchiverConfig.DEFAULT_ROW_GROUP_BYTES, Integer.getInteger("bench.zstdLevel", 3));
+                signal,
+                rows,
+                file,
+                ArchiverConfig.DEFAULT_ROW_GROUP_BYTES,
+                Integer.getInteger("bench.zstdLevel", ParquetFiles.ZSTD_LEVEL));
         long size = Files.size(file);
         if (Boolean.getBoolean("bench.columns")) {
             printColumns(file, rows.size());
