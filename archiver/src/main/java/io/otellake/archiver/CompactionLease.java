@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -20,18 +21,18 @@ import org.slf4j.LoggerFactory;
  * <p><b>Protocol.</b> The lease is a series of generations, {@code <prefix>/_locks/compactor/<generation>.json},
  * each {@code {"owner": ..., "expires_ms": ...}}, created only with {@code If-None-Match: *}: of several archivers
  * that try to create the same generation, S3 lets exactly one succeed. The newest generation is the lease. An
- * archiver holds it for {@link #TTL} from the moment it started creating the newest generation, by its own clock; it
- * renews by creating the next generation before then. Another archiver takes the lease over the same way, but only
- * once it has seen the same newest generation for a whole {@link #TTL} by <em>its</em> clock. The holder keeps its
- * own previous generation and deletes older ones. ({@code expires_ms} is for people reading the folder; no archiver
- * compares another machine's time with its own.)
+ * archiver holds it for {@link #TTL} from the moment it started creating the newest generation; it renews by creating
+ * the next generation before then. Another archiver takes the lease over the same way, but only once it has seen the
+ * same newest generation for a whole {@link #TTL}. Both measure time elapsed on their own monotonic clock ({@link
+ * System#nanoTime()}), never a time of day. The holder keeps its own previous generation and deletes older ones.
+ * ({@code expires_ms} is for people reading the folder; no archiver compares another machine's time with its own.)
  *
  * <p><b>Guarantee.</b> {@link #hold()} returns true only when this archiver holds the lease for at least {@link
  * #RENEW_BELOW} more, longer than an S3 call may last (3 minutes, see {@link S3Store}); the compactor asks just before
  * each upload of a compacted file, so no compacted file is uploaded by an archiver whose lease another one could have
- * taken over. This holds whatever the archivers' clocks say: another archiver cannot see a generation before it was
- * created, so it waits at least {@link #TTL} after the holder started creating it; only the rates of the clocks
- * must agree, which they do to a few parts per million. An archiver that stops holding the lease (a crash, or a
+ * taken over. This holds whatever the archivers' clocks say, and when they are stepped: another archiver cannot see a
+ * generation before it was created, so it waits at least {@link #TTL} after the holder started creating it; only the
+ * rates at which time passes must agree, which they do to a few parts per million. An archiver that stops holding the lease (a crash, or a
  * restart with a new owner id) is taken over {@link #TTL} after the others first saw its last generation, so an
  * archiver that starts next to another's lease waits {@link #TTL} before it compacts; with {@code
  * OTEL_LAKE_ARCHIVER_INSTANCE_ID} set the owner id survives a restart, and the instance keeps its lease.
@@ -49,18 +50,28 @@ final class CompactionLease {
     private final String folder;
     private final String owner;
     private final Clock clock;
+    private final LongSupplier nanoTime;
     private long held = -1;
-    private Instant heldUntil = Instant.MIN;
-    /** Another archiver's newest generation as this one last saw it, and since when (by this archiver's clock). */
+    /** When the lease this archiver holds ends, in {@link #nanoTime}. */
+    private long heldUntil;
+    /** Another archiver's newest generation as this one last saw it, and since when (in {@link #nanoTime}). */
     private long seen = -1;
 
-    private Instant seenSince = Instant.MIN;
+    private long seenSince;
 
     /**
      * @param root the lake's key prefix, with its trailing slash (or empty)
      * @param owner this archiver's id: unique among running archivers ({@code [A-Za-z0-9._-]+})
      */
     CompactionLease(S3Store store, String root, String owner, Clock clock) {
+        this(store, root, owner, clock, System::nanoTime);
+    }
+
+    /**
+     * The same, with {@code nanoTime} for the time that passes ({@link System#nanoTime()} outside tests); {@code clock}
+     * only dates {@code expires_ms}.
+     */
+    CompactionLease(S3Store store, String root, String owner, Clock clock, LongSupplier nanoTime) {
         if (!owner.matches("[A-Za-z0-9._-]{1,200}")) {
             throw new IllegalArgumentException("a lease owner is 1-200 of A-Z a-z 0-9 . _ -, got '" + owner + "'");
         }
@@ -68,6 +79,7 @@ final class CompactionLease {
         this.folder = root + FOLDER;
         this.owner = owner;
         this.clock = clock;
+        this.nanoTime = nanoTime;
     }
 
     /**
@@ -75,8 +87,8 @@ final class CompactionLease {
      * it has not changed for {@link #TTL}, as needed. False when another archiver holds it; S3 failures propagate.
      */
     boolean hold() {
-        Instant now = clock.instant();
-        if (held >= 0 && heldUntil.minus(RENEW_BELOW).isAfter(now)) {
+        long now = nanoTime.getAsLong();
+        if (held >= 0 && heldUntil - RENEW_BELOW.toNanos() - now > 0) {
             return true;
         }
         long newest = -1;
@@ -92,12 +104,12 @@ final class CompactionLease {
             Optional<String> current = store.get(key(newest)).map(CompactionLease::owner);
             if (newest != seen) {
                 seen = newest;
-                seenSince = clock.instant(); // after the listing: not before the generation existed
+                seenSince = nanoTime.getAsLong(); // after the listing: not before the generation existed
             }
             if (current.isPresent()
                     && !current.get().isEmpty()
                     && !current.get().equals(owner)
-                    && seenSince.plus(TTL).isAfter(clock.instant())) {
+                    && seenSince + TTL.toNanos() - nanoTime.getAsLong() > 0) {
                 if (held >= 0) {
                     log.warn("compaction lease taken over by {} (generation {})", current.get(), newest);
                 }
@@ -106,8 +118,9 @@ final class CompactionLease {
             }
         }
         long next = newest + 1;
-        Instant until = now.plus(TTL);
-        byte[] body = ("{\"owner\":\"" + owner + "\",\"expires_ms\":" + until.toEpochMilli() + "}")
+        long until = now + TTL.toNanos();
+        Instant expires = clock.instant().plus(TTL);
+        byte[] body = ("{\"owner\":\"" + owner + "\",\"expires_ms\":" + expires.toEpochMilli() + "}")
                 .getBytes(StandardCharsets.UTF_8);
         if (!create(key(next), body)) {
             held = -1; // another archiver created this generation first
