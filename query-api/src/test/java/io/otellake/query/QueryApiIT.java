@@ -677,11 +677,15 @@ class QueryApiIT {
         assertThat(getRaw("/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
     }
 
+    /** The query parameters of the path's GET; each must carry a description. */
     static java.util.List<String> queryParameters(JsonNode path) {
         java.util.List<String> names = new ArrayList<>();
         for (JsonNode p : path.get("get").get("parameters")) {
             if (p.get("in").asString().equals("query")) {
                 names.add(p.get("name").asString());
+                assertThat(p.has("description") ? p.get("description").asString() : "")
+                        .as("description of " + p.get("name").asString())
+                        .isNotBlank();
             }
         }
         return names;
