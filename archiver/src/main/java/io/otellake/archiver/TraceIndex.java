@@ -46,7 +46,7 @@ public final class TraceIndex {
             .type(nanos())
             .noDefault()
             .name("end_time")
-            .doc("Latest span end of this trace in the indexed file.")
+            .doc("Latest span end of this trace in the indexed file (or start, for a span that ends before it starts).")
             .type(nanos())
             .noDefault()
             .requiredInt("span_count")
@@ -73,7 +73,9 @@ public final class TraceIndex {
         for (GenericRecord span : spans) {
             String id = span.get("trace_id").toString();
             long start = (Long) span.get("start_time");
-            long end = (Long) span.get("end_time");
+            // a span that ends before it starts (end 0, say) still reaches its start: readers that ask which traces
+            // have a span starting in [a, b) look for start_time < b and end_time >= a
+            long end = Math.max(start, (Long) span.get("end_time"));
             GenericRecord entry = byTrace.get(id);
             if (entry == null) {
                 entry = new GenericData.Record(SCHEMA);

@@ -98,7 +98,7 @@ class TraceLookup {
         List<Partition> hours = new ArrayList<>();
         if (!index.files().isEmpty()) {
             String sql = "SELECT DISTINCT epoch_ns(start_time) // 3600000000000 AS hour FROM read_parquet(?)"
-                    + whereTrace(range) + " ORDER BY hour";
+                    + whereIndexed(range) + " ORDER BY hour";
             try (Connection c = runner.connect();
                     PreparedStatement ps = c.prepareStatement(sql)) {
                 bindTrace(ps, QueryRunner.files(c, index.files()), traceId, range);
@@ -131,7 +131,20 @@ class TraceLookup {
                                 + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
     }
 
-    /** Binds {@code read_parquet(?)} and the parameters of {@link #whereTrace}. */
+    /**
+     * The filter of a trace's index rows that may hold a span starting in [start, end): a row covers spans starting
+     * from its {@code start_time} up to at most its {@code end_time}, so an hour whose row starts before the range still
+     * counts when the row ends inside it. Its parameters are bound by {@link #bindTrace} too.
+     */
+    private static String whereIndexed(long @Nullable [] range) {
+        return " WHERE trace_id = ?"
+                + (range == null
+                        ? ""
+                        : " AND end_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
+                                + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
+    }
+
+    /** Binds {@code read_parquet(?)} and the parameters of {@link #whereTrace} or {@link #whereIndexed}. */
     private static void bindTrace(PreparedStatement ps, Array files, String traceId, long @Nullable [] range)
             throws SQLException {
         ps.setArray(1, files);

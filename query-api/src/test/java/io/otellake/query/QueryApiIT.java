@@ -121,6 +121,8 @@ class QueryApiIT {
                             .addResourceSpans(later.getResourceSpans(0).toBuilder()
                                     .setScopeSpans(0, ScopeSpans.newBuilder().addSpans(far)))
                             .build()));
+            // tenant ranged: one trace, two spans in one hour (14:00 and 14:30), and a span that ends before it starts
+            put(s3, Signal.TRACES, "ranged", SpanFlattener.flatten(ranged()));
             // a tenant whose id starts with another's: its keys share the text prefix "tenant=acme"
             put(s3, Signal.LOGS, "acme-evil", LogFlattener.flatten(logs("checkout", T10, "declined at acme-evil", 0)));
             // tenant pager: 25 records in two files, 10 of them at the very same nanosecond
@@ -341,6 +343,31 @@ class QueryApiIT {
                 .containsExactly("b7ad6b7169203331");
         problem(
                 getRaw("/api/v1/traces/" + TRACE + "?start=2024-04-27T00:00:00Z&end=2024-05-04T00:00:00Z", "globex"),
+                404,
+                "no trace");
+    }
+
+    @Test
+    void aLongRangeThatStartsInsideATracesHourStillFindsItsLaterSpans() throws Exception {
+        // the index row of hour 14 starts at 14:00, before the range: the hour must still be read
+        JsonNode after = getJson(
+                "/api/v1/traces/" + RANGED + "?start=2024-05-01T14:10:00Z&end=2024-05-02T00:00:00Z", "ranged", 200);
+        assertThat(after.get("spans"))
+                .extracting(s -> s.get("span_id").asString())
+                .containsExactly("000000000000000b", "000000000000000c");
+        JsonNode late = getJson(
+                "/api/v1/traces/" + RANGED + "?start=2024-05-01T14:40:00Z&end=2024-05-02T00:00:00Z", "ranged", 200);
+        assertThat(late.get("spans"))
+                .as("a span whose end precedes its start still counts by its start")
+                .extracting(s -> s.get("span_id").asString())
+                .containsExactly("000000000000000c");
+        JsonNode before = getJson(
+                "/api/v1/traces/" + RANGED + "?start=2024-04-30T14:00:00Z&end=2024-05-01T14:10:00Z", "ranged", 200);
+        assertThat(before.get("spans"))
+                .extracting(s -> s.get("span_id").asString())
+                .containsExactly("000000000000000a");
+        problem(
+                getRaw("/api/v1/traces/" + RANGED + "?start=2024-05-01T14:50:00Z&end=2024-05-02T00:00:00Z", "ranged"),
                 404,
                 "no trace");
     }
@@ -826,6 +853,28 @@ class QueryApiIT {
                                 .addAttributes(kv("service.name", str(service)))
                                 .addAttributes(kv("k8s.namespace.name", str(i < 5 ? "payments" : "shop"))))
                         .addScopeLogs(ScopeLogs.newBuilder().addLogRecords(log)))
+                .build();
+    }
+
+    static final String RANGED = "44444444444444444444444444444444";
+
+    /** Spans a (14:00-14:00:01), b (14:30-14:30:01) and c (starts 14:45, ends at 0) of one trace, on 2024-05-01. */
+    static ExportTraceServiceRequest ranged() {
+        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
+        String[][] spans = {{"a", "14:00:00", "14:00:01"}, {"b", "14:30:00", "14:30:01"}, {"c", "14:45:00", null}};
+        for (String[] s : spans) {
+            long start = nanos(Instant.parse("2024-05-01T" + s[1] + "Z"));
+            scope.addSpans(Span.newBuilder()
+                    .setTraceId(ByteString.fromHex(RANGED))
+                    .setSpanId(ByteString.fromHex("000000000000000" + s[0]))
+                    .setName("step " + s[0])
+                    .setStartTimeUnixNano(start)
+                    .setEndTimeUnixNano(s[2] == null ? 0 : nanos(Instant.parse("2024-05-01T" + s[2] + "Z"))));
+        }
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(kv("service.name", str("ranged"))))
+                        .addScopeSpans(scope))
                 .build();
     }
 
