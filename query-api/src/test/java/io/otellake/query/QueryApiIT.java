@@ -301,9 +301,7 @@ class QueryApiIT {
     void traceLookupWithoutATimeRangeReadsOnlyTheHoursTheTraceIndexNames() throws Exception {
         JsonNode body = getJson("/api/v1/traces/" + TRACE, "acme", 200);
 
-        assertThat(body.get("spans"))
-                .extracting(s -> s.get("span_id").asString())
-                .containsExactly("b7ad6b7169203331", "00000000000000aa");
+        assertThat(spanIds(body)).containsExactly("b7ad6b7169203331", "00000000000000aa");
         // every acme index file, then only the span files of the trace's two hours (10:00 and 11:00)
         long indexFiles = keys("lake/_index/traces/tenant=acme/").size();
         long spanFiles = keys("lake/traces/tenant=acme/dt=2024-05-01/hour=10/").size()
@@ -320,9 +318,7 @@ class QueryApiIT {
         JsonNode week = getJson(
                 "/api/v1/traces/" + TRACE + "?start=2024-04-27T00:00:00Z&end=2024-05-04T00:00:00Z", "acme", 200);
 
-        assertThat(week.get("spans"))
-                .extracting(s -> s.get("span_id").asString())
-                .containsExactly("b7ad6b7169203331", "00000000000000aa");
+        assertThat(spanIds(week)).containsExactly("b7ad6b7169203331", "00000000000000aa");
         long indexFilesOfTheWeek = keys("lake/_index/traces/tenant=acme/").stream()
                 .filter(k -> k.compareTo("lake/_index/traces/tenant=acme/dt=2024-04-27/") >= 0
                         && k.compareTo("lake/_index/traces/tenant=acme/dt=2024-05-04/") < 0)
@@ -338,9 +334,7 @@ class QueryApiIT {
         // The range still decides: ending at 11:00 leaves out the span that started after it.
         JsonNode untilEleven = getJson(
                 "/api/v1/traces/" + TRACE + "?start=2024-04-30T00:00:00Z&end=2024-05-01T11:00:00Z", "acme", 200);
-        assertThat(untilEleven.get("spans"))
-                .extracting(s -> s.get("span_id").asString())
-                .containsExactly("b7ad6b7169203331");
+        assertThat(spanIds(untilEleven)).containsExactly("b7ad6b7169203331");
         problem(
                 getRaw("/api/v1/traces/" + TRACE + "?start=2024-04-27T00:00:00Z&end=2024-05-04T00:00:00Z", "globex"),
                 404,
@@ -352,24 +346,26 @@ class QueryApiIT {
         // the index row of hour 14 starts at 14:00, before the range: the hour must still be read
         JsonNode after = getJson(
                 "/api/v1/traces/" + RANGED + "?start=2024-05-01T14:10:00Z&end=2024-05-02T00:00:00Z", "ranged", 200);
-        assertThat(after.get("spans"))
-                .extracting(s -> s.get("span_id").asString())
-                .containsExactly("000000000000000b", "000000000000000c");
+        assertThat(spanIds(after)).containsExactly("000000000000000b", "000000000000000c");
         JsonNode late = getJson(
                 "/api/v1/traces/" + RANGED + "?start=2024-05-01T14:40:00Z&end=2024-05-02T00:00:00Z", "ranged", 200);
-        assertThat(late.get("spans"))
+        assertThat(spanIds(late))
                 .as("a span whose end precedes its start still counts by its start")
-                .extracting(s -> s.get("span_id").asString())
                 .containsExactly("000000000000000c");
         JsonNode before = getJson(
                 "/api/v1/traces/" + RANGED + "?start=2024-04-30T14:00:00Z&end=2024-05-01T14:10:00Z", "ranged", 200);
-        assertThat(before.get("spans"))
-                .extracting(s -> s.get("span_id").asString())
-                .containsExactly("000000000000000a");
+        assertThat(spanIds(before)).containsExactly("000000000000000a");
         problem(
                 getRaw("/api/v1/traces/" + RANGED + "?start=2024-05-01T14:50:00Z&end=2024-05-02T00:00:00Z", "ranged"),
                 404,
                 "no trace");
+    }
+
+    /** The span ids of a trace lookup's answer, in its order. */
+    static List<String> spanIds(JsonNode trace) {
+        List<String> ids = new ArrayList<>();
+        trace.get("spans").forEach(span -> ids.add(span.get("span_id").asString()));
+        return ids;
     }
 
     private static List<String> keys(String prefix) {
