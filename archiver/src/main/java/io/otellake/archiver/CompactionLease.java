@@ -32,9 +32,9 @@ import org.slf4j.LoggerFactory;
  * each upload of a compacted file, so no compacted file is uploaded by an archiver whose lease another one could have
  * taken over. This holds whatever the archivers' clocks say, and when they are stepped: another archiver cannot see a
  * generation before it was created, so it waits at least {@link #TTL} after the holder started creating it; only the
- * rates at which time passes must agree, which they do to a few parts per million. An archiver that stops holding the lease (a crash, or a
- * restart with a new owner id) is taken over {@link #TTL} after the others first saw its last generation, so an
- * archiver that starts next to another's lease waits {@link #TTL} before it compacts; with {@code
+ * rates at which time passes must agree, which they do to a few parts per million. An archiver that stops holding
+ * the lease (a crash, or a restart with a new owner id) is taken over {@link #TTL} after the others first saw its last
+ * generation, so an archiver that starts next to another's lease waits {@link #TTL} before it compacts; with {@code
  * OTEL_LAKE_ARCHIVER_INSTANCE_ID} set the owner id survives a restart, and the instance keeps its lease.
  */
 final class CompactionLease {

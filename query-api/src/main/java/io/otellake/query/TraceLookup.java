@@ -38,6 +38,11 @@ class TraceLookup {
             LakeSchema.SPAN.getField("links").schema().getElementType();
     private static final String TIME_COLUMNS = "epoch_ns(start_time) AS start_time, epoch_ns(end_time) AS end_time";
 
+    /** The column {@link #whereTrace} compares with a range's start: a span's start, an index row's end. */
+    private static final String SPANS = "start_time";
+
+    private static final String INDEX_ROWS = "end_time";
+
     /** Ranges up to this long are read hour by hour; longer ones through the trace index. */
     static final Duration SCAN_UP_TO = Duration.ofHours(6);
 
@@ -98,7 +103,7 @@ class TraceLookup {
         List<Partition> hours = new ArrayList<>();
         if (!index.files().isEmpty()) {
             String sql = "SELECT DISTINCT epoch_ns(start_time) // 3600000000000 AS hour FROM read_parquet(?)"
-                    + whereIndexed(range) + " ORDER BY hour";
+                    + whereTrace(range, INDEX_ROWS) + " ORDER BY hour";
             try (Connection c = runner.connect();
                     PreparedStatement ps = c.prepareStatement(sql)) {
                 bindTrace(ps, QueryRunner.files(c, index.files()), traceId, range);
@@ -122,29 +127,22 @@ class TraceLookup {
         return new Result(traceId, spans, stats);
     }
 
-    /** The filter of a trace's spans, optionally in [start, end); its parameters are bound by {@link #bindTrace}. */
-    private static String whereTrace(long @Nullable [] range) {
-        return " WHERE trace_id = ?"
-                + (range == null
-                        ? ""
-                        : " AND start_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
-                                + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
-    }
-
     /**
-     * The filter of a trace's index rows that may hold a span starting in [start, end): a row covers spans starting
-     * from its {@code start_time} up to at most its {@code end_time}, so an hour whose row starts before the range still
-     * counts when the row ends inside it. Its parameters are bound by {@link #bindTrace} too.
+     * The filter of a trace's rows that may hold a span starting in [start, end) (every row when there is no range):
+     * {@code start_time < end} and {@code reach >= start}. For spans {@code reach} is {@link #SPANS}, their own start;
+     * for index rows it is {@link #INDEX_ROWS}, their end, since a row covers spans starting from its {@code
+     * start_time} up to at most its {@code end_time}: an hour whose row starts before the range still counts when the
+     * row ends inside it. Its parameters are bound by {@link #bindTrace}.
      */
-    private static String whereIndexed(long @Nullable [] range) {
+    private static String whereTrace(long @Nullable [] range, String reach) {
         return " WHERE trace_id = ?"
                 + (range == null
                         ? ""
-                        : " AND end_time >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
+                        : " AND " + reach + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)"
                                 + " AND start_time < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
     }
 
-    /** Binds {@code read_parquet(?)} and the parameters of {@link #whereTrace} or {@link #whereIndexed}. */
+    /** Binds {@code read_parquet(?)} and the parameters of {@link #whereTrace}. */
     private static void bindTrace(PreparedStatement ps, Array files, String traceId, long @Nullable [] range)
             throws SQLException {
         ps.setArray(1, files);
@@ -166,7 +164,7 @@ class TraceLookup {
                 + " list_transform(events, lambda e: {'time': epoch_ns(e.time), 'name': e.name,"
                 + " 'attributes': e.attributes, 'attribute_types': e.attribute_types,"
                 + " 'dropped_attributes_count': e.dropped_attributes_count}) AS events)"
-                + " FROM read_parquet(?)" + whereTrace(range) + " ORDER BY start_time, span_id";
+                + " FROM read_parquet(?)" + whereTrace(range, SPANS) + " ORDER BY start_time, span_id";
         try (Connection c = runner.connect();
                 PreparedStatement ps = c.prepareStatement(sql)) {
             bindTrace(ps, QueryRunner.files(c, fetched.files()), traceId, range);
