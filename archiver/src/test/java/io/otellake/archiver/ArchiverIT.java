@@ -428,6 +428,56 @@ class ArchiverIT {
     }
 
     @Test
+    void timesFromTwoToTheSixtyThirdNanosOnAreFutureNotBefore1970() throws Exception {
+        // OTLP times are fixed64, unsigned: 2^63 ns and above (year 2262 on) read as negative Java longs
+        long now = System.currentTimeMillis() * 1_000_000L;
+        Set<String> present = new HashSet<>();
+        Set<String> future = new HashSet<>();
+        send(traces, 0, "acme", traceRequest("clock-ok", now, 2, present).toByteArray());
+        send(traces, 0, "acme", traceRequest("uint64-max", -2L, 2, future).toByteArray());
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("two-to-the-63", Long.MIN_VALUE, 1, future).toByteArray());
+        send(
+                logs,
+                0,
+                "acme",
+                logRequest("uint64-max", -1L, "from the far future").toByteArray());
+        startArchiver();
+
+        awaitCommitted(traces, 3);
+        awaitCommitted(logs, 1);
+        assertThat(archiver.quarantinedRows()).isEqualTo(4);
+        assertThat(listKeys("lake/traces/"))
+                .singleElement()
+                .asString()
+                .startsWith("lake/"
+                        + io.otellake.schemas.Partition.of(
+                                        io.otellake.schemas.Signal.TRACES, io.otellake.schemas.TenantId.of("acme"), now)
+                                .path());
+        assertThat(listKeys("lake/logs/")).isEmpty();
+        assertThat(listKeys("lake/_index/")).singleElement().asString().doesNotContain("dt=1969-");
+        assertThat(listKeys("lake/_quarantine/"))
+                .containsExactlyInAnyOrder(
+                        "lake/_quarantine/traces/tenant=acme/" + traces + "+0+1.parquet",
+                        "lake/_quarantine/logs/tenant=acme/" + logs + "+0+0.parquet");
+        Path local = download(listKeys("lake/_quarantine/traces/"));
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement()) {
+            List<String> ids = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery(
+                    "SELECT span_id FROM read_parquet('" + local + "/lake/_quarantine/traces/**/*.parquet')")) {
+                while (rs.next()) {
+                    ids.add(rs.getString(1));
+                }
+            }
+            assertThat(ids).containsExactlyInAnyOrderElementsOf(future);
+        }
+    }
+
+    @Test
     void metricsCountRowsFilesDeadLettersAndLagPerPartition() throws Exception {
         try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
             metricsPort = free.getLocalPort();
