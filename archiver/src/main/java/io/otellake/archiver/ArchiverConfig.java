@@ -55,6 +55,9 @@ public record ArchiverConfig(
     public static final long DEFAULT_MAX_FILE_BYTES = 64L * 1024 * 1024;
     public static final Duration DEFAULT_MAX_FILE_AGE = Duration.ofSeconds(5);
     public static final Duration DEFAULT_MAX_FUTURE = Duration.ofHours(1);
+    /** The largest {@link #maxFuture()}; from 292 years on the bound no longer fits a long of nanoseconds. */
+    public static final Duration MAX_MAX_FUTURE = Duration.ofDays(36_500);
+
     public static final Duration DEFAULT_S3_STARTUP_TIMEOUT = Duration.ofMinutes(2);
     public static final long DEFAULT_ROW_GROUP_BYTES = 64L * 1024 * 1024;
 
@@ -95,6 +98,9 @@ public record ArchiverConfig(
                 !maxFileAge.isNegative() && !maxFileAge.isZero(),
                 "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be a positive duration such as PT5S");
         require(!maxFuture.isNegative(), "OTEL_LAKE_ARCHIVER_MAX_FUTURE must not be negative, e.g. PT1H");
+        require(
+                maxFuture.compareTo(MAX_MAX_FUTURE) <= 0,
+                "OTEL_LAKE_ARCHIVER_MAX_FUTURE must be at most P36500D (100 years), e.g. PT1H; got " + maxFuture);
         require(
                 metricsPort >= 0 && metricsPort <= 65535,
                 "OTEL_LAKE_ARCHIVER_METRICS_PORT must be a TCP port (1-65535), or 0 for no metrics endpoint");

@@ -1,0 +1,25 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ArchiverConfigTest {
+    @Test
+    void aFutureBoundBeyondOneHundredYearsIsRefusedAtStartUpNotOnTheFirstRecord() {
+        // P106752D is more nanoseconds than a long holds: accepted, it threw ArithmeticException on every record
+        assertThatThrownBy(() -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_ARCHIVER_MAX_FUTURE", "P106752D")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("OTEL_LAKE_ARCHIVER_MAX_FUTURE must be at most P36500D (100 years), e.g. PT1H; got"
+                        + " PT2562048H");
+        assertThatThrownBy(() -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_ARCHIVER_MAX_FUTURE", "P36501D")))
+                .isInstanceOf(IllegalArgumentException.class);
+
+        ArchiverConfig widest = ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_ARCHIVER_MAX_FUTURE", "P36500D"));
+        assertThat(widest.maxFuture()).isEqualTo(Duration.ofDays(36_500));
+        assertThat(widest.maxFuture().toNanos()).isEqualTo(36_500L * 86_400 * 1_000_000_000L);
+    }
+}
