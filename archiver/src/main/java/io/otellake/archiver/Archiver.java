@@ -27,7 +27,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -67,8 +66,10 @@ import software.amazon.awssdk.core.exception.SdkException;
  *
  * So a crash at any point (before, during or after the uploads, before or after the commit), a failed upload, a lost
  * partition or a rebalance leaves either a committed batch (done) or an uncommitted one, whose objects are removed
- * before the same records are consumed again. Two batches never share a key, since a batch starts where the previous
- * one was committed. See {@link #flush()} for what readers may see meanwhile and what is not covered.
+ * before the same records are consumed again. Two batches never share a key: a batch starts where the previous one was
+ * committed, and each batch's file names carry a random batch id, so a replay of the same offsets writes new keys. Only
+ * the partition's current owner in the consumer group deletes (see {@link PartitionRecovery}). See {@link #flush()} for
+ * what readers may see meanwhile and what is not covered.
  *
  * <p><b>Poison records</b> (no or invalid tenant header, undecodable protobuf, a request that cannot be flattened) are
  * written to {@code <prefix>/_deadletter/topic=<topic>/partition=<p>/<offset>.json} with the reason, the tenant when
@@ -93,6 +94,7 @@ public final class Archiver implements Runnable, AutoCloseable {
     private final LakeLayout layout;
     private final S3Store store;
     private final KafkaConsumer<byte[], byte[]> consumer;
+    private final PartitionRecovery recovery;
     private final Map<String, Signal> signalByTopic;
     private final Map<FileKey, HourFile> files = new LinkedHashMap<>();
     private final List<DeadLetterFor> deadLetters = new ArrayList<>();
@@ -110,6 +112,9 @@ public final class Archiver implements Runnable, AutoCloseable {
     private final ArchiverMetrics metrics = new ArchiverMetrics();
     private @Nullable HttpServer metricsServer;
     private long bufferedBytes;
+    /** Names this batch's files apart from every other batch's, a replay of the same offsets included. */
+    private String batchId = newBatchId();
+
     private long backoffMs;
     private volatile boolean running = true;
     /** Whether the last S3 work (a flush, or recovering a partition) failed; cleared by the next success. */
@@ -144,6 +149,7 @@ public final class Archiver implements Runnable, AutoCloseable {
             props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.instanceId());
         }
         this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.recovery = new PartitionRecovery(consumer, store, root);
     }
 
     /**
@@ -275,7 +281,7 @@ public final class Archiver implements Runnable, AutoCloseable {
             }
             files.computeIfAbsent(
                             new FileKey(tp, directory),
-                            k -> new HourFile(tp, signal, owner, directory, record.offset(), now))
+                            k -> new HourFile(tp, signal, owner, directory, record.offset(), batchId, now))
                     .add(row.record(), record.offset());
         }
         bufferedBytes += record.value() == null ? 0 : record.value().length;
@@ -358,9 +364,11 @@ public final class Archiver implements Runnable, AutoCloseable {
      * while and come back, in a file with another name. Objects of one batch appear one by one, not atomically.
      *
      * <p>Not covered: an archiver that keeps writing after it lost its partitions without noticing (a process paused
-     * longer than the consumer session, a "zombie") can upload a file after the new owner has cleaned up; its commit
-     * is then rejected by the group, but the file stays. Resetting the group's offsets backwards by hand re-archives the
-     * records between the new and the old offset a second time.
+     * longer than the consumer session, a "zombie") can upload files after the new owner has cleaned up; its commit is
+     * then rejected by the group, but the files stay, and their rows are archived twice. Nothing is lost that way: the
+     * zombie's keys are its own batch's (never the new owner's), and it deletes nothing without the group's consent.
+     * Resetting the group's offsets backwards by hand re-archives the records between the new and the old offset a
+     * second time.
      */
     private void flush() {
         Map<TopicPartition, List<String>> keys = new HashMap<>();
@@ -384,7 +392,7 @@ public final class Archiver implements Runnable, AutoCloseable {
                     batchStart.get(tp),
                     pendingOffsets.get(tp).offset(),
                     e.getValue());
-            store.putJson(manifestKey(tp), manifest.toJson());
+            store.putJson(PartitionRecovery.manifestKey(root, tp), manifest.toJson());
         }
         int fileCount = 0;
         long rowCount = 0;
@@ -411,10 +419,6 @@ public final class Archiver implements Runnable, AutoCloseable {
         rowsArchived.addAndGet(rowCount);
         filesUploaded.addAndGet(fileCount);
         clearBatch();
-    }
-
-    private String manifestKey(TopicPartition tp) {
-        return root + "_manifests/" + tp.topic() + "/" + tp.partition() + ".json";
     }
 
     private @Nullable String indexKey(HourFile file) {
@@ -455,11 +459,17 @@ public final class Archiver implements Runnable, AutoCloseable {
     }
 
     private void clearBatch() {
+        batchId = newBatchId();
         files.clear();
         deadLetters.clear();
         batchStart.clear();
         pendingOffsets.clear();
         bufferedBytes = 0;
+    }
+
+    private static String newBatchId() {
+        return java.util.HexFormat.of()
+                .toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextInt());
     }
 
     /** Pauses partitions until {@link #recoverAssigned()} has cleaned up after their last uncommitted batch. */
@@ -488,6 +498,9 @@ public final class Archiver implements Runnable, AutoCloseable {
             s3Failing = false;
         } catch (WakeupException e) {
             throw e;
+        } catch (PartitionRecovery.NotOwnerException e) {
+            // the group moved on without telling this consumer yet: the next poll brings the new assignment
+            log.warn("{}; polling before recovering", e.getMessage());
         } catch (RuntimeException e) {
             s3Failing = true;
             backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
@@ -496,37 +509,18 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
     }
 
-    /**
-     * Makes a partition safe to consume from its committed offset: if its manifest's batch is not covered by the
-     * committed offset, deletes every object the manifest lists (some may never have been written), then seeks to the
-     * committed offset. Idempotent: a crash during the deletes repeats them on the next recovery.
-     */
+    /** Recovers a partition (see {@link PartitionRecovery}), counting and logging a batch it cleaned up. */
     private void recover(TopicPartition tp) {
-        OffsetAndMetadata committed = consumer.committed(Set.of(tp)).get(tp);
-        long committedOffset = committed == null ? -1 : committed.offset();
-        String key = manifestKey(tp);
-        Optional<IntentManifest> manifest = store.get(key).map(json -> IntentManifest.fromJson(json, key));
-        if (manifest.isPresent() && !manifest.get().coveredBy(committedOffset)) {
-            IntentManifest m = manifest.get();
-            for (String object : m.keys()) {
-                store.delete(object);
-            }
+        recovery.recover(tp).ifPresent(m -> {
             recoveredBatches.incrementAndGet();
             metrics.recovered();
             log.warn(
-                    "{}: batch {}..{} was not committed (committed offset {}); deleted its {} objects, consuming it"
-                            + " again",
+                    "{}: batch {}..{} was not committed; deleted its {} objects, consuming it again",
                     tp,
                     m.firstOffset(),
                     m.nextOffset() - 1,
-                    committedOffset,
                     m.keys().size());
-        }
-        if (committed == null) {
-            consumer.seekToBeginning(List.of(tp));
-        } else {
-            consumer.seek(tp, committed);
-        }
+        });
     }
 
     private static void sleep(long ms) {

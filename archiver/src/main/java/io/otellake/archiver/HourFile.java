@@ -13,9 +13,11 @@ import org.apache.kafka.common.TopicPartition;
  * The rows of one Kafka partition bound for one folder of the lake (a tenant-hour partition, or a tenant's quarantine),
  * waiting to become one Parquet file.
  *
- * <p>The file is named {@code <topic>+<kafka partition>+<first offset>.parquet}. Two batches of one Kafka partition
- * never share a name, because a batch starts after the offset the previous one committed; a replay of the same batch
- * from the same offset writes the same name for its first file per folder.
+ * <p>The file is named {@code <topic>+<kafka partition>+<first offset>+<batch id>.parquet}, the batch id being random
+ * per batch. Two batches of one Kafka partition never share a name: a batch starts after the offset the previous one
+ * committed, and a replay of an uncommitted batch from the same offset has another batch id. So an archiver that still
+ * holds an old batch's list of keys (a "zombie" that lost the partition, see {@link PartitionRecovery}) can never
+ * delete or overwrite the replay's files.
  */
 public final class HourFile {
     private static final Comparator<GenericRecord> SPAN_ORDER = Comparator.comparing(
@@ -36,6 +38,7 @@ public final class HourFile {
     final TenantId tenant;
     final String directory;
     final long firstOffset;
+    final String batchId;
     final long createdNanos;
     long lastOffset;
     private final List<GenericRecord> rows = new ArrayList<>();
@@ -47,12 +50,14 @@ public final class HourFile {
             TenantId tenant,
             String directory,
             long firstOffset,
+            String batchId,
             long createdNanos) {
         this.source = source;
         this.signal = signal;
         this.tenant = tenant;
         this.directory = directory;
         this.firstOffset = firstOffset;
+        this.batchId = batchId;
         this.lastOffset = firstOffset;
         this.createdNanos = createdNanos;
     }
@@ -67,7 +72,7 @@ public final class HourFile {
     }
 
     String fileName() {
-        return source.topic() + "+" + source.partition() + "+" + firstOffset + ".parquet";
+        return source.topic() + "+" + source.partition() + "+" + firstOffset + "+" + batchId + ".parquet";
     }
 
     String objectKey() {

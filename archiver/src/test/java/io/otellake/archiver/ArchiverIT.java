@@ -169,7 +169,7 @@ class ArchiverIT {
         assertThat(keys)
                 .allMatch(
                         k -> k.matches(
-                                "lake/(traces|logs|_index/traces)/tenant=(acme|globex)/dt=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/[a-z0-9-]+\\+\\d\\+\\d+\\.parquet"));
+                                "lake/(traces|logs|_index/traces)/tenant=(acme|globex)/dt=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/[a-z0-9-]+\\+\\d\\+\\d+\\+[0-9a-f]{8}\\.parquet"));
         String lateDt =
                 Instant.ofEpochSecond(threeDaysAgo / 1_000_000_000L).toString().substring(0, 10);
         assertThat(keys).anyMatch(k -> k.contains("traces/tenant=acme/dt=" + lateDt + "/"));
@@ -412,7 +412,7 @@ class ArchiverIT {
         assertThat(quarantined)
                 .singleElement()
                 .asString()
-                .matches("lake/_quarantine/traces/tenant=acme/" + traces + "\\+0\\+1\\.parquet");
+                .matches("lake/_quarantine/traces/tenant=acme/" + traces + "\\+0\\+1\\+[0-9a-f]{8}\\.parquet");
         Path local = download(quarantined);
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
                 Statement st = c.createStatement()) {

@@ -33,7 +33,7 @@ class HourFileTest {
     @Test
     void spansSortAsTheComparatorSaysForAnyTraceIdText() {
         SplittableRandom r = new SplittableRandom(11);
-        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.TRACES, TenantId.of("acme"), "x/", 0, 0);
+        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.TRACES, TenantId.of("acme"), "x/", 0, "b", 0);
         List<GenericRecord> rows = new ArrayList<>();
         for (int i = 0; i < 5_000; i++) {
             GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
@@ -53,7 +53,7 @@ class HourFileTest {
     @Test
     void logsSortAsTheComparatorSaysWithMissingServicesAndTimes() {
         SplittableRandom r = new SplittableRandom(12);
-        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.LOGS, TenantId.of("acme"), "x/", 0, 0);
+        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.LOGS, TenantId.of("acme"), "x/", 0, "b", 0);
         List<GenericRecord> rows = new ArrayList<>();
         for (int i = 0; i < 5_000; i++) {
             GenericRecord row = new GenericData.Record(LakeSchema.LOG);

@@ -1,0 +1,203 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.MemberToRemove;
+import org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Crash recovery when two archivers both believe they own a partition: the one the consumer group moved on from (a
+ * "zombie", here a consumer removed from the group that has not polled since) deletes nothing, and the keys it may
+ * still hold from an old batch never name the new owner's files.
+ */
+class PartitionRecoveryIT {
+    @TempDir
+    Path spool;
+
+    private TestLake lake;
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        lake = new TestLake();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (int i = closing.size() - 1; i >= 0; i--) {
+            closing.get(i).close();
+        }
+        lake.close();
+    }
+
+    @Test
+    void aConsumerThatLostThePartitionDeletesNothingOfTheNewOwnersBatch() throws Exception {
+        TopicPartition tp = new TopicPartition(lake.traces, 0);
+        KafkaConsumer<byte[], byte[]> zombie = consumer("zombie");
+        awaitAssigned(zombie, tp);
+        try (Admin admin = admin()) {
+            admin.removeMembersFromConsumerGroup(
+                            lake.group,
+                            new RemoveMembersFromConsumerGroupOptions(List.of(new MemberToRemove("zombie"))))
+                    .all()
+                    .get();
+        }
+        KafkaConsumer<byte[], byte[]> owner = consumer(null);
+        awaitAssigned(owner, tp);
+        assertThat(zombie.assignment())
+                .as("the zombie has not polled, so it still believes")
+                .contains(tp);
+
+        // The new owner is mid-flush: its manifest and one of its files are on S3, its commit is still to come.
+        S3Store store = new S3Store(lake.config(spool, Duration.ofSeconds(1)));
+        closing.add(store);
+        store.ensureBucket();
+        String ownersFile = "lake/traces/tenant=acme/dt=2026-12-02/hour=10/" + lake.traces + "+0+0+0badcafe.parquet";
+        PartitionRecovery zombieRecovery = new PartitionRecovery(zombie, store, "lake/");
+        store.putJson(
+                PartitionRecovery.manifestKey("lake/", tp),
+                new IntentManifest(lake.traces, 0, 0, 3, List.of(ownersFile)).toJson());
+        store.putJson(ownersFile, "rows".getBytes(StandardCharsets.UTF_8));
+
+        assertThatThrownBy(() -> zombieRecovery.recover(tp)).isInstanceOf(PartitionRecovery.NotOwnerException.class);
+        assertThat(store.get(ownersFile)).as("the new owner's uncommitted file").isPresent();
+
+        // The owner itself, recovering after a failed flush, does clean up its batch.
+        assertThat(new PartitionRecovery(owner, store, "lake/").recover(tp))
+                .map(IntentManifest::keys)
+                .contains(List.of(ownersFile));
+        assertThat(store.get(ownersFile)).isEmpty();
+    }
+
+    @Test
+    void aReplayWritesNewKeysSoAStaleListOfTheOldOnesDeletesNothingOfIt() throws Exception {
+        Set<String> spanIds = new HashSet<>();
+        long now = System.currentTimeMillis() * 1_000_000L;
+        for (int i = 0; i < 6; i++) {
+            lake.send(
+                    lake.traces,
+                    "acme",
+                    ArchiverIT.traceRequest("cart", now, 2, spanIds).toByteArray());
+        }
+        runArchiverUntilCommitted(6);
+        List<String> firstRun = new ArrayList<>(lake.listKeys("lake/traces/"));
+        firstRun.addAll(lake.listKeys("lake/_index/"));
+        assertThat(firstRun).isNotEmpty();
+
+        // Make the first run's batches look uncommitted, as after a kill -9 between the uploads and the commit: the
+        // committed offsets go back to 0, and each partition's manifest lists the files it wrote.
+        Map<TopicPartition, OffsetAndMetadata> rewound = new HashMap<>();
+        try (Admin admin = admin();
+                S3Store store = new S3Store(lake.config(spool, Duration.ofSeconds(1)))) {
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(lake.group)
+                    .partitionsToOffsetAndMetadata()
+                    .get();
+            for (Map.Entry<TopicPartition, OffsetAndMetadata> e : committed.entrySet()) {
+                TopicPartition tp = e.getKey();
+                if (!tp.topic().equals(lake.traces) || e.getValue().offset() == 0) {
+                    continue;
+                }
+                String prefix = lake.traces + "+" + tp.partition() + "+";
+                List<String> keys = firstRun.stream()
+                        .filter(k -> k.substring(k.lastIndexOf('/') + 1).startsWith(prefix))
+                        .toList();
+                store.putJson(
+                        PartitionRecovery.manifestKey("lake/", tp),
+                        new IntentManifest(
+                                        lake.traces,
+                                        tp.partition(),
+                                        0,
+                                        e.getValue().offset(),
+                                        keys)
+                                .toJson());
+                rewound.put(tp, new OffsetAndMetadata(0));
+            }
+            admin.alterConsumerGroupOffsets(lake.group, rewound).all().get();
+        }
+        assertThat(lake.committed(lake.traces)).isZero();
+
+        runArchiverUntilCommitted(6);
+        // A zombie that read the old manifests before the recovery now deletes what they list.
+        for (String key : firstRun) {
+            lake.s3.deleteObject(b -> b.bucket(lake.bucket).key(key));
+        }
+
+        List<String> replayed = lake.listKeys("lake/traces/");
+        assertThat(replayed).as("the replay's files, after the stale deletes").isNotEmpty();
+        Path local = lake.download(replayed, spool.resolve("download"));
+        List<String> archived = new ArrayList<>();
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement();
+                ResultSet rs =
+                        st.executeQuery("SELECT span_id FROM read_parquet('" + local + "/lake/traces/**/*.parquet')")) {
+            while (rs.next()) {
+                archived.add(rs.getString(1));
+            }
+        }
+        assertThat(archived).as("every span once, in the replay's files").containsExactlyInAnyOrderElementsOf(spanIds);
+    }
+
+    private void runArchiverUntilCommitted(long records) throws Exception {
+        try (Archiver archiver = new Archiver(lake.config(spool, Duration.ofMillis(500)))) {
+            archiver.prepare();
+            Thread loop = new Thread(archiver, "archiver-under-test");
+            loop.start();
+            lake.awaitCommitted(lake.traces, records);
+        }
+    }
+
+    private KafkaConsumer<byte[], byte[]> consumer(String instanceId) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, lake.kafka.bootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, lake.group);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        if (instanceId != null) {
+            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instanceId);
+        }
+        KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        closing.add(() -> c.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5))));
+        c.subscribe(List.of(lake.traces));
+        return c;
+    }
+
+    private static void awaitAssigned(KafkaConsumer<byte[], byte[]> consumer, TopicPartition tp) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!consumer.assignment().contains(tp)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + tp + " to be assigned");
+            }
+            consumer.poll(Duration.ofMillis(100));
+        }
+    }
+
+    private Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, lake.kafka.bootstrapServers()));
+    }
+}
