@@ -50,10 +50,15 @@ final class Redactor {
         this.config = config;
         this.metrics = metrics;
         rules.put("card_number", new BlockedValue(Pattern.compile("\\b\\d(?:[ -]?\\d){12,18}\\b"), Redactor::luhn));
+        // Linear in the value's length, and without a repeated group. An unbounded local part made every start in a
+        // long run of such characters (a hex dump) scan to the run's end: quadratic, minutes for 256 KiB. A group
+        // repeated per domain label recursed once per label: "a@a.a.a…" overflowed the stack, and the request got no
+        // answer. The local part is at most 64 characters, as RFC 5321 allows (of a longer run before '@', the last 64
+        // are replaced); the domain is one character class, which takes empty labels ("a@b..com") too.
         rules.put(
                 "email",
                 new BlockedValue(
-                        Pattern.compile("[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}"),
+                        Pattern.compile("[A-Za-z0-9._%+-]{1,64}+@[A-Za-z0-9-][A-Za-z0-9.-]*\\.[A-Za-z]{2,}"),
                         s -> true));
         rules.put(
                 "bearer_token",

@@ -2,6 +2,7 @@ package io.otellake.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
@@ -17,6 +18,7 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.otellake.schemas.TenantId;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -100,6 +102,78 @@ class RedactorTest {
         assertThat(scope.getLogRecords(1).getBody().getKvlistValue().getValues(0))
                 .isEqualTo(kv("to", "****"));
         assertThat(metrics.scrape()).contains("otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"email\"} 3");
+    }
+
+    /** A long run of local-part characters without an '@' (a hex dump) once cost the email rule minutes of CPU. */
+    @Test
+    void theEmailRuleTakesLinearTimeOnALongValue() {
+        String hexDump = "0123456789abcdef".repeat(16 * 1024);
+        ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
+                .setBody(AnyValue.newBuilder().setStringValue(hexDump + " sent to jane@example.com"))
+                .build());
+        Redactor redactor = redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true"));
+
+        ExportLogsServiceRequest redacted = assertTimeoutPreemptively(Duration.ofSeconds(10), () ->
+                (ExportLogsServiceRequest) redactor.redact(OtlpSignal.LOGS, ACME, request));
+
+        assertThat(redacted.getResourceLogs(0)
+                        .getScopeLogs(0)
+                        .getLogRecords(0)
+                        .getBody()
+                        .getStringValue())
+                .isEqualTo(hexDump + " sent to ****");
+    }
+
+    /**
+     * A domain of many labels once overflowed the stack in the email rule: the StackOverflowError killed the handling
+     * thread, so the client got no answer at all and retried for ever.
+     */
+    @Test
+    void theEmailRuleDoesNotOverflowTheStackOnADomainOfManyLabels() {
+        ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
+                .setBody(AnyValue.newBuilder().setStringValue("to jane@" + "a.".repeat(50_000) + "com, failed"))
+                .build());
+
+        ExportLogsServiceRequest redacted = (ExportLogsServiceRequest)
+                redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true")).redact(OtlpSignal.LOGS, ACME, request);
+
+        assertThat(redacted.getResourceLogs(0)
+                        .getScopeLogs(0)
+                        .getLogRecords(0)
+                        .getBody()
+                        .getStringValue())
+                .isEqualTo("to ****, failed");
+    }
+
+    @Test
+    void theEmailRuleMasksAddressesWithALocalPartOfAtMost64Characters() {
+        Redactor redactor = redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true"));
+        Map<String, String> expected = Map.of(
+                "<jane@EXAMPLE.ORG>, bob@ex-ample.io;",
+                "<****>, ****;",
+                "mail jane.doe+x@mail.example.co.uk.",
+                "mail ****.",
+                "a@b.com.x@c.org",
+                "********",
+                "user@host and x@y.c",
+                "user@host and x@y.c",
+                ("x".repeat(70)) + "@example.com",
+                "xxxxxx****");
+        expected.forEach((value, masked) -> {
+            ExportLogsServiceRequest redacted = (ExportLogsServiceRequest) redactor.redact(
+                    OtlpSignal.LOGS,
+                    ACME,
+                    logs(LogRecord.newBuilder()
+                            .setBody(AnyValue.newBuilder().setStringValue(value))
+                            .build()));
+            assertThat(redacted.getResourceLogs(0)
+                            .getScopeLogs(0)
+                            .getLogRecords(0)
+                            .getBody()
+                            .getStringValue())
+                    .as(value)
+                    .isEqualTo(masked);
+        });
     }
 
     @Test
