@@ -43,8 +43,8 @@ record Reply(int status, String contentType, byte[] body, Map<String, String> he
     }
 
     /**
-     * Sends this reply, then reads and drops what is left of the request body (up to {@link #MAX_DISCARDED_BYTES}).
-     * The caller closes the exchange.
+     * Sends this reply, then reads and drops what is left of the request body (up to {@link #MAX_DISCARDED_BYTES});
+     * a reply without a body drops it first. The caller closes the exchange.
      *
      * <p>Why read a body that was refused (413, 415, a bad tenant): a server that closes a connection with unread
      * bytes makes TCP reset it, and the reset can destroy the response before the client reads it, so the client would
@@ -53,13 +53,17 @@ record Reply(int status, String contentType, byte[] body, Map<String, String> he
     void send(HttpExchange exchange) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", contentType);
         headers.forEach(exchange.getResponseHeaders()::set);
-        boolean noBody = body.length == 0 || "HEAD".equals(exchange.getRequestMethod());
-        exchange.sendResponseHeaders(status, noBody ? -1 : body.length);
+        if (body.length == 0 || "HEAD".equals(exchange.getRequestMethod())) {
+            // Without a body (a protobuf export's success, a HEAD) the JDK server finishes the exchange as the headers
+            // go out, request stream included: what is left of the request is read first, or reading it would throw.
+            discardUnreadRequestBody(exchange);
+            exchange.sendResponseHeaders(status, -1);
+            return;
+        }
+        exchange.sendResponseHeaders(status, body.length);
         // Closing the response stream also closes the request stream, so the discarding comes before it.
         try (OutputStream out = exchange.getResponseBody()) {
-            if (!noBody) {
-                out.write(body);
-            }
+            out.write(body);
             out.flush();
             discardUnreadRequestBody(exchange);
         }

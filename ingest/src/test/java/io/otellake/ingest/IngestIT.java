@@ -41,6 +41,7 @@ import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -498,6 +499,42 @@ class IngestIT {
                         + "transport=\"http\",le=\"\\+Inf\"} [1-9][0-9]*"))
                 .anyMatch(l -> l.matches("otel_lake_ingest_kafka_produce_duration_seconds_count\\{"
                         + "topic=\"otlp-metrics\",outcome=\"acknowledged\"} [1-9][0-9]*"));
+    }
+
+    /**
+     * A protobuf export's success has an empty body. Sending it once made reading the rest of the request throw, which
+     * the handler took for a client that went away: the commonest answer of all was missing from the metrics.
+     */
+    @Test
+    void aProtobufSuccessIsCountedAndTimedLikeEveryOtherAnswer() {
+        String answered = "otel_lake_ingest_requests_total{signal=\"logs\",transport=\"http\",status=\"200\"} ";
+        String timed = "otel_lake_ingest_request_duration_seconds_count{signal=\"logs\",transport=\"http\"} ";
+        long answeredBefore = metric(answered);
+        long timedBefore = metric(timed);
+
+        HttpResponse<byte[]> response = http.post(
+                "/v1/logs", OtlpHttp.PROTOBUF, OtlpConformanceIT.logs(2).toByteArray());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEmpty();
+        assertThat(response.headers().firstValue("Content-Length")).hasValue("0");
+        // The handler counts an answer once it is sent, which may be just after the client has it.
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (metric(timed) == timedBefore && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(metric(answered)).isEqualTo(answeredBefore + 1);
+        assertThat(metric(timed)).isEqualTo(timedBefore + 1);
+    }
+
+    /** One series' value in /metrics; 0 while it has none. */
+    private static long metric(String series) {
+        return new String(http.get("/metrics").body(), StandardCharsets.UTF_8)
+                .lines()
+                .filter(line -> line.startsWith(series))
+                .mapToLong(line -> Long.parseLong(line.substring(series.length())))
+                .findFirst()
+                .orElse(0);
     }
 
     @Test
