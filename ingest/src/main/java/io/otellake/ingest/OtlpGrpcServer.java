@@ -303,13 +303,28 @@ final class OtlpGrpcServer implements AutoCloseable {
         @Override
         public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
             calls.incrementAndGet();
+            long start = System.nanoTime();
+            @Nullable ExportReceiver receiver = byMethod.get(fullMethodName);
             return new ServerStreamTracer() {
                 private final AtomicBoolean closed = new AtomicBoolean();
 
+                /**
+                 * Every export call is counted here, by the code it closed with, however it was answered: by the
+                 * Export method, by gRPC itself (a message over the size limit, a bad compression) or by
+                 * {@link #interceptCall} (overloaded).
+                 */
                 @Override
                 public void streamClosed(Status status) {
                     if (closed.compareAndSet(false, true)) {
                         calls.decrementAndGet();
+                        if (receiver != null) {
+                            receiver.metrics()
+                                    .answered(
+                                            receiver.signal(),
+                                            "grpc",
+                                            status.getCode().name(),
+                                            System.nanoTime() - start);
+                        }
                     }
                 }
             };

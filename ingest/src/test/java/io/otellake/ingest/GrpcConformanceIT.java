@@ -100,6 +100,11 @@ class GrpcConformanceIT extends OtlpConformanceIT {
     }
 
     @Override
+    String statusLabel(Code code) {
+        return code.name();
+    }
+
+    @Override
     Answer send(
             Ingest target,
             OtlpSignal signal,

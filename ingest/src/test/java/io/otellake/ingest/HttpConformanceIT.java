@@ -16,6 +16,15 @@ class HttpConformanceIT extends OtlpConformanceIT {
     }
 
     @Override
+    String statusLabel(Code code) {
+        return switch (code) {
+            case OK -> "200";
+            case INVALID_ARGUMENT -> "400";
+            default -> throw new IllegalArgumentException("no single HTTP status for " + code);
+        };
+    }
+
+    @Override
     Answer send(
             Ingest target,
             OtlpSignal signal,

@@ -157,6 +157,9 @@ abstract class OtlpConformanceIT {
     /** The transport's label in /metrics. */
     abstract String transport();
 
+    /** The {@code status} label in /metrics of an answer with this code: the HTTP status, or the gRPC code. */
+    abstract String statusLabel(Code code);
+
     /** Sends to the ingest without authentication, with no Authorization. */
     final Answer send(OtlpSignal signal, @Nullable String tenant, byte[] body, boolean gzipped) {
         return send(ingest, signal, tenant, null, body, gzipped);
@@ -403,6 +406,46 @@ abstract class OtlpConformanceIT {
                             .contains(org.assertj.core.groups.Tuple.tuple("payment.card", "****"));
                 });
         assertThat(redactions(ingest, "logs", "email")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void everyAnswerIsCountedByStatusAndTimed() throws InterruptedException {
+        String ok = requestsSeries("logs", statusLabel(Code.OK));
+        String invalid = requestsSeries("logs", statusLabel(Code.INVALID_ARGUMENT));
+        String timed =
+                "otel_lake_ingest_request_duration_seconds_count{signal=\"logs\",transport=\"" + transport() + "\"} ";
+        long okBefore = metric(ingest, ok);
+        long invalidBefore = metric(ingest, invalid);
+        long timedBefore = metric(ingest, timed);
+
+        assertThat(send(OtlpSignal.LOGS, null, logs(1).toByteArray(), false).code())
+                .isEqualTo(Code.OK);
+        assertThat(send(OtlpSignal.LOGS, null, new byte[] {(byte) 0xff}, false).code())
+                .isEqualTo(Code.INVALID_ARGUMENT);
+
+        // gRPC counts a call once its stream is closed, which may be just after the client has its answer.
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (metric(ingest, timed) < timedBefore + 2 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(metric(ingest, ok)).as(ok).isEqualTo(okBefore + 1);
+        assertThat(metric(ingest, invalid)).as(invalid).isEqualTo(invalidBefore + 1);
+        assertThat(metric(ingest, timed)).as(timed).isEqualTo(timedBefore + 2);
+    }
+
+    private String requestsSeries(String signal, String status) {
+        return "otel_lake_ingest_requests_total{signal=\"" + signal + "\",transport=\"" + transport() + "\",status=\""
+                + status + "\"} ";
+    }
+
+    /** The value of one series of a counter (0 while it has none), as scraped from /metrics. */
+    private static long metric(Ingest target, String series) {
+        String metrics = new String(new OtlpHttp(target.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
+        return metrics.lines()
+                .filter(line -> line.startsWith(series))
+                .mapToLong(line -> Long.parseLong(line.substring(series.length())))
+                .findFirst()
+                .orElse(0);
     }
 
     @Test
