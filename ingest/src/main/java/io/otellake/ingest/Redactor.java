@@ -177,31 +177,46 @@ final class Redactor {
             String result = value;
             for (String name : applied) {
                 BlockedValue rule = rules.get(name);
-                Matcher m = rule.pattern().matcher(result);
-                StringBuilder out = null;
-                int count = 0;
-                int last = 0;
-                int from = 0;
-                while (from <= result.length() && m.find(from)) {
-                    if (!rule.check().test(m.group())) {
-                        from = m.start() + 1; // a shorter or later run may still be one (a card after an order id)
-                        continue;
-                    }
-                    if (out == null) {
-                        out = new StringBuilder(result.length());
-                    }
-                    out.append(result, last, m.start()).append(replacement(m.group()));
-                    last = m.end();
-                    from = m.end() == m.start() ? m.end() + 1 : m.end();
-                    count++;
-                }
-                if (out != null) {
-                    out.append(result, last, result.length());
-                    result = out.toString();
-                    counted(name, count);
+                try {
+                    result = apply(name, rule, result);
+                } catch (StackOverflowError e) {
+                    // Java's regex engine recurses once per repetition of a group, so a configured rule such as
+                    // (?:ORD|INV)-(?:\d|-)+ overflows the stack on a long enough value. Uncaught, the Error killed the
+                    // handling thread and the client got no answer at all. Only this matcher's frames unwind, and
+                    // a value that cannot be checked must not reach Kafka: it is replaced whole.
+                    counted(name, 1);
+                    return replacement(value);
                 }
             }
             return result;
+        }
+
+        /** {@code value} with every match of one rule replaced. */
+        private String apply(String name, BlockedValue rule, String value) {
+            Matcher m = rule.pattern().matcher(value);
+            StringBuilder out = null;
+            int count = 0;
+            int last = 0;
+            int from = 0;
+            while (from <= value.length() && m.find(from)) {
+                if (!rule.check().test(m.group())) {
+                    from = m.start() + 1; // a shorter or later run may still be one (a card after an order id)
+                    continue;
+                }
+                if (out == null) {
+                    out = new StringBuilder(value.length());
+                }
+                out.append(value, last, m.start()).append(replacement(m.group()));
+                last = m.end();
+                from = m.end() == m.start() ? m.end() + 1 : m.end();
+                count++;
+            }
+            if (out == null) {
+                return value;
+            }
+            out.append(value, last, value.length());
+            counted(name, count);
+            return out.toString();
         }
 
         private void counted(String rule, int n) {

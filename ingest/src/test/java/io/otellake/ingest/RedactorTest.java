@@ -145,6 +145,30 @@ class RedactorTest {
                 .isEqualTo("to ****, failed");
     }
 
+    /**
+     * A configured rule whose group repeats once per character overflows Java's regex stack on a long value; the
+     * StackOverflowError once escaped, killing the handling thread without an answer. The value is replaced whole.
+     */
+    @Test
+    void aValueOnWhichAConfiguredRuleOverflowsTheStackIsReplacedWhole() {
+        String refs = "refs ORD-" + "1-".repeat(100_000);
+        ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
+                .setBody(AnyValue.newBuilder().setStringValue(refs))
+                .addAttributes(kv("order", "ORD-12-34"))
+                .build());
+
+        ExportLogsServiceRequest redacted = (ExportLogsServiceRequest) redactor(Map.of(
+                        "OTEL_LAKE_REDACTION_ENABLED", "true",
+                        "OTEL_LAKE_REDACTION_BLOCKED_VALUE_ORDER_REF", "(?:ORD|INV)-(?:\\d|-)+"))
+                .redact(OtlpSignal.LOGS, ACME, request);
+
+        LogRecord record = redacted.getResourceLogs(0).getScopeLogs(0).getLogRecords(0);
+        assertThat(record.getBody().getStringValue()).isEqualTo("****");
+        assertThat(record.getAttributes(0).getValue().getStringValue()).isEqualTo("****");
+        assertThat(metrics.scrape())
+                .contains("otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"order_ref\"} 2");
+    }
+
     @Test
     void theEmailRuleMasksAddressesWithALocalPartOfAtMost64Characters() {
         Redactor redactor = redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true"));
