@@ -77,8 +77,10 @@ import software.amazon.awssdk.core.exception.SdkException;
  *
  * <p><b>Future rows</b>: a row whose event time is more than {@link ArchiverConfig#maxFuture()} ahead of this
  * archiver's clock goes to {@code <prefix>/_quarantine/<signal>/tenant=<tenant>/}, never to an hour that has not
- * happened yet; so does a row whose unsigned OTLP time is 2^63 ns or more, negative as a Java {@code long}. Late rows
- * go to their own event hour, however late.
+ * happened yet; so does a row whose unsigned OTLP time is 2^63 ns or more, negative as a Java {@code long}, and a row
+ * without any time (a span starting at 0, a log record or data point whose time and fallback time are both 0), which
+ * has no hour and, filed under 1970, would be deleted by the next retention run. Late rows go to their own event hour,
+ * however late.
  *
  * <p><b>S3 failures</b>: the batch is dropped from memory, the partitions are recovered as above (which waits until
  * S3 answers, retrying after a growing pause of 1 s to 30 s) and consumed again. Memory stays bounded by the file
@@ -271,8 +273,9 @@ public final class Archiver implements Runnable, AutoCloseable {
                 System.currentTimeMillis() * 1_000_000L + config.maxFuture().toNanos();
         for (FlatRow row : rows) {
             String directory;
-            // OTLP times are unsigned: from 2^63 ns on (year 2262) they read as negative longs, and are future too
-            if (Long.compareUnsigned(row.eventTimeNanos(), futureLimit) > 0) {
+            // OTLP times are unsigned: from 2^63 ns on (year 2262) they read as negative longs, and are future too.
+            // A row without any time (0) has no hour: filed under 1970, the next retention run would delete it.
+            if (row.eventTimeNanos() == 0 || Long.compareUnsigned(row.eventTimeNanos(), futureLimit) > 0) {
                 quarantinedRows.incrementAndGet();
                 metrics.quarantined(signal.pathSegment(), 1);
                 directory = root + "_quarantine/" + signal.pathSegment() + "/tenant=" + owner.value() + "/";

@@ -460,9 +460,11 @@ class ArchiverIT {
         assertThat(listKeys("lake/logs/")).isEmpty();
         assertThat(listKeys("lake/_index/")).singleElement().asString().doesNotContain("dt=1969-");
         assertThat(listKeys("lake/_quarantine/"))
-                .containsExactlyInAnyOrder(
-                        "lake/_quarantine/traces/tenant=acme/" + traces + "+0+1.parquet",
-                        "lake/_quarantine/logs/tenant=acme/" + logs + "+0+0.parquet");
+                .hasSize(2)
+                .anyMatch(k ->
+                        k.matches("lake/_quarantine/traces/tenant=acme/" + traces + "\\+0\\+1\\+[0-9a-f]{8}\\.parquet"))
+                .anyMatch(k ->
+                        k.matches("lake/_quarantine/logs/tenant=acme/" + logs + "\\+0\\+0\\+[0-9a-f]{8}\\.parquet"));
         Path local = download(listKeys("lake/_quarantine/traces/"));
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
                 Statement st = c.createStatement()) {
@@ -474,6 +476,49 @@ class ArchiverIT {
                 }
             }
             assertThat(ids).containsExactlyInAnyOrderElementsOf(future);
+        }
+    }
+
+    @Test
+    void rowsWithoutAnyTimeAreQuarantinedNotFiledIn1970WhereRetentionWouldDeleteThem() throws Exception {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        Set<String> present = new HashSet<>();
+        Set<String> timeless = new HashSet<>();
+        send(traces, 0, "acme", traceRequest("clock-ok", now, 2, present).toByteArray());
+        send(traces, 0, "acme", traceRequest("no-start", 0, 1, timeless).toByteArray());
+        send(
+                logs,
+                0,
+                "acme",
+                logRequest("no-time", 0, "neither time nor observed time").toByteArray());
+        startArchiver();
+
+        awaitCommitted(traces, 2);
+        awaitCommitted(logs, 1);
+        assertThat(archiver.quarantinedRows()).isEqualTo(2);
+        assertThat(listKeys("lake/")).noneMatch(k -> k.contains("dt=1970-"));
+        assertThat(listKeys("lake/logs/")).isEmpty();
+        assertThat(listKeys("lake/_quarantine/"))
+                .hasSize(2)
+                .anyMatch(k -> k.startsWith("lake/_quarantine/traces/tenant=acme/" + traces + "+0+1+"))
+                .anyMatch(k -> k.startsWith("lake/_quarantine/logs/tenant=acme/" + logs + "+0+0+"));
+        Path local = download(listKeys("lake/_quarantine/"));
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery(
+                    "SELECT span_id FROM read_parquet('" + local + "/lake/_quarantine/traces/**/*.parquet')")) {
+                rs.next();
+                assertThat(rs.getString(1)).isIn(timeless);
+                assertThat(rs.next()).isFalse();
+            }
+            try (ResultSet rs = st.executeQuery("SELECT body, timestamp, observed_timestamp FROM read_parquet('" + local
+                    + "/lake/_quarantine/logs/**/*.parquet')")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("neither time nor observed time");
+                assertThat(rs.getObject(2)).isNull();
+                assertThat(rs.getObject(3)).isNull();
+                assertThat(rs.next()).isFalse();
+            }
         }
     }
 
