@@ -169,6 +169,8 @@ class LogController {
             if (start == null) {
                 start = end.minus(defaultSpan);
             }
+            TimeParam.requireInBounds("start", start); // a default one end away from the other may not be
+            TimeParam.requireInBounds("end", end);
             if (!end.isAfter(start)) {
                 throw new BadRequestException("end must be after start");
             }

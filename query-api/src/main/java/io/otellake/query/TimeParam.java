@@ -5,8 +5,19 @@ import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import org.jspecify.annotations.Nullable;
 
-/** Parses {@code start} and {@code end}: RFC 3339 (any offset) or Unix epoch nanoseconds. */
+/**
+ * Parses {@code start} and {@code end}: RFC 3339 (any offset) or Unix epoch nanoseconds, from {@link #EARLIEST} to
+ * {@link #LATEST}.
+ */
 final class TimeParam {
+    /**
+     * The bounds of a time in a request: within what a signed 64-bit count of epoch nanoseconds holds (1677-09-21 to
+     * 2262-04-11), which is how the lake and DuckDB's {@code TIMESTAMP_NS} store times, with room to spare.
+     */
+    static final Instant EARLIEST = Instant.parse("1678-01-01T00:00:00Z");
+
+    static final Instant LATEST = Instant.parse("2262-01-01T00:00:00Z");
+
     private TimeParam() {}
 
     @Nullable
@@ -18,17 +29,27 @@ final class TimeParam {
         if (t.chars().allMatch(Character::isDigit)) {
             try {
                 long nanos = Long.parseLong(t);
-                return Instant.ofEpochSecond(nanos / 1_000_000_000L, nanos % 1_000_000_000L);
+                return requireInBounds(name, Instant.ofEpochSecond(nanos / 1_000_000_000L, nanos % 1_000_000_000L));
             } catch (NumberFormatException e) {
                 throw new BadRequestException(name + " is too large for epoch nanoseconds: " + t);
             }
         }
+        Instant parsed;
         try {
-            return OffsetDateTime.parse(t).toInstant();
+            parsed = OffsetDateTime.parse(t).toInstant();
         } catch (DateTimeParseException e) {
             throw new BadRequestException(
                     name + " must be RFC 3339 (2024-05-01T12:00:00Z) or Unix epoch nanoseconds, got '" + t + "'");
         }
+        return requireInBounds(name, parsed);
+    }
+
+    /** {@code t} when it lies in [{@link #EARLIEST}, {@link #LATEST}]; else a 400 naming {@code name}. */
+    static Instant requireInBounds(String name, Instant t) {
+        if (t.isBefore(EARLIEST) || t.isAfter(LATEST)) {
+            throw new BadRequestException(name + " must be between " + EARLIEST + " and " + LATEST + ", got " + t);
+        }
+        return t;
     }
 
     static Instant fromNanos(long epochNanos) {

@@ -213,6 +213,22 @@ class QueryApiIT {
     }
 
     @Test
+    void timesEpochNanosecondsCannotHoldAreRefusedNotFailed() throws Exception {
+        String trace = "/api/v1/traces/" + TRACE;
+        problem(getRaw(trace + "?start=3000-01-01T00:00:00Z", "acme"), 400, "start must be between");
+        problem(getRaw(trace + "?start=0001-01-01T00:00:00Z", "acme"), 400, "start must be between");
+        problem(getRaw(trace + "?start=9223372036854775807", "acme"), 400, "start must be between");
+        long lateNanos = TimeParam.toNanos(Instant.parse("2261-12-31T23:00:00Z"));
+        problem(getRaw(trace + "?start=" + lateNanos, "acme"), 400, "end must be between"); // end: start + 24 h
+        problem(getRaw("/api/v1/logs?start=" + enc("+999999999-12-31T23:00:00Z"), "acme"), 400, "start must be");
+        problem(getRaw("/api/v1/traces?end=3000-01-01T00:00:00Z", "acme"), 400, "end must be between");
+        problem(getRaw("/api/v1/logs/volume?start=1600-01-01T00:00:00Z", "acme"), 400, "start must be between");
+        assertThat(getJson("/api/v1/logs?start=1678-01-01T00:00:00Z&end=1678-01-01T01:00:00Z", "acme", 200)
+                        .get("data"))
+                .isEmpty();
+    }
+
+    @Test
     void serviceFilterMayRepeat() throws Exception {
         String range = "start=2024-05-01T08:00:00Z&end=2024-05-01T12:00:00Z";
         assertThat(getJson("/api/v1/logs?" + range + "&service=cart", "acme", 200)
