@@ -35,6 +35,8 @@ class LogController {
             union(LogFilter.PARAMETERS, Set.of("start", "end", "limit", "direction", "cursor"));
     static final Set<String> VOLUME_PARAMETERS = union(LogFilter.PARAMETERS, Set.of("start", "end", "step"));
     private static final int MAX_BUCKETS = 10_000;
+    /** The longest step whose nanoseconds fit a long. */
+    private static final long MAX_STEP_DAYS = Long.MAX_VALUE / 86_400_000_000_000L;
 
     private final LogSearch search;
     private final LakeProperties props;
@@ -136,9 +138,12 @@ class LogController {
                         yield Duration.ofSeconds(n);
                     }
                 };
+                step.toNanos(); // the volume query counts in nanoseconds
             } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
                 throw new BadRequestException(
                         "step must look like 30s, 5m, 1h, 1d or a number of seconds; got '" + text + "'");
+            } catch (ArithmeticException e) {
+                throw new BadRequestException("step must be at most " + MAX_STEP_DAYS + " days; got '" + text + "'");
             }
             if (step.toSeconds() < 1) {
                 throw new BadRequestException("step must be at least 1 second");

@@ -555,6 +555,20 @@ class QueryApiIT {
     }
 
     @Test
+    void aVolumeStepTooLongForNanosecondsIsRefusedNotFailed() throws Exception {
+        String volume = "/api/v1/logs/volume?" + PAGER_RANGE + "&step=";
+        problem(getRaw(volume + "1000000d", "pager"), 400, "step must be at most 106751 days");
+        problem(getRaw(volume + "99999999999999999d", "pager"), 400, "step must be at most");
+        problem(getRaw(volume + "9999999999999999h", "pager"), 400, "step must be at most");
+        JsonNode longest = getJson(volume + "106751d", "pager", 200);
+        long total = 0;
+        for (JsonNode b : longest.get("data")) {
+            total += b.get("count").asLong();
+        }
+        assertThat(total).as("one bucket holds every record").isEqualTo(25);
+    }
+
+    @Test
     void aQueryOverTheByteLimitIsRefusedBeforeAnythingIsFetched() throws Exception {
         LakeProperties tight = LakeProperties.defaults(
                         new LakeProperties.S3(
