@@ -150,7 +150,6 @@ class TraceController {
             throw new BadRequestException(
                     name + " must look like 250ms, 2s, 1m or a number of nanoseconds; got '" + text + "'");
         }
-        long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "ns" : m.group(2);
         long factor =
                 switch (unit) {
@@ -162,8 +161,8 @@ class TraceController {
                     default -> 3_600_000_000_000L;
                 };
         try {
-            return Math.multiplyExact(n, factor);
-        } catch (ArithmeticException e) {
+            return Math.multiplyExact(Long.parseLong(m.group(1)), factor);
+        } catch (NumberFormatException | ArithmeticException e) { // more digits than a long holds, or overflow
             throw new BadRequestException(name + " is too large: " + text);
         }
     }

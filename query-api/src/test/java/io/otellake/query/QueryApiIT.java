@@ -627,6 +627,17 @@ class QueryApiIT {
     }
 
     @Test
+    void aDurationWithMoreDigitsThanALongHoldsIsRefusedNotFailed() throws Exception {
+        String range = "/api/v1/traces?start=2024-05-01T10:00:00Z&end=2024-05-01T12:00:00Z";
+        problem(getRaw(range + "&min_duration=99999999999999999999", "acme"), 400, "min_duration is too large");
+        problem(getRaw(range + "&max_duration=99999999999999999999ms", "acme"), 400, "max_duration is too large");
+        problem(getRaw(range + "&max_duration=9999999999999h", "acme"), 400, "max_duration is too large");
+        assertThat(getJson(range + "&min_duration=9223372036854775807", "acme", 200)
+                        .get("data"))
+                .isEmpty();
+    }
+
+    @Test
     void traceSearchKeepsToTheRangeWhereItCutsAnHour() throws Exception {
         // The hours a range covers whole are read without a time filter (RangeScan); the hours it cuts are filtered.
         // The root starts at 10:59:00.000000001, its child and the other trace's span at 11:01:00.
