@@ -530,6 +530,18 @@ class QueryApiIT {
     }
 
     @Test
+    void aRegexRe2CannotCompileIsA400WhetherOrNotTheRangeHoldsRecords() throws Exception {
+        String empty = "start=2020-01-01T00:00:00Z&end=2020-01-01T01:00:00Z";
+        for (String range : List.of(PAGER_RANGE, empty)) {
+            problem(getRaw("/api/v1/logs?" + range + "&regex=" + enc("("), "pager"), 400, "regex is not a valid RE2");
+            problem(getRaw("/api/v1/logs?" + range + "&regex=" + enc("a{1001}"), "pager"), 400, "repetition");
+            problem(getRaw("/api/v1/logs?" + range + "&regex=" + enc("(?<n>x)"), "pager"), 400, "regex");
+            problem(getRaw("/api/v1/logs?" + range + "&regex=" + enc("x\\1"), "pager"), 400, "regex");
+            problem(getRaw("/api/v1/logs/volume?" + range + "&regex=" + enc("(x"), "pager"), 400, "regex");
+        }
+    }
+
+    @Test
     void volumeCountsPerStepAndSeverity() throws Exception {
         JsonNode body = getJson("/api/v1/logs/volume?" + PAGER_RANGE + "&step=1m", "pager", 200);
 
