@@ -1,6 +1,7 @@
 package io.otellake.query;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.regex.Pattern;
 
@@ -26,7 +27,14 @@ record LogCursor(long eventNanos, String file, long row) {
                     || !FILE.matcher(parts[2]).matches()) {
                 throw new IllegalArgumentException("bad shape");
             }
-            return new LogCursor(Long.parseLong(parts[1]), parts[2], Long.parseLong(parts[3]));
+            long eventNanos = Long.parseLong(parts[1]);
+            Instant at = TimeParam.fromNanos(eventNanos);
+            // every record a page returns is inside a request's range, so inside TimeParam's bounds; a time outside
+            // them was not written by this API (and DuckDB cannot hold the extremes of a long)
+            if (at.isBefore(TimeParam.EARLIEST) || at.isAfter(TimeParam.LATEST)) {
+                throw new IllegalArgumentException("time out of range");
+            }
+            return new LogCursor(eventNanos, parts[2], Long.parseLong(parts[3]));
         } catch (IllegalArgumentException e) {
             throw new BadRequestException("cursor is not one this API returned; start again without it");
         }

@@ -493,6 +493,24 @@ class QueryApiIT {
     }
 
     @Test
+    void aCursorWithATimeNoPageCanEndAtIsRefusedNotFailed() throws Exception {
+        String file = "a".repeat(64) + ".parquet";
+        for (long nanos : new long[] {Long.MAX_VALUE, Long.MIN_VALUE + 1}) {
+            String cursor = java.util.Base64.getUrlEncoder()
+                    .withoutPadding()
+                    .encodeToString(("v1:" + nanos + ":" + file + ":1").getBytes(StandardCharsets.UTF_8));
+            for (String direction : List.of("backward", "forward")) {
+                problem(
+                        getRaw(
+                                "/api/v1/logs?" + PAGER_RANGE + "&direction=" + direction + "&cursor=" + cursor,
+                                "pager"),
+                        400,
+                        "cursor is not one this API returned");
+            }
+        }
+    }
+
+    @Test
     void filtersBySeverityIdsAttributesAndRegex() throws Exception {
         String base = "/api/v1/logs?" + PAGER_RANGE + "&limit=100";
         assertThat(getJson(base + "&severity_min=WARN", "pager", 200).get("data"))
