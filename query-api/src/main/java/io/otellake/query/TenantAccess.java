@@ -4,10 +4,12 @@ import io.otellake.schemas.TenantId;
 import io.otellake.schemas.TenantTokens;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.util.Collections;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.MethodParameter;
+import org.springframework.http.HttpHeaders;
 import org.springframework.web.bind.support.WebDataBinderFactory;
 import org.springframework.web.context.request.NativeWebRequest;
 import org.springframework.web.method.support.HandlerMethodArgumentResolver;
@@ -25,6 +27,8 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
  *   <li>Authentication on: a bearer token is required (401 without a known one). A tenant's token acts for its own
  *       tenant; naming another one in {@code X-Scope-OrgID} is a 403. An admin token must name the tenant in
  *       {@code X-Scope-OrgID}.
+ *   <li>Either way, {@code X-Scope-OrgID} sent more than once is a 400; with authentication on, several {@code
+ *       Authorization} headers are a 401. Ingest answers both the same.
  * </ul>
  *
  * <p>It leaves who asked and for which tenant in request attributes for {@link AuditLog}.
@@ -60,12 +64,22 @@ class TenantAccess implements WebMvcConfigurer, HandlerInterceptor, HandlerMetho
     @Override
     public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
         request.setAttribute(WHO, "anonymous");
-        String header = request.getHeader(Tenants.HEADER);
+        // as ingest: a header sent twice is refused rather than one of its values picked, so that a client cannot
+        // add its own tenant or token beside the one a proxy in front adds
+        List<String> tenants = Collections.list(request.getHeaders(Tenants.HEADER));
+        if (tenants.size() > 1) {
+            throw new BadRequestException(Tenants.HEADER + " must be sent once; got " + tenants.size() + " values");
+        }
+        String header = tenants.isEmpty() ? null : tenants.get(0);
         if (!enabled) {
             request.setAttribute(TENANT, Tenants.of(header));
             return true;
         }
-        String authorization = request.getHeader("Authorization");
+        List<String> authorizations = Collections.list(request.getHeaders(HttpHeaders.AUTHORIZATION));
+        if (authorizations.size() > 1) {
+            throw new UnauthorizedException("send one Authorization header, not several");
+        }
+        String authorization = authorizations.isEmpty() ? null : authorizations.get(0);
         if (authorization == null || !authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
             throw new UnauthorizedException("a bearer token is required: Authorization: Bearer <token>");
         }

@@ -258,6 +258,18 @@ class QueryApiIT {
     }
 
     @Test
+    void aTenantHeaderSentTwiceIsRefusedNotOneOfItsValuesPicked() throws Exception {
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                                + "/api/v1/logs?start=2024-05-01T10:00:00Z&end=2024-05-01T11:00:00Z"))
+                        .header("X-Scope-OrgID", "globex")
+                        .header("X-Scope-OrgID", "acme")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        problem(r, 400, "X-Scope-OrgID must be sent once; got 2 values");
+    }
+
+    @Test
     void aTenantWhoseIdExtendsAnothersIsStillAnotherTenant() throws Exception {
         String path = "/api/v1/logs?start=2024-05-01T10:00:00Z&end=2024-05-01T11:00:00Z&q=declined";
         assertThat(getJson(path, "acme", 200).get("data"))

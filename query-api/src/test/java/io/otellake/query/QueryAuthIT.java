@@ -111,6 +111,25 @@ class QueryAuthIT {
     }
 
     @Test
+    void aTenantOrAuthorizationHeaderSentTwiceIsRefusedNotOneOfItsValuesPicked() throws Exception {
+        HttpResponse<String> twoTenants = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + RANGE))
+                        .header("Authorization", "Bearer admin-token")
+                        .header("X-Scope-OrgID", "acme")
+                        .header("X-Scope-OrgID", "globex")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        QueryApiIT.problem(twoTenants, 400, "X-Scope-OrgID must be sent once");
+        HttpResponse<String> twoTokens = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + RANGE))
+                        .header("Authorization", "Bearer acme-token")
+                        .header("Authorization", "Bearer globex-token")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        QueryApiIT.problem(twoTokens, 401, "one Authorization header");
+    }
+
+    @Test
     void anAdminTokenNamesTheTenant() throws Exception {
         assertThat(bodies(get(RANGE, "admin-token", "globex"))).containsExactly("globex line");
         assertThat(bodies(get(RANGE, "admin-token", "acme"))).containsExactly("acme line");
