@@ -27,7 +27,7 @@ import org.springframework.web.bind.annotation.RestController;
 /**
  * {@code GET /api/v1/logs}: a tenant's log records in [start, end), newest first by default, page by page; {@code GET
  * /api/v1/logs/volume}: their counts per step and severity. An unknown parameter is a 400, so a typo never silently
- * widens a search.
+ * widens a search, and so is one given twice (but {@code service}), so a second value is never silently dropped.
  */
 @RestController
 class LogController {
@@ -64,7 +64,8 @@ class LogController {
             @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        RequestParams.requireKnown(params, SEARCH_PARAMETERS, LogFilter.ATTR_PREFIX, LogFilter.RESOURCE_PREFIX);
+        RequestParams.requireKnown(
+                params, SEARCH_PARAMETERS, LogFilter.REPEATABLE, LogFilter.ATTR_PREFIX, LogFilter.RESOURCE_PREFIX);
         TimeRange range =
                 TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         String cursor = params.getFirst("cursor");
@@ -93,7 +94,8 @@ class LogController {
             @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        RequestParams.requireKnown(params, VOLUME_PARAMETERS, LogFilter.ATTR_PREFIX, LogFilter.RESOURCE_PREFIX);
+        RequestParams.requireKnown(
+                params, VOLUME_PARAMETERS, LogFilter.REPEATABLE, LogFilter.ATTR_PREFIX, LogFilter.RESOURCE_PREFIX);
         TimeRange range =
                 TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         Duration step = step(params.getFirst("step"), range);

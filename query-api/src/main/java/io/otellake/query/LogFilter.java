@@ -40,6 +40,9 @@ record LogFilter(
     /** Parameters every log endpoint accepts besides {@code attr.*} and {@code resource.*}. */
     static final Set<String> PARAMETERS = Set.of("q", "regex", "service", "severity_min", "trace_id", "span_id");
 
+    /** The only parameter that may be given more than once: any of its values matches. */
+    static final Set<String> REPEATABLE = Set.of("service");
+
     static LogFilter parse(MultiValueMap<String, String> params) {
         Map<String, String> attrs = new LinkedHashMap<>();
         Map<String, String> resource = new LinkedHashMap<>();

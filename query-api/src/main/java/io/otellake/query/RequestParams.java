@@ -13,17 +13,22 @@ final class RequestParams {
 
     /**
      * Refuses any parameter that is neither in {@code known} nor starts with one of {@code prefixes}, so a typo never
-     * silently widens a query.
+     * silently widens a query, and any parameter given more than once that is not in {@code repeatable}, so a second
+     * value is never silently dropped.
      */
-    static void requireKnown(MultiValueMap<String, String> params, Set<String> known, String... prefixes) {
-        for (String name : params.keySet()) {
+    static void requireKnown(
+            MultiValueMap<String, String> params, Set<String> known, Set<String> repeatable, String... prefixes) {
+        params.forEach((name, values) -> {
             if (!known.contains(name) && List.of(prefixes).stream().noneMatch(name::startsWith)) {
                 String patterns =
                         List.of(prefixes).stream().map(p -> ", " + p + "<key>").collect(Collectors.joining());
                 throw new BadRequestException(
                         "unknown parameter '" + name + "'; known: " + new TreeSet<>(known) + patterns);
             }
-        }
+            if (values.size() > 1 && !repeatable.contains(name)) {
+                throw new BadRequestException(name + " may be given once");
+            }
+        });
     }
 
     /** {@code limit}: a whole number from 1 to {@code max}; {@code fallback} when absent. */

@@ -67,7 +67,7 @@ class TraceController {
             @Parameter(description = "32 hex characters") @PathVariable String traceId,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        RequestParams.requireKnown(params, LOOKUP_PARAMETERS);
+        RequestParams.requireKnown(params, LOOKUP_PARAMETERS, Set.of());
         String id = TraceLookup.traceId(traceId);
         String format = params.getFirst("format");
         if (format != null && !format.isEmpty() && !format.equals("otlp") && !format.equals("lake")) {
@@ -116,7 +116,7 @@ class TraceController {
             @Parameter(hidden = true) TenantId tenant,
             @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params)
             throws SQLException {
-        RequestParams.requireKnown(params, SEARCH_PARAMETERS);
+        RequestParams.requireKnown(params, SEARCH_PARAMETERS, Set.of());
         LogController.TimeRange range = LogController.TimeRange.of(
                 params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         String status = params.getFirst("status");

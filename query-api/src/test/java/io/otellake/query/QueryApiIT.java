@@ -243,6 +243,27 @@ class QueryApiIT {
     }
 
     @Test
+    void aParameterGivenTwiceIsRefusedUnlessItMayRepeat() throws Exception {
+        String range = "start=2024-05-01T08:00:00Z&end=2024-05-01T12:00:00Z";
+        problem(getRaw("/api/v1/logs?" + range + "&q=declined&q=order", "acme"), 400, "q may be given once");
+        problem(
+                getRaw("/api/v1/logs?" + range + "&start=2024-05-01T10:00:00Z", "acme"),
+                400,
+                "start may be given once");
+        problem(getRaw("/api/v1/logs?" + range + "&limit=1&limit=2", "acme"), 400, "limit may be given once");
+        problem(getRaw("/api/v1/logs/volume?" + range + "&step=1m&step=1h", "acme"), 400, "step may be given once");
+        problem(getRaw("/api/v1/traces?" + range + "&service=a&service=b", "acme"), 400, "service may be given once");
+        problem(
+                getRaw("/api/v1/traces/" + TRACE + "?format=otlp&format=lake", "acme"),
+                400,
+                "format may be given once");
+        assertThat(getJson("/api/v1/logs?" + range + "&service=cart&service=checkout&q=declined", "acme", 200)
+                        .get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("Payment DECLINED for order 7", "early declined");
+    }
+
+    @Test
     void oneTenantNeverSeesAnothersRecords() throws Exception {
         String path = "/api/v1/logs?start=2024-05-01T00:00:00Z&end=2024-05-02T00:00:00Z&q=declined";
         assertThat(getJson(path, "globex", 200).get("data"))
