@@ -74,7 +74,7 @@ class TraceController {
             throw new BadRequestException("format must be lake (the default) or otlp, got '" + format + "'");
         }
         TraceLookup.Result result;
-        if (params.getFirst("start") == null && params.getFirst("end") == null) {
+        if (blankToNull(params.getFirst("start")) == null && blankToNull(params.getFirst("end")) == null) {
             Instant since = Instant.now().minus(props.traceLookback());
             result = lookup.lookup(tenant, id, since);
             if (result.spans().isEmpty()) {

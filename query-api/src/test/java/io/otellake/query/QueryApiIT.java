@@ -363,6 +363,16 @@ class QueryApiIT {
     }
 
     @Test
+    void aTraceLookupWithEmptyStartAndEndIsOneWithoutATimeRange() throws Exception {
+        JsonNode body = getJson("/api/v1/traces/" + TRACE + "?start=&end=", "acme", 200);
+        assertThat(spanIds(body)).containsExactly("b7ad6b7169203331", "00000000000000aa");
+        JsonNode without = getJson("/api/v1/traces/" + TRACE, "acme", 200);
+        assertThat(body.get("stats").get("files").asLong())
+                .as("read through the trace index, as without the parameters")
+                .isEqualTo(without.get("stats").get("files").asLong());
+    }
+
+    @Test
     void traceLookupOverALongRangeReadsOnlyTheHoursTheTraceIndexNamesWithinIt() throws Exception {
         JsonNode week = getJson(
                 "/api/v1/traces/" + TRACE + "?start=2024-04-27T00:00:00Z&end=2024-05-04T00:00:00Z", "acme", 200);
