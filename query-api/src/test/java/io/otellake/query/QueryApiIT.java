@@ -507,6 +507,25 @@ class QueryApiIT {
     }
 
     @Test
+    void anAcceptHeaderThatDoesNotParseGetsA406ProblemLikeOneThatNamesNothingWeProduce() throws Exception {
+        for (String accept : List.of("garbage", "text/html")) {
+            for (String path :
+                    List.of("/api/v1/logs?" + PAGER_RANGE, "/api/v1/logs?start=bad", "/api/v1/traces/nothex")) {
+                HttpResponse<String> r = http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                                .header("Accept", accept)
+                                .header("X-Scope-OrgID", "pager")
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                problem(r, 406, "application/json");
+            }
+        }
+        assertThat(getJson("/api/v1/logs?" + PAGER_RANGE + "&limit=1", "pager", 200)
+                        .get("data"))
+                .hasSize(1);
+    }
+
+    @Test
     void cursorsPageThroughEveryRecordOnceInBothDirections() throws Exception {
         for (String direction : List.of("backward", "forward")) {
             List<String> bodies = new ArrayList<>();
