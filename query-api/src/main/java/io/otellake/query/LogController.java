@@ -5,6 +5,8 @@ import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.Parameters;
 import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
+import io.swagger.v3.oas.annotations.media.Schema;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
@@ -52,7 +54,11 @@ class LogController {
                     + " resource.<key>=<value> require a record or resource attribute to equal a value.")
     @LogFilterParameters
     @Parameters({
-        @Parameter(name = "limit", in = ParameterIn.QUERY, description = "Records per page, 1-5000; default 100."),
+        @Parameter(
+                name = "limit",
+                in = ParameterIn.QUERY,
+                description = "Records per page, 1-5000; default 100.",
+                schema = @Schema(type = "integer", minimum = "1")),
         @Parameter(
                 name = "direction",
                 in = ParameterIn.QUERY,
@@ -198,7 +204,8 @@ class LogController {
         @Parameter(
                 name = "service",
                 in = ParameterIn.QUERY,
-                description = "Service name; may repeat (any of them matches)."),
+                description = "Service name; may repeat (any of them matches).",
+                array = @ArraySchema(schema = @Schema(type = "string"))),
         @Parameter(
                 name = "severity_min",
                 in = ParameterIn.QUERY,

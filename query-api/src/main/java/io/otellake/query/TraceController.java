@@ -5,6 +5,7 @@ import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.Parameters;
 import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.Schema;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -109,7 +110,11 @@ class TraceController {
         @Parameter(name = "min_duration", in = ParameterIn.QUERY, description = "Shortest span: 250ms, 2s, 1m."),
         @Parameter(name = "max_duration", in = ParameterIn.QUERY, description = "Longest span: 250ms, 2s, 1m."),
         @Parameter(name = "status", in = ParameterIn.QUERY, description = "error: a span with status ERROR."),
-        @Parameter(name = "limit", in = ParameterIn.QUERY, description = "Traces, 1-5000; default 20.")
+        @Parameter(
+                name = "limit",
+                in = ParameterIn.QUERY,
+                description = "Traces, 1-5000; default 20.",
+                schema = @Schema(type = "integer", minimum = "1"))
     })
     @GetMapping(path = "/api/v1/traces", produces = MediaType.APPLICATION_JSON_VALUE)
     Map<String, Object> traces(

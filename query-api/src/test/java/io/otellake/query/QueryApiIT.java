@@ -833,10 +833,20 @@ class QueryApiIT {
         assertThat(getRaw("/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
     }
 
-    /** The query parameters of the path's GET; each must carry a description. */
+    /**
+     * The query parameters of the path's GET; each must carry a description and the schema OpenAPI requires of every
+     * parameter, and the GET must take the tenant header.
+     */
     static java.util.List<String> queryParameters(JsonNode path) {
         java.util.List<String> names = new ArrayList<>();
+        java.util.List<String> headers = new ArrayList<>();
         for (JsonNode p : path.get("get").get("parameters")) {
+            assertThat(p.path("schema").path("type").asString(""))
+                    .as("schema type of " + p.get("name").asString())
+                    .isIn("string", "integer", "array");
+            if (p.get("in").asString().equals("header")) {
+                headers.add(p.get("name").asString());
+            }
             if (p.get("in").asString().equals("query")) {
                 names.add(p.get("name").asString());
                 assertThat(p.has("description") ? p.get("description").asString() : "")
@@ -844,6 +854,7 @@ class QueryApiIT {
                         .isNotBlank();
             }
         }
+        assertThat(headers).containsExactly("X-Scope-OrgID");
         return names;
     }
 
