@@ -138,7 +138,8 @@ class ArchiveFiles implements AutoCloseable {
     }
 
     /**
-     * The local copies of every file of the tenant's signal in the hours overlapping [start, end). Throws
+     * The local copies of every file of the tenant's signal in the hours overlapping [start, end), held in the cache
+     * until {@link #release} (as those of every fetch method here). Throws
      * {@link ArchiveUnavailableException} when S3 cannot be reached.
      */
     Fetched fetch(Signal signal, TenantId tenant, Instant start, Instant end) {
@@ -281,22 +282,36 @@ class ArchiveFiles implements AutoCloseable {
         Set<Path> cutFiles = new HashSet<>();
         long bytes = 0;
         int hits = 0;
-        for (S3Object o : objects) {
-            ObjectCache.Cached cached = cache.get(
-                    o.key(),
-                    o.eTag(),
-                    target -> s3.getObject(b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target));
-            files.add(cached.file());
-            if (cut.test(o.key().substring(0, o.key().lastIndexOf('/') + 1))) {
-                cutFiles.add(cached.file());
+        try {
+            for (S3Object o : objects) {
+                ObjectCache.Cached cached = cache.get(
+                        o.key(),
+                        o.eTag(),
+                        target ->
+                                s3.getObject(b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target));
+                files.add(cached.file());
+                if (cut.test(o.key().substring(0, o.key().lastIndexOf('/') + 1))) {
+                    cutFiles.add(cached.file());
+                }
+                if (cached.hit()) {
+                    hits++;
+                } else {
+                    bytes += o.size();
+                }
             }
-            if (cached.hit()) {
-                hits++;
-            } else {
-                bytes += o.size();
-            }
+        } catch (IOException | RuntimeException e) {
+            files.forEach(cache::release);
+            throw e;
         }
         return new Fetched(files, partitions, bytes, hits, cutFiles);
+    }
+
+    /**
+     * Lets the cache evict the files of {@code fetched} again: every caller of a fetch method calls this once its
+     * queries over the files are done, in a {@code finally}.
+     */
+    void release(Fetched fetched) {
+        fetched.files().forEach(cache::release);
     }
 
     /**

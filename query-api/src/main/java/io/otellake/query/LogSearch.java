@@ -67,55 +67,59 @@ class LogSearch {
             }
         }
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.LOGS, q.tenant(), start, end);
-        if (fetched.files().isEmpty() || !end.isAfter(start)) {
-            return new Result(List.of(), null, QueryStats.of(fetched, runner.rowsIn(fetched), started));
-        }
-        String order = q.direction() == Direction.BACKWARD ? "DESC" : "ASC";
-        String after = q.direction() == Direction.BACKWARD ? "<" : ">";
-        StringBuilder sql = new StringBuilder("SELECT epoch_ns(timestamp), epoch_ns(observed_timestamp), trace_id,"
-                + " span_id, trace_flags, severity_text, severity_number, service_name, body, body_type,"
-                + " resource_attributes, resource_attribute_types, scope_name, scope_version, attributes,"
-                + " attribute_types, event_name, epoch_ns(" + EVENT_TIME + "), " + FILE + ", file_row_number"
-                + " FROM read_parquet(?, filename = true, file_row_number = true) WHERE " + EVENT_TIME
-                + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) AND " + EVENT_TIME
-                + " < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
-        List<Object> params = new ArrayList<>();
-        params.add(TimeParam.toNanos(q.start()));
-        params.add(TimeParam.toNanos(q.end()));
-        q.filter().appendTo(sql, params);
-        if (q.cursor() != null) {
-            String t = "CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)";
-            sql.append(" AND (" + EVENT_TIME + " " + after + " " + t + " OR (" + EVENT_TIME + " = " + t + " AND ("
-                    + FILE + " " + after + " ? OR (" + FILE + " = ? AND file_row_number " + after + " ?))))");
-            params.add(q.cursor().eventNanos());
-            params.add(q.cursor().eventNanos());
-            params.add(q.cursor().file());
-            params.add(q.cursor().file());
-            params.add(q.cursor().row());
-        }
-        sql.append(" ORDER BY " + EVENT_TIME + " " + order + ", " + FILE + " " + order + ", file_row_number " + order
-                + " LIMIT ?");
-        params.add(q.limit() + 1); // one more tells whether there is a next page
+        try {
+            if (fetched.files().isEmpty() || !end.isAfter(start)) {
+                return new Result(List.of(), null, QueryStats.of(fetched, runner.rowsIn(fetched), started));
+            }
+            String order = q.direction() == Direction.BACKWARD ? "DESC" : "ASC";
+            String after = q.direction() == Direction.BACKWARD ? "<" : ">";
+            StringBuilder sql = new StringBuilder("SELECT epoch_ns(timestamp), epoch_ns(observed_timestamp), trace_id,"
+                    + " span_id, trace_flags, severity_text, severity_number, service_name, body, body_type,"
+                    + " resource_attributes, resource_attribute_types, scope_name, scope_version, attributes,"
+                    + " attribute_types, event_name, epoch_ns(" + EVENT_TIME + "), " + FILE + ", file_row_number"
+                    + " FROM read_parquet(?, filename = true, file_row_number = true) WHERE " + EVENT_TIME
+                    + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) AND " + EVENT_TIME
+                    + " < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
+            List<Object> params = new ArrayList<>();
+            params.add(TimeParam.toNanos(q.start()));
+            params.add(TimeParam.toNanos(q.end()));
+            q.filter().appendTo(sql, params);
+            if (q.cursor() != null) {
+                String t = "CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)";
+                sql.append(" AND (" + EVENT_TIME + " " + after + " " + t + " OR (" + EVENT_TIME + " = " + t + " AND ("
+                        + FILE + " " + after + " ? OR (" + FILE + " = ? AND file_row_number " + after + " ?))))");
+                params.add(q.cursor().eventNanos());
+                params.add(q.cursor().eventNanos());
+                params.add(q.cursor().file());
+                params.add(q.cursor().file());
+                params.add(q.cursor().row());
+            }
+            sql.append(" ORDER BY " + EVENT_TIME + " " + order + ", " + FILE + " " + order + ", file_row_number "
+                    + order + " LIMIT ?");
+            params.add(q.limit() + 1); // one more tells whether there is a next page
 
-        List<Map<String, Object>> rows = new ArrayList<>();
-        LogCursor last = null;
-        LogCursor next = null;
-        try (Connection c = runner.connect();
-                PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            bind(ps, c, fetched, params);
-            try (ResultSet rs = runner.execute(ps)) {
-                while (rs.next()) {
-                    if (rows.size() == q.limit()) {
-                        next = last;
-                        break;
+            List<Map<String, Object>> rows = new ArrayList<>();
+            LogCursor last = null;
+            LogCursor next = null;
+            try (Connection c = runner.connect();
+                    PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                bind(ps, c, fetched, params);
+                try (ResultSet rs = runner.execute(ps)) {
+                    while (rs.next()) {
+                        if (rows.size() == q.limit()) {
+                            next = last;
+                            break;
+                        }
+                        rows.add(row(rs));
+                        last = new LogCursor(rs.getLong(18), rs.getString(19), rs.getLong(20));
                     }
-                    rows.add(row(rs));
-                    last = new LogCursor(rs.getLong(18), rs.getString(19), rs.getLong(20));
                 }
             }
+            return new Result(
+                    rows, next == null ? null : next.encode(), QueryStats.of(fetched, runner.rowsIn(fetched), started));
+        } finally {
+            archive.release(fetched);
         }
-        return new Result(
-                rows, next == null ? null : next.encode(), QueryStats.of(fetched, runner.rowsIn(fetched), started));
     }
 
     record Bucket(String time, String severity, long count) {}
@@ -127,34 +131,39 @@ class LogSearch {
         long started = System.nanoTime();
         requireValidRegex(filter);
         ArchiveFiles.Fetched fetched = archive.fetch(Signal.LOGS, tenant, start, end);
-        List<Bucket> buckets = new ArrayList<>();
-        if (!fetched.files().isEmpty()) {
-            long stepNanos = step.toNanos();
-            StringBuilder sql = new StringBuilder("SELECT (epoch_ns(" + EVENT_TIME + ") // ?) * ? AS bucket, "
-                    + LogFilter.severityGroupSql() + " AS severity, count(*) FROM read_parquet(?) WHERE " + EVENT_TIME
-                    + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) AND " + EVENT_TIME
-                    + " < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
-            List<Object> params = new ArrayList<>();
-            params.add(TimeParam.toNanos(start));
-            params.add(TimeParam.toNanos(end));
-            filter.appendTo(sql, params);
-            sql.append(" GROUP BY ALL ORDER BY bucket, severity");
-            try (Connection c = runner.connect();
-                    PreparedStatement ps = c.prepareStatement(sql.toString())) {
-                ps.setLong(1, stepNanos);
-                ps.setLong(2, stepNanos);
-                ps.setArray(3, QueryRunner.files(c, fetched.files()));
-                for (int i = 0; i < params.size(); i++) {
-                    ps.setObject(i + 4, params.get(i));
-                }
-                try (ResultSet rs = runner.execute(ps)) {
-                    while (rs.next()) {
-                        buckets.add(new Bucket(TimeParam.format(rs.getLong(1)), rs.getString(2), rs.getLong(3)));
+        try {
+            List<Bucket> buckets = new ArrayList<>();
+            if (!fetched.files().isEmpty()) {
+                long stepNanos = step.toNanos();
+                StringBuilder sql = new StringBuilder("SELECT (epoch_ns(" + EVENT_TIME + ") // ?) * ? AS bucket, "
+                        + LogFilter.severityGroupSql() + " AS severity, count(*) FROM read_parquet(?) WHERE "
+                        + EVENT_TIME
+                        + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) AND " + EVENT_TIME
+                        + " < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
+                List<Object> params = new ArrayList<>();
+                params.add(TimeParam.toNanos(start));
+                params.add(TimeParam.toNanos(end));
+                filter.appendTo(sql, params);
+                sql.append(" GROUP BY ALL ORDER BY bucket, severity");
+                try (Connection c = runner.connect();
+                        PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                    ps.setLong(1, stepNanos);
+                    ps.setLong(2, stepNanos);
+                    ps.setArray(3, QueryRunner.files(c, fetched.files()));
+                    for (int i = 0; i < params.size(); i++) {
+                        ps.setObject(i + 4, params.get(i));
+                    }
+                    try (ResultSet rs = runner.execute(ps)) {
+                        while (rs.next()) {
+                            buckets.add(new Bucket(TimeParam.format(rs.getLong(1)), rs.getString(2), rs.getLong(3)));
+                        }
                     }
                 }
             }
+            return new Volume(buckets, step, QueryStats.of(fetched, runner.rowsIn(fetched), started));
+        } finally {
+            archive.release(fetched);
         }
-        return new Volume(buckets, step, QueryStats.of(fetched, runner.rowsIn(fetched), started));
     }
 
     /**

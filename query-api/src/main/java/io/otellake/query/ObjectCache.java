@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,7 +22,8 @@ import java.util.stream.Stream;
  * <p>Guarantees: a cached file is never served for a different ETag (an overwritten object is fetched again); a file
  * appears under its final name only once complete (written to a temporary name, then moved); concurrent requests for
  * the same object fetch it once; the total size stays under the bound except for the objects of queries in flight.
- * Eviction deletes the least recently used files.
+ * Eviction deletes the least recently used files that no query holds: {@link #get} holds a file until
+ * {@link #release}, so a query whose files add up to more than the bound still finds every one of them.
  */
 final class ObjectCache {
     /** Fetches one object into the given temporary file. */
@@ -32,6 +34,9 @@ final class ObjectCache {
     private final Path dir;
     private final long maxBytes;
     private final Map<String, Long> sizes = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
+    /** How many queries hold each file, from {@link #get} to {@link #release}; never evicted meanwhile. */
+    private final Map<String, Integer> holds = new HashMap<>();
+
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
@@ -68,7 +73,7 @@ final class ObjectCache {
     /** A local copy, and whether it was already there. */
     record Cached(Path file, boolean hit) {}
 
-    /** The local copy of {@code key} at {@code etag}, fetched when missing. */
+    /** The local copy of {@code key} at {@code etag}, fetched when missing, held until {@link #release}. */
     Cached get(String key, String etag, Fetcher fetcher) throws IOException {
         String name = fileName(key, etag);
         Path file = dir.resolve(name);
@@ -85,6 +90,7 @@ final class ObjectCache {
             synchronized (this) {
                 if (sizes.get(name) != null && Files.exists(file)) {
                     hits.incrementAndGet();
+                    holds.merge(name, 1, Integer::sum);
                     return new Cached(file, true);
                 }
             }
@@ -101,18 +107,26 @@ final class ObjectCache {
             synchronized (this) {
                 Long previous = sizes.put(name, size);
                 totalBytes += size - (previous == null ? 0 : previous);
-                evict(name);
+                holds.merge(name, 1, Integer::sum);
+                evict();
             }
             return new Cached(file, false);
         }
     }
 
-    private void evict(String keep) {
+    /** Lets go of a file {@link #get} returned, once the query that asked for it is done with it. */
+    synchronized void release(Path file) {
+        String name = file.getFileName().toString();
+        holds.computeIfPresent(name, (n, count) -> count == 1 ? null : count - 1);
+        evict();
+    }
+
+    private void evict() {
         var it = sizes.entrySet().iterator();
         while (totalBytes > maxBytes && it.hasNext()) {
             Map.Entry<String, Long> oldest = it.next();
-            if (oldest.getKey().equals(keep)) {
-                continue;
+            if (holds.containsKey(oldest.getKey())) {
+                continue; // a query in flight still reads it
             }
             try {
                 Files.deleteIfExists(dir.resolve(oldest.getKey()));

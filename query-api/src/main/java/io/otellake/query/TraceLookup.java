@@ -78,11 +78,14 @@ class TraceLookup {
         long[] range = {TimeParam.toNanos(start), TimeParam.toNanos(end)};
         if (Duration.between(start, end).compareTo(SCAN_UP_TO) <= 0) {
             ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, start, end);
-            List<GenericRecord> spans = spans(fetched, traceId, range);
-            return new Result(traceId, spans, QueryStats.of(fetched, runner.rowsIn(fetched), started));
+            try {
+                List<GenericRecord> spans = spans(fetched, traceId, range);
+                return new Result(traceId, spans, QueryStats.of(fetched, runner.rowsIn(fetched), started));
+            } finally {
+                archive.release(fetched);
+            }
         }
-        ArchiveFiles.Fetched index = archive.fetchTraceIndex(tenant, start, end);
-        return throughIndex(tenant, traceId, index, range, started);
+        return throughIndex(tenant, traceId, archive.fetchTraceIndex(tenant, start, end), range, started);
     }
 
     /**
@@ -92,39 +95,49 @@ class TraceLookup {
      */
     Result lookup(TenantId tenant, String traceId, Instant since) throws SQLException {
         long started = System.nanoTime();
-        ArchiveFiles.Fetched index = archive.fetchTraceIndex(tenant, since);
-        return throughIndex(tenant, traceId, index, null, started);
+        return throughIndex(tenant, traceId, archive.fetchTraceIndex(tenant, since), null, started);
     }
 
-    /** Reads the hours that the index files name for the trace (within the range, when there is one). */
+    /**
+     * Reads the hours that the index files name for the trace (within the range, when there is one); releases
+     * {@code index}.
+     */
     private Result throughIndex(
             TenantId tenant, String traceId, ArchiveFiles.Fetched index, long @Nullable [] range, long started)
             throws SQLException {
-        List<Partition> hours = new ArrayList<>();
-        if (!index.files().isEmpty()) {
-            String sql = "SELECT DISTINCT epoch_ns(start_time) // 3600000000000 AS hour FROM read_parquet(?)"
-                    + whereTrace(range, INDEX_ROWS) + " ORDER BY hour";
-            try (Connection c = runner.connect();
-                    PreparedStatement ps = c.prepareStatement(sql)) {
-                bindTrace(ps, QueryRunner.files(c, index.files()), traceId, range);
-                try (ResultSet rs = runner.execute(ps)) {
-                    while (rs.next()) {
-                        hours.add(Partition.of(Signal.TRACES, tenant, rs.getLong(1) * 3_600_000_000_000L));
+        try {
+            List<Partition> hours = new ArrayList<>();
+            if (!index.files().isEmpty()) {
+                String sql = "SELECT DISTINCT epoch_ns(start_time) // 3600000000000 AS hour FROM read_parquet(?)"
+                        + whereTrace(range, INDEX_ROWS) + " ORDER BY hour";
+                try (Connection c = runner.connect();
+                        PreparedStatement ps = c.prepareStatement(sql)) {
+                    bindTrace(ps, QueryRunner.files(c, index.files()), traceId, range);
+                    try (ResultSet rs = runner.execute(ps)) {
+                        while (rs.next()) {
+                            hours.add(Partition.of(Signal.TRACES, tenant, rs.getLong(1) * 3_600_000_000_000L));
+                        }
                     }
                 }
             }
+            ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, hours);
+            try {
+                List<GenericRecord> spans = spans(fetched, traceId, range);
+                QueryStats data = QueryStats.of(fetched, runner.rowsIn(fetched), started);
+                QueryStats stats = new QueryStats(
+                        index.partitions() + data.partitions(),
+                        index.files().size() + data.files(),
+                        runner.rowsIn(index) + data.rowsScanned(),
+                        index.bytes() + data.bytesFetched(),
+                        index.cacheHits() + data.cacheHits(),
+                        data.elapsedMs());
+                return new Result(traceId, spans, stats);
+            } finally {
+                archive.release(fetched);
+            }
+        } finally {
+            archive.release(index);
         }
-        ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, hours);
-        List<GenericRecord> spans = spans(fetched, traceId, range);
-        QueryStats data = QueryStats.of(fetched, runner.rowsIn(fetched), started);
-        QueryStats stats = new QueryStats(
-                index.partitions() + data.partitions(),
-                index.files().size() + data.files(),
-                runner.rowsIn(index) + data.rowsScanned(),
-                index.bytes() + data.bytesFetched(),
-                index.cacheHits() + data.cacheHits(),
-                data.elapsedMs());
-        return new Result(traceId, spans, stats);
     }
 
     /**

@@ -813,6 +813,52 @@ class QueryApiIT {
     }
 
     @Test
+    void aQueryWhoseFilesOutgrowTheCacheStillReadsThemAll() throws Exception {
+        // the defaults allow a query 10 GB of files and the cache 2 GB: here, two files and a cache of 1000 bytes
+        LakeProperties d = LakeProperties.defaults(
+                new LakeProperties.S3(
+                        s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey()),
+                Files.createTempDirectory("query-it-small-cache"));
+        LakeProperties small = new LakeProperties(
+                d.s3(),
+                d.cacheDir(),
+                1000,
+                d.maxRange(),
+                d.traceLookback(),
+                d.defaultLimit(),
+                d.maxLimit(),
+                d.duckdbMemoryLimit(),
+                d.duckdbThreads(),
+                d.queryTimeout(),
+                d.maxConcurrentQueries(),
+                d.queueTimeout(),
+                d.maxBytesPerQuery(),
+                d.authEnabled(),
+                d.authTokens(),
+                d.listingTtl());
+        try (ArchiveFiles archive = new ArchiveFiles(small);
+                DuckDb duckDb = new DuckDb(small, archive);
+                QueryRunner runner = new QueryRunner(duckDb, small)) {
+            LogSearch.Result result = new LogSearch(archive, runner)
+                    .search(new LogSearch.Query(
+                            TenantId.of("pager"),
+                            Instant.parse("2024-05-02T10:00:00Z"),
+                            Instant.parse("2024-05-02T11:00:00Z"),
+                            LogFilter.parse(new org.springframework.util.LinkedMultiValueMap<>()),
+                            100,
+                            LogSearch.Direction.BACKWARD,
+                            null));
+            assertThat(result.data()).hasSize(25);
+            assertThat(result.stats().files()).isEqualTo(2);
+            try (var files = Files.list(small.cacheDir())) {
+                assertThat(files)
+                        .as("once the query is done, the cache keeps to its bound again: no file fits in 1000 bytes")
+                        .isEmpty();
+            }
+        }
+    }
+
+    @Test
     void theOpenApiDocumentDescribesExactlyTheParametersTheApiAccepts() throws Exception {
         JsonNode doc = getJson("/v3/api-docs", null, 200);
         assertThat(doc.get("openapi").asString()).startsWith("3.");
