@@ -24,7 +24,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What ingest checks in a parsed export request before Kafka sees it: every trace id is 16 bytes and every span id 8
- * bytes, or empty (proto3's "absent"). The archiver turns ids into hex columns; an id of another length would be a row
+ * bytes, or empty (proto3's "absent"), except a span's own trace and span ids, which the OTLP spec requires (present
+ * and not all zeros). The archiver turns ids into hex columns; an id of another length would be a row
  * nobody can join on, so the item that carries it (a span, a log record, a data point whose exemplar carries it) is
  * dropped here, at the edge, and counted, so that the client hears about it through OTLP's {@code partial_success}.
  *
@@ -241,9 +242,9 @@ final class ExportChecks {
     }
 
     private static @Nullable String spanError(Span span) {
-        String error = idError(span.getTraceId(), OtlpJson.TRACE_ID_BYTES, "traceId");
+        String error = requiredIdError(span.getTraceId(), OtlpJson.TRACE_ID_BYTES, "traceId");
         if (error == null) {
-            error = idError(span.getSpanId(), OtlpJson.SPAN_ID_BYTES, "spanId");
+            error = requiredIdError(span.getSpanId(), OtlpJson.SPAN_ID_BYTES, "spanId");
         }
         if (error == null) {
             error = idError(span.getParentSpanId(), OtlpJson.SPAN_ID_BYTES, "parentSpanId");
@@ -275,6 +276,26 @@ final class ExportChecks {
             }
         }
         return null;
+    }
+
+    /**
+     * A span's own trace and span ids are required: the OTLP spec calls an id that is empty, of another length or all
+     * zeros invalid. A span without them belongs to no trace and cannot be found.
+     */
+    private static @Nullable String requiredIdError(ByteString id, int bytes, String field) {
+        if (id.size() != bytes) {
+            return field + " must be " + bytes + " bytes; got " + id.size() + " bytes";
+        }
+        return allZero(id) ? field + " must not be all zeros" : null;
+    }
+
+    static boolean allZero(ByteString id) {
+        for (int i = 0; i < id.size(); i++) {
+            if (id.byteAt(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static @Nullable String idError(ByteString id, int bytes, String field) {

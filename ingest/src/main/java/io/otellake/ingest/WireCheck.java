@@ -126,6 +126,7 @@ final class WireCheck {
             FieldKind[] kinds = fields(type);
             long idsSeen = 0; // bit per field number: an id field seen twice is left to the parser (last one wins)
             @Nullable ByteString traceId = null;
+            boolean spanIdSeen = false;
             while (!in.isAtEnd()) {
                 int tag = in.readTag();
                 int number = WireFormat.getTagFieldNumber(tag);
@@ -167,13 +168,23 @@ final class WireCheck {
                     in.skipRawBytes(length);
                     if (isItem && traces && kind.field().getName().equals("trace_id")) {
                         traceId = ByteString.copyFrom(body, offset, length);
+                    } else if (isItem && traces && kind.field().getName().equals("span_id")) {
+                        if (length == 0
+                                || ExportChecks.allZero(UnsafeByteOperations.unsafeWrap(body, offset, length))) {
+                            return false;
+                        }
+                        spanIdSeen = true;
                     }
                 } else {
                     in.skipField(tag);
                 }
             }
             if (isItem && traces) {
-                traceIds.add(traceId == null ? ByteString.EMPTY : traceId);
+                // a span's own ids are required (ExportChecks): without them, or all zeros, the parser decides
+                if (traceId == null || traceId.isEmpty() || ExportChecks.allZero(traceId) || !spanIdSeen) {
+                    return false;
+                }
+                traceIds.add(traceId);
             }
             return true;
         }

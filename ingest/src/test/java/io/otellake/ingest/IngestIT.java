@@ -314,8 +314,8 @@ class IngestIT {
         String json =
                 """
                 {"resourceSpans":[{"scopeSpans":[{"spans":[
-                  {"name":"good","traceId":"5b8efff798038103d269b633813fc60c"},
-                  {"name":"bad","traceId":"5b8efff798038103"}
+                  {"name":"good","traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174"},
+                  {"name":"bad","traceId":"5b8efff798038103","spanId":"eee19b7ec3c1b175"}
                 ]}]}]}""";
         var mark = traces.mark();
 
@@ -325,7 +325,7 @@ class IngestIT {
         assertThat(OtlpHttp.contentType(response)).isEqualTo("application/json");
         assertThat(new String(response.body(), StandardCharsets.UTF_8))
                 .isEqualTo("{\"partialSuccess\":{\"rejectedSpans\":\"1\",\"errorMessage\":\"1 of 2 spans rejected;"
-                        + " the first: resourceSpans[0].scopeSpans[0].spans[1].traceId must be 16 bytes (or empty);"
+                        + " the first: resourceSpans[0].scopeSpans[0].spans[1].traceId must be 16 bytes;"
                         + " got 8 bytes\"}}");
         assertThat(traces.since(mark)).singleElement().satisfies(r -> assertThat(
                         ExportTraceServiceRequest.parseFrom(r.value()))
@@ -334,7 +334,8 @@ class IngestIT {
                                 .addScopeSpans(ScopeSpans.newBuilder()
                                         .addSpans(Span.newBuilder()
                                                 .setName("good")
-                                                .setTraceId(hex("5b8efff798038103d269b633813fc60c")))))
+                                                .setTraceId(hex("5b8efff798038103d269b633813fc60c"))
+                                                .setSpanId(hex("eee19b7ec3c1b174")))))
                         .build()));
     }
 

@@ -285,8 +285,8 @@ class KafkaFaultIT {
             ScopeSpans.Builder scope = ScopeSpans.newBuilder();
             byte[][] traceIds = {randomBytes(16), randomBytes(16)};
             for (int k = 0; k < SPANS_PER_REQUEST; k++) {
-                byte[] spanId = ByteBuffer.allocate(8)
-                        .putShort((short) id)
+                byte[] spanId = ByteBuffer.allocate(8) // + 1: an all-zero span id is invalid
+                        .putShort((short) (id + 1))
                         .putInt(n)
                         .putShort((short) k)
                         .array();

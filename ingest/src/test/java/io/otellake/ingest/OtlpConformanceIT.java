@@ -647,13 +647,47 @@ abstract class OtlpConformanceIT {
                         .setPartialSuccess(ExportTracePartialSuccess.newBuilder()
                                 .setRejectedSpans(3)
                                 .setErrorMessage("3 of 5 spans rejected; the first:"
-                                        + " resourceSpans[0].scopeSpans[0].spans[1].traceId must be 16 bytes (or"
-                                        + " empty); got 5 bytes"))
+                                        + " resourceSpans[0].scopeSpans[0].spans[1].traceId must be 16 bytes;"
+                                        + " got 5 bytes"))
                         .build());
         ScopeSpans expectedScope = request.getResourceSpans(0).getScopeSpans(0).toBuilder()
                 .clearSpans()
                 .addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(0))
                 .addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(2))
+                .build();
+        ExportTraceServiceRequest expected = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(request.getResourceSpans(0).toBuilder().setScopeSpans(0, expectedScope))
+                .build();
+        assertThat(topics.get(OtlpSignal.TRACES).since(mark)).singleElement().satisfies(r -> assertThat(
+                        ExportTraceServiceRequest.parseFrom(r.value()))
+                .isEqualTo(expected));
+    }
+
+    @Test
+    void spansWithoutTheirOwnTraceIdOrSpanIdOrWithAllZeroIdsAreDroppedAndCounted() throws Exception {
+        ExportTraceServiceRequest request = traces(5);
+        ExportTraceServiceRequest.Builder sent = request.toBuilder();
+        ScopeSpans.Builder scope = sent.getResourceSpansBuilder(0).getScopeSpansBuilder(0);
+        scope.getSpansBuilder(0).clearTraceId();
+        scope.getSpansBuilder(1).clearSpanId();
+        scope.getSpansBuilder(2).setTraceId(ByteString.copyFrom(new byte[16]));
+        scope.getSpansBuilder(4).setSpanId(ByteString.copyFrom(new byte[8]));
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer answer = send(OtlpSignal.TRACES, null, sent.build().toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        assertThat(ExportTraceServiceResponse.parseFrom(answer.body()))
+                .isEqualTo(ExportTraceServiceResponse.newBuilder()
+                        .setPartialSuccess(ExportTracePartialSuccess.newBuilder()
+                                .setRejectedSpans(4)
+                                .setErrorMessage("4 of 5 spans rejected; the first:"
+                                        + " resourceSpans[0].scopeSpans[0].spans[0].traceId must be 16 bytes; got 0"
+                                        + " bytes"))
+                        .build());
+        ScopeSpans expectedScope = request.getResourceSpans(0).getScopeSpans(0).toBuilder()
+                .clearSpans()
+                .addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(3))
                 .build();
         ExportTraceServiceRequest expected = ExportTraceServiceRequest.newBuilder()
                 .addResourceSpans(request.getResourceSpans(0).toBuilder().setScopeSpans(0, expectedScope))

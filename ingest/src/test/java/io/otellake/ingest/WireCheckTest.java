@@ -63,6 +63,24 @@ class WireCheckTest {
                                         .setSpanId(ByteString.copyFrom(new byte[8])))))
                 .build();
         assertThat(WireCheck.traces(shortId.toByteArray())).isNull();
+        Span valid = Span.newBuilder()
+                .setTraceId(ByteString.fromHex("5b8efff798038103d269b633813fc60c"))
+                .setSpanId(ByteString.fromHex("eee19b7ec3c1b174"))
+                .build();
+        for (Span withoutItsIds : List.of(
+                valid.toBuilder().clearTraceId().build(),
+                valid.toBuilder().clearSpanId().build(),
+                valid.toBuilder().setTraceId(ByteString.copyFrom(new byte[16])).build(),
+                valid.toBuilder().setSpanId(ByteString.copyFrom(new byte[8])).build())) {
+            ExportTraceServiceRequest request = ExportTraceServiceRequest.newBuilder()
+                    .addResourceSpans(ResourceSpans.newBuilder()
+                            .addScopeSpans(
+                                    ScopeSpans.newBuilder().addSpans(valid).addSpans(withoutItsIds)))
+                    .build();
+            assertThat(WireCheck.traces(request.toByteArray()))
+                    .as(withoutItsIds.toString())
+                    .isNull();
+        }
 
         byte[] name = "name-xx".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         ExportLogsServiceRequest logs = ExportLogsServiceRequest.newBuilder()
