@@ -30,6 +30,7 @@ class QueryRunner implements AutoCloseable {
     private final Map<Path, Long> rowCounts = new ConcurrentHashMap<>();
 
     private static final int MAX_ROW_COUNTS = 100_000;
+    private static final long RECANCEL_MILLIS = 20;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "query-timeout");
         t.setDaemon(true);
@@ -84,7 +85,9 @@ class QueryRunner implements AutoCloseable {
 
     ResultSet execute(PreparedStatement ps) throws SQLException {
         AtomicBoolean cancelled = new AtomicBoolean();
-        ScheduledFuture<?> cancel = timer.schedule(
+        // Cancelled again and again from the deadline on until it returns: DuckDB drops a cancel that comes before the
+        // statement has started to run, and one cancel that came a moment too early let a query run to its end.
+        ScheduledFuture<?> cancel = timer.scheduleWithFixedDelay(
                 () -> {
                     cancelled.set(true);
                     try {
@@ -94,6 +97,7 @@ class QueryRunner implements AutoCloseable {
                     }
                 },
                 timeout.toMillis(),
+                RECANCEL_MILLIS,
                 TimeUnit.MILLISECONDS);
         try {
             return ps.executeQuery();
