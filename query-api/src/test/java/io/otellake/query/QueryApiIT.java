@@ -507,6 +507,16 @@ class QueryApiIT {
     }
 
     @Test
+    void requestsTheServletContainerRefusesItselfAlsoGetAProblem() throws Exception {
+        // refused by Tomcat before any controller or exception handler runs
+        problem(getRaw("/api/v1/traces/abc%2Fdef", "acme"), 400, "encoded '/'");
+        problem(getRaw("/api/v1/logs?" + "service=a&".repeat(1500) + PAGER_RANGE, "pager"), 400, "too many parameters");
+        assertThat(getJson("/api/v1/logs?" + PAGER_RANGE + "&limit=1", "pager", 200)
+                        .get("data"))
+                .hasSize(1);
+    }
+
+    @Test
     void anAcceptHeaderThatDoesNotParseGetsA406ProblemLikeOneThatNamesNothingWeProduce() throws Exception {
         for (String accept : List.of("garbage", "text/html")) {
             for (String path :
