@@ -249,8 +249,9 @@ class ArchiveFiles implements AutoCloseable {
             Set<String> days = new HashSet<>();
             for (S3Object o : listing(prefix)) {
                 String key = o.key();
-                // index days sort by name: dt=yyyy-MM-dd
-                if (key.startsWith(prefix)
+                // index days sort by name: dt=yyyy-MM-dd; anything outside a day folder is not the archiver's
+                if (key.startsWith(prefix + "dt=")
+                        && key.indexOf('/', prefix.length()) > 0
                         && key.endsWith(".parquet")
                         && key.compareTo(firstDay) >= 0
                         && (afterLastDay == null || key.compareTo(afterLastDay) < 0)) {

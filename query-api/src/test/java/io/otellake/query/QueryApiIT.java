@@ -420,6 +420,19 @@ class QueryApiIT {
                 "no trace");
     }
 
+    @Test
+    void objectsOutsideTheTraceIndexsDayFoldersAreIgnored() throws Exception {
+        try (S3Client s3 = s3()) {
+            for (String stray : List.of("stray.parquet", "notes.txt")) {
+                s3.putObject(
+                        b -> b.bucket(BUCKET).key("lake/_index/traces/tenant=ranged/" + stray),
+                        RequestBody.fromString("not an index file"));
+            }
+        }
+        JsonNode body = getJson("/api/v1/traces/" + RANGED, "ranged", 200);
+        assertThat(spanIds(body)).containsExactly("000000000000000a", "000000000000000b", "000000000000000c");
+    }
+
     /** The span ids of a trace lookup's answer, in its order. */
     static List<String> spanIds(JsonNode trace) {
         List<String> ids = new ArrayList<>();
