@@ -408,23 +408,11 @@ class ArchiverIT {
         awaitCommitted(traces, 2);
         assertThat(archiver.quarantinedRows()).isEqualTo(3);
         assertThat(listKeys("lake/traces/")).hasSize(1);
-        List<String> quarantined = listKeys("lake/_quarantine/");
-        assertThat(quarantined)
+        assertThat(listKeys("lake/_quarantine/"))
                 .singleElement()
                 .asString()
                 .matches("lake/_quarantine/traces/tenant=acme/" + traces + "\\+0\\+1\\+[0-9a-f]{8}\\.parquet");
-        Path local = download(quarantined);
-        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
-                Statement st = c.createStatement()) {
-            List<String> ids = new ArrayList<>();
-            try (ResultSet rs = st.executeQuery(
-                    "SELECT span_id FROM read_parquet('" + local + "/lake/_quarantine/traces/**/*.parquet')")) {
-                while (rs.next()) {
-                    ids.add(rs.getString(1));
-                }
-            }
-            assertThat(ids).containsExactlyInAnyOrderElementsOf(future);
-        }
+        assertThat(quarantinedSpanIds()).containsExactlyInAnyOrderElementsOf(future);
     }
 
     @Test
@@ -465,18 +453,22 @@ class ArchiverIT {
                         k.matches("lake/_quarantine/traces/tenant=acme/" + traces + "\\+0\\+1\\+[0-9a-f]{8}\\.parquet"))
                 .anyMatch(k ->
                         k.matches("lake/_quarantine/logs/tenant=acme/" + logs + "\\+0\\+0\\+[0-9a-f]{8}\\.parquet"));
+        assertThat(quarantinedSpanIds()).containsExactlyInAnyOrderElementsOf(future);
+    }
+
+    /** The span ids in the quarantine's span files, read with DuckDB. */
+    private List<String> quarantinedSpanIds() throws Exception {
         Path local = download(listKeys("lake/_quarantine/traces/"));
+        List<String> ids = new ArrayList<>();
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
-                Statement st = c.createStatement()) {
-            List<String> ids = new ArrayList<>();
-            try (ResultSet rs = st.executeQuery(
-                    "SELECT span_id FROM read_parquet('" + local + "/lake/_quarantine/traces/**/*.parquet')")) {
-                while (rs.next()) {
-                    ids.add(rs.getString(1));
-                }
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(
+                        "SELECT span_id FROM read_parquet('" + local + "/lake/_quarantine/traces/**/*.parquet')")) {
+            while (rs.next()) {
+                ids.add(rs.getString(1));
             }
-            assertThat(ids).containsExactlyInAnyOrderElementsOf(future);
         }
+        return ids;
     }
 
     @Test
@@ -502,23 +494,17 @@ class ArchiverIT {
                 .hasSize(2)
                 .anyMatch(k -> k.startsWith("lake/_quarantine/traces/tenant=acme/" + traces + "+0+1+"))
                 .anyMatch(k -> k.startsWith("lake/_quarantine/logs/tenant=acme/" + logs + "+0+0+"));
-        Path local = download(listKeys("lake/_quarantine/"));
+        assertThat(quarantinedSpanIds()).containsExactlyInAnyOrderElementsOf(timeless);
+        Path local = download(listKeys("lake/_quarantine/logs/"));
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
-                Statement st = c.createStatement()) {
-            try (ResultSet rs = st.executeQuery(
-                    "SELECT span_id FROM read_parquet('" + local + "/lake/_quarantine/traces/**/*.parquet')")) {
-                rs.next();
-                assertThat(rs.getString(1)).isIn(timeless);
-                assertThat(rs.next()).isFalse();
-            }
-            try (ResultSet rs = st.executeQuery("SELECT body, timestamp, observed_timestamp FROM read_parquet('" + local
-                    + "/lake/_quarantine/logs/**/*.parquet')")) {
-                rs.next();
-                assertThat(rs.getString(1)).isEqualTo("neither time nor observed time");
-                assertThat(rs.getObject(2)).isNull();
-                assertThat(rs.getObject(3)).isNull();
-                assertThat(rs.next()).isFalse();
-            }
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT body, timestamp, observed_timestamp FROM read_parquet('" + local
+                        + "/lake/_quarantine/logs/**/*.parquet')")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("neither time nor observed time");
+            assertThat(rs.getObject(2)).isNull();
+            assertThat(rs.getObject(3)).isNull();
+            assertThat(rs.next()).isFalse();
         }
     }
 

@@ -46,6 +46,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -641,26 +642,15 @@ abstract class OtlpConformanceIT {
 
         Answer answer = send(OtlpSignal.TRACES, null, sent.build().toByteArray(), false);
 
-        assertThat(answer.code()).isEqualTo(Code.OK);
-        assertThat(ExportTraceServiceResponse.parseFrom(answer.body()))
-                .isEqualTo(ExportTraceServiceResponse.newBuilder()
-                        .setPartialSuccess(ExportTracePartialSuccess.newBuilder()
-                                .setRejectedSpans(3)
-                                .setErrorMessage("3 of 5 spans rejected; the first:"
-                                        + " resourceSpans[0].scopeSpans[0].spans[1].traceId must be 16 bytes;"
-                                        + " got 5 bytes"))
-                        .build());
-        ScopeSpans expectedScope = request.getResourceSpans(0).getScopeSpans(0).toBuilder()
-                .clearSpans()
-                .addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(0))
-                .addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(2))
-                .build();
-        ExportTraceServiceRequest expected = ExportTraceServiceRequest.newBuilder()
-                .addResourceSpans(request.getResourceSpans(0).toBuilder().setScopeSpans(0, expectedScope))
-                .build();
-        assertThat(topics.get(OtlpSignal.TRACES).since(mark)).singleElement().satisfies(r -> assertThat(
-                        ExportTraceServiceRequest.parseFrom(r.value()))
-                .isEqualTo(expected));
+        assertSpansRejectedAndTheRestWritten(
+                answer,
+                mark,
+                3,
+                "3 of 5 spans rejected; the first: resourceSpans[0].scopeSpans[0].spans[1].traceId must be 16 bytes;"
+                        + " got 5 bytes",
+                request,
+                0,
+                2);
     }
 
     @Test
@@ -676,19 +666,40 @@ abstract class OtlpConformanceIT {
 
         Answer answer = send(OtlpSignal.TRACES, null, sent.build().toByteArray(), false);
 
+        assertSpansRejectedAndTheRestWritten(
+                answer,
+                mark,
+                4,
+                "4 of 5 spans rejected; the first: resourceSpans[0].scopeSpans[0].spans[0].traceId must be 16 bytes;"
+                        + " got 0 bytes",
+                request,
+                3);
+    }
+
+    /**
+     * The answer is OK with a partial success of {@code rejected} spans and {@code message}, and the one record written
+     * since {@code mark} holds the spans of the first scope of {@code request} at {@code kept}, in that order.
+     */
+    private void assertSpansRejectedAndTheRestWritten(
+            Answer answer,
+            Map<TopicPartition, Long> mark,
+            int rejected,
+            String message,
+            ExportTraceServiceRequest request,
+            int... kept)
+            throws Exception {
         assertThat(answer.code()).isEqualTo(Code.OK);
         assertThat(ExportTraceServiceResponse.parseFrom(answer.body()))
                 .isEqualTo(ExportTraceServiceResponse.newBuilder()
                         .setPartialSuccess(ExportTracePartialSuccess.newBuilder()
-                                .setRejectedSpans(4)
-                                .setErrorMessage("4 of 5 spans rejected; the first:"
-                                        + " resourceSpans[0].scopeSpans[0].spans[0].traceId must be 16 bytes; got 0"
-                                        + " bytes"))
+                                .setRejectedSpans(rejected)
+                                .setErrorMessage(message))
                         .build());
-        ScopeSpans expectedScope = request.getResourceSpans(0).getScopeSpans(0).toBuilder()
-                .clearSpans()
-                .addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(3))
-                .build();
+        ScopeSpans.Builder expectedScope =
+                request.getResourceSpans(0).getScopeSpans(0).toBuilder().clearSpans();
+        for (int k : kept) {
+            expectedScope.addSpans(request.getResourceSpans(0).getScopeSpans(0).getSpans(k));
+        }
         ExportTraceServiceRequest expected = ExportTraceServiceRequest.newBuilder()
                 .addResourceSpans(request.getResourceSpans(0).toBuilder().setScopeSpans(0, expectedScope))
                 .build();
