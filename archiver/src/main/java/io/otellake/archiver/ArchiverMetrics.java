@@ -103,7 +103,7 @@ final class ArchiverMetrics {
                 out,
                 "otel_lake_archiver_quarantined_rows_total",
                 "counter",
-                "rows too far in the future, written to _quarantine",
+                "rows too far in the future or without any time, written to _quarantine",
                 quarantined);
         out.append("# HELP otel_lake_archiver_recovered_batches_total uncommitted batches cleaned up and consumed"
                         + " again\n# TYPE otel_lake_archiver_recovered_batches_total counter\n")

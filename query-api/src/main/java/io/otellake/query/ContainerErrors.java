@@ -9,6 +9,7 @@ import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.core.StandardHost;
 import org.apache.catalina.valves.ErrorReportValve;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.core.Ordered;
@@ -45,7 +46,26 @@ class ContainerErrors implements WebServerFactoryCustomizer<TomcatServletWebServ
         return Ordered.LOWEST_PRECEDENCE;
     }
 
-    /** Writes the problem document of an error status that has no body yet; never the request's own text. */
+    /** {@code text} as the content of a JSON string: quotes, backslashes and control characters escaped. */
+    static String jsonText(@Nullable String text) {
+        if (text == null) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    /** Writes the problem document of an error status that has no body yet; of the request, only its path. */
     static final class ProblemReportValve extends ErrorReportValve {
         @Override
         protected void report(Request request, Response response, Throwable throwable) {
@@ -64,8 +84,9 @@ class ContainerErrors implements WebServerFactoryCustomizer<TomcatServletWebServ
                 response.setCharacterEncoding(StandardCharsets.UTF_8.name());
                 Writer out = response.getReporter();
                 if (out != null) {
-                    out.write("{\"type\":\"about:blank\",\"title\":\"" + title + "\",\"status\":" + status
-                            + ",\"detail\":\"" + detail + "\"}");
+                    // the members and their order of ApiErrors' problems
+                    out.write("{\"detail\":\"" + detail + "\",\"instance\":\"" + jsonText(request.getRequestURI())
+                            + "\",\"status\":" + status + ",\"title\":\"" + title + "\"}");
                     response.finishResponse();
                 }
             } catch (IOException | IllegalStateException e) {

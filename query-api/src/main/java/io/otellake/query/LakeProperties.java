@@ -9,6 +9,7 @@ import jakarta.validation.constraints.NotNull;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -51,6 +52,23 @@ public record LakeProperties(
 
     public LakeProperties {
         new LakeLayout(s3.prefix()); // fails start-up with a sentence when the prefix is unusable
+        requirePositive(maxRange, "OTEL_LAKE_MAX_RANGE");
+        requirePositive(traceLookback, "OTEL_LAKE_TRACE_LOOKBACK");
+        requirePositive(queryTimeout, "OTEL_LAKE_QUERY_TIMEOUT");
+        requirePositive(queueTimeout, "OTEL_LAKE_QUEUE_TIMEOUT");
+        if (listingTtl != null && listingTtl.isNegative()) {
+            throw new IllegalArgumentException("OTEL_LAKE_LISTING_TTL must not be negative, got " + listingTtl);
+        }
+        if (defaultLimit > maxLimit) {
+            throw new IllegalArgumentException("OTEL_LAKE_DEFAULT_LIMIT (" + defaultLimit
+                    + ") must not be above OTEL_LAKE_MAX_LIMIT (" + maxLimit + ")");
+        }
+    }
+
+    private static void requirePositive(@Nullable Duration d, String variable) {
+        if (d != null && (d.isZero() || d.isNegative())) {
+            throw new IllegalArgumentException(variable + " must be longer than zero, got " + d);
+        }
     }
 
     /** Where the archive lives. */
@@ -61,6 +79,13 @@ public record LakeProperties(
             @NotNull @DefaultValue("lake") String prefix,
             @DefaultValue("") String accessKey,
             @DefaultValue("") String secretKey) {
+        /** The archiver's default prefix, also when the variable is set but empty, as the archiver reads it. */
+        public S3 {
+            if (prefix == null || prefix.isBlank()) {
+                prefix = "lake";
+            }
+        }
+
         @Override
         public String toString() {
             return "S3[endpoint=" + endpoint + ", region=" + region + ", bucket=" + bucket + ", prefix=" + prefix

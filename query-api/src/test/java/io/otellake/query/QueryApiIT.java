@@ -522,7 +522,10 @@ class QueryApiIT {
     @Test
     void requestsTheServletContainerRefusesItselfAlsoGetAProblem() throws Exception {
         // refused by Tomcat before any controller or exception handler runs
-        problem(getRaw("/api/v1/traces/abc%2Fdef", "acme"), 400, "encoded '/'");
+        HttpResponse<String> encodedSlash = getRaw("/api/v1/traces/abc%2Fdef", "acme");
+        problem(encodedSlash, 400, "encoded '/'");
+        assertThat(JSON.readTree(encodedSlash.body()).get("instance").asString())
+                .isEqualTo("/api/v1/traces/abc%2Fdef");
         problem(getRaw("/api/v1/logs?" + "service=a&".repeat(1500) + PAGER_RANGE, "pager"), 400, "too many parameters");
         assertTheServiceStillAnswers();
     }
