@@ -82,9 +82,9 @@ public record ArchiverConfig(
         require(
                 instanceId.matches("[A-Za-z0-9._-]{0,200}"),
                 "OTEL_LAKE_ARCHIVER_INSTANCE_ID must be empty or up to 200 of A-Z a-z 0-9 . _ -");
-        require(topicName(tracesTopic), "OTEL_LAKE_TRACES_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
-        require(topicName(logsTopic), "OTEL_LAKE_LOGS_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
-        require(topicName(metricsTopic), "OTEL_LAKE_METRICS_TOPIC must be a Kafka topic name ([A-Za-z0-9_-]+)");
+        require(topicName(tracesTopic), "OTEL_LAKE_TRACES_TOPIC " + TOPIC_RULE + "; got '" + tracesTopic + "'");
+        require(topicName(logsTopic), "OTEL_LAKE_LOGS_TOPIC " + TOPIC_RULE + "; got '" + logsTopic + "'");
+        require(topicName(metricsTopic), "OTEL_LAKE_METRICS_TOPIC " + TOPIC_RULE + "; got '" + metricsTopic + "'");
         require(
                 !tracesTopic.equals(logsTopic) && !metricsTopic.equals(tracesTopic) && !metricsTopic.equals(logsTopic),
                 "the traces, logs and metrics topics must differ");
@@ -194,8 +194,13 @@ public record ArchiverConfig(
                 + "]";
     }
 
+    /** Kafka's rule, the one ingest checks: a topic ingest writes to is one the archiver can read. */
+    private static final String TOPIC_RULE =
+            "must be a Kafka topic name: 1 to 249 characters of a-z, A-Z, 0-9, '.', '_' or '-', not '.' or '..'";
+
     private static boolean topicName(String topic) {
-        return topic.matches("[A-Za-z0-9_-]{1,200}");
+        // '.' and '..' alone, which Kafka refuses too, would also be path segments in the manifests' keys
+        return topic.matches("[A-Za-z0-9._-]{1,249}") && !topic.equals(".") && !topic.equals("..");
     }
 
     private static String or(Function<String, String> env, String key, String fallback) {

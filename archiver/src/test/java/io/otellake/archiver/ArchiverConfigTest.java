@@ -22,4 +22,17 @@ class ArchiverConfigTest {
         assertThat(widest.maxFuture()).isEqualTo(Duration.ofDays(36_500));
         assertThat(widest.maxFuture().toNanos()).isEqualTo(36_500L * 86_400 * 1_000_000_000L);
     }
+
+    @Test
+    void topicNamesFollowKafkasRuleAsIngestDoes() {
+        ArchiverConfig dotted = ArchiverConfig.fromEnvironment(
+                Map.of("OTEL_LAKE_TRACES_TOPIC", "otlp.traces", "OTEL_LAKE_LOGS_TOPIC", "t".repeat(249)));
+        assertThat(dotted.tracesTopic()).isEqualTo("otlp.traces");
+        assertThat(dotted.logsTopic()).hasSize(249);
+        for (String bad : new String[] {"..", ".", "t".repeat(250), "otlp traces", "otlp/traces"}) {
+            assertThatThrownBy(() -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_TRACES_TOPIC", bad)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("OTEL_LAKE_TRACES_TOPIC must be a Kafka topic name: 1 to 249 characters");
+        }
+    }
 }
