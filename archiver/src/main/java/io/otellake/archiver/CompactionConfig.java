@@ -62,14 +62,15 @@ public record CompactionConfig(
 
     /** Reads the settings from environment variables, with the defaults for those not set. */
     public static CompactionConfig fromEnvironment(Map<String, String> env) {
-        String enabled = env.getOrDefault(ENV_ENABLED, "true").strip();
+        String enabledText = env.get(ENV_ENABLED);
+        String enabled = enabledText == null || enabledText.isBlank() ? "true" : enabledText.strip();
         if (!enabled.equals("true") && !enabled.equals("false")) {
             throw new IllegalArgumentException(ENV_ENABLED + " must be true or false, got '" + enabled + "'");
         }
         String target = env.get(ENV_TARGET_BYTES);
         long targetBytes;
         try {
-            targetBytes = target == null ? DEFAULT_TARGET_BYTES : Long.parseLong(target.strip());
+            targetBytes = target == null || target.isBlank() ? DEFAULT_TARGET_BYTES : Long.parseLong(target.strip());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(ENV_TARGET_BYTES + " must be a number of bytes, got '" + target + "'");
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -13,6 +14,21 @@ class CompactionConfigTest {
         assertThat(CompactionConfig.fromEnvironment(Map.of()))
                 .isEqualTo(new CompactionConfig(
                         true, Duration.ofMinutes(5), Duration.ofMinutes(30), Duration.ofDays(3), 128L << 20, 10));
+    }
+
+    @Test
+    void anEmptyVariableIsUnsetAsForEveryOtherSetting() {
+        Map<String, String> empty = new java.util.HashMap<>();
+        for (String key : List.of(
+                "OTEL_LAKE_COMPACTION_ENABLED",
+                "OTEL_LAKE_COMPACTION_INTERVAL",
+                "OTEL_LAKE_COMPACTION_GRACE",
+                "OTEL_LAKE_COMPACTION_LOOKBACK",
+                "OTEL_LAKE_COMPACTION_TARGET_BYTES",
+                "OTEL_LAKE_COMPACTION_ZSTD_LEVEL")) {
+            empty.put(key, " ");
+        }
+        assertThat(CompactionConfig.fromEnvironment(empty)).isEqualTo(CompactionConfig.fromEnvironment(Map.of()));
     }
 
     @Test
