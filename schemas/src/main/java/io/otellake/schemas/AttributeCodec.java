@@ -1,5 +1,10 @@
 package io.otellake.schemas;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
@@ -203,21 +208,83 @@ public final class AttributeCodec {
                 case ARRAY -> {
                     ArrayValue.Builder array = ArrayValue.newBuilder();
                     JSON_PARSER.merge(text, array);
+                    if (text.contains("-0")) {
+                        negativeZeros(JsonParser.parseString(text), array);
+                    }
                     b.setArrayValue(array);
                 }
                 case KVLIST -> {
                     KeyValueList.Builder list = KeyValueList.newBuilder();
                     JSON_PARSER.merge(text, list);
+                    if (text.contains("-0")) {
+                        negativeZeros(JsonParser.parseString(text), list);
+                    }
                     b.setKvlistValue(list);
                 }
                 case STRINDEX -> b.setStringValueStrindex(Integer.parseInt(text));
                 case EMPTY -> {}
                 default -> throw new IllegalArgumentException("unknown attribute type '" + type + "'");
             }
-        } catch (InvalidProtocolBufferException | NumberFormatException e) {
+        } catch (InvalidProtocolBufferException | NumberFormatException | JsonParseException e) {
             throw new IllegalArgumentException("cannot decode a value of type " + type + ": " + e.getMessage(), e);
         }
         return b.build();
+    }
+
+    // JsonFormat reads a double through BigDecimal, which has no negative zero: "-0.0" came back as 0.0. The sign of
+    // each zero is taken again from the text, walking its tree alongside the message JsonFormat built from it.
+
+    private static void negativeZeros(@Nullable JsonElement json, ArrayValue.Builder array) {
+        JsonArray values = array(member(json, "values"));
+        for (int i = 0; i < Math.min(values.size(), array.getValuesCount()); i++) {
+            negativeZeros(values.get(i), array.getValuesBuilder(i));
+        }
+    }
+
+    private static void negativeZeros(@Nullable JsonElement json, KeyValueList.Builder list) {
+        JsonArray values = array(member(json, "values"));
+        for (int i = 0; i < Math.min(values.size(), list.getValuesCount()); i++) {
+            KeyValue.Builder kv = list.getValuesBuilder(i);
+            if (kv.hasValue()) {
+                negativeZeros(member(values.get(i), "value"), kv.getValueBuilder());
+            }
+        }
+    }
+
+    private static void negativeZeros(@Nullable JsonElement json, AnyValue.Builder value) {
+        switch (value.getValueCase()) {
+            case DOUBLE_VALUE -> {
+                JsonElement number = member(json, "doubleValue", "double_value");
+                if (value.getDoubleValue() == 0
+                        && number != null
+                        && number.isJsonPrimitive()
+                        && Double.compare(Double.parseDouble(number.getAsString()), -0.0) == 0) {
+                    value.setDoubleValue(-0.0);
+                }
+            }
+            case ARRAY_VALUE -> negativeZeros(member(json, "arrayValue", "array_value"), value.getArrayValueBuilder());
+            case KVLIST_VALUE ->
+                negativeZeros(member(json, "kvlistValue", "kvlist_value"), value.getKvlistValueBuilder());
+            default -> {}
+        }
+    }
+
+    /** The member of a JSON object under the first of its names present (OTLP/JSON or proto, as JsonFormat accepts). */
+    private static @Nullable JsonElement member(@Nullable JsonElement json, String... names) {
+        if (json == null || !json.isJsonObject()) {
+            return null;
+        }
+        JsonObject object = json.getAsJsonObject();
+        for (String name : names) {
+            if (object.has(name)) {
+                return object.get(name);
+            }
+        }
+        return null;
+    }
+
+    private static JsonArray array(@Nullable JsonElement json) {
+        return json != null && json.isJsonArray() ? json.getAsJsonArray() : new JsonArray();
     }
 
     private static String printJson(com.google.protobuf.MessageOrBuilder message) {

@@ -82,6 +82,30 @@ class AttributeCodecTest {
     }
 
     @Test
+    void doublesInsideArraysAndKvlistsSurviveExactlyIncludingNegativeZero() {
+        AnyValue negativeZero = AnyValue.newBuilder().setDoubleValue(-0.0).build();
+        AnyValue array = AnyValue.newBuilder()
+                .setArrayValue(ArrayValue.newBuilder()
+                        .addValues(negativeZero)
+                        .addValues(AnyValue.newBuilder().setDoubleValue(0.0))
+                        .addValues(AnyValue.newBuilder().setDoubleValue(-0.5))
+                        .addValues(AnyValue.newBuilder().setDoubleValue(Double.NaN)))
+                .build();
+        AnyValue kvlist = AnyValue.newBuilder()
+                .setKvlistValue(KeyValueList.newBuilder()
+                        .addValues(kv("zero", negativeZero))
+                        .addValues(KeyValue.newBuilder().setKey("no value"))
+                        .addValues(kv("nested", array)))
+                .build();
+
+        for (AnyValue v : List.of(array, kvlist)) {
+            AttributeCodec.EncodedValue e = AttributeCodec.encodeValue(v);
+            assertThat(e.text()).contains("{\"doubleValue\":-0.0}");
+            assertThat(AttributeCodec.decodeValue(e.text(), e.type())).isEqualTo(v);
+        }
+    }
+
+    @Test
     void aStringThatLooksLikeANumberStaysAString() {
         AttributeCodec.Encoded e = AttributeCodec.encode(List.of(kv("code", str("42"))));
 

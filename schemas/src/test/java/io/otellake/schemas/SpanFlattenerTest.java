@@ -62,6 +62,7 @@ class SpanFlattenerTest {
                                 AnyValue.newBuilder()
                                         .setArrayValue(ArrayValue.newBuilder()
                                                 .addValues(AnyValue.newBuilder().setDoubleValue(Double.NaN))
+                                                .addValues(AnyValue.newBuilder().setDoubleValue(-0.0))
                                                 .addValues(AnyValue.getDefaultInstance())
                                                 .addValues(str("ünïcödé \"quoted\"")))
                                         .build())))
