@@ -24,14 +24,19 @@ final class Rows {
         return s == null ? "" : s.toString();
     }
 
+    /**
+     * The string value of {@code service.name}, or null when it is absent or not a string. Of duplicate keys the last
+     * one wins, as it does in {@code resource_attributes}, so that the two columns never disagree.
+     */
     @Nullable
     static String serviceName(Resource resource) {
+        String name = null;
         for (KeyValue kv : resource.getAttributesList()) {
-            if (kv.getKey().equals(SERVICE_NAME) && kv.getValue().hasStringValue()) {
-                return kv.getValue().getStringValue();
+            if (kv.getKey().equals(SERVICE_NAME)) {
+                name = kv.getValue().hasStringValue() ? kv.getValue().getStringValue() : null;
             }
         }
-        return null;
+        return name;
     }
 
     /** Writes {@code <prefix>attributes} and {@code <prefix>attribute_types}. */

@@ -227,6 +227,34 @@ class SpanFlattenerTest {
         assertThat(rows.get(3).record().get("service_name")).isNull();
     }
 
+    @Test
+    void serviceNameIsTheServiceNameAttributeThatWins() {
+        // duplicate keys: the last one wins in resource_attributes, so service_name must hold the same value
+        ExportTraceServiceRequest request = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder()
+                                .addAttributes(kv("service.name", str("first")))
+                                .addAttributes(kv("service.name", str("last"))))
+                        .addScopeSpans(ScopeSpans.newBuilder().addSpans(Span.getDefaultInstance())))
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(Resource.newBuilder()
+                                .addAttributes(kv("service.name", str("a string")))
+                                .addAttributes(kv(
+                                        "service.name",
+                                        AnyValue.newBuilder().setIntValue(7).build())))
+                        .addScopeSpans(ScopeSpans.newBuilder().addSpans(Span.getDefaultInstance())))
+                .build();
+
+        List<FlatRow> rows = SpanFlattener.flatten(request);
+
+        GenericRecord last = rows.get(0).record();
+        assertThat(last.get("resource_attributes")).isEqualTo(java.util.Map.of("service.name", "last"));
+        assertThat(last.get("service_name")).isEqualTo("last");
+        GenericRecord notAString = rows.get(1).record();
+        assertThat(notAString.get("resource_attribute_types")).isEqualTo(java.util.Map.of("service.name", "int"));
+        assertThat(notAString.get("service_name")).isNull();
+    }
+
     static void assertRoundTrip(ExportTraceServiceRequest request) {
         List<ResourceSpans> expected = OtlpNormalizer.explode(request.getResourceSpansList());
         List<ResourceSpans> restored = SpanFlattener.flatten(request).stream()
