@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnknownFieldSet;
@@ -423,6 +424,133 @@ class SpanWireReaderTest {
                 assertSameOutcome(corrupt);
             }
         }
+    }
+
+    @Test
+    void reshuffledFieldsGiveTheSameRowsOrTheSameException() throws Exception {
+        // valid protobuf, re-encoded the way other encoders may write it: fields dropped, repeated, moved, split into
+        // two occurrences that merge, followed by one of another wire type or an unknown one, tags and lengths in
+        // varints longer than needed; at every level, strings and bytes included (they may parse as messages too)
+        SplittableRandom random = new SplittableRandom(19);
+        int readByWire = 0;
+        int rounds = 6_000;
+        for (int i = 0; i < rounds; i++) {
+            byte[] original =
+                    switch (i % 3) {
+                        case 0 -> SpanFlattenerTest.edgeCases().toByteArray();
+                        case 1 ->
+                            request(randomSpan(random, ByteString.EMPTY), randomSpan(random, ByteString.EMPTY))
+                                    .toByteArray();
+                        default -> SpanFlattenerTest.sdkRequest().toByteArray();
+                    };
+            byte[] reshuffled = reshuffle(original, random, 0);
+            try {
+                SpanWireReader.read(reshuffled);
+                readByWire++;
+            } catch (SpanWireReader.Unread e) {
+                // the message path decides; assertSameOutcome checks that it does
+            }
+            assertSameOutcome(reshuffled);
+        }
+        assertThat(readByWire).as("requests the wire reader read itself").isGreaterThan(rounds * 3 / 4);
+    }
+
+    /** One field as it was on the wire: a varint, fixed32 or fixed64 in {@code bits}, or length-delimited bytes. */
+    private record WireField(int number, int wireType, long bits, byte[] bytes) {}
+
+    /** The fields of a message, or null when the bytes are no message this can re-encode (groups, truncation). */
+    private static List<WireField> wireFields(byte[] message) {
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(message);
+            List<WireField> fields = new ArrayList<>();
+            while (!in.isAtEnd()) {
+                int tag = in.readTag();
+                int number = tag >>> 3;
+                switch (tag & 7) {
+                    case 0 -> fields.add(new WireField(number, 0, in.readRawVarint64(), null));
+                    case 1 -> fields.add(new WireField(number, 1, in.readRawLittleEndian64(), null));
+                    case 2 -> fields.add(new WireField(number, 2, 0, in.readByteArray()));
+                    case 5 -> fields.add(new WireField(number, 5, in.readRawLittleEndian32(), null));
+                    default -> {
+                        return null;
+                    }
+                }
+            }
+            return fields;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static byte[] reshuffle(byte[] message, SplittableRandom random, int depth) {
+        List<WireField> fields = depth > 8 ? null : wireFields(message);
+        if (fields == null) {
+            return message;
+        }
+        List<WireField> out = new ArrayList<>();
+        for (WireField f : fields) {
+            WireField g = f.wireType() == 2 && random.nextInt(3) > 0
+                    ? new WireField(f.number(), 2, 0, reshuffle(f.bytes(), random, depth + 1))
+                    : f;
+            List<WireField> inner = g.wireType() == 2 ? wireFields(g.bytes()) : null;
+            switch (random.nextInt(40)) {
+                case 0 -> {} // dropped
+                case 1 -> out.addAll(List.of(g, g)); // twice: a scalar's last one wins, a message merges
+                case 2 -> out.add(0, g); // moved to the front
+                case 3 -> out.addAll(List.of(g, new WireField(17 + random.nextInt(100), 0, random.nextLong(), null)));
+                case 4 -> out.addAll(List.of(g, new WireField(g.number(), 0, random.nextInt(300) - 100L, null)));
+                case 5 -> out.addAll(List.of(g, new WireField(g.number(), 1, random.nextLong(), null)));
+                case 6 -> out.addAll(List.of(g, new WireField(g.number(), 5, random.nextInt(), null)));
+                case 7 -> out.addAll(List.of(g, new WireField(g.number(), 2, 0, new byte[0])));
+                case 8 -> {
+                    if (inner != null && inner.size() > 1) { // a message in two parts, which merge into one
+                        int at = 1 + random.nextInt(inner.size() - 1);
+                        out.add(new WireField(g.number(), 2, 0, encode(inner.subList(0, at), random)));
+                        out.add(new WireField(g.number(), 2, 0, encode(inner.subList(at, inner.size()), random)));
+                    } else {
+                        out.add(g);
+                    }
+                }
+                default -> out.add(g);
+            }
+        }
+        return encode(out, random);
+    }
+
+    private static byte[] encode(List<WireField> fields, SplittableRandom random) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (WireField f : fields) {
+            paddedVarint(out, (long) f.number() << 3 | f.wireType(), random);
+            switch (f.wireType()) {
+                case 0 -> paddedVarint(out, f.bits(), random);
+                case 1 -> out.writeBytes(write(o -> o.writeFixed64NoTag(f.bits())));
+                case 5 -> out.writeBytes(write(o -> o.writeFixed32NoTag((int) f.bits())));
+                default -> {
+                    paddedVarint(out, f.bytes().length, random);
+                    out.writeBytes(f.bytes());
+                }
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /** A varint, one time in eight with up to four redundant bytes, as protobuf accepts them (at most ten in all). */
+    private static void paddedVarint(ByteArrayOutputStream out, long value, SplittableRandom random) {
+        int extra = random.nextInt(8) == 0 ? 1 + random.nextInt(4) : 0;
+        long v = value;
+        int written = 0;
+        while ((v & ~0x7fL) != 0 || extra > 0) {
+            if ((v & ~0x7fL) == 0) {
+                extra--;
+            }
+            out.write((int) (v & 0x7f | 0x80));
+            v >>>= 7;
+            written++;
+            if (written == 9) {
+                break;
+            }
+        }
+        out.write((int) v);
     }
 
     @Test
