@@ -39,7 +39,9 @@ import org.jspecify.annotations.Nullable;
  *   <li>strindex (a profiles-only dictionary index): decimal.
  * </ul>
  *
- * <p>Not kept: the order of keys, and duplicate keys (OTLP forbids them; the last one wins).
+ * <p>Not kept: the order of keys, and duplicate keys (OTLP forbids them; the last one wins); a key's
+ * {@code key_strindex} (profiles only); and the difference between a top-level attribute without a value and one whose
+ * value is an empty {@code AnyValue} (the same thing in OTLP; it comes back as the latter).
  */
 public final class AttributeCodec {
     /** Type names used in the {@code *_attribute_types} maps and in {@code body_type}. */

@@ -15,7 +15,8 @@ import org.apache.avro.generic.GenericRecord;
  *
  * <p>Guarantee: {@code restore(flatten(x))} equals x for every log record, with its resource and scope, up to the
  * order of attribute keys and duplicate attribute keys (see {@link AttributeCodec}). A string body is stored as it
- * is; any other body as text in the same form as an attribute value, with its type in {@code body_type}.
+ * is; any other body as text in the same form as an attribute value, with its type in {@code body_type}. Not kept: a
+ * resource's {@code entity_refs}, a development-stage OTLP field that has no column yet.
  */
 public final class LogFlattener {
     private static final int TIMESTAMP = LakeSchema.LOG.getField("timestamp").pos();

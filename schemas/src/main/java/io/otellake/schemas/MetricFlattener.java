@@ -39,7 +39,8 @@ import org.jspecify.annotations.Nullable;
  * (see {@link AttributeCodec}), and up to grouping: resources, scopes and metrics that hold no data point have no row
  * and do not come back, and equal resources (or scopes, or metrics) that x lists more than once come back as one,
  * holding the points of all of them in row order. Unsigned 64-bit counts ({@code count}, {@code zero_count}, bucket
- * counts) keep their bits in a signed {@code long}.
+ * counts) keep their bits in a signed {@code long}. Not kept: a resource's {@code entity_refs}, a development-stage
+ * OTLP field that has no column yet.
  */
 public final class MetricFlattener {
     static final String GAUGE = "gauge";

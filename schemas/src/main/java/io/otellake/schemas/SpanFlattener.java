@@ -19,7 +19,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Guarantee: {@code restore(flatten(x))} equals x for every span, with its resource and scope, up to the order of
  * attribute keys and duplicate attribute keys (see {@link AttributeCodec}), and an absent {@code status}, which comes
- * back as a present, UNSET one (the same thing in OTLP; the SDKs always send it).
+ * back as a present, UNSET one (the same thing in OTLP; the SDKs always send it). Not kept either: a resource's
+ * {@code entity_refs}, a development-stage OTLP field that has no column yet.
  */
 public final class SpanFlattener {
     private static final Schema EVENT =
