@@ -231,7 +231,7 @@ public final class KafkaBroker implements AutoCloseable {
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                 "inter.broker.listener.name=PLAINTEXT",
                 "controller.listener.names=CONTROLLER",
-                "log.dirs=" + logDir.replace("\\", "\\\\"),
+                "log.dirs=" + PropertyValues.escape(logDir),
                 "num.partitions=1",
                 "default.replication.factor=1",
                 "offsets.topic.replication.factor=1",

@@ -201,10 +201,10 @@ public final class S3Server implements AutoCloseable {
                 "\n",
                 "s3proxy.endpoint=http://" + HOST + ":" + port,
                 "s3proxy.authorization=aws-v2-or-v4",
-                "s3proxy.identity=" + escape(accessKey),
-                "s3proxy.credential=" + escape(secretKey),
+                "s3proxy.identity=" + PropertyValues.escape(accessKey),
+                "s3proxy.credential=" + PropertyValues.escape(secretKey),
                 "jclouds.provider=filesystem",
-                "jclouds.filesystem.basedir=" + escape(dataDir.toString()),
+                "jclouds.filesystem.basedir=" + PropertyValues.escape(dataDir.toString()),
                 "");
         try {
             Path file = FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
@@ -218,11 +218,6 @@ public final class S3Server implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("could not write the S3Proxy configuration", e);
         }
-    }
-
-    /** Escapes a value for a .properties file. */
-    private static String escape(String value) {
-        return value.replace("\\", "\\\\").replace("\n", "\\n");
     }
 
     private static void deleteQuietly(Path file) {

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,6 +54,19 @@ class KafkaBrokerIT {
             assertThat(occurrences(log, KafkaBroker.STARTED_LINE)).isEqualTo(2);
         }
         assertThat(Ports.isOpen("127.0.0.1", port)).as("closed after close()").isFalse();
+    }
+
+    @Test
+    void startsInADataDirectoryWithSpacesAndLettersBeyondAscii() throws Exception {
+        // Kafka reads server.properties as ISO-8859-1: a UTF-8 "ü" in log.dirs would name another directory.
+        Path dataDir = tempDir.resolve("Jürgen's lake/kafka");
+        try (KafkaBroker broker = KafkaBroker.startOnFreePorts(dataDir)) {
+            assertThat(apiVersionsErrorCode(broker.port())).isZero();
+            assertThat(dataDir.resolve("log/meta.properties")).isRegularFile();
+        }
+        try (Stream<Path> entries = Files.list(tempDir)) {
+            assertThat(entries).containsExactly(tempDir.resolve("Jürgen's lake"));
+        }
     }
 
     @Test

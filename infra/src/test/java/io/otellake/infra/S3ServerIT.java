@@ -51,6 +51,21 @@ class S3ServerIT {
         }
     }
 
+    @Test
+    void servesADataDirectoryWithSpacesAndLettersBeyondAscii() throws Exception {
+        // S3Proxy reads its properties as ISO-8859-1: a UTF-8 "ü" in the base directory would name another one.
+        Path dataDir = tempDir.resolve("Jürgen's lake/s3");
+        Files.createDirectories(dataDir.resolve("otel-lake"));
+        try (S3Server server = S3Server.startOnFreePorts(dataDir)) {
+            Response listing = get(server.endpoint(), server);
+            assertThat(listing.status()).isEqualTo(200);
+            assertThat(listing.body()).contains("<Name>otel-lake</Name>");
+        }
+        try (Stream<Path> entries = Files.list(tempDir)) {
+            assertThat(entries).containsExactly(tempDir.resolve("Jürgen's lake"));
+        }
+    }
+
     record Response(int status, String body) {}
 
     /** GET with an AWS signature v2 when {@code signer} is given: enough S3 for a test, without an S3 client. */
