@@ -136,10 +136,18 @@ class LocalStackIT {
 
     @Test
     void upStopsEverythingOnSigterm() throws Exception {
-        ChildJvm up = startUp();
+        List<Integer> ports = Ports.freePorts(6);
+        ChildJvm up = startUp(ports);
         List<ProcessHandle> children;
         try {
             up.waitForLogLine("Press Ctrl-C to stop.", Duration.ofSeconds(90));
+            // Every port is the test's own: a collector on the default 4317 must not fail (or meet) this test.
+            assertThat(environmentSeenBy(root.resolve("data"), "ingest"))
+                    .containsEntry("OTEL_LAKE_KAFKA_BOOTSTRAP", "127.0.0.1:" + ports.get(0))
+                    .containsEntry("OTEL_LAKE_S3_ENDPOINT", "http://127.0.0.1:" + ports.get(2))
+                    .containsEntry("OTEL_LAKE_INGEST_HTTP_PORT", ports.get(3).toString())
+                    .containsEntry("OTEL_LAKE_INGEST_GRPC_PORT", ports.get(4).toString())
+                    .containsEntry("OTEL_LAKE_QUERY_PORT", ports.get(5).toString());
             children = ProcessHandle.of(up.pid()).orElseThrow().descendants().collect(Collectors.toList());
             assertThat(children).hasSize(5);
         } finally {
@@ -158,7 +166,7 @@ class LocalStackIT {
 
     @Test
     void upExitsWithAnErrorWhenAProcessDies() throws Exception {
-        try (ChildJvm up = startUp()) {
+        try (ChildJvm up = startUp(Ports.freePorts(6))) {
             up.waitForLogLine("Press Ctrl-C to stop.", Duration.ofSeconds(90));
             List<ProcessHandle> children =
                     ProcessHandle.of(up.pid()).orElseThrow().descendants().collect(Collectors.toList());
@@ -181,9 +189,11 @@ class LocalStackIT {
         }
     }
 
-    /** {@code LocalStack up} as ./otel-lake runs it, on free ports, in the fake repository. */
-    private ChildJvm startUp() {
-        List<Integer> ports = Ports.freePorts(5);
+    /**
+     * {@code LocalStack up} as ./otel-lake runs it, in the fake repository, on {@code ports}: Kafka, controller, S3,
+     * ingest HTTP, ingest gRPC, query.
+     */
+    private ChildJvm startUp(List<Integer> ports) {
         return ChildJvm.builder("otel-lake-up", LocalStack.class.getName())
                 .args("up")
                 .jvmOptions("-Dotel.lake.home=" + root)
@@ -191,7 +201,8 @@ class LocalStackIT {
                 .env("OTEL_LAKE_KAFKA_CONTROLLER_PORT", ports.get(1).toString())
                 .env("OTEL_LAKE_S3_PORT", ports.get(2).toString())
                 .env("OTEL_LAKE_INGEST_HTTP_PORT", ports.get(3).toString())
-                .env("OTEL_LAKE_QUERY_PORT", ports.get(4).toString())
+                .env("OTEL_LAKE_INGEST_GRPC_PORT", ports.get(4).toString())
+                .env("OTEL_LAKE_QUERY_PORT", ports.get(5).toString())
                 .logFile(tempDir.resolve("up.log"))
                 .stopTimeout(Duration.ofSeconds(60))
                 .start();
