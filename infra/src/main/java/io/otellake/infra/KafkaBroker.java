@@ -4,9 +4,13 @@ import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -26,9 +30,14 @@ import java.util.UUID;
  * <p>Broker settings for a one-node development cluster: replication factor 1 for internal topics, no automatic topic
  * creation (services create their topics), no initial rebalance delay, messages up to 16 MiB.
  *
+ * <p>One broker at a time per data directory: while a broker runs, this JVM holds a lock on {@code otel-lake.lock}
+ * there, and a second start on the same directory (from this JVM or another, on whatever ports) fails before it writes
+ * anything. Kafka's own lock would come too late: in combined mode the second controller opens the shared metadata log
+ * before the broker part checks {@code log/.lock}, and corrupts it.
+ *
  * <p>Layout of the data directory: {@code server.properties} and {@code log4j2.properties} (rewritten at each start),
- * {@code log/} (the log directory, with {@code meta.properties}), and {@code broker.log} unless another log file is
- * given.
+ * {@code log/} (the log directory, with {@code meta.properties}), {@code otel-lake.lock} (holds the pid of the JVM that
+ * runs the broker), and {@code broker.log} unless another log file is given.
  */
 public final class KafkaBroker implements AutoCloseable {
     /** Logged by kafka.server.KafkaRaftServer once broker and controller are up and the broker is unfenced. */
@@ -39,6 +48,7 @@ public final class KafkaBroker implements AutoCloseable {
     private static final int NODE_ID = 1;
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration FORMAT_TIMEOUT = Duration.ofSeconds(60);
+    private static final String LOCK_FILE = "otel-lake.lock";
     private static final List<String> JVM_OPTIONS = List.of("-Xmx512m", "-Djava.awt.headless=true");
 
     private final Path dataDir;
@@ -46,6 +56,7 @@ public final class KafkaBroker implements AutoCloseable {
     private final int controllerPort;
     private final Path logFile;
     private ChildJvm process; // guarded by this
+    private FileChannel lockChannel; // guarded by this; open while the data directory is ours
 
     private KafkaBroker(Path dataDir, int port, int controllerPort, Path logFile) {
         this.dataDir = dataDir.toAbsolutePath();
@@ -101,27 +112,33 @@ public final class KafkaBroker implements AutoCloseable {
         }
         Ports.requireFree(port, "the Kafka broker");
         Ports.requireFree(controllerPort, "the Kafka controller");
-        Path serverProperties = writeConfiguration();
-        List<Path> classpath = Classpath.fromResource("kafka.classpath");
-        if (!isFormatted()) {
-            formatStorage(classpath, serverProperties);
-        }
-        ChildJvm child = ChildJvm.builder("kafka", "kafka.Kafka")
-                .classpath(classpath)
-                .jvmOptions(JVM_OPTIONS.toArray(String[]::new))
-                .jvmOptions("-Dlog4j2.configurationFile=" + dataDir.resolve("log4j2.properties"))
-                .args(serverProperties.toString())
-                .workingDirectory(dataDir)
-                .logFile(logFile)
-                .start();
+        lockDataDir();
         try {
-            child.waitForLogLine(STARTED_LINE, START_TIMEOUT);
-            child.waitForPort(HOST, port, START_TIMEOUT);
+            Path serverProperties = writeConfiguration();
+            List<Path> classpath = Classpath.fromResource("kafka.classpath");
+            if (!isFormatted()) {
+                formatStorage(classpath, serverProperties);
+            }
+            ChildJvm child = ChildJvm.builder("kafka", "kafka.Kafka")
+                    .classpath(classpath)
+                    .jvmOptions(JVM_OPTIONS.toArray(String[]::new))
+                    .jvmOptions("-Dlog4j2.configurationFile=" + dataDir.resolve("log4j2.properties"))
+                    .args(serverProperties.toString())
+                    .workingDirectory(dataDir)
+                    .logFile(logFile)
+                    .start();
+            try {
+                child.waitForLogLine(STARTED_LINE, START_TIMEOUT);
+                child.waitForPort(HOST, port, START_TIMEOUT);
+            } catch (RuntimeException e) {
+                child.close();
+                throw e;
+            }
+            process = child;
         } catch (RuntimeException e) {
-            child.close();
+            unlockDataDir();
             throw e;
         }
-        process = child;
     }
 
     /** Stops the broker (SIGTERM, then up to 15 s for a clean shutdown); its data stays. Does nothing if stopped. */
@@ -130,6 +147,7 @@ public final class KafkaBroker implements AutoCloseable {
             process.close();
             process = null;
         }
+        unlockDataDir();
     }
 
     /** Whether the broker process is running. */
@@ -191,6 +209,68 @@ public final class KafkaBroker implements AutoCloseable {
 
     private Path metaProperties() {
         return logDir().resolve("meta.properties");
+    }
+
+    /**
+     * Takes the data directory for this broker, or fails with a sentence when another broker has it. The lock is this
+     * JVM's: should it die, the kernel releases the lock, and its broker ends through {@link ParentWatchdog}.
+     */
+    private void lockDataDir() {
+        Path lockFile = dataDir.resolve(LOCK_FILE);
+        FileChannel channel = null;
+        try {
+            Files.createDirectories(dataDir);
+            channel = FileChannel.open(
+                    lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null; // held by another KafkaBroker in this JVM
+            }
+            if (lock == null) {
+                String holder = lockHolder(lockFile);
+                throw new IllegalStateException("The Kafka data directory " + dataDir + " is in use by another broker"
+                        + (holder.isEmpty() ? "" : " (process " + holder + ")")
+                        + ", perhaps another ./otel-lake up on other ports: stop it, or give this broker a data"
+                        + " directory of its own.");
+            }
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)));
+            lockChannel = channel;
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new UncheckedIOException("could not lock " + lockFile, e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+    }
+
+    /** The pid the holder wrote into the lock file, or empty where the system does not let us read it while locked. */
+    private static String lockHolder(Path lockFile) {
+        try {
+            return new String(Files.readAllBytes(lockFile), StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** Releases the data directory (closing the channel releases the lock); the file stays, to be locked next time. */
+    private void unlockDataDir() {
+        closeQuietly(lockChannel);
+        lockChannel = null;
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel == null) {
+            return;
+        }
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Closing releases the lock even when it reports an error; nothing else is held.
+        }
     }
 
     private boolean isFormatted() {

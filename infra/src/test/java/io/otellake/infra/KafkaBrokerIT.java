@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,6 +67,36 @@ class KafkaBrokerIT {
         }
         try (Stream<Path> entries = Files.list(tempDir)) {
             assertThat(entries).containsExactly(tempDir.resolve("Jürgen's lake"));
+        }
+    }
+
+    @Test
+    void aSecondBrokerOnTheSameDataDirectoryIsRefusedBeforeItTouchesTheData() throws Exception {
+        Path dataDir = tempDir.resolve("kafka");
+        try (KafkaBroker first = KafkaBroker.startOnFreePorts(dataDir)) {
+            Path quorumState = dataDir.resolve("log/__cluster_metadata-0/quorum-state");
+            String stateBefore = Files.readString(quorumState);
+            List<Integer> otherPorts = Ports.freePorts(2);
+
+            // A second ./otel-lake up on other ports: its controller would share (and corrupt) the metadata log.
+            assertThatThrownBy(() -> KafkaBroker.start(dataDir, otherPorts.get(0), otherPorts.get(1)))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("The Kafka data directory " + dataDir + " is in use by another broker (process "
+                            + ProcessHandle.current().pid() + "), perhaps another ./otel-lake up on other ports:"
+                            + " stop it, or give this broker a data directory of its own.");
+
+            assertThat(Files.readString(quorumState)).as("quorum state").isEqualTo(stateBefore);
+            assertThat(Files.readString(dataDir.resolve("server.properties")))
+                    .contains("listeners=PLAINTEXT://127.0.0.1:" + first.port() + ",");
+            assertThat(apiVersionsErrorCode(first.port())).isZero();
+            first.stop();
+            first.start();
+            assertThat(Files.readString(first.logFile())).doesNotContain("CorruptRecordException");
+        }
+        try (KafkaBroker again = KafkaBroker.startOnFreePorts(dataDir)) {
+            assertThat(apiVersionsErrorCode(again.port()))
+                    .as("the lock is released by stop()")
+                    .isZero();
         }
     }
 
