@@ -622,7 +622,7 @@ public final class LocalStack implements AutoCloseable {
             if (stopping.get()) {
                 return; // Interrupted by Ctrl-C or SIGTERM: the failure is the stop itself.
             }
-            System.err.println("otel-lake: " + e.getMessage());
+            System.err.println("otel-lake: " + failureMessage(e));
             stopping.set(true);
             System.exit(1);
             return;
@@ -639,6 +639,20 @@ public final class LocalStack implements AutoCloseable {
                 + process.exitCode().orElse(-1) + "; its log is " + process.logFile() + ". Last lines:");
         System.err.println(process.logTail());
         System.exit(1);
+    }
+
+    /**
+     * The message, and the I/O reasons below it: "could not create the data folders" alone does not say whether the
+     * folder is read-only, full, or a file.
+     */
+    static String failureMessage(Throwable failure) {
+        StringBuilder text = new StringBuilder(String.valueOf(failure.getMessage()));
+        for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof IOException) {
+                text.append("\n  because: ").append(cause);
+            }
+        }
+        return text.toString();
     }
 
     private static String banner(LocalStack stack, long startNanos) {

@@ -189,6 +189,18 @@ class LocalStackIT {
         }
     }
 
+    @Test
+    void upSaysWhyItCannotCreateTheDataDirectory() throws Exception {
+        Files.writeString(root.resolve("data"), "a file where up wants its data directory\n");
+        try (ChildJvm up = startUp(Ports.freePorts(6))) {
+            assertThat(up.waitForExit(Duration.ofSeconds(60))).isEqualTo(1);
+            assertThat(up.logTail())
+                    .contains("otel-lake: could not create the data folders under " + root.resolve("data"))
+                    .contains("\n  because: java.nio.file.FileSystemException: " + root.resolve("data/logs")
+                            + ": Not a directory");
+        }
+    }
+
     /**
      * {@code LocalStack up} as ./otel-lake runs it, in the fake repository, on {@code ports}: Kafka, controller, S3,
      * ingest HTTP, ingest gRPC, query.
