@@ -27,43 +27,32 @@ class LakePropertiesTest {
         assertThatThrownBy(() -> defaults.withLimits(4, Duration.ZERO, 1))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("OTEL_LAKE_QUEUE_TIMEOUT must be longer than zero, got PT0S");
-        assertThatThrownBy(() -> new LakeProperties(
-                        S3,
-                        Path.of("cache"),
-                        1 << 20,
-                        Duration.ofDays(31),
-                        Duration.ofDays(90),
-                        200,
-                        100,
-                        "1GB",
-                        2,
-                        Duration.ofSeconds(-1),
-                        4,
-                        Duration.ofSeconds(2),
-                        1,
-                        false,
-                        "",
-                        Duration.ZERO))
+        assertThatThrownBy(() -> limits(200, 100, Duration.ofSeconds(-1)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("OTEL_LAKE_QUERY_TIMEOUT must be longer than zero, got PT-1S");
-        assertThatThrownBy(() -> new LakeProperties(
-                        S3,
-                        Path.of("cache"),
-                        1 << 20,
-                        Duration.ofDays(31),
-                        Duration.ofDays(90),
-                        200,
-                        100,
-                        "1GB",
-                        2,
-                        Duration.ofSeconds(30),
-                        4,
-                        Duration.ofSeconds(2),
-                        1,
-                        false,
-                        "",
-                        Duration.ZERO))
+        assertThatThrownBy(() -> limits(200, 100, Duration.ofSeconds(30)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("OTEL_LAKE_DEFAULT_LIMIT (200) must not be above OTEL_LAKE_MAX_LIMIT (100)");
+    }
+
+    /** Settings with these limits and query timeout, the rest valid. */
+    private static LakeProperties limits(int defaultLimit, int maxLimit, Duration queryTimeout) {
+        return new LakeProperties(
+                S3,
+                Path.of("cache"),
+                1 << 20,
+                Duration.ofDays(31),
+                Duration.ofDays(90),
+                defaultLimit,
+                maxLimit,
+                "1GB",
+                2,
+                queryTimeout,
+                4,
+                Duration.ofSeconds(2),
+                1,
+                false,
+                "",
+                Duration.ZERO);
     }
 }
