@@ -15,6 +15,7 @@ import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.core.Ordered;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
+import tools.jackson.core.io.JsonStringEncoder;
 
 /**
  * Errors that Tomcat answers itself, before any controller or {@link ApiErrors} runs (a path with an encoded
@@ -46,21 +47,11 @@ class ContainerErrors implements WebServerFactoryCustomizer<TomcatServletWebServ
         return Ordered.LOWEST_PRECEDENCE;
     }
 
-    /** {@code text} as the content of a JSON string: quotes, backslashes and control characters escaped. */
+    /** {@code text} as the content of a JSON string, escaped by Jackson. */
     static String jsonText(@Nullable String text) {
-        if (text == null) {
-            return "";
-        }
-        StringBuilder out = new StringBuilder(text.length());
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c == '"' || c == '\\') {
-                out.append('\\').append(c);
-            } else if (c < 0x20) {
-                out.append(String.format("\\u%04x", (int) c));
-            } else {
-                out.append(c);
-            }
+        StringBuilder out = new StringBuilder();
+        if (text != null) {
+            JsonStringEncoder.getInstance().quoteAsString(text, out);
         }
         return out.toString();
     }
