@@ -111,6 +111,7 @@ public final class Archiver implements Runnable, AutoCloseable {
     private final AtomicLong poisonRecords = new AtomicLong();
     private final AtomicLong quarantinedRows = new AtomicLong();
     private final AtomicLong recoveredBatches = new AtomicLong();
+    private final AtomicLong lostBatches = new AtomicLong();
     private final ArchiverMetrics metrics = new ArchiverMetrics();
     private @Nullable HttpServer metricsServer;
     private long bufferedBytes;
@@ -123,6 +124,14 @@ public final class Archiver implements Runnable, AutoCloseable {
     private volatile boolean s3Failing;
 
     private volatile boolean polling;
+
+    /** Steps of {@link #flush()} where a test can stop this archiver, as a long pause of the process would. */
+    enum FlushStep {
+        CHECKING_OWNER,
+        WRITING_MANIFESTS
+    }
+
+    private volatile java.util.function.Consumer<FlushStep> flushHook = step -> {};
 
     private record FileKey(TopicPartition source, String directory) {}
 
@@ -344,6 +353,12 @@ public final class Archiver implements Runnable, AutoCloseable {
             s3Failing = false;
         } catch (WakeupException e) {
             throw e;
+        } catch (PartitionRecovery.NotOwnerException e) {
+            lostBatches.incrementAndGet();
+            metrics.lostBatch();
+            log.warn("{}; dropped the batch, polling to learn the new assignment", e.getMessage());
+            clearBatch();
+            markUnrecovered(consumer.assignment());
         } catch (RuntimeException e) {
             s3Failing = true;
             log.error(
@@ -366,27 +381,45 @@ public final class Archiver implements Runnable, AutoCloseable {
      * seen twice. Recovery deletes them and the replay writes them again, so in that window a row may disappear for a
      * while and come back, in a file with another name. Objects of one batch appear one by one, not atomically.
      *
-     * <p>Not covered: an archiver that keeps writing after it lost its partitions without noticing (a process paused
-     * longer than the consumer session, a "zombie") can upload files after the new owner has cleaned up; its commit is
-     * then rejected by the group, but the files stay, and their rows are archived twice. Nothing is lost that way: the
-     * zombie's keys are its own batch's (never the new owner's), and it deletes nothing without the group's consent.
-     * Resetting the group's offsets backwards by hand re-archives the records between the new and the old offset a
-     * second time.
+     * <p><b>An archiver that lost its partitions without noticing</b> (a process paused longer than the consumer session,
+     * cut off from the group coordinator, or slower than the poll interval: a "zombie") must neither replace the new
+     * owner's manifest nor leave its own rows beside the new owner's. So before anything of the batch reaches S3, the
+     * batch's start offsets (the committed ones) are committed once more, which the group accepts only from the
+     * partitions' owner in the current generation; a zombie is refused there and writes nothing. One that loses the
+     * partitions after that check has its final commit refused, and then deletes the batch's Parquet and trace index
+     * files: their keys carry this batch's id, so they are nobody else's, and their records are not committed, so the
+     * new owner archives them. Either way it throws {@link PartitionRecovery.NotOwnerException}.
+     *
+     * <p>Not covered: a zombie that also crashes or loses S3 between the refused commit and those deletes leaves its
+     * files, and their rows are archived twice (never lost); so does one paused longer than the consumer session
+     * exactly between the check and its manifest, which then also replaces the new owner's manifest. Dead letters are
+     * not deleted: their keys are the offset's own, and the new owner writes the same object. Resetting the group's
+     * offsets backwards by hand re-archives the records between the new and the old offset a second time.
      */
     private void flush() {
         Map<TopicPartition, List<String>> keys = new HashMap<>();
+        List<String> ownFiles = new ArrayList<>();
         for (HourFile file : files.values()) {
             List<String> batchKeys = keys.computeIfAbsent(file.source, k -> new ArrayList<>());
             batchKeys.add(file.objectKey());
+            ownFiles.add(file.objectKey());
             String indexKey = indexKey(file);
             if (indexKey != null) {
                 batchKeys.add(indexKey);
+                ownFiles.add(indexKey);
             }
         }
         for (DeadLetterFor d : deadLetters) {
             keys.computeIfAbsent(d.source(), k -> new ArrayList<>())
                     .add(d.letter().key());
         }
+        Map<TopicPartition, OffsetAndMetadata> starts = new HashMap<>();
+        batchStart.forEach((tp, offset) -> starts.put(tp, new OffsetAndMetadata(offset)));
+        flushHook.accept(FlushStep.CHECKING_OWNER);
+        if (!starts.isEmpty()) {
+            recovery.commitAsOwner(starts);
+        }
+        flushHook.accept(FlushStep.WRITING_MANIFESTS);
         for (Map.Entry<TopicPartition, List<String>> e : keys.entrySet()) {
             TopicPartition tp = e.getKey();
             IntentManifest manifest = new IntentManifest(
@@ -408,7 +441,12 @@ public final class Archiver implements Runnable, AutoCloseable {
             store.putJson(d.letter().key(), d.letter().json());
         }
         if (!pendingOffsets.isEmpty()) {
-            consumer.commitSync(new HashMap<>(pendingOffsets));
+            try {
+                recovery.commitAsOwner(new HashMap<>(pendingOffsets));
+            } catch (PartitionRecovery.NotOwnerException e) {
+                deleteUncommitted(ownFiles);
+                throw e;
+            }
         }
         if (fileCount > 0 || !deadLetters.isEmpty()) {
             log.info(
@@ -422,6 +460,26 @@ public final class Archiver implements Runnable, AutoCloseable {
         rowsArchived.addAndGet(rowCount);
         filesUploaded.addAndGet(fileCount);
         clearBatch();
+    }
+
+    /** Deletes this batch's own files after the group refused its commit (see {@link #flush()}). */
+    private void deleteUncommitted(List<String> ownFiles) {
+        int deleted = 0;
+        try {
+            for (String key : ownFiles) {
+                store.delete(key);
+                deleted++;
+            }
+            log.warn("the group refused the commit of {}; deleted the batch's {} files", pendingOffsets, deleted);
+        } catch (RuntimeException e) {
+            log.error(
+                    "the group refused the commit of {}; {} of the batch's files could not be deleted and their rows"
+                            + " will be archived twice ({}): {}",
+                    pendingOffsets,
+                    ownFiles.size() - deleted,
+                    ownFiles.subList(deleted, ownFiles.size()),
+                    e.getMessage());
+        }
     }
 
     private @Nullable String indexKey(HourFile file) {
@@ -565,6 +623,16 @@ public final class Archiver implements Runnable, AutoCloseable {
     /** Uncommitted batches found and cleaned up since start (after a crash, a failed flush or a lost partition). */
     public long recoveredBatches() {
         return recoveredBatches.get();
+    }
+
+    /** Batches dropped uncommitted because the group had given their partitions to another consumer (see flush). */
+    public long lostBatches() {
+        return lostBatches.get();
+    }
+
+    /** Runs {@code hook} on the archiver's thread at each step of every flush; for tests. */
+    void onFlushStep(java.util.function.Consumer<FlushStep> hook) {
+        flushHook = hook;
     }
 
     /** Stops consuming, uploads and commits what is buffered, and waits for the loop to end. */

@@ -37,6 +37,7 @@ final class ArchiverMetrics {
     private final Map<String, LongAdder> retentionBytes = new ConcurrentSkipListMap<>();
     private final Map<String, Boolean> tenants = new ConcurrentHashMap<>();
     private final LongAdder recoveredBatches = new LongAdder();
+    private final LongAdder lostBatches = new LongAdder();
     private final LongAdder uploadNanos = new LongAdder();
     private final LongAdder uploads = new LongAdder();
 
@@ -60,6 +61,10 @@ final class ArchiverMetrics {
 
     void recovered() {
         recoveredBatches.increment();
+    }
+
+    void lostBatch() {
+        lostBatches.increment();
     }
 
     /** Records behind the end of a partition, as the consumer last saw it. */
@@ -109,6 +114,12 @@ final class ArchiverMetrics {
                         + " again\n# TYPE otel_lake_archiver_recovered_batches_total counter\n")
                 .append("otel_lake_archiver_recovered_batches_total ")
                 .append(recoveredBatches.sum())
+                .append('\n');
+        out.append("# HELP otel_lake_archiver_lost_batches_total batches dropped uncommitted because the consumer group"
+                        + " had given their partitions to another archiver\n"
+                        + "# TYPE otel_lake_archiver_lost_batches_total counter\n")
+                .append("otel_lake_archiver_lost_batches_total ")
+                .append(lostBatches.sum())
                 .append('\n');
         out.append("# HELP otel_lake_archiver_upload_seconds time to write and upload one Parquet file\n"
                         + "# TYPE otel_lake_archiver_upload_seconds summary\n")

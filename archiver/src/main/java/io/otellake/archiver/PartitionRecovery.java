@@ -1,5 +1,6 @@
 package io.otellake.archiver;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -78,20 +79,31 @@ final class PartitionRecovery {
         OffsetAndMetadata same = committed != null
                 ? committed
                 : new OffsetAndMetadata(consumer.beginningOffsets(List.of(tp)).get(tp));
+        commitAsOwner(Map.of(tp, same));
+    }
+
+    /**
+     * Commits the offsets, or throws {@link NotOwnerException} when the group coordinator refused them because this
+     * consumer is not the owner of every partition in the current generation. Those refusals are definite: nothing of
+     * the commit was stored. Any other failure (a timeout, say) leaves it open whether the commit was stored, and is
+     * thrown as it is.
+     */
+    void commitAsOwner(Map<TopicPartition, OffsetAndMetadata> offsets) {
         try {
-            consumer.commitSync(Map.of(tp, same));
+            consumer.commitSync(offsets);
         } catch (CommitFailedException | RebalanceInProgressException | FencedInstanceIdException e) {
-            throw new NotOwnerException(tp, e);
+            throw new NotOwnerException(offsets.keySet(), e);
         }
     }
 
-    /** The group coordinator refused this consumer's commit for a partition it believed it owned. */
+    /** The group coordinator refused this consumer's commit for partitions it believed it owned. */
     static final class NotOwnerException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        NotOwnerException(TopicPartition tp, RuntimeException cause) {
+        NotOwnerException(Collection<TopicPartition> partitions, RuntimeException cause) {
             super(
-                    "not the owner of " + tp + " in the consumer group's current generation: " + cause.getMessage(),
+                    "not the owner of " + partitions + " in the consumer group's current generation: "
+                            + cause.getMessage(),
                     cause);
         }
     }

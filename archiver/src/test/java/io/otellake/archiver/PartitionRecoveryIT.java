@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.MemberToRemove;
@@ -30,11 +31,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
- * Crash recovery when two archivers both believe they own a partition: the one the consumer group moved on from (a
- * "zombie", here a consumer removed from the group that has not polled since) deletes nothing, and the keys it may
- * still hold from an old batch never name the new owner's files.
+ * Two archivers that both believe they own a partition: the one the consumer group moved on from (a "zombie", here a
+ * consumer removed from the group that has not polled since) deletes nothing of the new owner's, writes nothing once
+ * refused, removes its own files when its commit is refused, and the keys it may still hold from an old batch never
+ * name the new owner's files.
  */
 class PartitionRecoveryIT {
     @TempDir
@@ -61,13 +64,7 @@ class PartitionRecoveryIT {
         TopicPartition tp = new TopicPartition(lake.traces, 0);
         KafkaConsumer<byte[], byte[]> zombie = consumer("zombie");
         awaitAssigned(zombie, tp);
-        try (Admin admin = admin()) {
-            admin.removeMembersFromConsumerGroup(
-                            lake.group,
-                            new RemoveMembersFromConsumerGroupOptions(List.of(new MemberToRemove("zombie"))))
-                    .all()
-                    .get();
-        }
+        removeFromGroup("zombie");
         KafkaConsumer<byte[], byte[]> owner = consumer(null);
         awaitAssigned(owner, tp);
         assertThat(zombie.assignment())
@@ -148,9 +145,130 @@ class PartitionRecoveryIT {
             lake.s3.deleteObject(b -> b.bucket(lake.bucket).key(key));
         }
 
-        List<String> replayed = lake.listKeys("lake/traces/");
-        assertThat(replayed).as("the replay's files, after the stale deletes").isNotEmpty();
-        Path local = lake.download(replayed, spool.resolve("download"));
+        assertThat(lake.listKeys("lake/traces/"))
+                .as("the replay's files, after the stale deletes")
+                .isNotEmpty();
+        assertThat(archivedSpanIds())
+                .as("every span once, in the replay's files")
+                .containsExactlyInAnyOrderElementsOf(spanIds);
+    }
+
+    @Test
+    void anArchiverRefusedAtTheOwnerCheckWritesNothing() throws Exception {
+        Set<String> spanIds = sendTraces(4);
+        String ownersFile = "lake/traces/tenant=acme/dt=2026-12-02/hour=10/" + lake.traces + "+0+0+0badcafe.parquet";
+        Map<String, String> ownersManifests = new HashMap<>();
+        AtomicBoolean paused = new AtomicBoolean();
+        try (Archiver zombie = new Archiver(lake.config(spool.resolve("zombie"), Duration.ofSeconds(2), "zombie"))) {
+            // The first flush stops before anything reaches S3, as a long pause would; meanwhile the group gives the
+            // partitions to another consumer, which is mid-flush: its manifests and a file are on S3, uncommitted.
+            zombie.onFlushStep(step -> {
+                if (step != Archiver.FlushStep.CHECKING_OWNER || !paused.compareAndSet(false, true)) {
+                    return;
+                }
+                try {
+                    removeFromGroup("zombie");
+                    KafkaConsumer<byte[], byte[]> owner = consumer(null);
+                    awaitAssigned(owner, new TopicPartition(lake.traces, 0));
+                    awaitAssigned(owner, new TopicPartition(lake.traces, 1));
+                    for (int partition = 0; partition < 2; partition++) {
+                        String key = PartitionRecovery.manifestKey("lake/", new TopicPartition(lake.traces, partition));
+                        byte[] json = new IntentManifest(lake.traces, partition, 0, 1000, List.of(ownersFile)).toJson();
+                        lake.s3.putObject(b -> b.bucket(lake.bucket).key(key), RequestBody.fromBytes(json));
+                        ownersManifests.put(key, new String(json, StandardCharsets.UTF_8));
+                    }
+                    lake.s3.putObject(b -> b.bucket(lake.bucket).key(ownersFile), RequestBody.fromString("rows"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            zombie.prepare();
+            new Thread(zombie, "zombie-archiver").start();
+            TestLake.await("the zombie to drop its batch", Duration.ofSeconds(60), () -> zombie.lostBatches() == 1);
+
+            for (Map.Entry<String, String> manifest : ownersManifests.entrySet()) {
+                assertThat(lake.s3
+                                .getObjectAsBytes(b -> b.bucket(lake.bucket).key(manifest.getKey()))
+                                .asUtf8String())
+                        .as("the owner's manifest, not replaced")
+                        .isEqualTo(manifest.getValue());
+            }
+            assertThat(lake.listKeys("lake/traces/"))
+                    .as("nothing uploaded by the zombie")
+                    .containsExactly(ownersFile);
+            assertThat(lake.listKeys("lake/_index/")).isEmpty();
+
+            // The owner goes away without committing; the zombie rejoins, recovers (deleting the owner's file) and
+            // archives every span once.
+            closeConsumers();
+            lake.awaitCommitted(lake.traces, 4);
+        }
+        assertThat(lake.listKeys("lake/traces/")).doesNotContain(ownersFile);
+        assertThat(archivedSpanIds()).containsExactlyInAnyOrderElementsOf(spanIds);
+    }
+
+    @Test
+    void anArchiverThatLosesThePartitionsAfterTheCheckDeletesItsOwnFiles() throws Exception {
+        Set<String> spanIds = sendTraces(4);
+        AtomicBoolean paused = new AtomicBoolean();
+        try (Archiver zombie = new Archiver(lake.config(spool.resolve("zombie"), Duration.ofSeconds(2), "zombie"));
+                Archiver owner = new Archiver(lake.config(spool.resolve("owner"), Duration.ofSeconds(1), "owner"))) {
+            // The first flush passes the owner check, then stops as a long pause would; meanwhile another archiver
+            // gets the partitions and archives and commits every record. Then the zombie goes on: it uploads its
+            // files, the group refuses its commit, and it must delete them.
+            zombie.onFlushStep(step -> {
+                if (step != Archiver.FlushStep.WRITING_MANIFESTS || !paused.compareAndSet(false, true)) {
+                    return;
+                }
+                try {
+                    removeFromGroup("zombie");
+                    owner.prepare();
+                    new Thread(owner, "owner-archiver").start();
+                    lake.awaitCommitted(lake.traces, 4);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            zombie.prepare();
+            new Thread(zombie, "zombie-archiver").start();
+            TestLake.await("the zombie to drop its batch", Duration.ofSeconds(90), () -> zombie.lostBatches() == 1);
+
+            assertThat(owner.rowsArchived()).isEqualTo(spanIds.size());
+            assertThat(archivedSpanIds()).as("every span once").containsExactlyInAnyOrderElementsOf(spanIds);
+        }
+    }
+
+    private Set<String> sendTraces(int requests) throws Exception {
+        Set<String> spanIds = new HashSet<>();
+        long now = System.currentTimeMillis() * 1_000_000L;
+        for (int i = 0; i < requests; i++) {
+            lake.send(
+                    lake.traces,
+                    "acme",
+                    ArchiverIT.traceRequest("cart", now, 2, spanIds).toByteArray());
+        }
+        return spanIds;
+    }
+
+    private void removeFromGroup(String instanceId) throws Exception {
+        try (Admin admin = admin()) {
+            admin.removeMembersFromConsumerGroup(
+                            lake.group,
+                            new RemoveMembersFromConsumerGroupOptions(List.of(new MemberToRemove(instanceId))))
+                    .all()
+                    .get();
+        }
+    }
+
+    private void closeConsumers() throws Exception {
+        for (int i = closing.size() - 1; i >= 0; i--) {
+            closing.remove(i).close();
+        }
+    }
+
+    /** The span ids of every row in the lake's span files, as often as they occur. */
+    private List<String> archivedSpanIds() throws Exception {
+        Path local = lake.download(lake.listKeys("lake/traces/"), spool.resolve("download-" + System.nanoTime()));
         List<String> archived = new ArrayList<>();
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
                 Statement st = c.createStatement();
@@ -160,7 +278,7 @@ class PartitionRecoveryIT {
                 archived.add(rs.getString(1));
             }
         }
-        assertThat(archived).as("every span once, in the replay's files").containsExactlyInAnyOrderElementsOf(spanIds);
+        return archived;
     }
 
     private void runArchiverUntilCommitted(long records) throws Exception {

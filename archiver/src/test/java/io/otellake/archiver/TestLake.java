@@ -66,10 +66,15 @@ final class TestLake implements AutoCloseable {
 
     /** The archiver's settings for this corner, lake prefix {@code lake}, files cut after {@code maxFileAge}. */
     ArchiverConfig config(Path spool, Duration maxFileAge) {
+        return config(spool, maxFileAge, "");
+    }
+
+    /** The same, for a consumer with a static group membership ({@code instanceId}, or none when empty). */
+    ArchiverConfig config(Path spool, Duration maxFileAge, String instanceId) {
         return new ArchiverConfig(
                 kafka.bootstrapServers(),
                 group,
-                "",
+                instanceId,
                 traces,
                 logs,
                 metrics,
