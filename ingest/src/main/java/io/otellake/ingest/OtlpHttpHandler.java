@@ -106,6 +106,9 @@ final class OtlpHttpHandler implements HttpHandler {
         String contentEncoding = headers.getFirst("Content-Encoding");
         String coding =
                 contentEncoding == null ? "identity" : contentEncoding.strip().toLowerCase(Locale.ROOT);
+        if (coding.equals("x-gzip")) {
+            coding = "gzip"; // RFC 9110, section 8.4.1.3: recipients should take x-gzip as gzip
+        }
         if (!coding.equals("identity") && !coding.equals("gzip")) {
             return rejected(
                     encoding.get(),

@@ -242,6 +242,25 @@ class IngestIT {
     }
 
     @Test
+    void xGzipIsGzip() throws Exception {
+        // RFC 9110, section 8.4.1.3: a recipient should take "x-gzip" as "gzip"; older HTTP stacks still send it.
+        ExportTraceServiceRequest request = traces("legacy-client", 2);
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> response = http.post(
+                "/v1/traces",
+                "application/x-protobuf",
+                OtlpConformanceIT.gzip(request.toByteArray()),
+                "Content-Encoding",
+                "x-gzip");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(traces.since(mark)).singleElement().satisfies(r -> assertThat(
+                        ExportTraceServiceRequest.parseFrom(r.value()))
+                .isEqualTo(request));
+    }
+
+    @Test
     void gzipOverTheLimitAfterDecompressionSaysSo() {
         byte[] body = OtlpConformanceIT.gzip(new byte[IngestConfig.DEFAULT_MAX_BODY_BYTES + 1]);
 
