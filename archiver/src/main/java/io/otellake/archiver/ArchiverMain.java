@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,8 +65,9 @@ public final class ArchiverMain {
             t.setDaemon(true);
             return t;
         });
-        if (compaction.enabled()) {
-            Compactor compactor = new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics());
+        Compactor compactor =
+                compaction.enabled() ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics()) : null;
+        if (compactor != null) {
             maintenance.scheduleWithFixedDelay(
                     () -> {
                         try {
@@ -102,9 +104,31 @@ public final class ArchiverMain {
                 .addShutdownHook(new Thread(
                         () -> {
                             maintenance.shutdownNow();
+                            releaseLease(maintenance, compactor);
                             archiver.close();
                         },
                         "archiver-shutdown"));
         loop.start();
+    }
+
+    /**
+     * Hands the compaction lease on once the running pass, if any, has stopped, so that the next archiver (this one
+     * restarted, say) compacts at once instead of waiting out the lease. A pass still running after 30 s keeps it.
+     */
+    private static void releaseLease(ScheduledExecutorService maintenance, @Nullable Compactor compactor) {
+        if (compactor == null) {
+            return;
+        }
+        try {
+            if (maintenance.awaitTermination(30, TimeUnit.SECONDS)) {
+                compactor.releaseLease();
+            } else {
+                log.warn("a compaction pass is still running; keeping the compaction lease until it expires");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.warn("could not release the compaction lease; it expires by itself: {}", e.getMessage());
+        }
     }
 }

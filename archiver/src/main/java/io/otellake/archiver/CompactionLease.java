@@ -140,6 +140,24 @@ final class CompactionLease {
     }
 
     /**
+     * Gives the lease up, for a clean shutdown: creates the next generation without an owner, which any archiver (this
+     * one after a restart included) takes over at once instead of after {@link #TTL}. Call it only when no pass of this
+     * archiver runs or can start any more, since their uploads would no longer be covered. Does nothing when this
+     * archiver does not hold the lease, or when another archiver has already taken it over.
+     */
+    void release() {
+        if (held < 0) {
+            return;
+        }
+        long next = held + 1;
+        held = -1;
+        byte[] body = ("{\"owner\":\"\",\"expires_ms\":" + clock.millis() + "}").getBytes(StandardCharsets.UTF_8);
+        if (create(key(next), body)) {
+            log.info("released the compaction lease (generation {})", next);
+        }
+    }
+
+    /**
      * Creates the generation; true when it is ours. A conditional PUT's outcome can be ambiguous: a server may answer
      * 412 before reading the body and close the connection, and a retry of a PUT that did succeed finds its own object
      * and gets 412. So on a refusal or an I/O failure the generation is read back: it is ours if it holds our body.

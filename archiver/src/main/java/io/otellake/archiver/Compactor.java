@@ -493,4 +493,12 @@ final class Compactor implements AutoCloseable {
         admin.close();
         store.close();
     }
+
+    /**
+     * Gives up the compaction lease (see {@link CompactionLease#release()}), so that the next archiver, this one
+     * restarted included, compacts at once. Only once no pass runs or will run; S3 failures propagate.
+     */
+    void releaseLease() {
+        lease.release();
+    }
 }

@@ -9,6 +9,7 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * The archiver's process: how it fails on bad settings, in plain text or, when asked, in JSON lines; how it waits for
- * an S3 server that is not up yet.
+ * an S3 server that is not up yet; how it hands the compaction lease on when it is stopped.
  */
 class ArchiverMainIT {
     @TempDir
@@ -84,6 +85,47 @@ class ArchiverMainIT {
                     .contains("not reachable, retrying in")
                     .contains("cannot start (S3 bucket waits-for-s3 at " + s3server.endpoint())
                     .contains("S3 not reachable within PT3S (OTEL_LAKE_S3_STARTUP_TIMEOUT)");
+        }
+    }
+
+    @Test
+    void stoppedCleanlyItHandsTheCompactionLeaseOnAtOnce() throws Exception {
+        try (TestLake lake = new TestLake();
+                S3Store store = new S3Store(lake.config(work.resolve("spool"), Duration.ofSeconds(1)))) {
+            Path log = work.resolve("archiver.log");
+            ProcessBuilder pb = java();
+            pb.environment().put("OTEL_LAKE_KAFKA_BOOTSTRAP", lake.kafka.bootstrapServers());
+            pb.environment().put("OTEL_LAKE_ARCHIVER_GROUP_ID", lake.group);
+            pb.environment().put("OTEL_LAKE_TRACES_TOPIC", lake.traces);
+            pb.environment().put("OTEL_LAKE_LOGS_TOPIC", lake.logs);
+            pb.environment().put("OTEL_LAKE_METRICS_TOPIC", lake.metrics);
+            pb.environment()
+                    .put("OTEL_LAKE_S3_ENDPOINT", lake.s3server.endpoint().toString());
+            pb.environment().put("OTEL_LAKE_S3_ACCESS_KEY", lake.s3server.accessKey());
+            pb.environment().put("OTEL_LAKE_S3_SECRET_KEY", lake.s3server.secretKey());
+            pb.environment().put("OTEL_LAKE_S3_BUCKET", lake.bucket);
+            pb.environment().put("OTEL_LAKE_S3_PREFIX", "lake");
+            pb.environment()
+                    .put("OTEL_LAKE_ARCHIVER_SPOOL_DIR", work.resolve("spool").toString());
+            pb.environment().put("OTEL_LAKE_COMPACTION_INTERVAL", "PT1S");
+            pb.environment().put("OTEL_LAKE_RETENTION_ENABLED", "false");
+            Process p =
+                    pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                TestLake.await("the compaction lease", Duration.ofSeconds(60), () -> read(log)
+                        .contains("holding the compaction lease as archiver-"));
+                CompactionLease next = new CompactionLease(store, "lake/", "next-archiver", Clock.systemUTC());
+                assertThat(next.hold()).as("held by the running archiver").isFalse();
+
+                p.destroy(); // SIGTERM, as a supervisor stops it
+                assertThat(p.waitFor(90, TimeUnit.SECONDS)).isTrue();
+                assertThat(read(log)).contains("released the compaction lease (generation 1)");
+                assertThat(next.hold())
+                        .as("taken over at once, not after " + CompactionLease.TTL)
+                        .isTrue();
+            } finally {
+                p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
         }
     }
 

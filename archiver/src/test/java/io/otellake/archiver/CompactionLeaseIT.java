@@ -141,6 +141,22 @@ class CompactionLeaseIT {
     }
 
     @Test
+    void aReleasedLeaseIsTakenOverAtOnce() {
+        CompactionLease a = lease("archiver-a");
+        CompactionLease b = lease("archiver-b");
+        assertThat(a.hold()).isTrue();
+        assertThat(b.hold()).isFalse();
+
+        b.release(); // not the holder: nothing to give up
+        assertThat(generations()).containsExactly("0000000000000000000.json");
+        a.release();
+        assertThat(generations()).containsExactly("0000000000000000000.json", "0000000000000000001.json");
+
+        assertThat(b.hold()).as("no TTL to wait out").isTrue();
+        assertThat(a.hold()).as("b holds it now").isFalse();
+    }
+
+    @Test
     void anUnreadableGenerationDoesNotBlockCompactionForever() {
         String stray = "lake/" + CompactionLease.FOLDER + "0000000000000000007.json";
         // not asserted: a conditional PUT that the SDK retried after it succeeded answers 412 (seen once here)
