@@ -147,7 +147,13 @@ final class Compactor implements AutoCloseable {
                     }
                     for (Map.Entry<String, List<S3Store.Listed>> hour : byHour.entrySet()) {
                         Instant hourEnd = hourEnd(hour.getKey());
-                        if (hourEnd == null || hourEnd.plus(compaction.grace()).isAfter(now)) {
+                        if (hourEnd == null) {
+                            if (HOUR_FOLDER.matcher(hour.getKey()).matches()) {
+                                log.warn("compaction skips {}: not an hour folder", hour.getKey());
+                            }
+                            continue;
+                        }
+                        if (hourEnd.plus(compaction.grace()).isAfter(now)) {
                             continue;
                         }
                         int[] done = compactFolder(Kind.of(signal), hour.getKey(), hour.getValue(), committed);
@@ -460,9 +466,10 @@ final class Compactor implements AutoCloseable {
         return days;
     }
 
+    /** The end of the hour a folder is, or null when it is no hour folder (hour=24 and the like are left alone). */
     private static @Nullable Instant hourEnd(String folder) {
         Matcher m = HOUR_FOLDER.matcher(folder);
-        if (!m.matches()) {
+        if (!m.matches() || Integer.parseInt(m.group(2)) > 23) {
             return null;
         }
         return LocalDate.parse(m.group(1))

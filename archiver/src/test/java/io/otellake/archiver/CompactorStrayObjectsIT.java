@@ -1,0 +1,111 @@
+package io.otellake.archiver;
+
+import static io.otellake.archiver.ArchiverIT.logRequest;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.otellake.schemas.FlatRow;
+import io.otellake.schemas.LogFlattener;
+import io.otellake.schemas.Signal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/**
+ * Objects the archiver did not write, in folders the compactor reads: each must be left alone, and must not keep the
+ * compactor from compacting every other hour, pass after pass.
+ */
+class CompactorStrayObjectsIT {
+    @TempDir
+    Path spool;
+
+    private TestLake lake;
+    private String day;
+    private String logHour;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        lake = new TestLake();
+        lake.s3.createBucket(b -> b.bucket(lake.bucket));
+        LocalDate yesterday = Instant.now().atZone(ZoneOffset.UTC).toLocalDate().minusDays(1);
+        day = yesterday.toString();
+        logHour = "lake/logs/tenant=acme/dt=" + day + "/hour=05/";
+        // two committed batches of the logs topic's partition 0, one file each
+        try (Admin admin =
+                Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, lake.kafka.bootstrapServers()))) {
+            admin.alterConsumerGroupOffsets(
+                            lake.group, Map.of(new TopicPartition(lake.logs, 0), new OffsetAndMetadata(2)))
+                    .all()
+                    .get();
+        }
+        long hourNanos = yesterday.atTime(5, 10).toInstant(ZoneOffset.UTC).toEpochMilli() * 1_000_000L;
+        for (int offset = 0; offset < 2; offset++) {
+            List<org.apache.avro.generic.GenericRecord> rows =
+                    LogFlattener.flatten(logRequest("svc", hourNanos + offset, "line " + offset)).stream()
+                            .map(FlatRow::record)
+                            .toList();
+            Path file = spool.resolve("log-" + offset + ".parquet");
+            ParquetFiles.write(Signal.LOGS, rows, file);
+            String key = logHour + lake.logs + "+0+" + offset + "+0000000" + offset + ".parquet";
+            Map<String, String> batch =
+                    Map.of("otel-lake-source", lake.logs + "-0", "otel-lake-offsets", offset + "-" + offset);
+            lake.s3.putObject(b -> b.bucket(lake.bucket).key(key).metadata(batch), RequestBody.fromFile(file));
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        lake.close();
+    }
+
+    @Test
+    void aFolderNamedLikeAnHourThatNoDayHasIsLeftAloneAndTheOtherHoursAreCompacted() {
+        // hour=24 and hour=99 match hour=<two digits> but are no hour of a day; traces are compacted before logs
+        String hour24 = "lake/traces/tenant=acme/dt=" + day + "/hour=24/x.parquet";
+        String hour99 = "lake/metrics/tenant=acme/dt=" + day + "/hour=99/x.parquet";
+        put(hour24, "not an hour");
+        put(hour99, "not an hour");
+
+        try (Compactor compactor = compactor()) {
+            Compactor.Pass pass = compactor.runOnce();
+
+            assertThat(pass).isEqualTo(new Compactor.Pass(1, 2, 1, 0));
+        }
+        assertThat(lake.listKeys(logHour)).singleElement().satisfies(k -> assertThat(k)
+                .startsWith(logHour + Compactor.COMPACTED_PREFIX));
+        assertThat(lake.listKeys("lake/traces/")).containsExactly(hour24);
+        assertThat(lake.listKeys("lake/metrics/")).containsExactly(hour99);
+    }
+
+    private void put(String key, String text) {
+        lake.s3.putObject(b -> b.bucket(lake.bucket).key(key), RequestBody.fromString(text, StandardCharsets.UTF_8));
+    }
+
+    private Compactor compactor() {
+        return new Compactor(
+                lake.config(spool.resolve("compactor"), Duration.ofMillis(300)),
+                new CompactionConfig(
+                        true,
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        Duration.ofDays(3),
+                        1 << 20,
+                        CompactionConfig.DEFAULT_ZSTD_LEVEL),
+                Clock.systemUTC(),
+                new ArchiverMetrics());
+    }
+}
