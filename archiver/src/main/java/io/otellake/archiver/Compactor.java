@@ -233,8 +233,7 @@ final class Compactor implements AutoCloseable {
                 candidates.add(o);
             }
         }
-        int merged = 0;
-        int written = 0;
+        List<List<S3Store.Listed>> groups = new ArrayList<>();
         List<S3Store.Listed> group = new ArrayList<>();
         long groupBytes = 0;
         int groupNames = 0;
@@ -242,11 +241,7 @@ final class Compactor implements AutoCloseable {
             int nameLength = name(o, folder).length() + 1;
             if (!group.isEmpty()
                     && (groupBytes + o.size() > compaction.targetBytes() || groupNames + nameLength > MAX_NAMES)) {
-                if (group.size() >= 2) {
-                    merge(kind, folder, group);
-                    merged += group.size();
-                    written++;
-                }
+                groups.add(group);
                 group = new ArrayList<>();
                 groupBytes = 0;
                 groupNames = 0;
@@ -255,12 +250,36 @@ final class Compactor implements AutoCloseable {
             groupBytes += o.size();
             groupNames += nameLength;
         }
-        if (group.size() >= 2) {
-            merge(kind, folder, group);
-            merged += group.size();
-            written++;
+        groups.add(group);
+        int merged = 0;
+        int written = 0;
+        for (List<S3Store.Listed> inputs : groups) {
+            // An object that is no file of this kind (copied in by hand, say) is left out and left alone: merging it
+            // is impossible, and failing on it would stop every later pass at the same object.
+            while (inputs.size() >= 2) {
+                try {
+                    merge(kind, folder, inputs);
+                    merged += inputs.size();
+                    written++;
+                    break;
+                } catch (UnusableInput e) {
+                    log.warn("compaction leaves {} alone: {}", e.input.key(), e.getMessage());
+                    inputs.remove(e.input);
+                }
+            }
         }
         return new int[] {merged, written};
+    }
+
+    /** An input that is not a Parquet file of the kind being merged. */
+    private static final class UnusableInput extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final transient S3Store.Listed input;
+
+        UnusableInput(S3Store.Listed input, String message, @Nullable Throwable cause) {
+            super(message, cause);
+            this.input = input;
+        }
     }
 
     private void merge(Kind kind, String folder, List<S3Store.Listed> inputs) {
@@ -327,8 +346,23 @@ final class Compactor implements AutoCloseable {
                 local.add(file);
             }
             long rowCount = 0;
-            for (Path file : local) {
-                ParquetFiles.RowReader reader = ParquetFiles.read(file, schema);
+            String signal = fileMetadata.get(LakeSchema.SIGNAL_KEY);
+            for (int i = 0; i < local.size(); i++) {
+                ParquetFiles.RowReader reader;
+                try {
+                    String fileSignal = ParquetFiles.metadata(local.get(i)).get(LakeSchema.SIGNAL_KEY);
+                    if (!signal.equals(fileSignal)) {
+                        throw new UnusableInput(
+                                inputs.get(i),
+                                "its " + LakeSchema.SIGNAL_KEY + " is " + fileSignal + ", not " + signal,
+                                null);
+                    }
+                    reader = ParquetFiles.read(local.get(i), schema);
+                } catch (UnusableInput e) {
+                    throw e;
+                } catch (IOException | RuntimeException e) {
+                    throw new UnusableInput(inputs.get(i), "not a readable Parquet file: " + e.getMessage(), e);
+                }
                 readers.add(reader);
                 rowCount += reader.rowCount();
             }

@@ -91,6 +91,30 @@ class CompactorStrayObjectsIT {
         assertThat(lake.listKeys("lake/metrics/")).containsExactly(hour99);
     }
 
+    @Test
+    void aParquetNamedObjectThatIsNoFileOfTheHoursSchemaIsLeftOutAndTheRestIsMerged() throws Exception {
+        // no batch metadata, so it counts as committed: an object someone copied in, or a truncated download
+        String notParquet = logHour + "upload.parquet";
+        put(notParquet, "PAR1 but not Parquet");
+        // a real Parquet file, of the trace index's schema instead of the logs'
+        Path index = spool.resolve("index.parquet");
+        TraceIndex.write(List.of(), index);
+        String otherSchema = logHour + "v.parquet";
+        lake.s3.putObject(b -> b.bucket(lake.bucket).key(otherSchema), RequestBody.fromFile(index));
+
+        try (Compactor compactor = compactor()) {
+            assertThat(compactor.runOnce()).isEqualTo(new Compactor.Pass(1, 2, 1, 0));
+            assertThat(compactor.runOnce())
+                    .as("a second pass leaves the strays alone again")
+                    .isEqualTo(new Compactor.Pass(0, 0, 0, 0));
+        }
+        List<String> keys = lake.listKeys(logHour);
+        assertThat(keys).hasSize(3).contains(notParquet, otherSchema);
+        assertThat(keys)
+                .filteredOn(k -> k.startsWith(logHour + Compactor.COMPACTED_PREFIX))
+                .hasSize(1);
+    }
+
     private void put(String key, String text) {
         lake.s3.putObject(b -> b.bucket(lake.bucket).key(key), RequestBody.fromString(text, StandardCharsets.UTF_8));
     }
