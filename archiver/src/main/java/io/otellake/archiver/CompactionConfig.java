@@ -26,6 +26,10 @@ public record CompactionConfig(
     public static final Duration DEFAULT_LOOKBACK = Duration.ofDays(3);
     public static final long DEFAULT_TARGET_BYTES = 128L * 1024 * 1024;
     public static final int DEFAULT_ZSTD_LEVEL = 10;
+    /** The shortest interval, one millisecond: passes are scheduled in whole milliseconds. */
+    public static final Duration MIN_INTERVAL = Duration.ofMillis(1);
+    /** The longest interval, grace or lookback: 100 years, as for the archiver's other durations. */
+    public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
     public static final String ENV_ENABLED = "OTEL_LAKE_COMPACTION_ENABLED";
     public static final String ENV_INTERVAL = "OTEL_LAKE_COMPACTION_INTERVAL";
@@ -38,8 +42,9 @@ public record CompactionConfig(
         Objects.requireNonNull(interval, "interval");
         Objects.requireNonNull(grace, "grace");
         Objects.requireNonNull(lookback, "lookback");
-        if (interval.isNegative() || interval.isZero()) {
-            throw new IllegalArgumentException(ENV_INTERVAL + " must be positive, got " + interval);
+        // passes are scheduled in whole milliseconds, and a delay of 0 is refused by the executor
+        if (interval.compareTo(MIN_INTERVAL) < 0 || interval.compareTo(MAX_DURATION) > 0) {
+            throw new IllegalArgumentException(ENV_INTERVAL + " must be from PT0.001S to P36500D, got " + interval);
         }
         if (grace.isNegative()) {
             throw new IllegalArgumentException(ENV_GRACE + " must not be negative, got " + grace);

@@ -293,8 +293,10 @@ final class Retention {
         }
         try {
             Duration d = Duration.parse(text.strip());
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(ENV_INTERVAL + " must be positive, got '" + text + "'");
+            // runs are scheduled in whole milliseconds, and a period of 0 is refused by the executor
+            if (d.compareTo(CompactionConfig.MIN_INTERVAL) < 0 || d.compareTo(CompactionConfig.MAX_DURATION) > 0) {
+                throw new IllegalArgumentException(
+                        ENV_INTERVAL + " must be from PT0.001S to P36500D, got '" + text + "'");
             }
             return d;
         } catch (java.time.format.DateTimeParseException e) {

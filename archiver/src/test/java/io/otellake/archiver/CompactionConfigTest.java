@@ -53,4 +53,19 @@ class CompactionConfigTest {
         assertThatThrownBy(() -> CompactionConfig.fromEnvironment(Map.of("OTEL_LAKE_COMPACTION_ZSTD_LEVEL", "max")))
                 .hasMessage("OTEL_LAKE_COMPACTION_ZSTD_LEVEL must be a whole number from 1 to 19, got 'max'");
     }
+
+    @Test
+    void anIntervalTheSchedulerCannotUseIsRefusedWithASentence() {
+        // ArchiverMain schedules passes in whole milliseconds: PT0.0001S became a delay of 0, which the executor
+        // refused with a bare IllegalArgumentException after start-up had already reached S3
+        assertThatThrownBy(() -> CompactionConfig.fromEnvironment(Map.of("OTEL_LAKE_COMPACTION_INTERVAL", "PT0.0001S")))
+                .hasMessage("OTEL_LAKE_COMPACTION_INTERVAL must be from PT0.001S to P36500D, got PT0.0001S");
+        assertThatThrownBy(() -> CompactionConfig.fromEnvironment(
+                        Map.of("OTEL_LAKE_COMPACTION_INTERVAL", "PT9223372036854775807S")))
+                .hasMessage("OTEL_LAKE_COMPACTION_INTERVAL must be from PT0.001S to P36500D, got"
+                        + " PT2562047788015215H30M7S");
+        assertThat(CompactionConfig.fromEnvironment(Map.of("OTEL_LAKE_COMPACTION_INTERVAL", "PT0.001S"))
+                        .interval())
+                .isEqualTo(Duration.ofMillis(1));
+    }
 }

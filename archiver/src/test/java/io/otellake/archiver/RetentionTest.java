@@ -54,4 +54,17 @@ class RetentionTest {
                 .hasMessage("OTEL_LAKE_RETENTION_TENANTS entry 'a/b=30d': tenant id must be 1 to 64 characters of"
                         + " A-Z, a-z, 0-9, '_' or '-'; got 'a/b'");
     }
+
+    @Test
+    void anIntervalTheSchedulerCannotUseIsRefusedWithASentence() {
+        // ArchiverMain schedules runs in whole milliseconds: PT0.0001S became a period of 0, which the executor
+        // refused with a bare IllegalArgumentException after start-up had already reached S3
+        assertThatThrownBy(() -> Retention.parseInterval("PT0.0001S"))
+                .hasMessage("OTEL_LAKE_RETENTION_INTERVAL must be from PT0.001S to P36500D, got 'PT0.0001S'");
+        assertThatThrownBy(() -> Retention.parseInterval("PT9223372036854775807S"))
+                .hasMessage(
+                        "OTEL_LAKE_RETENTION_INTERVAL must be from PT0.001S to P36500D, got 'PT9223372036854775807S'");
+        assertThat(Retention.parseInterval("PT0.001S")).isEqualTo(Duration.ofMillis(1));
+        assertThat(Retention.parseInterval(null)).isEqualTo(Duration.ofHours(1));
+    }
 }
