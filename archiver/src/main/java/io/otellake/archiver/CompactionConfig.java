@@ -49,8 +49,12 @@ public record CompactionConfig(
         if (grace.isNegative()) {
             throw new IllegalArgumentException(ENV_GRACE + " must not be negative, got " + grace);
         }
-        if (lookback.compareTo(Duration.ofHours(1)) < 0) {
-            throw new IllegalArgumentException(ENV_LOOKBACK + " must be at least PT1H, got " + lookback);
+        if (lookback.compareTo(Duration.ofHours(1)) < 0 || lookback.compareTo(MAX_DURATION) > 0) {
+            throw new IllegalArgumentException(ENV_LOOKBACK + " must be from PT1H to P36500D, got " + lookback);
+        }
+        if (grace.compareTo(lookback) >= 0) {
+            throw new IllegalArgumentException(ENV_GRACE + " (" + grace + ") must be shorter than " + ENV_LOOKBACK
+                    + " (" + lookback + "), or no hour is ever closed long enough and recent enough to be compacted");
         }
         if (targetBytes < 1024 * 1024) {
             throw new IllegalArgumentException(ENV_TARGET_BYTES + " must be at least 1 MiB, got " + targetBytes);

@@ -68,4 +68,20 @@ class CompactionConfigTest {
                         .interval())
                 .isEqualTo(Duration.ofMillis(1));
     }
+
+    @Test
+    void aGraceAndLookbackThatCompactNothingOrCannotBeReckonedAreRefusedWithASentence() {
+        // no hour ends a week ago and lies in the last three days: the compactor would run and never compact
+        assertThatThrownBy(() -> CompactionConfig.fromEnvironment(Map.of("OTEL_LAKE_COMPACTION_GRACE", "P7D")))
+                .hasMessage("OTEL_LAKE_COMPACTION_GRACE (PT168H) must be shorter than OTEL_LAKE_COMPACTION_LOOKBACK"
+                        + " (PT72H), or no hour is ever closed long enough and recent enough to be compacted");
+        // now minus this is before Instant.MIN: every pass threw a DateTimeException
+        assertThatThrownBy(() -> CompactionConfig.fromEnvironment(
+                        Map.of("OTEL_LAKE_COMPACTION_GRACE", "P1D", "OTEL_LAKE_COMPACTION_LOOKBACK", "P999999999999D")))
+                .hasMessage("OTEL_LAKE_COMPACTION_LOOKBACK must be from PT1H to P36500D, got PT23999999999976H");
+        assertThat(CompactionConfig.fromEnvironment(
+                                Map.of("OTEL_LAKE_COMPACTION_GRACE", "P3D", "OTEL_LAKE_COMPACTION_LOOKBACK", "P36500D"))
+                        .lookback())
+                .isEqualTo(Duration.ofDays(36_500));
+    }
 }
