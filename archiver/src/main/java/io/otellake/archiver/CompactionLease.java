@@ -96,8 +96,15 @@ final class CompactionLease {
         for (S3Store.Listed o : store.list(folder)) {
             Matcher m = GENERATION.matcher(o.key().substring(folder.length()));
             if (m.matches()) {
-                generations.add(Long.parseLong(m.group(1)));
-                newest = Math.max(newest, generations.get(generations.size() - 1));
+                // Generations count up from 0 by one, so a name of Long.MAX_VALUE or more (which has no next
+                // generation, or does not even fit a long) is a stray object: ignored, or it would stop compaction.
+                Optional<Long> generation = generation(m.group(1));
+                if (generation.isEmpty()) {
+                    log.warn("compaction lease: ignoring {}, not a generation this lease can follow", o.key());
+                    continue;
+                }
+                generations.add(generation.get());
+                newest = Math.max(newest, generation.get());
             }
         }
         if (newest >= 0 && newest != held) {
@@ -176,6 +183,15 @@ final class CompactionLease {
             throw failure;
         }
         return stored.isPresent() && Arrays.equals(stored.get(), body);
+    }
+
+    private static Optional<Long> generation(String digits) {
+        try {
+            long generation = Long.parseLong(digits);
+            return generation < Long.MAX_VALUE ? Optional.of(generation) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
     }
 
     private String key(long generation) {

@@ -166,6 +166,21 @@ class CompactionLeaseIT {
         assertThat(generations()).contains("0000000000000000008.json");
     }
 
+    @Test
+    void aGenerationNameBeyondTheLastGenerationDoesNotBlockCompactionForever() {
+        // nineteen digits, as the pattern asks, but more than a long holds; and the largest long, which has no next
+        String tooLarge = "lake/" + CompactionLease.FOLDER + "9999999999999999999.json";
+        String largest = "lake/" + CompactionLease.FOLDER + Long.MAX_VALUE + ".json";
+        store.putJson(tooLarge, "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        store.putJson(largest, "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        CompactionLease a = lease("archiver-a");
+
+        assertThat(a.hold()).isTrue();
+        assertThat(lease("archiver-b").hold()).as("a holds it").isFalse();
+        assertThat(generations())
+                .containsExactly("0000000000000000000.json", Long.MAX_VALUE + ".json", "9999999999999999999.json");
+    }
+
     private CompactionLease lease(String owner) {
         return lease(owner, clock);
     }
