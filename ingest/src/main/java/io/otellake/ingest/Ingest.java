@@ -116,6 +116,7 @@ public final class Ingest implements AutoCloseable {
                                 redactor,
                                 budget));
             }
+            limitRequestTime(config.httpRequestTimeout());
             HttpServer http = bind(config);
             server = http;
             // The JDK server closes a connection whose request its executor refuses, without an answer; the overflow
@@ -172,6 +173,18 @@ public final class Ingest implements AutoCloseable {
             publisher.close();
             throw e;
         }
+    }
+
+    /**
+     * The JDK's HTTP server waits for a request's headers and body as long as the client likes, on one of the
+     * executor's threads: a client that stops sending halfway (or many of them, on purpose) would hold the threads for
+     * good. Its {@code sun.net.httpserver.maxReqTime} closes a connection whose request has not been read in full within
+     * that many seconds. The JDK reads it once per process, when its first HTTP server is created, so this must run
+     * before; in {@link IngestMain} nothing creates one earlier.
+     */
+    private static void limitRequestTime(Duration timeout) {
+        long seconds = (timeout.toMillis() + 999) / 1000;
+        System.setProperty("sun.net.httpserver.maxReqTime", Long.toString(seconds));
     }
 
     private static KafkaPublisher connectPublisher(IngestConfig config) {

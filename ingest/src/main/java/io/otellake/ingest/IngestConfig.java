@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  *     transports; a request that does not fit gets 429 (gRPC: RESOURCE_EXHAUSTED with RetryInfo)
  * @param kafkaTimeout the longest a request waits for Kafka's acknowledgement before it gets 503
  * @param kafkaStartupTimeout the longest start-up waits for Kafka to answer before it gives up
+ * @param httpRequestTimeout the longest an OTLP/HTTP client may take to send a request, headers and body, counted
+ *     in whole seconds; then its connection is closed, so a client that stops sending halfway holds no thread
  * @param authEnabled whether every export must carry a bearer token of {@code authTokens}; off, the
  *     {@code X-Scope-OrgID} header alone decides the tenant
  * @param authTokens the {@link TenantTokens} setting: {@code <tenant>=sha256:<hex>} entries, and {@code *=sha256:<hex>}
@@ -57,6 +59,7 @@ public record IngestConfig(
         long maxInFlightBytes,
         Duration kafkaTimeout,
         Duration kafkaStartupTimeout,
+        Duration httpRequestTimeout,
         boolean authEnabled,
         String authTokens,
         RedactionConfig redaction) {
@@ -76,6 +79,7 @@ public record IngestConfig(
     public static final String ENV_MAX_IN_FLIGHT_BYTES = "OTEL_LAKE_INGEST_MAX_IN_FLIGHT_BYTES";
     public static final String ENV_KAFKA_TIMEOUT_MS = "OTEL_LAKE_KAFKA_TIMEOUT_MS";
     public static final String ENV_KAFKA_STARTUP_TIMEOUT_MS = "OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS";
+    public static final String ENV_HTTP_REQUEST_TIMEOUT_MS = "OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS";
     /** The same variables as the query API's, so that one setting serves both. */
     public static final String ENV_AUTH_ENABLED = "OTEL_LAKE_AUTH_ENABLED";
 
@@ -103,6 +107,8 @@ public record IngestConfig(
 
     public static final Duration DEFAULT_KAFKA_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_KAFKA_STARTUP_TIMEOUT = Duration.ofSeconds(30);
+    /** A minute: an 8 MiB body at 1 Mbit/s takes about 67 s; OTLP exporters give up after 10 s by default. */
+    public static final Duration DEFAULT_HTTP_REQUEST_TIMEOUT = Duration.ofSeconds(60);
     /** Off: the local default, where the tenant header alone decides. */
     public static final boolean DEFAULT_AUTH_ENABLED = false;
 
@@ -131,6 +137,7 @@ public record IngestConfig(
         Objects.requireNonNull(metricsTopic, "metricsTopic");
         Objects.requireNonNull(kafkaTimeout, "kafkaTimeout");
         Objects.requireNonNull(kafkaStartupTimeout, "kafkaStartupTimeout");
+        Objects.requireNonNull(httpRequestTimeout, "httpRequestTimeout");
         Objects.requireNonNull(authTokens, "authTokens");
         Objects.requireNonNull(redaction, "redaction");
         checkBootstrap(kafkaBootstrap);
@@ -192,6 +199,7 @@ public record IngestConfig(
                 maxInFlightBytes);
         checkTimeout(kafkaTimeout, "kafkaTimeout", ENV_KAFKA_TIMEOUT_MS);
         checkTimeout(kafkaStartupTimeout, "kafkaStartupTimeout", ENV_KAFKA_STARTUP_TIMEOUT_MS);
+        checkTimeout(httpRequestTimeout, "httpRequestTimeout", ENV_HTTP_REQUEST_TIMEOUT_MS);
         TenantTokens tokens;
         try {
             tokens = TenantTokens.parse(authTokens);
@@ -219,7 +227,8 @@ public record IngestConfig(
                 + topicPartitions + ", topicReplication=" + topicReplication + ", topicRetentionMs="
                 + topicRetentionMs + ", maxBodyBytes=" + maxBodyBytes + ", maxInFlightBytes=" + maxInFlightBytes
                 + ", kafkaTimeout=" + kafkaTimeout
-                + ", kafkaStartupTimeout=" + kafkaStartupTimeout + ", authEnabled=" + authEnabled + ", authTokens="
+                + ", kafkaStartupTimeout=" + kafkaStartupTimeout + ", httpRequestTimeout=" + httpRequestTimeout
+                + ", authEnabled=" + authEnabled + ", authTokens="
                 + (authTokens.isBlank() ? "(none)" : "(set, not shown)") + ", redaction=" + redaction + "]";
     }
 
@@ -262,6 +271,7 @@ public record IngestConfig(
         read(env, ENV_MAX_IN_FLIGHT_BYTES, Long::parseLong).ifPresent(b::maxInFlightBytes);
         read(env, ENV_KAFKA_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaTimeout);
         read(env, ENV_KAFKA_STARTUP_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaStartupTimeout);
+        read(env, ENV_HTTP_REQUEST_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::httpRequestTimeout);
         read(env, ENV_AUTH_ENABLED, IngestConfig::parseBoolean).ifPresent(b::authEnabled);
         String tokens = env.get(ENV_AUTH_TOKENS);
         if (tokens != null && !tokens.isBlank()) {
@@ -307,6 +317,7 @@ public record IngestConfig(
         private long maxInFlightBytes = DEFAULT_MAX_IN_FLIGHT_BYTES;
         private Duration kafkaTimeout = DEFAULT_KAFKA_TIMEOUT;
         private Duration kafkaStartupTimeout = DEFAULT_KAFKA_STARTUP_TIMEOUT;
+        private Duration httpRequestTimeout = DEFAULT_HTTP_REQUEST_TIMEOUT;
         private boolean authEnabled = DEFAULT_AUTH_ENABLED;
         private String authTokens = DEFAULT_AUTH_TOKENS;
         private RedactionConfig redaction = RedactionConfig.OFF;
@@ -329,6 +340,7 @@ public record IngestConfig(
             maxInFlightBytes = c.maxInFlightBytes;
             kafkaTimeout = c.kafkaTimeout;
             kafkaStartupTimeout = c.kafkaStartupTimeout;
+            httpRequestTimeout = c.httpRequestTimeout;
             authEnabled = c.authEnabled;
             authTokens = c.authTokens;
             redaction = c.redaction;
@@ -409,6 +421,11 @@ public record IngestConfig(
             return this;
         }
 
+        public Builder httpRequestTimeout(Duration httpRequestTimeout) {
+            this.httpRequestTimeout = Objects.requireNonNull(httpRequestTimeout, "httpRequestTimeout");
+            return this;
+        }
+
         public Builder authEnabled(boolean authEnabled) {
             this.authEnabled = authEnabled;
             return this;
@@ -443,6 +460,7 @@ public record IngestConfig(
                     maxInFlightBytes,
                     kafkaTimeout,
                     kafkaStartupTimeout,
+                    httpRequestTimeout,
                     authEnabled,
                     authTokens,
                     redaction);

@@ -29,6 +29,7 @@ class IngestConfigTest {
         assertThat(config.maxRecordBytes()).isEqualTo(8 * 1024 * 1024 + 64 * 1024);
         assertThat(config.kafkaTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(config.kafkaStartupTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.httpRequestTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(config.authEnabled()).isFalse();
         assertThat(config.authTokens()).isEmpty();
     }
@@ -51,6 +52,7 @@ class IngestConfigTest {
                 Map.entry("OTEL_LAKE_INGEST_MAX_IN_FLIGHT_BYTES", "16777216"),
                 Map.entry("OTEL_LAKE_KAFKA_TIMEOUT_MS", "2500"),
                 Map.entry("OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS", "60000"),
+                Map.entry("OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS", "5000"),
                 Map.entry("OTEL_LAKE_AUTH_ENABLED", "TRUE"),
                 Map.entry("OTEL_LAKE_AUTH_TOKENS", " acme=" + ACME_HASH + " "),
                 Map.entry("UNRELATED", "x")));
@@ -72,6 +74,7 @@ class IngestConfigTest {
                         16_777_216L,
                         Duration.ofMillis(2500),
                         Duration.ofSeconds(60),
+                        Duration.ofSeconds(5),
                         true,
                         "acme=" + ACME_HASH,
                         RedactionConfig.OFF));
@@ -90,6 +93,9 @@ class IngestConfigTest {
                 .hasMessage("OTEL_LAKE_INGEST_HTTP_PORT must be a whole number (and not a huge one); got 'http'");
         assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_HTTP_PORT", "70000")))
                 .hasMessage("httpPort must be from 0 to 65535 (set OTEL_LAKE_INGEST_HTTP_PORT); got '70000'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS", "0")))
+                .hasMessage("httpRequestTimeout must be from 1000 to 600000 ms (set"
+                        + " OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS); got '0 ms'");
         assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_BOOTSTRAP", "kafka")))
                 .hasMessage("kafkaBootstrap must be a comma-separated list of host:port, such as 127.0.0.1:9092 (set"
                         + " OTEL_LAKE_KAFKA_BOOTSTRAP); got 'kafka'");
