@@ -11,7 +11,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -217,17 +216,7 @@ class CompactionIT {
     }
 
     private Compactor compactor(String name) {
-        return new Compactor(
-                lake.config(spool.resolve(name), Duration.ofMillis(300)),
-                new CompactionConfig(
-                        true,
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        Duration.ofDays(3),
-                        1 << 20,
-                        CompactionConfig.DEFAULT_ZSTD_LEVEL),
-                Clock.systemUTC(),
-                new ArchiverMetrics());
+        return lake.compactor(spool.resolve(name));
     }
 
     /**

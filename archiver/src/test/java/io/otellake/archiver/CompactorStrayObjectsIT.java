@@ -8,8 +8,6 @@ import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -120,16 +118,6 @@ class CompactorStrayObjectsIT {
     }
 
     private Compactor compactor() {
-        return new Compactor(
-                lake.config(spool.resolve("compactor"), Duration.ofMillis(300)),
-                new CompactionConfig(
-                        true,
-                        Duration.ofMinutes(1),
-                        Duration.ZERO,
-                        Duration.ofDays(3),
-                        1 << 20,
-                        CompactionConfig.DEFAULT_ZSTD_LEVEL),
-                Clock.systemUTC(),
-                new ArchiverMetrics());
+        return lake.compactor(spool.resolve("compactor"));
     }
 }

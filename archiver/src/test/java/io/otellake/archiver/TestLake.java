@@ -93,6 +93,21 @@ final class TestLake implements AutoCloseable {
                 ArchiverConfig.DEFAULT_ROW_GROUP_BYTES);
     }
 
+    /** A compactor for this corner: every closed hour (no grace) of the last 3 days, 1 MiB files, passes by hand. */
+    Compactor compactor(Path spool) {
+        return new Compactor(
+                config(spool, Duration.ofMillis(300)),
+                new CompactionConfig(
+                        true,
+                        Duration.ofMinutes(1),
+                        Duration.ZERO,
+                        Duration.ofDays(3),
+                        1 << 20,
+                        CompactionConfig.DEFAULT_ZSTD_LEVEL),
+                java.time.Clock.systemUTC(),
+                new ArchiverMetrics());
+    }
+
     void send(String topic, String tenant, byte[] value) throws Exception {
         ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, value);
         r.headers().add(OtlpTopics.TENANT_HEADER, tenant.getBytes(StandardCharsets.UTF_8));
