@@ -4,6 +4,7 @@ import com.google.protobuf.Message;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.otellake.schemas.TenantId;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * request as one record without a key. Trace and log requests are redacted first, by the tenant's policy
  * ({@link Redactor}). A protobuf request from which nothing was dropped or redacted is written as the client's bytes,
  * not re-encoded (a trace request split by trace id, its spans copied as bytes); when the tenant's redaction is off it
- * is not even decoded, only checked as bytes ({@link WireCheck}). When it throws, the request was not acknowledged as a whole, although some of
+ * is not even decoded, only checked as bytes ({@link WireCheck}); a request that is decoded first reserves what its
+ * decoding may take in the in-flight budget ({@link DecodeCost}). When it throws, the request was not acknowledged as a whole, although some of
  * its records may be in Kafka; the client retries, so delivery is at least once.
  */
 final class ExportReceiver {
@@ -82,11 +84,12 @@ final class ExportReceiver {
      * @throws ExportRefusal if nothing was taken: the body is malformed, too large for Kafka, or Kafka did not
      *     acknowledge in time
      */
-    OtlpSignal.DecodedExport receive(String transport, TenantId tenant, OtlpEncoding encoding, byte[] body)
+    OtlpSignal.DecodedExport receive(
+            String transport, TenantId tenant, OtlpEncoding encoding, byte[] body, InFlightBudget.Reservation held)
             throws ExportRefusal {
         metrics.received(signal, transport, body.length);
         try {
-            OtlpSignal.DecodedExport decoded = decodeAndPublish(tenant, encoding, body);
+            OtlpSignal.DecodedExport decoded = decodeAndPublish(transport, tenant, encoding, body, held);
             metrics.items(signal, tenant, decoded.items(), decoded.rejected());
             return decoded;
         } finally {
@@ -94,7 +97,8 @@ final class ExportReceiver {
         }
     }
 
-    private OtlpSignal.DecodedExport decodeAndPublish(TenantId tenant, OtlpEncoding encoding, byte[] body)
+    private OtlpSignal.DecodedExport decodeAndPublish(
+            String transport, TenantId tenant, OtlpEncoding encoding, byte[] body, InFlightBudget.Reservation held)
             throws ExportRefusal {
         if (encoding == OtlpEncoding.PROTOBUF && signal != OtlpSignal.METRICS && !redactor.redacts(tenant)) {
             // Nothing needs the decoded request: check the bytes and write them as they are. Decoding (every string
@@ -111,6 +115,7 @@ final class ExportReceiver {
                 return new OtlpSignal.DecodedExport(null, checked.items(), 0, "");
             }
         }
+        reserveDecoding(transport, encoding, body, held);
         OtlpSignal.DecodedExport decoded;
         try {
             decoded = signal.decode(encoding, body);
@@ -145,6 +150,32 @@ final class ExportReceiver {
             publish(tenant, payloads);
         }
         return decoded;
+    }
+
+    /**
+     * Reserves the heap that decoding the body may take ({@link DecodeCost}) besides its bytes, which the reservation
+     * already holds. One that cannot fit even in an idle budget is too large (not retryable); one that does not fit
+     * now is overloaded (retryable), as a body that does not fit is.
+     */
+    private void reserveDecoding(String transport, OtlpEncoding encoding, byte[] body, InFlightBudget.Reservation held)
+            throws ExportRefusal {
+        long cost = DecodeCost.estimate(signal, encoding, body);
+        if (held.grow(cost)) {
+            return;
+        }
+        if (held.held() + cost > budget.limit()) {
+            throw new ExportRefusal(
+                    ExportRefusal.Kind.TOO_LARGE,
+                    "decoding the request would take about " + mebibytes(held.held() + cost)
+                            + " MiB of memory, more than ingest's in-flight limit of " + mebibytes(budget.limit())
+                            + " MiB (it holds many small values): send smaller batches");
+        }
+        metrics.refused(signal, transport, ExportRefusal.Kind.OVERLOADED);
+        throw new ExportRefusal(ExportRefusal.Kind.OVERLOADED, overloadedMessage());
+    }
+
+    private static String mebibytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f", bytes / (1024.0 * 1024.0));
     }
 
     private void publish(TenantId tenant, List<KafkaPublisher.Payload> payloads) throws ExportRefusal {

@@ -31,8 +31,10 @@ import java.util.regex.Pattern;
  * @param topicReplication replication factor of the topics ingest creates
  * @param topicRetentionMs {@code retention.ms} of the topics ingest creates; -1 keeps records forever
  * @param maxBodyBytes the largest request body accepted; larger ones get 413
- * @param maxInFlightBytes the most request bytes (decompressed) held at once by all requests together, over both
- *     transports; a request that does not fit gets 429 (gRPC: RESOURCE_EXHAUSTED with RetryInfo)
+ * @param maxInFlightBytes the most memory held at once by all requests together, over both transports: each body's
+ *     bytes (decompressed) and, for a body that is decoded into messages, what its decoding may take
+ *     ({@link DecodeCost}); a request that does not fit gets 429 (gRPC: RESOURCE_EXHAUSTED with RetryInfo), one
+ *     that could not fit even alone 413
  * @param kafkaTimeout the longest a request waits for Kafka's acknowledgement before it gets 503
  * @param kafkaStartupTimeout the longest start-up waits for Kafka to answer before it gives up
  * @param httpRequestTimeout the longest an OTLP/HTTP client may take to send a request, headers and body, counted
@@ -103,7 +105,7 @@ public record IngestConfig(
     /** 8 MiB. */
     public static final int DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
     /** 64 MiB: eight requests of the largest size at once, whatever the transport. */
-    public static final long DEFAULT_MAX_IN_FLIGHT_BYTES = 64L * 1024 * 1024;
+    public static final long DEFAULT_MAX_IN_FLIGHT_BYTES = 256L * 1024 * 1024;
 
     public static final Duration DEFAULT_KAFKA_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_KAFKA_STARTUP_TIMEOUT = Duration.ofSeconds(30);

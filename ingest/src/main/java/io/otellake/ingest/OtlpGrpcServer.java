@@ -208,7 +208,7 @@ final class OtlpGrpcServer implements AutoCloseable {
                     throw new ExportRefusal(ExportRefusal.Kind.OVERLOADED, receiver.overloadedMessage());
                 }
                 OtlpSignal.DecodedExport accepted =
-                        receiver.receive("grpc", tenant, OtlpEncoding.PROTOBUF, request.bytes());
+                        receiver.receive("grpc", tenant, OtlpEncoding.PROTOBUF, request.bytes(), held);
                 return receiver.signal()
                         .response(accepted.rejected(), accepted.rejectionMessage())
                         .toByteArray();

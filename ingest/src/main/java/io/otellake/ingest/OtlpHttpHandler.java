@@ -141,7 +141,7 @@ final class OtlpHttpHandler implements HttpHandler {
         OtlpSignal.DecodedExport accepted;
         try (InFlightBudget.Reservation held = receiver.budget().reservation()) {
             byte[] body = gzip ? readGzipBody(exchange, encoding, held) : readBody(exchange, encoding, held);
-            accepted = receiver.receive("http", tenant, encoding, body);
+            accepted = receiver.receive("http", tenant, encoding, body, held);
         } catch (ExportRefusal e) {
             throw new Rejection(refused(encoding, e));
         }

@@ -25,7 +25,7 @@ class IngestConfigTest {
         assertThat(config.topicReplication()).isEqualTo((short) 1);
         assertThat(config.topicRetentionMs()).isEqualTo(86_400_000L);
         assertThat(config.maxBodyBytes()).isEqualTo(8 * 1024 * 1024);
-        assertThat(config.maxInFlightBytes()).isEqualTo(64L * 1024 * 1024);
+        assertThat(config.maxInFlightBytes()).isEqualTo(256L * 1024 * 1024);
         assertThat(config.maxRecordBytes()).isEqualTo(8 * 1024 * 1024 + 64 * 1024);
         assertThat(config.kafkaTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(config.kafkaStartupTimeout()).isEqualTo(Duration.ofSeconds(30));

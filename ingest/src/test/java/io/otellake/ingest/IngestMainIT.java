@@ -17,7 +17,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -84,6 +88,83 @@ class IngestMainIT {
                             HttpResponse.BodyHandlers.ofString());
             assertThat(response.statusCode()).isEqualTo(200);
         }
+    }
+
+    /**
+     * Bodies that are small on the wire but decode into millions of objects (OTLP/JSON attributes that are all
+     * {@code {}}: 3 bytes each, some 170 bytes of heap each), from 16 clients at once against the 16 OTLP/HTTP threads,
+     * in the local stack's heap of 512 MiB with the default in-flight budget. Counting only their bytes, the budget let
+     * all 16 decode at once and the JVM ran out of memory (gigabytes were needed); counted with what their decoding
+     * takes, the largest are refused as too large, the others wait their turn or are throttled, and ingest keeps
+     * serving.
+     */
+    @Test
+    void bodiesThatDecodeIntoManyObjectsAreRefusedOrThrottledNotAnOutOfMemoryError() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        try (ChildJvm ingest = ChildJvm.builder("ingest", IngestMain.class.getName())
+                .classpath(classpath())
+                .jvmOptions("-Xmx512m")
+                .env(IngestConfig.ENV_KAFKA_BOOTSTRAP, TestKafka.broker().bootstrapServers())
+                .env(IngestConfig.ENV_HTTP_HOST, "127.0.0.1")
+                .env(IngestConfig.ENV_HTTP_PORT, "0")
+                .env(IngestConfig.ENV_GRPC_PORT, "0")
+                .env(IngestConfig.ENV_TRACES_TOPIC, "main-traces-" + run)
+                .env(IngestConfig.ENV_LOGS_TOPIC, "main-logs-" + run)
+                .env(IngestConfig.ENV_METRICS_TOPIC, "main-metrics-" + run)
+                .logFile(work.resolve("ingest.log"))
+                .start()) {
+            ingest.waitForLogLine("Ingest serves OTLP/HTTP on", Duration.ofSeconds(60));
+            Matcher m = SERVES.matcher(Files.readString(ingest.logFile()));
+            assertThat(m.find()).isTrue();
+            URI traces = URI.create(m.group(1)).resolve("/v1/traces");
+            byte[] large = emptyAttributesJson(700_000); // 2.1 MB, too large to decode within the budget
+            byte[] medium = emptyAttributesJson(170_000); // 0.5 MB, a few at a time
+            HttpClient client = HttpClient.newHttpClient();
+
+            List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+            for (int i = 0; i < 48; i++) {
+                answers.add(client.sendAsync(
+                        HttpRequest.newBuilder(traces)
+                                .header("Content-Type", "application/json")
+                                .timeout(Duration.ofSeconds(120))
+                                .POST(HttpRequest.BodyPublishers.ofByteArray(i % 2 == 0 ? large : medium))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString()));
+            }
+            Map<Integer, Long> statuses = new TreeMap<>();
+            for (CompletableFuture<HttpResponse<String>> answer : answers) {
+                statuses.merge(answer.get(180, TimeUnit.SECONDS).statusCode(), 1L, Long::sum);
+            }
+
+            assertThat(statuses.keySet())
+                    .as("every answer is a deliberate one: %s", statuses)
+                    .isSubsetOf(200, 400, 413, 429)
+                    .contains(413);
+            assertThat(statuses.getOrDefault(200, 0L) + statuses.getOrDefault(400, 0L))
+                    .as("the medium bodies are decoded, a few at a time: %s", statuses)
+                    .isPositive();
+            HttpResponse<String> after = client.send(
+                    HttpRequest.newBuilder(traces)
+                            .header("Content-Type", "application/x-protobuf")
+                            .timeout(Duration.ofSeconds(30))
+                            .POST(HttpRequest.BodyPublishers.ofByteArray(
+                                    IngestIT.traces("after-flood", 1).toByteArray()))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(after.statusCode()).isEqualTo(200);
+            assertThat(ingest.isAlive()).isTrue();
+            assertThat(Files.readString(ingest.logFile())).doesNotContain("OutOfMemoryError");
+        }
+    }
+
+    /** An OTLP/JSON trace request whose one span has {@code n} attributes, each {@code {}}. */
+    private static byte[] emptyAttributesJson(int n) {
+        StringBuilder json = new StringBuilder(n * 3 + 100)
+                .append("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"")
+                .append("5b8efff798038103d269b633813fc60c")
+                .append("\",\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"flood\",\"attributes\":[{}");
+        json.append(",{}".repeat(n - 1));
+        return json.append("]}]}]}]}").toString().getBytes(StandardCharsets.UTF_8);
     }
 
     private static List<Path> classpath() throws Exception {

@@ -43,6 +43,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -508,6 +509,83 @@ abstract class OtlpConformanceIT {
                 .isEqualTo(Code.OK);
     }
 
+    /**
+     * A request that is decoded into messages (every metrics request is) is held in the budget for what its decoding
+     * may take ({@link DecodeCost}), not only for its bytes: a few kilobytes of empty data points decode into many
+     * objects. One that could not fit even in the idle budget is refused as too large, without retry advice; one
+     * that does not fit while another request holds part of the budget is throttled, and taken once it fits.
+     */
+    @Test
+    void aDecodedRequestIsHeldForWhatItsDecodingTakesNotOnlyForItsBytes() throws Exception {
+        byte[] huge = emptyGaugePoints(5_000).toByteArray();
+        assertThat(huge.length).isLessThan(BUDGET_BYTES / 4);
+
+        Answer tooLarge = send(budgetIngest, OtlpSignal.METRICS, null, null, huge, false);
+
+        assertThat(tooLarge.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(tooLarge.retryDelay()).as("never fits: not to be retried").isNull();
+        assertThat(tooLarge.message())
+                .startsWith("decoding the request would take about ")
+                .endsWith(" MiB of memory, more than ingest's in-flight limit of 0.1 MiB (it holds many small values):"
+                        + " send smaller batches");
+        awaitBytesInFlight(0);
+
+        byte[] holder = logsOfSize(40_000, "holder").toByteArray();
+        int held = 30_000;
+        int free = BUDGET_BYTES - held;
+        byte[] medium = null;
+        for (int points = 1; medium == null; points++) {
+            byte[] body = emptyGaugePoints(points).toByteArray();
+            long needs = body.length + DecodeCost.estimate(OtlpSignal.METRICS, OtlpEncoding.PROTOBUF, body);
+            if (needs > free + 5_000) {
+                medium = body;
+                assertThat(needs).as("fits in the idle budget").isLessThan(BUDGET_BYTES);
+            }
+        }
+        assertThat(medium.length).as("its bytes alone would fit").isLessThan(free / 4);
+        long overloadedBefore = overloaded(OtlpSignal.METRICS);
+        try (Socket socket = new Socket("127.0.0.1", budgetIngest.port())) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                            + "Content-Length: " + holder.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(holder, 0, held);
+            out.flush();
+            awaitBytesInFlight(held);
+
+            Answer throttled = send(budgetIngest, OtlpSignal.METRICS, null, null, medium, false);
+            assertThat(throttled.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+            assertThat(throttled.retryDelay()).isEqualTo(Duration.ofSeconds(1));
+            assertThat(overloaded(OtlpSignal.METRICS)).isEqualTo(overloadedBefore + 1);
+            assertThat(budgetIngest.bytesInFlight())
+                    .as("the refused request gave back what it had reserved")
+                    .isEqualTo(held);
+
+            out.write(holder, held, holder.length - held);
+            out.flush();
+            String statusLine = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertThat(statusLine).isEqualTo("HTTP/1.1 200");
+        }
+        awaitBytesInFlight(0);
+        assertThat(send(budgetIngest, OtlpSignal.METRICS, null, null, medium, false)
+                        .code())
+                .isEqualTo(Code.OK);
+    }
+
+    /** A gauge of {@code points} empty data points: two bytes each on the wire. */
+    private static ExportMetricsServiceRequest emptyGaugePoints(int points) {
+        Gauge.Builder gauge = Gauge.newBuilder();
+        for (int i = 0; i < points; i++) {
+            gauge.addDataPoints(NumberDataPoint.getDefaultInstance());
+        }
+        return ExportMetricsServiceRequest.newBuilder()
+                .addResourceMetrics(ResourceMetrics.newBuilder()
+                        .addScopeMetrics(ScopeMetrics.newBuilder()
+                                .addMetrics(Metric.newBuilder().setName("empty").setGauge(gauge))))
+                .build();
+    }
+
     /** One log record whose request is exactly {@code size} bytes. */
     private static ExportLogsServiceRequest logsOfSize(int size, String tag) {
         for (int pad = size; pad > 0; pad--) {
@@ -537,7 +615,14 @@ abstract class OtlpConformanceIT {
 
     /** The budget ingest's refused-as-overloaded counter, for this transport's log exports. */
     private long overloaded() {
-        String series = "otel_lake_ingest_requests_refused_total{signal=\"logs\",transport=\"" + transport()
+        return overloaded(OtlpSignal.LOGS);
+    }
+
+    /** The budget ingest's refused-as-overloaded counter, for this transport's exports of the signal. */
+    private long overloaded(OtlpSignal signal) {
+        String series = "otel_lake_ingest_requests_refused_total{signal=\""
+                + signal.name().toLowerCase(Locale.ROOT)
+                + "\",transport=\"" + transport()
                 + "\",reason=\"overloaded\"} ";
         String metrics =
                 new String(new OtlpHttp(budgetIngest.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
