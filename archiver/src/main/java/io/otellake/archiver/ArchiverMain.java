@@ -65,8 +65,13 @@ public final class ArchiverMain {
             t.setDaemon(true);
             return t;
         });
-        Compactor compactor =
-                compaction.enabled() ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics()) : null;
+        Retention retention = retentionEnabled
+                ? new Retention(
+                        new S3Store(config), config.layout(), retentionDefault, retentionTenants, Clock.systemUTC())
+                : null;
+        Compactor compactor = compaction.enabled()
+                ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics(), retention)
+                : null;
         if (compactor != null) {
             maintenance.scheduleWithFixedDelay(
                     () -> {
@@ -81,9 +86,7 @@ public final class ArchiverMain {
                     compaction.interval().toMillis(),
                     TimeUnit.MILLISECONDS);
         }
-        if (retentionEnabled) {
-            Retention retention = new Retention(
-                    new S3Store(config), config.layout(), retentionDefault, retentionTenants, Clock.systemUTC());
+        if (retention != null) {
             ArchiverMetrics metrics = archiver.metrics();
             maintenance.scheduleWithFixedDelay(
                     () -> {

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -57,7 +58,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>What it never touches.</b> Only files whose batch is committed in Kafka (their {@code otel-lake-offsets} end
  * below the group's committed offset) are merged, so the archiver's own recovery, which deletes the files of an
  * uncommitted batch, never meets a compacted copy of them. Open hours (less than {@link CompactionConfig#grace()}
- * since their end) and hours older than {@link CompactionConfig#lookback()} are left alone.
+ * since their end) and hours older than {@link CompactionConfig#lookback()} are left alone, and so are hours (and
+ * index days) that the tenant's retention deletes now or within {@link #EXPIRY_MARGIN}: retention may run in another
+ * archiver at the same moment, and a compacted file written from inputs it had just deleted would bring expired
+ * records back until its next run.
  *
  * <p><b>One compactor per lake at a time.</b> Two compactors merging the same hour at once would each write a
  * compacted file of the same rows. Every archiver may have compaction on: a pass runs only while its archiver holds
@@ -78,6 +82,9 @@ final class Compactor implements AutoCloseable {
     private static final Pattern SOURCE = Pattern.compile("(.+)-(\\d+)");
     private static final Pattern OFFSETS = Pattern.compile("(\\d+)-(\\d+)");
 
+    /** Hours and index days that retention deletes within this long are not compacted any more. */
+    static final Duration EXPIRY_MARGIN = Duration.ofHours(1);
+
     private final ArchiverConfig config;
     private final CompactionConfig compaction;
     private final Clock clock;
@@ -87,8 +94,24 @@ final class Compactor implements AutoCloseable {
     private final ArchiverMetrics metrics;
     private final Path spool;
     private final CompactionLease lease;
+    private final @Nullable Retention retention;
 
+    /** A compactor for a lake without retention. */
     Compactor(ArchiverConfig config, CompactionConfig compaction, Clock clock, ArchiverMetrics metrics) {
+        this(config, compaction, clock, metrics, null);
+    }
+
+    /**
+     * @param retention the lake's retention, if it has one: hours and index days that have expired, or expire within
+     *     {@link #EXPIRY_MARGIN}, are left to it, never compacted (see the class comment)
+     */
+    Compactor(
+            ArchiverConfig config,
+            CompactionConfig compaction,
+            Clock clock,
+            ArchiverMetrics metrics,
+            @Nullable Retention retention) {
+        this.retention = retention;
         this.config = config;
         this.compaction = compaction;
         this.clock = clock;
@@ -153,7 +176,7 @@ final class Compactor implements AutoCloseable {
                             }
                             continue;
                         }
-                        if (hourEnd.plus(compaction.grace()).isAfter(now)) {
+                        if (hourEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenantFolder, hourEnd, now)) {
                             continue;
                         }
                         int[] done = compactFolder(Kind.of(signal), hour.getKey(), hour.getValue(), committed);
@@ -313,7 +336,7 @@ final class Compactor implements AutoCloseable {
             }
             for (LocalDate day : days(now)) {
                 Instant dayEnd = day.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC);
-                if (dayEnd.plus(compaction.grace()).isAfter(now)) {
+                if (dayEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenantFolder, dayEnd, now)) {
                     continue;
                 }
                 String dayFolder = tenantFolder + "dt=" + day + "/";
@@ -510,6 +533,21 @@ final class Compactor implements AutoCloseable {
                 .atTime(Integer.parseInt(m.group(2)), 0)
                 .toInstant(ZoneOffset.UTC)
                 .plusSeconds(3600);
+    }
+
+    /**
+     * Whether retention deletes (or is about to delete) what ends at {@code end} in this tenant's folder. Compacting
+     * it would be wasted, and racy: another archiver's retention could delete the inputs while this one merges them,
+     * and the merged file would then hold expired records until retention's next run.
+     */
+    private boolean expiresSoon(String tenantFolder, Instant end, Instant now) {
+        if (retention == null) {
+            return false;
+        }
+        String segment = tenantFolder.substring(
+                tenantFolder.lastIndexOf('/', tenantFolder.length() - 2) + 1, tenantFolder.length() - 1);
+        String tenant = segment.substring("tenant=".length());
+        return !end.isAfter(now.minus(retention.retentionOf(tenant)).plus(EXPIRY_MARGIN));
     }
 
     private static boolean validTenantFolder(String folder) {

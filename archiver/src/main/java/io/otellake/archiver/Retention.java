@@ -205,7 +205,8 @@ final class Retention {
                 bytes);
     }
 
-    private Duration retentionOf(String tenant) {
+    /** How long the tenant keeps its data. */
+    Duration retentionOf(String tenant) {
         return overrides.getOrDefault(tenant, defaultRetention);
     }
 

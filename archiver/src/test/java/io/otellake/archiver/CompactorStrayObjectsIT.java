@@ -4,10 +4,13 @@ import static io.otellake.archiver.ArchiverIT.logRequest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.otellake.schemas.FlatRow;
+import io.otellake.schemas.LakeLayout;
 import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -111,6 +114,34 @@ class CompactorStrayObjectsIT {
         assertThat(keys)
                 .filteredOn(k -> k.startsWith(logHour + Compactor.COMPACTED_PREFIX))
                 .hasSize(1);
+    }
+
+    @Test
+    void anHourThatTheTenantsRetentionDeletesIsNotCompacted() {
+        // yesterday's 05:00-06:00 is past a retention of 12 hours at any time of today; another tenant keeps 90 days
+        Retention retention = new Retention(
+                new S3Store(lake.config(spool, Duration.ofSeconds(1))),
+                new LakeLayout("lake"),
+                Duration.ofDays(90),
+                Map.of("acme", Duration.ofHours(12)),
+                Clock.systemUTC());
+        String otherHour = logHour.replace("tenant=acme", "tenant=globex");
+        List<String> acmeKeys = lake.listKeys(logHour);
+        for (String key : acmeKeys) {
+            lake.s3.copyObject(b -> b.sourceBucket(lake.bucket)
+                    .sourceKey(key)
+                    .destinationBucket(lake.bucket)
+                    .destinationKey(key.replace("tenant=acme", "tenant=globex")));
+        }
+
+        try (Compactor compactor = lake.compactor(spool.resolve("compactor"), retention)) {
+            assertThat(compactor.runOnce())
+                    .as("only globex's hour, which it keeps for 90 days")
+                    .isEqualTo(new Compactor.Pass(1, 2, 1, 0));
+        }
+        assertThat(lake.listKeys(logHour)).isEqualTo(acmeKeys);
+        assertThat(lake.listKeys(otherHour)).singleElement().satisfies(k -> assertThat(k)
+                .startsWith(otherHour + Compactor.COMPACTED_PREFIX));
     }
 
     private void put(String key, String text) {

@@ -23,6 +23,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -95,6 +96,11 @@ final class TestLake implements AutoCloseable {
 
     /** A compactor for this corner: every closed hour (no grace) of the last 3 days, 1 MiB files, passes by hand. */
     Compactor compactor(Path spool) {
+        return compactor(spool, null);
+    }
+
+    /** The same, in a lake with this retention. */
+    Compactor compactor(Path spool, @Nullable Retention retention) {
         return new Compactor(
                 config(spool, Duration.ofMillis(300)),
                 new CompactionConfig(
@@ -105,7 +111,8 @@ final class TestLake implements AutoCloseable {
                         1 << 20,
                         CompactionConfig.DEFAULT_ZSTD_LEVEL),
                 java.time.Clock.systemUTC(),
-                new ArchiverMetrics());
+                new ArchiverMetrics(),
+                retention);
     }
 
     void send(String topic, String tenant, byte[] value) throws Exception {
