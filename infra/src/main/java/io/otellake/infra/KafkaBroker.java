@@ -89,6 +89,12 @@ public final class KafkaBroker implements AutoCloseable {
         if (port == controllerPort) {
             throw new IllegalArgumentException("the client and controller ports must differ: " + port);
         }
+        if (dataDir.toAbsolutePath().toString().contains(",")) {
+            // log.dirs is a comma-separated list: Kafka would take the halves for two directories
+            throw new IllegalArgumentException("the Kafka broker's data directory cannot have a comma in its path"
+                    + " (Kafka reads log.dirs as a comma-separated list): " + dataDir.toAbsolutePath()
+                    + "; clone or move the repository to a path without one");
+        }
         KafkaBroker broker = new KafkaBroker(dataDir, port, controllerPort, logFile);
         broker.start();
         return broker;

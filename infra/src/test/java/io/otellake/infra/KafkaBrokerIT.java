@@ -110,6 +110,18 @@ class KafkaBrokerIT {
         }
     }
 
+    @Test
+    void aDataDirectoryWithACommaFailsWithASentenceBeforeAnythingStarts() {
+        Path dataDir = tempDir.resolve("otel,lake").resolve("kafka");
+
+        assertThatThrownBy(() -> KafkaBroker.start(dataDir, Ports.freePort(), Ports.freePort()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("the Kafka broker's data directory cannot have a comma in its path (Kafka reads log.dirs"
+                        + " as a comma-separated list): " + dataDir.toAbsolutePath()
+                        + "; clone or move the repository to a path without one");
+        assertThat(tempDir.resolve("otel,lake")).doesNotExist();
+    }
+
     /** Sends a Kafka ApiVersions request (v0) by hand, which needs no client library, and returns its error code. */
     static short apiVersionsErrorCode(int port) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", port)) {
