@@ -1,5 +1,6 @@
 package io.otellake.schemas;
 
+import com.fasterxml.jackson.core.io.schubfach.DoubleToDecimal;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -30,8 +31,9 @@ import org.jspecify.annotations.Nullable;
  * <ul>
  *   <li>string: the string itself (no entry in the types map);
  *   <li>int: decimal, e.g. {@code -42};
- *   <li>double: Java's shortest round-tripping form, e.g. {@code 0.25}, {@code 1.0E300}, {@code NaN}, {@code
- *       Infinity};
+ *   <li>double: the shortest decimal that reads back as the same double, in the form of Java's
+ *       {@code Double.toString} since Java 19 on every Java version ({@link #doubleText}), e.g. {@code 0.25},
+ *       {@code 1.0E23}, {@code NaN}, {@code Infinity};
  *   <li>bool: {@code true} or {@code false};
  *   <li>bytes: standard base64, as in OTLP/JSON;
  *   <li>array and kvlist: the OTLP/JSON encoding of the {@code ArrayValue} or {@code KeyValueList} message;
@@ -49,6 +51,17 @@ public final class AttributeCodec {
 
     public static final String INT = "int";
     public static final String DOUBLE = "double";
+
+    /**
+     * A double's text in the lake: the shortest decimal that reads back as the same double, as Java 19+ prints it
+     * ({@code 1.0E23}, {@code 2.82879384806159E17}). Java 17's {@code Double.toString} prints some doubles longer than
+     * that ({@code 9.999999999999999E22}, {@code 2.82879384806159008E17}), so the text would depend on the archiver's
+     * Java version; Jackson's Schubfach is the algorithm of Java 19+.
+     */
+    public static String doubleText(double value) {
+        return DoubleToDecimal.toString(value);
+    }
+
     public static final String BOOL = "bool";
     public static final String BYTES = "bytes";
     public static final String ARRAY = "array";
@@ -173,7 +186,7 @@ public final class AttributeCodec {
         return switch (value.getValueCase()) {
             case STRING_VALUE -> new EncodedValue(value.getStringValue(), STRING);
             case INT_VALUE -> new EncodedValue(Long.toString(value.getIntValue()), INT);
-            case DOUBLE_VALUE -> new EncodedValue(Double.toString(value.getDoubleValue()), DOUBLE);
+            case DOUBLE_VALUE -> new EncodedValue(doubleText(value.getDoubleValue()), DOUBLE);
             case BOOL_VALUE -> new EncodedValue(Boolean.toString(value.getBoolValue()), BOOL);
             case BYTES_VALUE ->
                 new EncodedValue(

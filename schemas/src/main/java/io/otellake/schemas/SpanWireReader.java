@@ -398,7 +398,7 @@ final class SpanWireReader {
                 types[index] = AttributeCodec.INT;
             }
             case 4 -> {
-                texts[index] = Double.toString(Double.longBitsToDouble(valueBits));
+                texts[index] = AttributeCodec.doubleText(Double.longBitsToDouble(valueBits));
                 types[index] = AttributeCodec.DOUBLE;
             }
             case 7 -> {

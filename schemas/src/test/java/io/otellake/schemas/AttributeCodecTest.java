@@ -8,6 +8,7 @@ import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.ArrayValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.common.v1.KeyValueList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -79,6 +80,29 @@ class AttributeCodecTest {
             AttributeCodec.EncodedValue e = AttributeCodec.encodeValue(v);
             assertThat(AttributeCodec.decodeValue(e.text(), e.type())).isEqualTo(v);
         }
+    }
+
+    @Test
+    void aDoubleIsTheShortestTextThatReadsBackAsItOnEveryJavaVersion() {
+        // Java 17's Double.toString prints these as 9.999999999999999E22, 1.9999999999999998E23,
+        // 8.409999999999999E21 and 2.82879384806159008E17; Java 19+ as below
+        Map<Double, String> texts = new LinkedHashMap<>();
+        texts.put(1.0E23, "1.0E23");
+        texts.put(2.0E23, "2.0E23");
+        texts.put(8.41E21, "8.41E21");
+        texts.put(2.82879384806159E17, "2.82879384806159E17");
+        texts.put(0.002, "0.002");
+        texts.put(100.0, "100.0");
+        texts.put(1.0E7, "1.0E7");
+        texts.put(-0.0, "-0.0");
+        texts.put(Double.NaN, "NaN");
+        texts.put(Double.NEGATIVE_INFINITY, "-Infinity");
+        texts.forEach((d, text) -> {
+            AttributeCodec.EncodedValue e = AttributeCodec.encodeValue(
+                    AnyValue.newBuilder().setDoubleValue(d).build());
+            assertThat(e.text()).as("%s", d).isEqualTo(text);
+            assertThat(Double.parseDouble(e.text())).isEqualTo(d);
+        });
     }
 
     @Test
