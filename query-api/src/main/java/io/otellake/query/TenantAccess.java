@@ -71,8 +71,10 @@ class TenantAccess implements WebMvcConfigurer, HandlerInterceptor, HandlerMetho
             throw new BadRequestException(Tenants.HEADER + " must be sent once; got " + tenants.size() + " values");
         }
         String header = tenants.isEmpty() ? null : tenants.get(0);
+        // validated before the token, as ingest does: a malformed tenant (empty too) is a 400 either way
+        TenantId named = header == null ? null : Tenants.of(header);
         if (!enabled) {
-            request.setAttribute(TENANT, Tenants.of(header));
+            request.setAttribute(TENANT, named == null ? TenantId.DEFAULT : named);
             return true;
         }
         List<String> authorizations = Collections.list(request.getHeaders(HttpHeaders.AUTHORIZATION));
@@ -88,15 +90,13 @@ class TenantAccess implements WebMvcConfigurer, HandlerInterceptor, HandlerMetho
                 .orElseThrow(() -> new UnauthorizedException("the bearer token is not valid"));
         request.setAttribute(WHO, "token:" + grant.fingerprint());
         if (grant.admin()) {
-            if (header == null || header.isEmpty()) {
+            if (named == null) {
                 throw new BadRequestException("an admin token must name the tenant in " + Tenants.HEADER);
             }
-            request.setAttribute(TENANT, Tenants.of(header));
+            request.setAttribute(TENANT, named);
         } else {
-            if (header != null
-                    && !header.isEmpty()
-                    && !header.equals(grant.tenant().value())) {
-                throw new ForbiddenException("this token may not read tenant '" + Tenants.of(header) + "'");
+            if (named != null && !named.equals(grant.tenant())) {
+                throw new ForbiddenException("this token may not read tenant '" + named + "'");
             }
             request.setAttribute(TENANT, grant.tenant());
         }

@@ -291,6 +291,17 @@ class QueryApiIT {
     }
 
     @Test
+    void anEmptyTenantHeaderIsRefusedAsIngestRefusesItNotReadAsTheDefaultTenant() throws Exception {
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                                + "/api/v1/logs?start=2024-05-01T10:00:00Z&end=2024-05-01T11:00:00Z"))
+                        .header("X-Scope-OrgID", "")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        problem(r, 400, "X-Scope-OrgID: tenant id must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'; got ''");
+    }
+
+    @Test
     void aTenantWhoseIdExtendsAnothersIsStillAnotherTenant() throws Exception {
         String path = "/api/v1/logs?start=2024-05-01T10:00:00Z&end=2024-05-01T11:00:00Z&q=declined";
         assertThat(getJson(path, "acme", 200).get("data"))

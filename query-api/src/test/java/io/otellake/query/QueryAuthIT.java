@@ -130,6 +130,14 @@ class QueryAuthIT {
     }
 
     @Test
+    void aMalformedTenantHeaderIsABadRequestWhateverTheToken() throws Exception {
+        // checked before the token, as ingest does: an empty header is no tenant id, not a missing header
+        QueryApiIT.problem(get(RANGE, "acme-token", ""), 400, "X-Scope-OrgID: tenant id must be 1 to 64 characters");
+        QueryApiIT.problem(get(RANGE, "admin-token", ""), 400, "X-Scope-OrgID: tenant id must be 1 to 64 characters");
+        QueryApiIT.problem(get(RANGE, null, "acme/../globex"), 400, "X-Scope-OrgID: tenant id must be");
+    }
+
+    @Test
     void anAdminTokenNamesTheTenant() throws Exception {
         assertThat(bodies(get(RANGE, "admin-token", "globex"))).containsExactly("globex line");
         assertThat(bodies(get(RANGE, "admin-token", "acme"))).containsExactly("acme line");
