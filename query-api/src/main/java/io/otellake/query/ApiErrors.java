@@ -1,5 +1,6 @@
 package io.otellake.query;
 
+import org.apache.tomcat.util.http.InvalidParameterException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -22,6 +23,20 @@ class ApiErrors extends ResponseEntityExceptionHandler {
     @ExceptionHandler(BadRequestException.class)
     ProblemDetail badRequest(BadRequestException e) {
         return problem(HttpStatus.BAD_REQUEST, "Invalid request", e.getMessage());
+    }
+
+    /**
+     * A query string Tomcat cannot decode ({@code q=%FF}, {@code q=%zz}, a bare {@code %}, a parameter without a
+     * name): Tomcat throws when the controller first asks for the parameters, so it is the client's mistake, not a
+     * failure of the query.
+     */
+    @ExceptionHandler(InvalidParameterException.class)
+    ProblemDetail undecodableQueryString(InvalidParameterException e) {
+        return problem(
+                HttpStatus.BAD_REQUEST,
+                "Invalid request",
+                "the query string cannot be read: every parameter needs a name, and names and values must be"
+                        + " percent-encoded UTF-8 (%25 for a literal %)");
     }
 
     @ExceptionHandler(TenantAccess.UnauthorizedException.class)
