@@ -542,6 +542,22 @@ class QueryApiIT {
     }
 
     @Test
+    void errorsTheContainerAnswersAndTheErrorPagePathAreProblemsToo() throws Exception {
+        problem(getRaw("/error", "acme"), 404, null);
+        problem(getRaw("/WEB-INF/web.xml", "acme"), 404, null);
+        for (String path : List.of("/api/v1/logs?" + PAGER_RANGE, "/api/v1/traces/" + TRACE, "/actuator/health")) {
+            HttpResponse<String> trace = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                            .method("TRACE", HttpRequest.BodyPublishers.noBody())
+                            .header("X-Scope-OrgID", "pager")
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            problem(trace, 405, null);
+        }
+        assertTheServiceStillAnswers();
+    }
+
+    @Test
     void aQueryStringThatDoesNotDecodeIsA400NotA500() throws Exception {
         // Tomcat throws for these only when the controller first asks for the parameters
         List<String> paths = List.of(
