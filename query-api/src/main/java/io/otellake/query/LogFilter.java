@@ -74,8 +74,10 @@ record LogFilter(
     /** Appends {@code AND ...} conditions to {@code sql} and their values to {@code params}. */
     void appendTo(StringBuilder sql, List<Object> params) {
         if (contains != null) {
-            sql.append(" AND contains(lower(body), ?)");
-            params.add(contains.toLowerCase(Locale.ROOT));
+            // both sides lowered by DuckDB: Java's toLowerCase maps some letters otherwise (a final capital sigma to
+            // ς, a dotted capital I to i plus a combining dot), so a body's own text did not find it
+            sql.append(" AND contains(lower(body), lower(?))");
+            params.add(contains);
         }
         if (regex != null) {
             sql.append(" AND regexp_matches(body, ?)");

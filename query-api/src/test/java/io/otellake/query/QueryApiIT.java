@@ -136,6 +136,8 @@ class QueryApiIT {
             }
             put(s3, Signal.LOGS, "pager", first);
             put(s3, Signal.LOGS, "pager", second);
+            // tenant unicode: letters whose lowercase Java and DuckDB write differently
+            put(s3, Signal.LOGS, "unicode", LogFlattener.flatten(logs("road", T10, "ΟΔΟΣ ΚΛΕΙΣΤΟΣ in İstanbul", 0)));
         }
     }
 
@@ -659,6 +661,17 @@ class QueryApiIT {
                         400,
                         "cursor is not one this API returned");
             }
+        }
+    }
+
+    @Test
+    void theTextSearchIgnoresCaseBeyondAsciiAndABodyAlwaysFindsItself() throws Exception {
+        String range = "/api/v1/logs?start=2024-05-01T10:00:00Z&end=2024-05-01T11:00:00Z&q=";
+        for (String q : List.of("ΟΔΟΣ ΚΛΕΙΣΤΟΣ in İstanbul", "ΟΔΟΣ", "οδοσ", "κλειστοσ in", "İSTANBUL", "istanbul")) {
+            assertThat(getJson(range + enc(q), "unicode", 200).get("data"))
+                    .as(q)
+                    .extracting(n -> n.get("body").asString())
+                    .containsExactly("ΟΔΟΣ ΚΛΕΙΣΤΟΣ in İstanbul");
         }
     }
 
