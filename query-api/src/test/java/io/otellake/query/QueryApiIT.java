@@ -707,6 +707,12 @@ class QueryApiIT {
                 .containsExactlyInAnyOrder("record 3", "record 9", "record 18", "record 24");
         problem(getRaw(base + "&severity_min=LOUD", "pager"), 400, "severity_min");
         problem(getRaw(base + "&trace_id=xyz", "pager"), 400, "trace_id must be 32 hex");
+        // digits of other scripts and fullwidth forms are digits to Character.digit, but no id is written in them
+        String fullwidth = enc("\uFF10") + TRACE.substring(1);
+        problem(getRaw(base + "&trace_id=" + fullwidth, "pager"), 400, "trace_id must be 32 hex");
+        problem(getRaw(base + "&span_id=" + enc("\u0660") + "00000000000001a", "pager"), 400, "span_id must be 16 hex");
+        problem(getRaw("/api/v1/traces/" + fullwidth, "acme"), 400, "trace_id must be 32 hex");
+        problem(getRaw("/api/v1/traces/" + fullwidth + "?start=2024-05-01T10:00:00Z", "acme"), 400, "32 hex");
         problem(getRaw(base + "&servce=typo", "pager"), 400, "unknown parameter 'servce'");
         problem(getRaw(base + "&direction=sideways", "pager"), 400, "direction");
         problem(getRaw(base + "&cursor=bm9wZQ", "pager"), 400, "cursor");

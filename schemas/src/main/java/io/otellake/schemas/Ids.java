@@ -53,13 +53,17 @@ public final class Ids {
         return ByteString.copyFrom(HEX.parseHex(hex));
     }
 
-    /** True when the text is exactly {@code length} hex digits (either case). */
+    /**
+     * True when the text is exactly {@code length} ASCII hex digits (either case). Not {@link Character#digit}, which
+     * also takes other scripts' digits and the fullwidth forms ({@code \uFF10}), which no id is written in.
+     */
     public static boolean isHex(CharSequence text, int length) {
         if (text.length() != length) {
             return false;
         }
         for (int i = 0; i < text.length(); i++) {
-            if (Character.digit(text.charAt(i), 16) < 0) {
+            char c = text.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
                 return false;
             }
         }
