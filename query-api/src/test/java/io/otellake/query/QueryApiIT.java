@@ -596,7 +596,7 @@ class QueryApiIT {
 
     @Test
     void anAcceptHeaderThatDoesNotParseGetsA406ProblemLikeOneThatNamesNothingWeProduce() throws Exception {
-        for (String accept : List.of("garbage", "text/html")) {
+        for (String accept : List.of("garbage", "text/html", "application/json;charset=ISO-8859-1")) {
             for (String path :
                     List.of("/api/v1/logs?" + PAGER_RANGE, "/api/v1/logs?start=bad", "/api/v1/traces/nothex")) {
                 HttpResponse<String> r = http.send(
@@ -609,6 +609,21 @@ class QueryApiIT {
             }
         }
         assertTheServiceStillAnswers();
+    }
+
+    @Test
+    void anAcceptHeaderAskingForUtf8OrAlsoForAnotherCharsetGetsJson() throws Exception {
+        for (String accept :
+                List.of("application/json;charset=UTF-8", "application/json;charset=latin1, application/json;q=0.5")) {
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/logs?" + PAGER_RANGE))
+                            .header("Accept", accept)
+                            .header("X-Scope-OrgID", "pager")
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(accept + ": " + r.body()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).get("data")).hasSize(25);
+        }
     }
 
     private void assertTheServiceStillAnswers() throws Exception {
