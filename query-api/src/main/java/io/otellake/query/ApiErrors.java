@@ -7,6 +7,7 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
+import org.springframework.util.InvalidMimeTypeException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
@@ -37,6 +38,16 @@ class ApiErrors extends ResponseEntityExceptionHandler {
                 "Invalid request",
                 "the query string cannot be read: every parameter needs a name, and names and values must be"
                         + " percent-encoded UTF-8 (%25 for a literal %)");
+    }
+
+    /**
+     * An {@code Accept} header that does not parse, met where Spring parses it outside content negotiation (the
+     * actuator's endpoints: {@code Accept: ,} was a 500): answered as the API's own endpoints answer it, 406.
+     */
+    @ExceptionHandler(InvalidMimeTypeException.class)
+    ProblemDetail unparsableAccept(InvalidMimeTypeException e) {
+        return problem(
+                HttpStatus.NOT_ACCEPTABLE, "Not Acceptable", "the Accept header cannot be read: " + e.getMessage());
     }
 
     @ExceptionHandler(TenantAccess.UnauthorizedException.class)

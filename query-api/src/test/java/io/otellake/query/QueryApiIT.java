@@ -560,6 +560,22 @@ class QueryApiIT {
     }
 
     @Test
+    void theOperationsEndpointsAnswerAnOddAcceptHeaderWithoutA500() throws Exception {
+        for (String path : List.of("/actuator/health", "/actuator/health/readiness", "/actuator/prometheus")) {
+            for (String accept : List.of(",", "garbage", "application/json;charset=latin1", "text/plain;q=x")) {
+                HttpResponse<String> r = http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                                .header("Accept", accept)
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode())
+                        .as("%s with Accept: %s -> %s", path, accept, r.body())
+                        .isIn(200, 406);
+            }
+        }
+    }
+
+    @Test
     void aQueryStringThatDoesNotDecodeIsA400NotA500() throws Exception {
         // Tomcat throws for these only when the controller first asks for the parameters
         List<String> paths = List.of(
