@@ -10,6 +10,8 @@ import com.google.gson.JsonPrimitive;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
@@ -20,8 +22,11 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads OTLP/JSON ("JSON Protobuf Encoding" of the OTLP specification): the protobuf JSON mapping, except that trace
@@ -32,10 +37,25 @@ import java.util.List;
  * <p>How: the body is parsed into a Gson tree, each id at its exact place (spans and their links, log records, the
  * exemplars of metric data points) is rewritten from hex to base64, and JsonFormat reads the result. Hex of a wrong
  * (even) length is decoded as it is, so that {@link ExportChecks} drops just that item; what is not hex is malformed.
+ *
+ * <p>Before JsonFormat reads the tree, the value of every number field (and enum field) is checked to be at most
+ * {@link #MAX_NUMBER_CHARS} characters long: JsonFormat reads a number that is not a plain {@code long} through
+ * {@code BigDecimal}, whose parsing takes time quadratic in the digits (a million digits, sent as a string, took 13 s
+ * of CPU; the 8 MiB a body may hold, minutes), so that one small request could hold a thread for minutes.
  */
 final class OtlpJson {
     static final int TRACE_ID_BYTES = 16;
     static final int SPAN_ID_BYTES = 8;
+
+    /**
+     * The most characters of a number's value, as a JSON number or a string: far more than any number of a field needs
+     * (a 64-bit integer has at most 20 digits, a double is exact in 17 significant ones), and Gson reads no longer
+     * JSON number anyway (its buffer is 1024 characters).
+     */
+    static final int MAX_NUMBER_CHARS = 1024;
+
+    /** Each message type's fields by the keys JsonFormat reads them under: the JSON name and the proto name. */
+    private static final Map<Descriptor, Map<String, FieldDescriptor>> FIELDS_BY_KEY = new ConcurrentHashMap<>();
 
     private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
@@ -132,12 +152,64 @@ final class OtlpJson {
     }
 
     private static <B extends Message.Builder> B merge(JsonObject root, B builder) throws InvalidExportException {
+        checkValues(root, builder.getDescriptorForType(), "");
         try {
             PARSER.merge(GSON.toJson(root), builder);
             return builder;
         } catch (InvalidProtocolBufferException e) {
             throw new InvalidExportException("the body is not a valid OTLP/JSON "
                     + builder.getDescriptorForType().getName() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Checks the values JsonFormat will read of a message and of every message in it, by their fields' types. Unknown
+     * keys, and values of a shape JsonFormat refuses anyway, are left alone.
+     */
+    private static void checkValues(JsonObject object, Descriptor type, String path) throws InvalidExportException {
+        Map<String, FieldDescriptor> fields = FIELDS_BY_KEY.computeIfAbsent(type, t -> {
+            Map<String, FieldDescriptor> byKey = new HashMap<>();
+            for (FieldDescriptor f : t.getFields()) {
+                byKey.put(f.getName(), f);
+                byKey.put(f.getJsonName(), f);
+            }
+            return byKey;
+        });
+        for (Map.Entry<String, JsonElement> member : object.entrySet()) {
+            FieldDescriptor field = fields.get(member.getKey());
+            if (field == null || field.isMapField()) {
+                continue; // unknown fields are ignored; OTLP has no map fields
+            }
+            String fieldPath = join(path, member.getKey());
+            JsonElement value = member.getValue();
+            if (field.isRepeated() && value.isJsonArray()) {
+                JsonArray elements = value.getAsJsonArray();
+                for (int i = 0; i < elements.size(); i++) {
+                    checkValue(elements.get(i), field, fieldPath + "[" + i + "]");
+                }
+            } else {
+                checkValue(value, field, fieldPath);
+            }
+        }
+    }
+
+    private static void checkValue(JsonElement value, FieldDescriptor field, String path)
+            throws InvalidExportException {
+        switch (field.getJavaType()) {
+            case MESSAGE -> {
+                if (value.isJsonObject()) {
+                    checkValues(value.getAsJsonObject(), field.getMessageType(), path);
+                }
+            }
+            case INT, LONG, FLOAT, DOUBLE, ENUM -> {
+                if (value.isJsonPrimitive() && value.getAsString().length() > MAX_NUMBER_CHARS) {
+                    throw new InvalidExportException(path + " must be a number of at most " + MAX_NUMBER_CHARS
+                            + " characters; got " + value.getAsString().length() + " characters");
+                }
+            }
+            default -> {
+                // JsonFormat reads strings, bytes and booleans in time linear in their length
+            }
         }
     }
 

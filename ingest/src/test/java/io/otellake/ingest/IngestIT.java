@@ -384,6 +384,25 @@ class IngestIT {
     }
 
     @Test
+    void aJsonNumberOfAMillionDigitsIs400AtOnce() {
+        // JsonFormat parses such a number through BigDecimal, in time quadratic in its digits: 13 s of CPU for these,
+        // minutes for the 8 MiB a body may hold, on one of ingest's threads.
+        String json = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"" + "1".repeat(1_000_000)
+                + "\"}]}]}]}";
+        var mark = logs.mark();
+        long start = System.nanoTime();
+
+        HttpResponse<byte[]> response = http.post("/v1/logs", "application/json", json);
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano must be a number of at most 1024"
+                        + " characters; got 1000000 characters");
+        assertThat(logs.mark()).isEqualTo(mark);
+    }
+
+    @Test
     void badHexIdIs400SayingWhich() {
         HttpResponse<byte[]> response = http.post(
                 "/v1/traces",

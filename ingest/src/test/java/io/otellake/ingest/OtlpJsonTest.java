@@ -14,7 +14,9 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
+import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class OtlpJsonTest {
@@ -236,6 +238,43 @@ class OtlpJsonTest {
                         {"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"soon"}]}]}]}"""))
                 .hasMessageStartingWith("the body is not a valid OTLP/JSON ExportTraceServiceRequest: ")
                 .hasMessageContaining("soon");
+    }
+
+    @Test
+    void aNumberOfAMillionDigitsIsRefusedAtOnceWhateverTheFieldsType() {
+        String digits = "1".repeat(1_000_000);
+        for (String value : List.of(
+                "\"timeUnixNano\":\"" + digits + "\"",
+                "\"severityNumber\":\"" + digits + "\"",
+                "\"droppedAttributesCount\":\"" + digits + "\"",
+                "\"attributes\":[{\"key\":\"d\",\"value\":{\"doubleValue\":\"" + digits + "\"}}]",
+                "\"body\":{\"arrayValue\":{\"values\":[{\"intValue\":\"" + digits + "\"}]}}")) {
+            String json = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{" + value + "}]}]}]}";
+            long start = System.nanoTime();
+
+            assertThatThrownBy(() -> OtlpJson.parseLogs(json))
+                    .isInstanceOf(InvalidExportException.class)
+                    .hasMessageStartingWith("resourceLogs[0].scopeLogs[0].logRecords[0].")
+                    .hasMessageEndingWith(" must be a number of at most 1024 characters; got 1000000 characters");
+            // JsonFormat alone took 13 s for each: BigDecimal's parsing is quadratic in the digits
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void numbersOfUpTo1024CharactersAreReadAsJsonFormatReadsThem() throws Exception {
+        LogRecord log = OtlpJson.parseLogs(
+                        """
+                        {"resourceLogs":[{"scopeLogs":[{"logRecords":[
+                          {"timeUnixNano":"%s1700000000000000000","severityNumber":9}
+                        ]}]}]}"""
+                                .formatted("0".repeat(1000)))
+                .getResourceLogs(0)
+                .getScopeLogs(0)
+                .getLogRecords(0);
+
+        assertThat(log.getTimeUnixNano()).isEqualTo(1_700_000_000_000_000_000L);
+        assertThat(log.getSeverityNumber()).isEqualTo(SeverityNumber.SEVERITY_NUMBER_INFO);
     }
 
     private static ByteString bytes(String hex) {
