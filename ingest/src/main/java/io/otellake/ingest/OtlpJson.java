@@ -11,6 +11,7 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.EnumDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
@@ -20,6 +21,7 @@ import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import java.io.IOException;
 import java.io.StringReader;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -32,7 +34,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Reads OTLP/JSON ("JSON Protobuf Encoding" of the OTLP specification): the protobuf JSON mapping, except that trace
  * and span ids are hex strings (either case) instead of base64. Keys are lowerCamelCase; the original snake_case names
  * are read too, because JsonFormat reads them and an id under such a key must not be mistaken for base64. 64-bit
- * integers may be strings or numbers, enums integers (or names), unknown fields are ignored.
+ * integers may be strings or numbers, enums integers (or names of their values: anything else is malformed, not
+ * dropped), unknown fields are ignored.
  *
  * <p>How: the body is parsed into a Gson tree, each id at its exact place (spans and their links, log records, the
  * exemplars of metric data points) is rewritten from hex to base64, and JsonFormat reads the result. Hex of a wrong
@@ -201,15 +204,53 @@ final class OtlpJson {
                     checkValues(value.getAsJsonObject(), field.getMessageType(), path);
                 }
             }
-            case INT, LONG, FLOAT, DOUBLE, ENUM -> {
-                if (value.isJsonPrimitive() && value.getAsString().length() > MAX_NUMBER_CHARS) {
-                    throw new InvalidExportException(path + " must be a number of at most " + MAX_NUMBER_CHARS
-                            + " characters; got " + value.getAsString().length() + " characters");
+            case INT, LONG, FLOAT, DOUBLE -> {
+                if (value.isJsonPrimitive()) {
+                    checkNumberLength(value.getAsString(), path);
                 }
             }
+            case ENUM -> checkEnum(value, field.getEnumType(), path);
             default -> {
                 // JsonFormat reads strings, bytes and booleans in time linear in their length
             }
+        }
+    }
+
+    /**
+     * An enum value is an integer (OTLP/JSON; a number such as {@code 2.0} is one, and so is a string of one, which
+     * JsonFormat reads), or the name of one of the enum's values, which the specification no longer allows but
+     * JsonFormat reads and older clients sent. Anything else is malformed: JsonFormat, told to ignore unknown fields,
+     * would drop it without a word ({@code 1.5}, an unknown name, {@code true}, {@code [1]}), and the item would be
+     * written as if the field were not set, a span's error status or a log record's severity lost.
+     */
+    private static void checkEnum(JsonElement value, EnumDescriptor type, String path) throws InvalidExportException {
+        if (value.isJsonNull()) {
+            return; // the default, as for every field
+        }
+        if (value.isJsonPrimitive()) {
+            JsonPrimitive primitive = value.getAsJsonPrimitive();
+            String text = primitive.getAsString();
+            checkNumberLength(text, path);
+            if (primitive.isString() && type.findValueByName(text) != null) {
+                return;
+            }
+            if (!primitive.isBoolean()) {
+                try {
+                    new BigDecimal(text).intValueExact();
+                    return;
+                } catch (NumberFormatException | ArithmeticException e) {
+                    // not an integer of 32 bits
+                }
+            }
+        }
+        throw new InvalidExportException(path + " must be an integer (a value of enum " + type.getName() + "); got "
+                + shorten(value.toString()));
+    }
+
+    private static void checkNumberLength(String text, String path) throws InvalidExportException {
+        if (text.length() > MAX_NUMBER_CHARS) {
+            throw new InvalidExportException(path + " must be a number of at most " + MAX_NUMBER_CHARS
+                    + " characters; got " + text.length() + " characters");
         }
     }
 

@@ -403,6 +403,25 @@ class IngestIT {
     }
 
     @Test
+    void aJsonEnumValueThatIsNotAnIntegerIs400RatherThanDropped() {
+        // JsonFormat, ignoring unknown fields, dropped it: the span was written as if its status were UNSET.
+        var mark = traces.mark();
+
+        HttpResponse<byte[]> response = http.post(
+                "/v1/traces",
+                "application/json",
+                "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\","
+                        + "\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"op\",\"status\":{\"code\":\"STATUS_CODE_FAILED\"}}"
+                        + "]}]}]}");
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("resourceSpans[0].scopeSpans[0].spans[0].status.code must be an integer (a value of enum"
+                        + " StatusCode); got \"STATUS_CODE_FAILED\"");
+        assertThat(traces.mark()).isEqualTo(mark);
+    }
+
+    @Test
     void badHexIdIs400SayingWhich() {
         HttpResponse<byte[]> response = http.post(
                 "/v1/traces",

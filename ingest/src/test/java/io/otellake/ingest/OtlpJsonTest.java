@@ -277,6 +277,62 @@ class OtlpJsonTest {
         assertThat(log.getSeverityNumber()).isEqualTo(SeverityNumber.SEVERITY_NUMBER_INFO);
     }
 
+    @Test
+    void anEnumValueThatIsNeitherAnIntegerNorANameIsRefusedRatherThanDropped() {
+        for (String value : List.of("1.5", "\"SEVERITY_NUMBER_NOPE\"", "true", "[9]", "{}", "1e400", "99999999999")) {
+            assertThatThrownBy(() -> OtlpJson.parseLogs(
+                            "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":" + value
+                                    + "}]}]}]}"))
+                    .as(value)
+                    .isInstanceOf(InvalidExportException.class)
+                    .hasMessage("resourceLogs[0].scopeLogs[0].logRecords[0].severityNumber must be an integer (a value"
+                            + " of enum SeverityNumber); got " + value);
+        }
+        assertThatThrownBy(
+                        () -> OtlpJson.parseTraces(
+                                """
+                        {"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":2,"status":{"code":1.5}}]}]}]}"""))
+                .hasMessage("resourceSpans[0].scopeSpans[0].spans[0].status.code must be an integer (a value of enum"
+                        + " StatusCode); got 1.5");
+        assertThatThrownBy(
+                        () -> OtlpJson.parseMetrics(
+                                """
+                        {"resourceMetrics":[{"scopeMetrics":[{"metrics":[
+                          {"name":"m","sum":{"aggregationTemporality":"CUMULATIVE","dataPoints":[{"asInt":"1"}]}}
+                        ]}]}]}"""))
+                .hasMessage("resourceMetrics[0].scopeMetrics[0].metrics[0].sum.aggregationTemporality must be an"
+                        + " integer (a value of enum AggregationTemporality); got \"CUMULATIVE\"");
+    }
+
+    @Test
+    void anEnumValueMayBeAnyIntegerOrTheNameOfAValue() throws Exception {
+        for (String value : List.of("9", "9.0", "\"9\"", "\"SEVERITY_NUMBER_INFO\"")) {
+            assertThat(OtlpJson.parseLogs("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":"
+                                    + value + "}]}]}]}")
+                            .getResourceLogs(0)
+                            .getScopeLogs(0)
+                            .getLogRecords(0)
+                            .getSeverityNumber())
+                    .as(value)
+                    .isEqualTo(SeverityNumber.SEVERITY_NUMBER_INFO);
+        }
+        // a number the enum does not name (a later version's) is kept, as protobuf keeps it
+        assertThat(OtlpJson.parseLogs(
+                                "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":42}]}]}]}")
+                        .getResourceLogs(0)
+                        .getScopeLogs(0)
+                        .getLogRecords(0)
+                        .getSeverityNumberValue())
+                .isEqualTo(42);
+        assertThat(OtlpJson.parseLogs(
+                                "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":null}]}]}]}")
+                        .getResourceLogs(0)
+                        .getScopeLogs(0)
+                        .getLogRecords(0)
+                        .getSeverityNumber())
+                .isEqualTo(SeverityNumber.SEVERITY_NUMBER_UNSPECIFIED);
+    }
+
     private static ByteString bytes(String hex) {
         return ByteString.copyFrom(HexFormat.of().parseHex(hex));
     }
