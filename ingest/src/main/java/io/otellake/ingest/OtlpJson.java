@@ -44,7 +44,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Before JsonFormat reads the tree, the value of every number field (and enum field) is checked to be at most
  * {@link #MAX_NUMBER_CHARS} characters long: JsonFormat reads a number that is not a plain {@code long} through
  * {@code BigDecimal}, whose parsing takes time quadratic in the digits (a million digits, sent as a string, took 13 s
- * of CPU; the 8 MiB a body may hold, minutes), so that one small request could hold a thread for minutes.
+ * of CPU; the 8 MiB a body may hold, minutes), so that one small request could hold a thread for minutes. Enum values
+ * must be integers or names, and strings Unicode text (see {@link #checkEnum}, {@link #checkUnicode}).
  */
 final class OtlpJson {
     static final int TRACE_ID_BYTES = 16;
@@ -210,8 +211,13 @@ final class OtlpJson {
                 }
             }
             case ENUM -> checkEnum(value, field.getEnumType(), path);
+            case STRING -> {
+                if (value.isJsonPrimitive()) {
+                    checkUnicode(value.getAsString(), path);
+                }
+            }
             default -> {
-                // JsonFormat reads strings, bytes and booleans in time linear in their length
+                // JsonFormat reads bytes and booleans in time linear in their length
             }
         }
     }
@@ -251,6 +257,26 @@ final class OtlpJson {
         if (text.length() > MAX_NUMBER_CHARS) {
             throw new InvalidExportException(path + " must be a number of at most " + MAX_NUMBER_CHARS
                     + " characters; got " + text.length() + " characters");
+        }
+    }
+
+    /**
+     * A string must be Unicode text: protobuf holds it as UTF-8, which cannot encode half of a surrogate pair, so the
+     * protobuf encoder would write such a character (JSON escapes one as backslash, u and its hex) as {@code ?}, and the value written
+     * would not be the value sent. Binary protobuf with invalid UTF-8 in a string is refused too.
+     */
+    private static void checkUnicode(String text, String path) throws InvalidExportException {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!Character.isSurrogate(c)) {
+                continue;
+            }
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+                continue;
+            }
+            throw new InvalidExportException(path + " is not valid Unicode: character " + i + " is \\u"
+                    + HEX.toHexDigits(c) + ", half of a surrogate pair");
         }
     }
 

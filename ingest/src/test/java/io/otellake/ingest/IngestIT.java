@@ -422,6 +422,25 @@ class IngestIT {
     }
 
     @Test
+    void aJsonStringWithHalfOfASurrogatePairIs400RatherThanWrittenAltered() {
+        // Protobuf's encoder wrote this attribute key, half of a surrogate pair, as "?": 200, and a value that was
+        // never sent.
+        var mark = logs.mark();
+
+        HttpResponse<byte[]> response = http.post(
+                "/v1/logs",
+                "application/json",
+                "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"attributes\":[{\"key\":\"\\udc00\","
+                        + "\"value\":{\"stringValue\":\"v\"}}]}]}]}]}");
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].key is not valid Unicode:"
+                        + " character 0 is \\udc00, half of a surrogate pair");
+        assertThat(logs.mark()).isEqualTo(mark);
+    }
+
+    @Test
     void badHexIdIs400SayingWhich() {
         HttpResponse<byte[]> response = http.post(
                 "/v1/traces",

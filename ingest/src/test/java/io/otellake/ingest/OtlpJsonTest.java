@@ -333,6 +333,35 @@ class OtlpJsonTest {
                 .isEqualTo(SeverityNumber.SEVERITY_NUMBER_UNSPECIFIED);
     }
 
+    @Test
+    void halfOfASurrogatePairInAStringIsRefusedRatherThanWrittenAsAQuestionMark() throws Exception {
+        assertThatThrownBy(
+                        () -> OtlpJson.parseLogs(
+                                """
+                        {"resourceLogs":[{"scopeLogs":[{"logRecords":[
+                          {"attributes":[{"key":"a","value":{"stringValue":"ok \\ud800"}}]}
+                        ]}]}]}"""))
+                .isInstanceOf(InvalidExportException.class)
+                .hasMessage("resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].value.stringValue is not valid"
+                        + " Unicode: character 3 is \\ud800, half of a surrogate pair");
+        assertThatThrownBy(
+                        () -> OtlpJson.parseTraces(
+                                """
+                        {"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"\\udc00\\ud800"}]}]}]}"""))
+                .hasMessage("resourceSpans[0].scopeSpans[0].spans[0].name is not valid Unicode: character 0 is \\udc00,"
+                        + " half of a surrogate pair");
+        // a whole pair is one character, written as its 4 bytes of UTF-8
+        assertThat(OtlpJson.parseLogs(
+                                """
+                        {"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"\\ud83d\\ude00"}}]}]}]}""")
+                        .getResourceLogs(0)
+                        .getScopeLogs(0)
+                        .getLogRecords(0)
+                        .getBody()
+                        .getStringValue())
+                .isEqualTo("\uD83D\uDE00");
+    }
+
     private static ByteString bytes(String hex) {
         return ByteString.copyFrom(HexFormat.of().parseHex(hex));
     }
