@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 import org.slf4j.Logger;
@@ -95,7 +96,14 @@ final class OtlpHttpHandler implements HttpHandler {
                     .withHeader("Allow", "POST");
         }
         Headers headers = exchange.getRequestHeaders();
-        String contentType = headers.getFirst("Content-Type");
+        List<String> contentTypes = values(headers, "Content-Type");
+        if (contentTypes.size() > 1) {
+            return Reply.text(
+                    415,
+                    "Content-Type must be sent once, application/x-protobuf or application/json; got "
+                            + contentTypes.stream().map(t -> "'" + t + "'").collect(Collectors.joining(", ")));
+        }
+        String contentType = contentTypes.isEmpty() ? null : contentTypes.get(0);
         Optional<OtlpEncoding> encoding = OtlpEncoding.fromContentType(contentType);
         if (encoding.isEmpty()) {
             return Reply.text(
@@ -103,7 +111,9 @@ final class OtlpHttpHandler implements HttpHandler {
                     "Content-Type must be application/x-protobuf or application/json; got "
                             + (contentType == null ? "none" : "'" + contentType + "'"));
         }
-        String contentEncoding = headers.getFirst("Content-Encoding");
+        // RFC 9110, section 5.3: several lines of a field are one list, as if joined by commas on one line.
+        List<String> contentEncodings = values(headers, "Content-Encoding");
+        String contentEncoding = contentEncodings.isEmpty() ? null : String.join(", ", contentEncodings);
         String coding =
                 contentEncoding == null ? "identity" : contentEncoding.strip().toLowerCase(Locale.ROOT);
         if (coding.equals("x-gzip")) {

@@ -213,6 +213,60 @@ class IngestIT {
     }
 
     @Test
+    void severalContentEncodingLinesAreOneListAsOnOneLine() {
+        // RFC 9110, section 5.3: the lines of a field are one comma-separated list. Only the first line was read, so
+        // a body gzipped twice was gunzipped once and refused as not protobuf (400), and identity before gzip was
+        // taken as identity.
+        byte[] request = OtlpConformanceIT.logs(1).toByteArray();
+        var mark = logs.mark();
+
+        HttpResponse<byte[]> twice = http.post(
+                "/v1/logs",
+                "application/x-protobuf",
+                OtlpConformanceIT.gzip(OtlpConformanceIT.gzip(request)),
+                "Content-Encoding",
+                "gzip",
+                "Content-Encoding",
+                "gzip");
+        HttpResponse<byte[]> identityThenGzip = http.post(
+                "/v1/logs",
+                "application/x-protobuf",
+                OtlpConformanceIT.gzip(request),
+                "Content-Encoding",
+                "identity",
+                "Content-Encoding",
+                "gzip");
+
+        assertThat(twice.statusCode()).isEqualTo(415);
+        assertThat(OtlpHttp.message(twice))
+                .isEqualTo("Content-Encoding 'gzip, gzip' is not supported; send gzip or identity");
+        assertThat(identityThenGzip.statusCode()).isEqualTo(415);
+        assertThat(OtlpHttp.message(identityThenGzip))
+                .isEqualTo("Content-Encoding 'identity, gzip' is not supported; send gzip or identity");
+        assertThat(logs.mark()).isEqualTo(mark);
+    }
+
+    @Test
+    void twoContentTypesAre415RatherThanTheFirstOneRead() {
+        // A body with two media types has none: the first was taken, so this protobuf was read as JSON (400).
+        var mark = logs.mark();
+
+        HttpResponse<byte[]> response = http.post(
+                "/v1/logs",
+                "application/json",
+                OtlpConformanceIT.logs(1).toByteArray(),
+                "Content-Type",
+                "application/x-protobuf");
+
+        assertThat(response.statusCode()).isEqualTo(415);
+        assertThat(OtlpHttp.contentType(response)).isEqualTo("text/plain; charset=utf-8");
+        assertThat(OtlpHttp.message(response))
+                .isEqualTo("Content-Type must be sent once, application/x-protobuf or application/json; got"
+                        + " 'application/json', 'application/x-protobuf'");
+        assertThat(logs.mark()).isEqualTo(mark);
+    }
+
+    @Test
     void gzipJsonIsDecompressedAndWrittenAsProtobuf() throws Exception {
         String json =
                 """
