@@ -68,7 +68,8 @@ class ContainerErrors implements WebServerFactoryCustomizer<TomcatServletWebServ
             String title = known != null ? known.getReasonPhrase() : "Error";
             String detail = status == 400
                     ? "the request was refused before it reached the API: its path is malformed (an encoded '/' in"
-                            + " it, for instance) or its query string holds too many parameters"
+                            + " it, for instance), its query string holds too many parameters, or its request line or"
+                            + " headers are malformed or longer than 8 KB"
                     : title;
             try {
                 response.setContentType("application/problem+json");

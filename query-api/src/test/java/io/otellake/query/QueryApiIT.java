@@ -540,6 +540,7 @@ class QueryApiIT {
         assertThat(JSON.readTree(encodedSlash.body()).get("instance").asString())
                 .isEqualTo("/api/v1/traces/abc%2Fdef");
         problem(getRaw("/api/v1/logs?" + "service=a&".repeat(1500) + PAGER_RANGE, "pager"), 400, "too many parameters");
+        problem(getRaw("/api/v1/logs?q=" + "a".repeat(9000) + "&" + PAGER_RANGE, "pager"), 400, "longer than 8 KB");
         assertTheServiceStillAnswers();
     }
 
