@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * ({@link Redactor}). A protobuf request from which nothing was dropped or redacted is written as the client's bytes,
  * not re-encoded (a trace request split by trace id, its spans copied as bytes); when the tenant's redaction is off it
  * is not even decoded, only checked as bytes ({@link WireCheck}); a request that is decoded first reserves what its
- * decoding may take in the in-flight budget ({@link DecodeCost}). When it throws, the request was not acknowledged as a whole, although some of
- * its records may be in Kafka; the client retries, so delivery is at least once.
+ * decoding may take in the in-flight budget ({@link DecodeCost}). When it throws, the request was not acknowledged
+ * as a whole, although some of its records may be in Kafka; the client retries, so delivery is at least once.
  */
 final class ExportReceiver {
     private static final Logger LOG = LoggerFactory.getLogger(ExportReceiver.class);
