@@ -1,7 +1,6 @@
 package io.otellake.ingest;
 
 import com.google.protobuf.CodedOutputStream;
-import com.google.protobuf.util.JsonFormat;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.ArrayValue;
@@ -16,16 +15,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Measures what {@link DecodeCost} estimates: for realistic and hostile bodies, the smallest {@code -Xmx} (serial GC,
@@ -62,7 +57,7 @@ public final class DecodeCostCalibration {
             boolean json = body.getKey().contains("JSON");
             Path file = dir.resolve((i++) + (json ? ".json" : ".pb"));
             Files.write(file, body.getValue());
-            OtlpSignal signal = OtlpSignal.TRACES;
+            OtlpSignal signal = body.getKey().contains("log records") ? OtlpSignal.LOGS : OtlpSignal.TRACES;
             int held = minHeapMib(file, signal) - baseline;
             double estimate =
                     DecodeCost.estimate(signal, json ? OtlpEncoding.JSON : OtlpEncoding.PROTOBUF, body.getValue())
@@ -85,13 +80,8 @@ public final class DecodeCostCalibration {
         ExportTraceServiceRequest spans = BenchData.traceRequest(random);
         Map<String, byte[]> bodies = new LinkedHashMap<>();
         bodies.put("benchmark spans, protobuf (512 spans)", spans.toByteArray());
-        bodies.put(
-                "benchmark spans, OTLP/JSON (indented)",
-                utf8(hexIds(JsonFormat.printer().print(spans))));
-        bodies.put(
-                "benchmark spans, OTLP/JSON without spaces",
-                utf8(hexIds(
-                        JsonFormat.printer().omittingInsignificantWhitespace().print(spans))));
+        bodies.put("benchmark spans, OTLP/JSON", BenchData.otlpJson(spans));
+        bodies.put("benchmark log records, OTLP/JSON", BenchData.otlpJson(BenchData.logRequest(random)));
         int million = 1 << 20;
         Span.Builder span = Span.newBuilder();
         for (int n = 0; n < million; n++) {
@@ -144,19 +134,6 @@ public final class DecodeCostCalibration {
 
     private static byte[] utf8(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** JsonFormat prints ids in base64; OTLP/JSON has them in hex. */
-    private static String hexIds(String json) {
-        Matcher m = Pattern.compile("\"(traceId|spanId|parentSpanId)\": ?\"([^\"]*)\"")
-                .matcher(json);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            String hex = HexFormat.of().formatHex(Base64.getDecoder().decode(m.group(2)));
-            m.appendReplacement(out, "\"" + m.group(1) + "\":\"" + hex + "\"");
-        }
-        m.appendTail(out);
-        return out.toString();
     }
 
     /** The smallest -Xmx, in MiB, with which a fresh JVM decodes the body. */

@@ -2,6 +2,8 @@ package io.otellake.ingest.bench;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.otellake.infra.ChildJvm;
 import io.otellake.infra.KafkaBroker;
 import io.otellake.infra.Ports;
@@ -41,7 +43,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * {@code /proc/<pid>/stat} of its JVM (all its threads, GC and JIT included).
  *
  * <p>Options (system properties): {@code bench.duration} (60), {@code bench.warmup} (10), {@code bench.concurrency}
- * (8), {@code bench.requests} (300), {@code bench.cases} ({@code http-traces,grpc-traces,http-logs,grpc-logs}),
+ * (8), {@code bench.requests} (300), {@code bench.cases} ({@code http-traces,grpc-traces,http-logs,grpc-logs};
+ * {@code json-traces} and {@code json-logs} send the same requests as OTLP/JSON over OTLP/HTTP),
  * {@code bench.ingestJvmOptions} ({@code -Xmx1g}; add e.g. {@code -XX:StartFlightRecording=filename=...} to profile).
  */
 public final class IngestBenchmark {
@@ -61,9 +64,18 @@ public final class IngestBenchmark {
         SplittableRandom random = new SplittableRandom(7);
         List<byte[]> traces = new ArrayList<>();
         List<byte[]> logs = new ArrayList<>();
+        List<byte[]> jsonTraces = new ArrayList<>();
+        List<byte[]> jsonLogs = new ArrayList<>();
+        boolean json = cases.stream().anyMatch(c -> c.trim().startsWith("json-"));
         for (int i = 0; i < requests; i++) {
-            traces.add(BenchData.traceRequest(random).toByteArray());
-            logs.add(BenchData.logRequest(random).toByteArray());
+            ExportTraceServiceRequest traceRequest = BenchData.traceRequest(random);
+            ExportLogsServiceRequest logRequest = BenchData.logRequest(random);
+            traces.add(traceRequest.toByteArray());
+            logs.add(logRequest.toByteArray());
+            if (json) {
+                jsonTraces.add(BenchData.otlpJson(traceRequest));
+                jsonLogs.add(BenchData.otlpJson(logRequest));
+            }
         }
 
         Path target = Files.createDirectories(Path.of("target").toAbsolutePath());
@@ -98,12 +110,13 @@ public final class IngestBenchmark {
                 for (String name : cases) {
                     String[] parts = name.trim().split("-");
                     boolean grpc = parts[0].equals("grpc");
+                    boolean asJson = parts[0].equals("json"); // OTLP/HTTP with OTLP/JSON bodies
                     boolean isTraces = parts[1].equals("traces");
-                    List<byte[]> bodies = isTraces ? traces : logs;
+                    List<byte[]> bodies = asJson ? (isTraces ? jsonTraces : jsonLogs) : isTraces ? traces : logs;
                     String topic = isTraces ? IngestConfig.DEFAULT_TRACES_TOPIC : IngestConfig.DEFAULT_LOGS_TOPIC;
                     LoadClient.Factory factory = grpc
                             ? LoadClient.grpc("127.0.0.1", ports.get(1), isTraces, bodies)
-                            : LoadClient.http("127.0.0.1", ports.get(0), isTraces, bodies);
+                            : LoadClient.http("127.0.0.1", ports.get(0), isTraces, asJson, bodies);
                     try (factory) {
                         System.out.printf("%s: warm-up %d s%n", name, warmup);
                         Load.run(factory, bodies, concurrency, Duration.ofSeconds(warmup));

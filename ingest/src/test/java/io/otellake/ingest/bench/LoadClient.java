@@ -44,12 +44,14 @@ interface LoadClient extends AutoCloseable {
         void close();
     }
 
-    static Factory http(String host, int port, boolean traces, List<byte[]> bodies) {
+    /** OTLP/HTTP with protobuf bodies, or with OTLP/JSON ones when {@code json}. */
+    static Factory http(String host, int port, boolean traces, boolean json, List<byte[]> bodies) {
         byte[][] prepared = new byte[bodies.size()][];
         for (int i = 0; i < prepared.length; i++) {
             byte[] body = bodies.get(i);
             byte[] head = ("POST " + (traces ? "/v1/traces" : "/v1/logs") + " HTTP/1.1\r\nHost: " + host + ":" + port
-                            + "\r\nContent-Type: application/x-protobuf\r\nContent-Length: " + body.length + "\r\n\r\n")
+                            + "\r\nContent-Type: " + (json ? "application/json" : "application/x-protobuf")
+                            + "\r\nContent-Length: " + body.length + "\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII);
             prepared[i] = new byte[head.length + body.length];
             System.arraycopy(head, 0, prepared[i], 0, head.length);
@@ -58,7 +60,7 @@ interface LoadClient extends AutoCloseable {
         return new Factory() {
             @Override
             public LoadClient open() {
-                return new HttpClient(host, port, prepared);
+                return new HttpClient(host, port, prepared, json ? 2 : 0);
             }
 
             @Override
@@ -116,14 +118,17 @@ interface LoadClient extends AutoCloseable {
         private final String host;
         private final int port;
         private final byte[][] prepared;
+        private final int emptyAnswerLength;
         private Socket socket;
         private OutputStream out;
         private InputStream in;
 
-        HttpClient(String host, int port, byte[][] prepared) {
+        /** @param emptyAnswerLength the length of a success without partial success: 0 in protobuf, 2 ({}) in JSON */
+        HttpClient(String host, int port, byte[][] prepared, int emptyAnswerLength) {
             this.host = host;
             this.port = port;
             this.prepared = prepared;
+            this.emptyAnswerLength = emptyAnswerLength;
         }
 
         @Override
@@ -154,7 +159,7 @@ interface LoadClient extends AutoCloseable {
                 if (close) {
                     close();
                 }
-                return code != 200 ? FAILED : length > 0 ? PARTIAL : OK;
+                return code != 200 ? FAILED : length > emptyAnswerLength ? PARTIAL : OK;
             } catch (IOException e) {
                 close();
                 return FAILED;

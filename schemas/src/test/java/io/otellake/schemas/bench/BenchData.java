@@ -1,6 +1,9 @@
 package io.otellake.schemas.bench;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -14,7 +17,12 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The benchmarks' data set, one for every module (schemas' test jar carries it to ingest and archiver): realistic OTLP
@@ -40,7 +48,31 @@ public final class BenchData {
     /** The span batch processor's default export interval: a request's traces start within this window. */
     private static final long EXPORT_WINDOW_NANOS = 5_000_000_000L;
 
+    private static final Pattern ID = Pattern.compile("\"(traceId|spanId|parentSpanId)\":\"([^\"]*)\"");
+
     private BenchData() {}
+
+    /**
+     * A request as an OTLP/JSON body, as an SDK's http/json exporter sends it: protobuf's JSON mapping without spaces,
+     * except that trace and span ids are hex, not base64.
+     */
+    public static byte[] otlpJson(MessageOrBuilder request) {
+        String json;
+        try {
+            json = JsonFormat.printer().omittingInsignificantWhitespace().print(request);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException(
+                    "cannot print " + request.getClass().getSimpleName(), e);
+        }
+        Matcher m = ID.matcher(json);
+        StringBuilder out = new StringBuilder(json.length());
+        while (m.find()) {
+            String hex = HexFormat.of().formatHex(Base64.getDecoder().decode(m.group(2)));
+            m.appendReplacement(out, "\"" + m.group(1) + "\":\"" + hex + "\"");
+        }
+        m.appendTail(out);
+        return out.toString().getBytes(StandardCharsets.UTF_8);
+    }
 
     private static KeyValue kv(String k, String v) {
         return KeyValue.newBuilder()
