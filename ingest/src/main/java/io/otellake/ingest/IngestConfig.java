@@ -104,7 +104,10 @@ public record IngestConfig(
     public static final long DEFAULT_TOPIC_RETENTION_MS = Duration.ofHours(24).toMillis();
     /** 8 MiB. */
     public static final int DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
-    /** 64 MiB: eight requests of the largest size at once, whatever the transport. */
+    /**
+     * 256 MiB of bodies and decoding estimates: room for an 8 MiB OTLP/JSON body of real telemetry to be decoded (about
+     * 200 MiB), or dozens of typical protobuf requests at once; ingest's heap should be this plus about 200 MiB.
+     */
     public static final long DEFAULT_MAX_IN_FLIGHT_BYTES = 256L * 1024 * 1024;
 
     public static final Duration DEFAULT_KAFKA_TIMEOUT = Duration.ofSeconds(10);

@@ -17,7 +17,10 @@ public final class LakeSchema {
     /** Key-value metadata key that holds {@link #SCHEMA_VERSION}. */
     public static final String SCHEMA_VERSION_KEY = "otel_lake.schema_version";
 
-    /** Key-value metadata key that holds the signal ({@code traces} or {@code logs}). */
+    /**
+     * Key-value metadata key that holds what a file's rows are: {@code traces}, {@code logs}, {@code metrics}, or
+     * {@code trace_index} for the trace index's files.
+     */
     public static final String SIGNAL_KEY = "otel_lake.signal";
 
     /** Key-value metadata key that names the program that wrote the file. */
@@ -26,10 +29,7 @@ public final class LakeSchema {
     public static final Schema SPAN = load("span.avsc");
     public static final Schema LOG = load("log.avsc");
 
-    /**
-     * One row per metric data point. Its folder is {@code metrics}; {@link Signal} does not list it until the archiver
-     * writes metrics, so {@link #of(Signal)} does not return it yet.
-     */
+    /** One row per metric data point, in the folder {@code metrics}. */
     public static final Schema METRIC = load("metric.avsc");
 
     private LakeSchema() {}
