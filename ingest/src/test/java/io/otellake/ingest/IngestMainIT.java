@@ -92,11 +92,10 @@ class IngestMainIT {
 
     /**
      * Bodies that are small on the wire but decode into millions of objects (OTLP/JSON attributes that are all
-     * {@code {}}: 3 bytes each, some 170 bytes of heap each), from 16 clients at once against the 16 OTLP/HTTP threads,
+     * {@code {}}: 3 bytes each, some 170 bytes of heap each), 48 requests at once against the 16 OTLP/HTTP threads,
      * in the local stack's heap of 512 MiB with the default in-flight budget. Counting only their bytes, the budget let
-     * all 16 decode at once and the JVM ran out of memory (gigabytes were needed); counted with what their decoding
-     * takes, the largest are refused as too large, the others wait their turn or are throttled, and ingest keeps
-     * serving.
+     * 16 decode at once and the JVM ran out of memory (gigabytes were needed); counted with what their decoding takes,
+     * the largest are refused as too large, the others wait their turn or are throttled, and ingest keeps serving.
      */
     @Test
     void bodiesThatDecodeIntoManyObjectsAreRefusedOrThrottledNotAnOutOfMemoryError() throws Exception {
