@@ -36,26 +36,11 @@ class IngestMainIT {
 
     @Test
     void aClientThatStopsSendingHalfwayIsCutOffAndFreesItsThread() throws Exception {
-        String run = UUID.randomUUID().toString().substring(0, 8);
-        try (ChildJvm ingest = ChildJvm.builder("ingest", IngestMain.class.getName())
-                .classpath(classpath())
-                .jvmOptions("-Xmx256m")
-                .env(IngestConfig.ENV_KAFKA_BOOTSTRAP, TestKafka.broker().bootstrapServers())
-                .env(IngestConfig.ENV_HTTP_HOST, "127.0.0.1")
-                .env(IngestConfig.ENV_HTTP_PORT, "0")
-                .env(IngestConfig.ENV_GRPC_PORT, "0")
-                .env(IngestConfig.ENV_TRACES_TOPIC, "main-traces-" + run)
-                .env(IngestConfig.ENV_LOGS_TOPIC, "main-logs-" + run)
-                .env(IngestConfig.ENV_METRICS_TOPIC, "main-metrics-" + run)
-                // one thread: a client that holds it holds all of OTLP/HTTP
-                .env(IngestConfig.ENV_HTTP_THREADS, "1")
-                .env(IngestConfig.ENV_HTTP_REQUEST_TIMEOUT_MS, "2000")
-                .logFile(work.resolve("ingest.log"))
-                .start()) {
-            ingest.waitForLogLine("Ingest serves OTLP/HTTP on", Duration.ofSeconds(60));
-            Matcher m = SERVES.matcher(Files.readString(ingest.logFile()));
-            assertThat(m.find()).isTrue();
-            URI base = URI.create(m.group(1));
+        // one thread: a client that holds it holds all of OTLP/HTTP
+        try (ChildJvm ingest = startIngest(
+                "-Xmx256m",
+                Map.of(IngestConfig.ENV_HTTP_THREADS, "1", IngestConfig.ENV_HTTP_REQUEST_TIMEOUT_MS, "2000"))) {
+            URI base = base(ingest);
 
             try (Socket stalled = new Socket(base.getHost(), base.getPort())) {
                 OutputStream out = stalled.getOutputStream();
@@ -99,23 +84,8 @@ class IngestMainIT {
      */
     @Test
     void bodiesThatDecodeIntoManyObjectsAreRefusedOrThrottledNotAnOutOfMemoryError() throws Exception {
-        String run = UUID.randomUUID().toString().substring(0, 8);
-        try (ChildJvm ingest = ChildJvm.builder("ingest", IngestMain.class.getName())
-                .classpath(classpath())
-                .jvmOptions("-Xmx512m")
-                .env(IngestConfig.ENV_KAFKA_BOOTSTRAP, TestKafka.broker().bootstrapServers())
-                .env(IngestConfig.ENV_HTTP_HOST, "127.0.0.1")
-                .env(IngestConfig.ENV_HTTP_PORT, "0")
-                .env(IngestConfig.ENV_GRPC_PORT, "0")
-                .env(IngestConfig.ENV_TRACES_TOPIC, "main-traces-" + run)
-                .env(IngestConfig.ENV_LOGS_TOPIC, "main-logs-" + run)
-                .env(IngestConfig.ENV_METRICS_TOPIC, "main-metrics-" + run)
-                .logFile(work.resolve("ingest.log"))
-                .start()) {
-            ingest.waitForLogLine("Ingest serves OTLP/HTTP on", Duration.ofSeconds(60));
-            Matcher m = SERVES.matcher(Files.readString(ingest.logFile()));
-            assertThat(m.find()).isTrue();
-            URI traces = URI.create(m.group(1)).resolve("/v1/traces");
+        try (ChildJvm ingest = startIngest("-Xmx512m", Map.of())) {
+            URI traces = base(ingest).resolve("/v1/traces");
             byte[] large = emptyAttributesJson(700_000); // 2.1 MB, too large to decode within the budget
             byte[] medium = emptyAttributesJson(170_000); // 0.5 MB, a few at a time
             HttpClient client = HttpClient.newHttpClient();
@@ -164,6 +134,38 @@ class IngestMainIT {
                 .append("\",\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"flood\",\"attributes\":[{}");
         json.append(",{}".repeat(n - 1));
         return json.append("]}]}]}]}").toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Ingest in its own JVM with this heap, on free ports and topics of its own, otherwise with the defaults. */
+    private ChildJvm startIngest(String heap, Map<String, String> env) throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        ChildJvm ingest = ChildJvm.builder("ingest", IngestMain.class.getName())
+                .classpath(classpath())
+                .jvmOptions(heap)
+                .env(IngestConfig.ENV_KAFKA_BOOTSTRAP, TestKafka.broker().bootstrapServers())
+                .env(IngestConfig.ENV_HTTP_HOST, "127.0.0.1")
+                .env(IngestConfig.ENV_HTTP_PORT, "0")
+                .env(IngestConfig.ENV_GRPC_PORT, "0")
+                .env(IngestConfig.ENV_TRACES_TOPIC, "main-traces-" + run)
+                .env(IngestConfig.ENV_LOGS_TOPIC, "main-logs-" + run)
+                .env(IngestConfig.ENV_METRICS_TOPIC, "main-metrics-" + run)
+                .env(env)
+                .logFile(work.resolve("ingest.log"))
+                .start();
+        try {
+            ingest.waitForLogLine("Ingest serves OTLP/HTTP on", Duration.ofSeconds(60));
+        } catch (RuntimeException e) {
+            ingest.close();
+            throw e;
+        }
+        return ingest;
+    }
+
+    /** The OTLP/HTTP base URI the ingest logged. */
+    private static URI base(ChildJvm ingest) throws Exception {
+        Matcher m = SERVES.matcher(Files.readString(ingest.logFile()));
+        assertThat(m.find()).isTrue();
+        return URI.create(m.group(1));
     }
 
     private static List<Path> classpath() throws Exception {

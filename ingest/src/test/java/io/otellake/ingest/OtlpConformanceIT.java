@@ -475,15 +475,7 @@ abstract class OtlpConformanceIT {
         byte[] late = logsOfSize(free + 1, "late").toByteArray();
         byte[] exact = logsOfSize(free, "exact").toByteArray();
         long overloadedBefore = overloaded();
-        try (Socket socket = new Socket("127.0.0.1", budgetIngest.port())) {
-            socket.setSoTimeout(30_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
-                            + "Content-Length: " + holder.length + "\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.write(holder, 0, held);
-            out.flush();
-            awaitBytesInFlight(held);
+        try (Socket socket = holdPartOfTheBudget(holder, held)) {
 
             Answer refused = send(budgetIngest, OtlpSignal.LOGS, null, null, late, false);
             assertThat(refused.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
@@ -499,10 +491,7 @@ abstract class OtlpConformanceIT {
                             .code())
                     .isEqualTo(Code.OK);
 
-            out.write(holder, held, holder.length - held);
-            out.flush();
-            String statusLine = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
-            assertThat(statusLine).isEqualTo("HTTP/1.1 200");
+            sendTheRest(socket, holder, held);
         }
         awaitBytesInFlight(0);
         assertThat(send(budgetIngest, OtlpSignal.LOGS, null, null, late, false).code())
@@ -544,15 +533,7 @@ abstract class OtlpConformanceIT {
         }
         assertThat(medium.length).as("its bytes alone would fit").isLessThan(free / 4);
         long overloadedBefore = overloaded(OtlpSignal.METRICS);
-        try (Socket socket = new Socket("127.0.0.1", budgetIngest.port())) {
-            socket.setSoTimeout(30_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
-                            + "Content-Length: " + holder.length + "\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.write(holder, 0, held);
-            out.flush();
-            awaitBytesInFlight(held);
+        try (Socket socket = holdPartOfTheBudget(holder, held)) {
 
             Answer throttled = send(budgetIngest, OtlpSignal.METRICS, null, null, medium, false);
             assertThat(throttled.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
@@ -562,10 +543,7 @@ abstract class OtlpConformanceIT {
                     .as("the refused request gave back what it had reserved")
                     .isEqualTo(held);
 
-            out.write(holder, held, holder.length - held);
-            out.flush();
-            String statusLine = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
-            assertThat(statusLine).isEqualTo("HTTP/1.1 200");
+            sendTheRest(socket, holder, held);
         }
         awaitBytesInFlight(0);
         assertThat(send(budgetIngest, OtlpSignal.METRICS, null, null, medium, false)
@@ -584,6 +562,32 @@ abstract class OtlpConformanceIT {
                         .addScopeMetrics(ScopeMetrics.newBuilder()
                                 .addMetrics(Metric.newBuilder().setName("empty").setGauge(gauge))))
                 .build();
+    }
+
+    /**
+     * Starts an OTLP/HTTP log export of {@code holder} on the budget ingest and sends only its first {@code held}
+     * bytes, so that the request holds that much of the budget until {@link #sendTheRest}.
+     */
+    private static Socket holdPartOfTheBudget(byte[] holder, int held) throws Exception {
+        Socket socket = new Socket("127.0.0.1", budgetIngest.port());
+        socket.setSoTimeout(30_000);
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                        + "Content-Length: " + holder.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        out.write(holder, 0, held);
+        out.flush();
+        awaitBytesInFlight(held);
+        return socket;
+    }
+
+    /** Sends the rest of a request {@link #holdPartOfTheBudget} began; it is answered 200. */
+    private static void sendTheRest(Socket socket, byte[] holder, int held) throws IOException {
+        OutputStream out = socket.getOutputStream();
+        out.write(holder, held, holder.length - held);
+        out.flush();
+        String statusLine = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+        assertThat(statusLine).isEqualTo("HTTP/1.1 200");
     }
 
     /** One log record whose request is exactly {@code size} bytes. */
