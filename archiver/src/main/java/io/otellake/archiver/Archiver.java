@@ -71,9 +71,9 @@ import software.amazon.awssdk.core.exception.SdkException;
  * the partition's current owner in the consumer group deletes (see {@link PartitionRecovery}). See {@link #flush()} for
  * what readers may see meanwhile and what is not covered.
  *
- * <p><b>Poison records</b> (no or invalid tenant header, undecodable protobuf, a request that cannot be flattened) are
- * written to {@code <prefix>/_deadletter/topic=<topic>/partition=<p>/<offset>.json} with the reason, the tenant when
- * known and the raw bytes, counted, and committed past; they never stop the archiver nor loop.
+ * <p><b>Poison records</b> (no, several or an invalid tenant header, undecodable protobuf, a request that cannot be
+ * flattened) are written to {@code <prefix>/_deadletter/topic=<topic>/partition=<p>/<offset>.json} with the reason, the
+ * tenant when known and the raw bytes, counted, and committed past; they never stop the archiver nor loop.
  *
  * <p><b>Future rows</b>: a row whose event time is more than {@link ArchiverConfig#maxFuture()} ahead of this
  * archiver's clock goes to {@code <prefix>/_quarantine/<signal>/tenant=<tenant>/}, never to an hour that has not
@@ -299,8 +299,22 @@ public final class Archiver implements Runnable, AutoCloseable {
         bufferedBytes += record.value() == null ? 0 : record.value().length;
     }
 
+    /**
+     * The record's tenant, from its one {@link OtlpTopics#TENANT_HEADER} header. A record with several is refused, as
+     * ingest refuses a request that names its tenant more than once: which of them owns the rows is not for the
+     * archiver to guess, and taking one would file the rows under a tenant that may not be theirs.
+     */
     private static TenantId tenant(ConsumerRecord<byte[], byte[]> record) {
-        Header header = record.headers().lastHeader(OtlpTopics.TENANT_HEADER);
+        Header header = null;
+        int count = 0;
+        for (Header h : record.headers().headers(OtlpTopics.TENANT_HEADER)) {
+            header = h;
+            count++;
+        }
+        if (count > 1) {
+            throw new PoisonRecordException(
+                    OtlpTopics.TENANT_HEADER + " header must be sent once; got " + count + " of them");
+        }
         if (header == null || header.value() == null) {
             throw new PoisonRecordException("no " + OtlpTopics.TENANT_HEADER + " header");
         }

@@ -389,6 +389,36 @@ class ArchiverIT {
     }
 
     @Test
+    void aRecordNamingTwoTenantsIsDeadLetteredNotFiledUnderEither() throws Exception {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        Set<String> good = new HashSet<>();
+        ProducerRecord<byte[], byte[]> twoTenants = new ProducerRecord<>(
+                traces,
+                0,
+                null,
+                traceRequest("ambiguous", now, 2, new HashSet<>()).toByteArray());
+        twoTenants.headers().add(OtlpTopics.TENANT_HEADER, "acme".getBytes(StandardCharsets.UTF_8));
+        twoTenants.headers().add(OtlpTopics.TENANT_HEADER, "globex".getBytes(StandardCharsets.UTF_8));
+        producer.send(twoTenants).get();
+        send(traces, 0, "acme", traceRequest("good", now, 1, good).toByteArray());
+        startArchiver();
+
+        awaitCommitted(traces, 2);
+        assertThat(archiver.poisonRecords()).isEqualTo(1);
+        assertThat(archiver.rowsArchived()).isEqualTo(1);
+        assertThat(listKeys("lake/traces/")).singleElement().asString().startsWith("lake/traces/tenant=acme/");
+        String deadLetter = "lake/_deadletter/topic=" + traces + "/partition=0/0.json";
+        assertThat(listKeys("lake/_deadletter/")).containsExactly(deadLetter);
+        com.fasterxml.jackson.databind.JsonNode letter = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetter))
+                        .asByteArray());
+        assertThat(letter.get("reason").asText())
+                .isEqualTo(OtlpTopics.TENANT_HEADER + " header must be sent once; got 2 of them");
+        assertThat(letter.get("tenant").isNull()).isTrue();
+        assertThat(letter.get("offset").asLong()).isZero();
+    }
+
+    @Test
     void rowsTooFarInTheFutureGoToQuarantineNeverToAnInventedHour() throws Exception {
         long now = System.currentTimeMillis() * 1_000_000L;
         Set<String> present = new HashSet<>();
