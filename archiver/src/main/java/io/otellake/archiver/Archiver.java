@@ -272,8 +272,11 @@ public final class Archiver implements Runnable, AutoCloseable {
                     record.partition(),
                     record.offset(),
                     e.getMessage());
-            deadLetters.add(new DeadLetterFor(
-                    tp, DeadLetter.of(root, record, e.getMessage(), tenant == null ? null : tenant.value())));
+            DeadLetter letter = DeadLetter.of(root, record, e.getMessage(), tenant == null ? null : tenant.value());
+            deadLetters.add(new DeadLetterFor(tp, letter));
+            // held in memory until the flush like any row: without this, poison records arriving while rows wait for
+            // their file's age would pile up beyond the byte bound
+            bufferedBytes += letter.json().length;
             return;
         }
         TenantId owner = tenant;

@@ -13,7 +13,7 @@ import java.util.function.Function;
  * The archiver's settings. Every one can be set by an environment variable (see {@link #fromEnvironment}); the
  * defaults suit the local stack. {@link #toString()} never shows the S3 secret.
  *
- * @param maxFileBytes a file is cut once the OTLP bytes buffered for it reach this size
+ * @param maxFileBytes a file is cut once the OTLP bytes buffered for it, dead letters included, reach this size
  * @param maxFileAge a file is cut once its oldest row has waited this long (bounds the delay until queryable)
  * @param instanceId when not empty, this archiver's static membership id in the consumer group ({@code
  *     group.instance.id}): a restarted instance with the same id takes its partitions back at once, without waiting

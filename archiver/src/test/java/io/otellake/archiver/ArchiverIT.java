@@ -131,7 +131,11 @@ class ArchiverIT {
     }
 
     private void startArchiver() {
-        archiver = new Archiver(config());
+        startArchiver(config());
+    }
+
+    private void startArchiver(ArchiverConfig config) {
+        archiver = new Archiver(config);
         archiver.prepare();
         loop = new Thread(archiver, "archiver-under-test");
         loop.start();
@@ -416,6 +420,25 @@ class ArchiverIT {
                 .isEqualTo(OtlpTopics.TENANT_HEADER + " header must be sent once; got 2 of them");
         assertThat(letter.get("tenant").isNull()).isTrue();
         assertThat(letter.get("offset").asLong()).isZero();
+    }
+
+    @Test
+    void deadLettersCountTowardsTheBufferedBytesThatCutABatch() throws Exception {
+        // rows wait for their file's age (an hour here); the poison records behind them must not pile up meanwhile
+        long now = System.currentTimeMillis() * 1_000_000L;
+        Set<String> good = new HashSet<>();
+        send(traces, 0, "acme", traceRequest("good", now, 1, good).toByteArray());
+        byte[] garbage = new byte[1000];
+        java.util.Arrays.fill(garbage, (byte) 0xff);
+        for (int i = 0; i < 3; i++) {
+            send(traces, 0, "acme", garbage);
+        }
+        startArchiver(config().withFiles(1024, Duration.ofHours(1), spool));
+
+        awaitCommitted(traces, 4);
+        assertThat(archiver.poisonRecords()).isEqualTo(3);
+        assertThat(archiver.rowsArchived()).isEqualTo(1);
+        assertThat(listKeys("lake/_deadletter/")).hasSize(3);
     }
 
     @Test
