@@ -506,14 +506,18 @@ public final class Archiver implements Runnable, AutoCloseable {
     /** Uploads a file and, for a span partition's file, its trace index file. */
     private void upload(HourFile file) {
         String key = file.objectKey();
-        Path local = config.spoolDir().resolve(key.replace('/', '_'));
         long started = System.nanoTime();
         Map<String, String> metadata = Map.of(
                 "otel-lake-rows", Integer.toString(file.rowCount()),
                 "otel-lake-source", file.source.toString(),
                 "otel-lake-offsets", file.firstOffset + "-" + file.lastOffset);
+        Path local = null;
         try {
             Files.createDirectories(config.spoolDir());
+            // A short name of its own, not one made of the key: a key holds the topic (up to 249 characters) and the
+            // tenant (up to 64), more than a file name may have (255 bytes), and a flush that cannot write its file
+            // fails again on every replay. Unique, so archivers sharing a spool folder never write the same file.
+            local = Files.createTempFile(config.spoolDir(), "upload-", ".parquet");
             List<org.apache.avro.generic.GenericRecord> rows = file.sortedRows();
             ParquetFiles.write(file.signal, rows, local, config.rowGroupBytes(), ParquetFiles.ZSTD_LEVEL);
             long size = Files.size(local);
@@ -529,7 +533,9 @@ public final class Archiver implements Runnable, AutoCloseable {
             throw new UncheckedIOException("writing " + local + " for " + key + " failed", e);
         } finally {
             try {
-                Files.deleteIfExists(local);
+                if (local != null) {
+                    Files.deleteIfExists(local);
+                }
             } catch (IOException e) {
                 log.warn("could not delete spool file {}: {}", local, e.getMessage());
             }

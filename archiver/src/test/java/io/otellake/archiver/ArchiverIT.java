@@ -108,6 +108,10 @@ class ArchiverIT {
     }
 
     private ArchiverConfig config() {
+        return config(traces, logs, metrics);
+    }
+
+    private ArchiverConfig config(String traces, String logs, String metrics) {
         return new ArchiverConfig(
                 kafka.bootstrapServers(),
                 "group-" + run,
@@ -439,6 +443,41 @@ class ArchiverIT {
         assertThat(archiver.poisonRecords()).isEqualTo(3);
         assertThat(archiver.rowsArchived()).isEqualTo(1);
         assertThat(listKeys("lake/_deadletter/")).hasSize(3);
+    }
+
+    @Test
+    void longTopicNamesAndTenantIdsDoNotMakeTheSpoolFileNameTooLong() throws Exception {
+        // Kafka allows topic names of up to 249 characters and tenant ids have up to 64: a key of a topic of 140
+        // characters and a tenant of 64 is 267 characters long, more than a file name may hold (255 bytes). (Longer
+        // topics make names that the test's S3 server, which keeps objects as files, cannot store.)
+        String longTraces = "t".repeat(131) + "-" + run;
+        String longLogs = "l".repeat(131) + "-" + run;
+        String longMetrics = "m".repeat(131) + "-" + run;
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(
+                            new NewTopic(longTraces, 1, (short) 1),
+                            new NewTopic(longLogs, 1, (short) 1),
+                            new NewTopic(longMetrics, 1, (short) 1)))
+                    .all()
+                    .get();
+        }
+        String tenant = "t".repeat(64);
+        Set<String> spanIds = new HashSet<>();
+        send(
+                longTraces,
+                tenant,
+                traceRequest("checkout", System.currentTimeMillis() * 1_000_000L, 3, spanIds)
+                        .toByteArray());
+        startArchiver(config(longTraces, longLogs, longMetrics));
+
+        awaitCommitted(longTraces, 1);
+        assertThat(archiver.rowsArchived()).isEqualTo(3);
+        List<String> keys = listKeys("lake/traces/tenant=" + tenant + "/");
+        assertThat(keys).singleElement().asString().contains("/" + longTraces + "+0+0+");
+        assertThat(listKeys("lake/_index/traces/tenant=" + tenant + "/")).hasSize(1);
+        try (java.util.stream.Stream<Path> left = Files.list(spool)) {
+            assertThat(left.filter(p -> p.toString().endsWith(".parquet"))).isEmpty();
+        }
     }
 
     @Test
