@@ -55,14 +55,20 @@ public final class MetricFlattener {
             nonNull(LakeSchema.METRIC.getField("quantile_values").schema()).getElementType();
     private static final String TEMPORALITY_PREFIX = "AGGREGATION_TEMPORALITY_";
 
+    private static final int[] ORIGIN = Rows.Origin.positions(LakeSchema.METRIC);
+
     private MetricFlattener() {}
 
     /** Flattens every data point of the request, in request order. */
     public static void flatten(ExportMetricsServiceRequest request, Consumer<FlatRow> sink) {
         for (ResourceMetrics rm : request.getResourceMetricsList()) {
             for (ScopeMetrics sm : rm.getScopeMetricsList()) {
+                // encoded once, its maps shared by every point of the scope: a large resource with many points was
+                // encoded again per point, holding far more memory than the record's own bytes
+                Rows.Origin origin =
+                        Rows.Origin.of(rm.getResource(), rm.getSchemaUrl(), sm.getScope(), sm.getSchemaUrl());
                 for (Metric metric : sm.getMetricsList()) {
-                    flatten(rm, sm, metric, sink);
+                    flatten(origin, metric, sink);
                 }
             }
         }
@@ -82,11 +88,12 @@ public final class MetricFlattener {
         return timeUnixNano != 0 ? timeUnixNano : startTimeUnixNano;
     }
 
-    private static void flatten(ResourceMetrics rm, ScopeMetrics sm, Metric metric, Consumer<FlatRow> sink) {
+    private static void flatten(Rows.Origin origin, Metric metric, Consumer<FlatRow> sink) {
+        AttributeCodec.Encoded metadata = AttributeCodec.encode(metric.getMetadataList());
         switch (metric.getDataCase()) {
             case GAUGE -> {
                 for (NumberDataPoint p : metric.getGauge().getDataPointsList()) {
-                    GenericRecord row = row(rm, sm, metric, GAUGE, null, null);
+                    GenericRecord row = row(origin, metadata, metric, GAUGE, null, null);
                     putNumber(row, p);
                     sink.accept(emit(row, p.getTimeUnixNano(), p.getStartTimeUnixNano()));
                 }
@@ -95,8 +102,8 @@ public final class MetricFlattener {
                 Sum sum = metric.getSum();
                 for (NumberDataPoint p : sum.getDataPointsList()) {
                     GenericRecord row = row(
-                            rm,
-                            sm,
+                            origin,
+                            metadata,
                             metric,
                             SUM,
                             temporality(sum.getAggregationTemporalityValue(), sum.getAggregationTemporality()),
@@ -109,8 +116,8 @@ public final class MetricFlattener {
                 Histogram histogram = metric.getHistogram();
                 for (HistogramDataPoint p : histogram.getDataPointsList()) {
                     GenericRecord row = row(
-                            rm,
-                            sm,
+                            origin,
+                            metadata,
                             metric,
                             HISTOGRAM,
                             temporality(
@@ -124,8 +131,8 @@ public final class MetricFlattener {
                 ExponentialHistogram histogram = metric.getExponentialHistogram();
                 for (ExponentialHistogramDataPoint p : histogram.getDataPointsList()) {
                     GenericRecord row = row(
-                            rm,
-                            sm,
+                            origin,
+                            metadata,
                             metric,
                             EXPONENTIAL_HISTOGRAM,
                             temporality(
@@ -137,7 +144,7 @@ public final class MetricFlattener {
             }
             case SUMMARY -> {
                 for (SummaryDataPoint p : metric.getSummary().getDataPointsList()) {
-                    GenericRecord row = row(rm, sm, metric, SUMMARY, null, null);
+                    GenericRecord row = row(origin, metadata, metric, SUMMARY, null, null);
                     putSummary(row, p);
                     sink.accept(emit(row, p.getTimeUnixNano(), p.getStartTimeUnixNano()));
                 }
@@ -156,8 +163,8 @@ public final class MetricFlattener {
 
     /** A row with every column of the metric, resource and scope, and every point column at its empty value. */
     private static GenericRecord row(
-            ResourceMetrics rm,
-            ScopeMetrics sm,
+            Rows.Origin origin,
+            AttributeCodec.Encoded metadata,
             Metric metric,
             String type,
             @Nullable String temporality,
@@ -169,10 +176,9 @@ public final class MetricFlattener {
         row.put("metric_type", type);
         row.put("aggregation_temporality", temporality);
         row.put("is_monotonic", monotonic);
-        AttributeCodec.Encoded metadata = AttributeCodec.encode(metric.getMetadataList());
         row.put("metric_metadata", metadata.values());
         row.put("metric_metadata_types", metadata.types());
-        Rows.putResourceAndScope(row, rm.getResource(), rm.getSchemaUrl(), sm.getScope(), sm.getSchemaUrl());
+        origin.put(row, ORIGIN);
         row.put("exemplars", List.of());
         return row;
     }

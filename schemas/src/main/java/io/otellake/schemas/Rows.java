@@ -58,15 +58,6 @@ final class Rows {
                 stringMap(row.get(prefix + "attributes")), stringMap(row.get(prefix + "attribute_types")));
     }
 
-    static void putResourceAndScope(
-            GenericRecord row,
-            Resource resource,
-            String resourceSchemaUrl,
-            InstrumentationScope scope,
-            String scopeSchemaUrl) {
-        Origin.of(resource, resourceSchemaUrl, scope, scopeSchemaUrl).put(row);
-    }
-
     /**
      * The resource and scope columns, encoded once for all the rows of one scope. Its maps (read-only, as {@link
      * AttributeCodec#encode} returns them) are shared by those rows: encoding them again for every row was a tenth
@@ -101,10 +92,6 @@ final class Rows {
                     s.types(),
                     Integer.toUnsignedLong(scope.getDroppedAttributesCount()),
                     emptyToNull(scopeSchemaUrl));
-        }
-
-        void put(GenericRecord row) {
-            put(row, positions(row.getSchema()));
         }
 
         /** Puts the columns at the positions {@link #positions} found in the row's schema. */

@@ -242,6 +242,24 @@ class MetricFlattenerTest {
     }
 
     @Test
+    void thePointsOfOneScopeShareTheirResourceAndScopeColumnsInsteadOfACopyEach() {
+        // A record of a large resource and many points must not hold a copy of the resource per point: the archiver
+        // bounds a batch by the records' bytes, and copies multiplied that by the points.
+        List<FlatRow> firstScope = MetricFlattener.flatten(edgeCases()).stream()
+                .filter(r -> "io.otellake.test".equals(String.valueOf(r.record().get("scope_name"))))
+                .toList();
+        assertThat(firstScope).hasSize(11);
+        assertThat(String.valueOf(firstScope.get(0).record().get("resource_attributes")))
+                .contains("service.name=checkout");
+        for (FlatRow row : firstScope) {
+            assertThat(row.record().get("resource_attributes"))
+                    .isSameAs(firstScope.get(0).record().get("resource_attributes"));
+            assertThat(row.record().get("scope_attributes"))
+                    .isSameAs(firstScope.get(0).record().get("scope_attributes"));
+        }
+    }
+
+    @Test
     void onePointPerRowAndEachRowRestoresAlone() {
         List<FlatRow> rows = MetricFlattener.flatten(edgeCases());
         assertThat(rows).hasSize(12);
