@@ -318,8 +318,11 @@ public final class Archiver implements Runnable, AutoCloseable {
             throw new PoisonRecordException(
                     OtlpTopics.TENANT_HEADER + " header must be sent once; got " + count + " of them");
         }
-        if (header == null || header.value() == null) {
+        if (header == null) {
             throw new PoisonRecordException("no " + OtlpTopics.TENANT_HEADER + " header");
+        }
+        if (header.value() == null) {
+            throw new PoisonRecordException("the " + OtlpTopics.TENANT_HEADER + " header has no value");
         }
         try {
             return TenantId.of(new String(header.value(), StandardCharsets.UTF_8));

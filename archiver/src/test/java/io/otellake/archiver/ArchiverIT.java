@@ -358,15 +358,20 @@ class ArchiverIT {
         byte[] garbage = {(byte) 0xff, (byte) 0xff, 0x01};
         send(traces, 0, "acme", garbage);
         send(traces, 0, "acme", traceRequest("good", now, 3, spanIds).toByteArray());
+        ProducerRecord<byte[], byte[]> nullTenant = new ProducerRecord<>(
+                traces, 0, null, traceRequest("y", now, 1, new HashSet<>()).toByteArray());
+        nullTenant.headers().add(OtlpTopics.TENANT_HEADER, null);
+        producer.send(nullTenant).get();
         startArchiver();
 
-        awaitCommitted(traces, 4);
-        assertThat(archiver.poisonRecords()).isEqualTo(3);
+        awaitCommitted(traces, 5);
+        assertThat(archiver.poisonRecords()).isEqualTo(4);
         assertThat(archiver.rowsArchived()).isEqualTo(3);
         assertThat(listKeys("lake/traces/")).hasSize(1).allMatch(k -> k.startsWith("lake/traces/tenant=acme/"));
         String deadLetters = "lake/_deadletter/topic=" + traces + "/partition=0/";
         assertThat(listKeys("lake/_deadletter/"))
-                .containsExactlyInAnyOrder(deadLetters + "0.json", deadLetters + "1.json", deadLetters + "2.json");
+                .containsExactlyInAnyOrder(
+                        deadLetters + "0.json", deadLetters + "1.json", deadLetters + "2.json", deadLetters + "4.json");
 
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.JsonNode noTenant =
@@ -394,6 +399,11 @@ class ArchiverIT {
         assertThat(java.util.Base64.getDecoder()
                         .decode(undecodable.get("value_base64").asText()))
                 .isEqualTo(garbage);
+        assertThat(json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "4.json"))
+                                .asByteArray())
+                        .get("reason")
+                        .asText())
+                .isEqualTo("the " + OtlpTopics.TENANT_HEADER + " header has no value");
     }
 
     @Test
