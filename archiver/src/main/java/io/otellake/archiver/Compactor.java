@@ -157,7 +157,8 @@ final class Compactor implements AutoCloseable {
         int written = 0;
         for (Signal signal : Signal.values()) {
             for (String tenantFolder : store.listFolders(root + signal.pathSegment() + "/")) {
-                if (!validTenantFolder(tenantFolder)) {
+                TenantId tenant = tenantOf(tenantFolder);
+                if (tenant == null) {
                     log.warn("compaction skips {}: not a tenant folder", tenantFolder);
                     continue;
                 }
@@ -176,7 +177,7 @@ final class Compactor implements AutoCloseable {
                             }
                             continue;
                         }
-                        if (hourEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenantFolder, hourEnd, now)) {
+                        if (hourEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenant, hourEnd, now)) {
                             continue;
                         }
                         int[] done = compactFolder(Kind.of(signal), hour.getKey(), hour.getValue(), committed);
@@ -331,12 +332,13 @@ final class Compactor implements AutoCloseable {
     private int rollUpTraceIndex(Instant now, Committed committed) {
         int days = 0;
         for (String tenantFolder : store.listFolders(root + TraceIndex.FOLDER)) {
-            if (!validTenantFolder(tenantFolder)) {
+            TenantId tenant = tenantOf(tenantFolder);
+            if (tenant == null) {
                 continue;
             }
             for (LocalDate day : days(now)) {
                 Instant dayEnd = day.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC);
-                if (dayEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenantFolder, dayEnd, now)) {
+                if (dayEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenant, dayEnd, now)) {
                     continue;
                 }
                 String dayFolder = tenantFolder + "dt=" + day + "/";
@@ -536,30 +538,27 @@ final class Compactor implements AutoCloseable {
     }
 
     /**
-     * Whether retention deletes (or is about to delete) what ends at {@code end} in this tenant's folder. Compacting
+     * Whether retention deletes (or is about to delete) what ends at {@code end} in this tenant's data. Compacting
      * it would be wasted, and racy: another archiver's retention could delete the inputs while this one merges them,
      * and the merged file would then hold expired records until retention's next run.
      */
-    private boolean expiresSoon(String tenantFolder, Instant end, Instant now) {
+    private boolean expiresSoon(TenantId tenant, Instant end, Instant now) {
         if (retention == null) {
             return false;
         }
-        String segment = tenantFolder.substring(
-                tenantFolder.lastIndexOf('/', tenantFolder.length() - 2) + 1, tenantFolder.length() - 1);
-        String tenant = segment.substring("tenant=".length());
-        return !end.isAfter(now.minus(retention.retentionOf(tenant)).plus(EXPIRY_MARGIN));
+        return !end.isAfter(now.minus(retention.retentionOf(tenant.value())).plus(EXPIRY_MARGIN));
     }
 
-    private static boolean validTenantFolder(String folder) {
+    /** The tenant a folder {@code .../tenant=<id>/} is, or null when it is no valid tenant folder. */
+    private static @Nullable TenantId tenantOf(String folder) {
         String segment = folder.substring(folder.lastIndexOf('/', folder.length() - 2) + 1, folder.length() - 1);
         if (!segment.startsWith("tenant=")) {
-            return false;
+            return null;
         }
         try {
-            TenantId.of(segment.substring("tenant=".length()));
-            return true;
+            return TenantId.of(segment.substring("tenant=".length()));
         } catch (IllegalArgumentException e) {
-            return false;
+            return null;
         }
     }
 
