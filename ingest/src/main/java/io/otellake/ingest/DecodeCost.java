@@ -8,8 +8,6 @@ import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import java.io.IOException;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -47,8 +45,7 @@ final class DecodeCost {
     /** The parser's default recursion limit: deeper bodies fail to parse, after allocating no more than this much. */
     private static final int MAX_DEPTH = 100;
 
-    private static final FieldDescriptor[] NO_FIELDS = {};
-    private static final Map<Descriptor, FieldDescriptor[]> FIELDS = new ConcurrentHashMap<>();
+    private static final WireCheck.FieldKind[] NO_FIELDS = {};
 
     private DecodeCost() {}
 
@@ -96,20 +93,6 @@ final class DecodeCost {
         return walk.cost + body.length;
     }
 
-    private static FieldDescriptor[] fields(Descriptor type) {
-        return FIELDS.computeIfAbsent(type, t -> {
-            int max = t.getFields().stream()
-                    .mapToInt(FieldDescriptor::getNumber)
-                    .max()
-                    .orElse(0);
-            FieldDescriptor[] fields = new FieldDescriptor[max + 1];
-            for (FieldDescriptor f : t.getFields()) {
-                fields[f.getNumber()] = f;
-            }
-            return fields;
-        });
-    }
-
     private static final class Walk {
         long cost;
 
@@ -118,7 +101,7 @@ final class DecodeCost {
             if (depth > MAX_DEPTH) {
                 throw new IOException("nested too deeply");
             }
-            FieldDescriptor[] fields = type == null ? NO_FIELDS : fields(type);
+            WireCheck.FieldKind[] fields = type == null ? NO_FIELDS : WireCheck.fields(type);
             cost += MESSAGE + PER_FIELD * (type == null ? 0 : type.getFields().size());
             while (!in.isAtEnd()) {
                 int tag = in.readTag();
@@ -127,7 +110,8 @@ final class DecodeCost {
                 if (wireType == WireFormat.WIRETYPE_END_GROUP) {
                     return;
                 }
-                FieldDescriptor field = number < fields.length ? fields[number] : null;
+                FieldDescriptor field =
+                        number < fields.length && fields[number] != null ? fields[number].field() : null;
                 if (field == null) {
                     unknown(in, tag, depth);
                 } else if (field.getJavaType() == FieldDescriptor.JavaType.MESSAGE

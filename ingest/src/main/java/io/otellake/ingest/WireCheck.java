@@ -64,10 +64,10 @@ final class WireCheck {
     }
 
     /** How a field number of a message type is read. */
-    private record FieldKind(
-            FieldDescriptor field, int wireType, @Nullable Descriptor message, boolean string, int idBytes) {}
+    record FieldKind(FieldDescriptor field, int wireType, @Nullable Descriptor message, boolean string, int idBytes) {}
 
-    private static FieldKind[] fields(Descriptor type) {
+    /** A message type's fields by number (null where it has none), cached; {@link DecodeCost} walks with them too. */
+    static FieldKind[] fields(Descriptor type) {
         return FIELDS.computeIfAbsent(type, t -> {
             int max = t.getFields().stream()
                     .mapToInt(FieldDescriptor::getNumber)
