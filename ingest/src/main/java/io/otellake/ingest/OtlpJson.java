@@ -1,28 +1,31 @@
 package io.otellake.ingest;
 
 import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
 import com.google.gson.JsonPrimitive;
 import com.google.gson.Strictness;
+import com.google.gson.TypeAdapter;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
+import com.google.gson.stream.MalformedJsonException;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumDescriptor;
+import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Descriptors.OneofDescriptor;
 import com.google.protobuf.Message;
-import com.google.protobuf.util.JsonFormat;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.metrics.v1.Exemplar;
+import io.opentelemetry.proto.trace.v1.Span;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.StringReader;
 import java.math.BigDecimal;
-import java.util.ArrayList;
+import java.math.BigInteger;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -33,19 +36,29 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Reads OTLP/JSON ("JSON Protobuf Encoding" of the OTLP specification): the protobuf JSON mapping, except that trace
  * and span ids are hex strings (either case) instead of base64. Keys are lowerCamelCase; the original snake_case names
- * are read too, because JsonFormat reads them and an id under such a key must not be mistaken for base64. 64-bit
- * integers may be strings or numbers, enums integers (or names of their values: anything else is malformed, not
+ * are read too, because protobuf's JsonFormat reads them and an id under such a key must not be mistaken for base64.
+ * 64-bit integers may be strings or numbers, enums integers (or names of their values: anything else is malformed, not
  * dropped), unknown fields are ignored.
  *
- * <p>How: the body is parsed into a Gson tree, each id at its exact place (spans and their links, log records, the
- * exemplars of metric data points) is rewritten from hex to base64, and JsonFormat reads the result. Hex of a wrong
- * (even) length is decoded as it is, so that {@link ExportChecks} drops just that item; what is not hex is malformed.
+ * <p>How: one pass of Gson's streaming reader over the text, straight onto the messages' builders, field by field as
+ * the types' descriptors say. Every value is read as protobuf's {@code JsonFormat} (protobuf-java-util) reads it, with
+ * the same numbers, strings, bytes, enums, nulls, oneofs and nesting limit, so that a request means the same as it did
+ * when ingest parsed a Gson tree, rewrote the ids in it and gave it to JsonFormat; {@code OtlpJsonDifferentialTest}
+ * compares the two on generated requests, valid and broken. Where this reader differs, it refuses what the old way
+ * accepted: a key that appears twice in one object (JSON leaves its meaning open, and parsers disagree: the tree kept
+ * the last value) and the same field under both of its names.
  *
- * <p>Before JsonFormat reads the tree, the value of every number field (and enum field) is checked to be at most
- * {@link #MAX_NUMBER_CHARS} characters long: JsonFormat reads a number that is not a plain {@code long} through
- * {@code BigDecimal}, whose parsing takes time quadratic in the digits (a million digits, sent as a string, took 13 s
- * of CPU; the 8 MiB a body may hold, minutes), so that one small request could hold a thread for minutes. Enum values
- * must be integers or names, and strings Unicode text (see {@link #checkEnum}, {@link #checkUnicode}).
+ * <p>Checks besides the mapping, each a 400 that names the value's place:
+ *
+ * <ul>
+ *   <li>Ids are hex. Hex of a wrong (even) length is decoded as it is, so that {@link ExportChecks} drops just that
+ *       item; what is not hex is malformed.
+ *   <li>A number field's value (and an enum field's) is at most {@link #MAX_NUMBER_CHARS} characters long: JsonFormat's
+ *       way to read a number that is not a plain {@code long} is {@code BigDecimal}, whose parsing takes time quadratic
+ *       in the digits (a million digits, sent as a string, took 13 s of CPU), so that one small request could hold a
+ *       thread for minutes.
+ *   <li>Enum values are integers or names ({@link #enumValue}), strings Unicode text ({@link #checkUnicode}).
+ * </ul>
  */
 final class OtlpJson {
     static final int TRACE_ID_BYTES = 16;
@@ -58,214 +71,383 @@ final class OtlpJson {
      */
     static final int MAX_NUMBER_CHARS = 1024;
 
+    /** How deep messages may nest in a request: JsonFormat's recursion limit. */
+    static final int MAX_MESSAGE_DEPTH = 100;
+
+    /** The fields that hold trace and span ids, in hex, with their length in bytes. */
+    private static final Map<FieldDescriptor, Integer> HEX_IDS = hexIds();
+
     /** Each message type's fields by the keys JsonFormat reads them under: the JSON name and the proto name. */
     private static final Map<Descriptor, Map<String, FieldDescriptor>> FIELDS_BY_KEY = new ConcurrentHashMap<>();
 
-    private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
-    private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
-    private static final Base64.Encoder BASE64 = Base64.getEncoder();
+    private static final BigDecimal MORE_THAN_ONE = new BigDecimal(String.valueOf(1.0 + 1e-6));
+    private static final BigDecimal MAX_DOUBLE =
+            new BigDecimal(String.valueOf(Double.MAX_VALUE)).multiply(MORE_THAN_ONE);
+    private static final BigDecimal MIN_DOUBLE =
+            new BigDecimal(String.valueOf(-Double.MAX_VALUE)).multiply(MORE_THAN_ONE);
+    private static final BigInteger MAX_UINT32 = BigInteger.valueOf(0xFFFF_FFFFL);
+    private static final BigInteger MAX_UINT64 = new BigInteger("FFFFFFFFFFFFFFFF", 16);
     private static final HexFormat HEX = HexFormat.of();
+    /** Reads any JSON value as a tree, with the reader's strictness: only to show a value that is in the wrong place. */
+    private static final TypeAdapter<JsonElement> ELEMENT = new Gson().getAdapter(JsonElement.class);
 
-    private OtlpJson() {}
+    private final JsonReader reader;
+    private final String requestType;
+    /** The token of the scalar read last, for error messages: STRING, NUMBER or BOOLEAN. */
+    private JsonToken scalarToken = JsonToken.NULL;
+
+    private OtlpJson(JsonReader reader, String requestType) {
+        this.reader = reader;
+        this.requestType = requestType;
+    }
 
     static ExportTraceServiceRequest parseTraces(String json) throws InvalidExportException {
-        JsonObject root = parseObject(json);
-        for (Child rs : children(root, "resourceSpans", "resource_spans", "")) {
-            for (Child ss : children(rs.object, "scopeSpans", "scope_spans", rs.path)) {
-                for (Child span : children(ss.object, "spans", "spans", ss.path)) {
-                    hexToBase64(span, "traceId", "trace_id", TRACE_ID_BYTES);
-                    hexToBase64(span, "spanId", "span_id", SPAN_ID_BYTES);
-                    hexToBase64(span, "parentSpanId", "parent_span_id", SPAN_ID_BYTES);
-                    for (Child link : children(span.object, "links", "links", span.path)) {
-                        hexToBase64(link, "traceId", "trace_id", TRACE_ID_BYTES);
-                        hexToBase64(link, "spanId", "span_id", SPAN_ID_BYTES);
-                    }
-                }
-            }
-        }
-        return merge(root, ExportTraceServiceRequest.newBuilder()).build();
+        return (ExportTraceServiceRequest) parse(json, ExportTraceServiceRequest.newBuilder());
     }
 
     static ExportLogsServiceRequest parseLogs(String json) throws InvalidExportException {
-        JsonObject root = parseObject(json);
-        for (Child rl : children(root, "resourceLogs", "resource_logs", "")) {
-            for (Child sl : children(rl.object, "scopeLogs", "scope_logs", rl.path)) {
-                for (Child log : children(sl.object, "logRecords", "log_records", sl.path)) {
-                    hexToBase64(log, "traceId", "trace_id", TRACE_ID_BYTES);
-                    hexToBase64(log, "spanId", "span_id", SPAN_ID_BYTES);
-                }
-            }
-        }
-        return merge(root, ExportLogsServiceRequest.newBuilder()).build();
+        return (ExportLogsServiceRequest) parse(json, ExportLogsServiceRequest.newBuilder());
     }
 
     static ExportMetricsServiceRequest parseMetrics(String json) throws InvalidExportException {
-        JsonObject root = parseObject(json);
-        for (Child rm : children(root, "resourceMetrics", "resource_metrics", "")) {
-            for (Child sm : children(rm.object, "scopeMetrics", "scope_metrics", rm.path)) {
-                for (Child metric : children(sm.object, "metrics", "metrics", sm.path)) {
-                    for (String data : METRIC_DATA) {
-                        for (Child point : dataPoints(metric, data)) {
-                            for (Child exemplar : children(point.object, "exemplars", "exemplars", point.path)) {
-                                hexToBase64(exemplar, "traceId", "trace_id", TRACE_ID_BYTES);
-                                hexToBase64(exemplar, "spanId", "span_id", SPAN_ID_BYTES);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return merge(root, ExportMetricsServiceRequest.newBuilder()).build();
+        return (ExportMetricsServiceRequest) parse(json, ExportMetricsServiceRequest.newBuilder());
     }
 
-    /** The kinds of metric data whose points may carry exemplars, in lowerCamelCase and snake_case. */
-    private static final List<String> METRIC_DATA =
-            List.of("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram");
-
-    private static List<Child> dataPoints(Child metric, String key) {
-        JsonElement data = metric.object.get(key);
-        if (data == null || !data.isJsonObject()) {
-            return List.of();
-        }
-        return children(data.getAsJsonObject(), "dataPoints", "data_points", join(metric.path, key));
-    }
-
-    private static JsonObject parseObject(String json) throws InvalidExportException {
+    private static Message parse(String json, Message.Builder builder) throws InvalidExportException {
         JsonReader reader = new JsonReader(new StringReader(json));
         reader.setStrictness(Strictness.STRICT);
-        JsonElement root;
+        OtlpJson parser = new OtlpJson(reader, builder.getDescriptorForType().getName());
         try {
-            root = GSON.fromJson(reader, JsonElement.class);
-        } catch (JsonParseException e) {
+            JsonToken first;
+            try {
+                first = reader.peek();
+            } catch (EOFException e) {
+                throw new InvalidExportException("the body must be a JSON object; got nothing");
+            }
+            if (first != JsonToken.BEGIN_OBJECT) {
+                JsonElement root = ELEMENT.read(reader);
+                throw new InvalidExportException("the body must be a JSON object; got "
+                        + (root.isJsonArray() ? "an array" : shorten(root.toString())));
+            }
+            parser.message(builder, 0);
+            boolean more;
+            try {
+                more = reader.peek() != JsonToken.END_DOCUMENT;
+            } catch (IOException e) {
+                more = true; // strict Gson calls a second value a syntax error
+            }
+            if (more) {
+                throw new InvalidExportException("the body is not valid JSON: more follows the first JSON value");
+            }
+        } catch (MalformedJsonException | EOFException e) {
+            throw new InvalidExportException("the body is not valid JSON: " + gsonMessage(e));
+        } catch (IOException | RuntimeException e) {
+            // Gson's other complaints (a nesting limit, a number it cannot read) are about the body too.
             throw new InvalidExportException("the body is not valid JSON: " + gsonMessage(e));
         }
-        if (root == null || !root.isJsonObject()) {
-            throw new InvalidExportException("the body must be a JSON object; got "
-                    + (root == null ? "nothing" : root.isJsonArray() ? "an array" : shorten(root.toString())));
-        }
-        boolean more;
-        try {
-            more = reader.peek() != JsonToken.END_DOCUMENT;
-        } catch (IOException e) {
-            more = true;
-        }
-        if (more) {
-            throw new InvalidExportException("the body is not valid JSON: more follows the first JSON value");
-        }
-        return root.getAsJsonObject();
+        return builder.build();
     }
 
-    private static <B extends Message.Builder> B merge(JsonObject root, B builder) throws InvalidExportException {
-        checkValues(root, builder.getDescriptorForType(), "");
-        try {
-            PARSER.merge(GSON.toJson(root), builder);
-            return builder;
-        } catch (InvalidProtocolBufferException e) {
-            throw new InvalidExportException("the body is not a valid OTLP/JSON "
-                    + builder.getDescriptorForType().getName() + ": " + e.getMessage());
-        }
-    }
-
-    /**
-     * Checks the values JsonFormat will read of a message and of every message in it, by their fields' types. Unknown
-     * keys, and values of a shape JsonFormat refuses anyway, are left alone.
-     */
-    private static void checkValues(JsonObject object, Descriptor type, String path) throws InvalidExportException {
-        Map<String, FieldDescriptor> fields = FIELDS_BY_KEY.computeIfAbsent(type, t -> {
+    /** Reads the object at the reader's position into {@code builder}, nested {@code depth} messages deep. */
+    private void message(Message.Builder builder, int depth) throws IOException, InvalidExportException {
+        Map<String, FieldDescriptor> fields = FIELDS_BY_KEY.computeIfAbsent(builder.getDescriptorForType(), type -> {
             Map<String, FieldDescriptor> byKey = new HashMap<>();
-            for (FieldDescriptor f : t.getFields()) {
+            for (FieldDescriptor f : type.getFields()) {
+                if (f.getIndex() >= Long.SIZE) {
+                    throw new IllegalStateException(type.getFullName() + " has more fields than this reader tracks");
+                }
                 byKey.put(f.getName(), f);
                 byKey.put(f.getJsonName(), f);
             }
             return byKey;
         });
-        for (Map.Entry<String, JsonElement> member : object.entrySet()) {
-            FieldDescriptor field = fields.get(member.getKey());
-            if (field == null || field.isMapField()) {
-                continue; // unknown fields are ignored; OTLP has no map fields
+        long seen = 0; // by field index; OTLP's messages have fewer than 64 fields
+        reader.beginObject();
+        while (reader.hasNext()) {
+            String key = reader.nextName();
+            FieldDescriptor field = fields.get(key);
+            if (field == null) {
+                reader.skipValue(); // unknown fields are ignored
+                continue;
             }
-            String fieldPath = join(path, member.getKey());
-            JsonElement value = member.getValue();
-            if (field.isRepeated() && value.isJsonArray()) {
-                JsonArray elements = value.getAsJsonArray();
-                for (int i = 0; i < elements.size(); i++) {
-                    checkValue(elements.get(i), field, fieldPath + "[" + i + "]");
-                }
+            long bit = 1L << field.getIndex();
+            if ((seen & bit) != 0) {
+                throw new InvalidExportException(reader.getPath().substring(2) + " sets the field "
+                        + field.getJsonName() + " a second time in one object");
+            }
+            seen |= bit;
+            if (reader.peek() == JsonToken.NULL) {
+                reader.nextNull(); // the default, as for every field
+            } else if (field.isRepeated()) {
+                repeated(builder, field, depth);
             } else {
-                checkValue(value, field, fieldPath);
+                Object value = value(builder, field, depth);
+                OneofDescriptor oneof = field.getContainingOneof();
+                if (oneof != null && builder.getOneofFieldDescriptor(oneof) != null) {
+                    throw shape(" is set where "
+                            + builder.getOneofFieldDescriptor(oneof).getJsonName() + " already is (only one of "
+                            + oneof.getName() + " may be)");
+                }
+                builder.setField(field, value);
             }
         }
+        reader.endObject();
     }
 
-    private static void checkValue(JsonElement value, FieldDescriptor field, String path)
-            throws InvalidExportException {
+    private void repeated(Message.Builder builder, FieldDescriptor field, int depth)
+            throws IOException, InvalidExportException {
+        if (field.isMapField()) {
+            throw new IllegalStateException("OTLP has no map fields: " + field.getFullName());
+        }
+        if (reader.peek() != JsonToken.BEGIN_ARRAY) {
+            throw shape(" must be an array; got " + element());
+        }
+        reader.beginArray();
+        while (reader.hasNext()) {
+            if (reader.peek() == JsonToken.NULL) {
+                reader.nextNull();
+                if (field.getJavaType() == FieldDescriptor.JavaType.ENUM) {
+                    continue; // JsonFormat skips a null enum value in a repeated field
+                }
+                throw shape(" must not be null (an element of the array " + field.getJsonName() + ")");
+            }
+            builder.addRepeatedField(field, value(builder, field, depth));
+        }
+        reader.endArray();
+    }
+
+    /** Reads the value (not null) of {@code field}, or an element of it if repeated, as JsonFormat does. */
+    private Object value(Message.Builder builder, FieldDescriptor field, int depth)
+            throws IOException, InvalidExportException {
+        if (field.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
+            if (reader.peek() != JsonToken.BEGIN_OBJECT) {
+                throw shape(" must be an object (a " + field.getMessageType().getName() + "); got " + element());
+            }
+            if (depth >= MAX_MESSAGE_DEPTH) {
+                throw new InvalidExportException(
+                        reader.getPath().substring(2) + " is nested more than " + MAX_MESSAGE_DEPTH + " messages deep");
+            }
+            Message.Builder child = builder.newBuilderForField(field);
+            message(child, depth + 1);
+            return child.build();
+        }
+        Integer idBytes = HEX_IDS.get(field);
+        if (idBytes != null) {
+            return hexId(idBytes);
+        }
+        if (field.getJavaType() == FieldDescriptor.JavaType.ENUM) {
+            return enumValue(field.getEnumType());
+        }
+        String text = scalar(field);
         switch (field.getJavaType()) {
-            case MESSAGE -> {
-                if (value.isJsonObject()) {
-                    checkValues(value.getAsJsonObject(), field.getMessageType(), path);
-                }
-            }
             case INT, LONG, FLOAT, DOUBLE -> {
-                if (value.isJsonPrimitive()) {
-                    checkNumberLength(value.getAsString(), path);
+                if (text.length() > MAX_NUMBER_CHARS) {
+                    throw new InvalidExportException(path() + " must be a number of at most " + MAX_NUMBER_CHARS
+                            + " characters; got " + text.length() + " characters");
                 }
             }
-            case ENUM -> checkEnum(value, field.getEnumType(), path);
-            case STRING -> {
-                if (value.isJsonPrimitive()) {
-                    checkUnicode(value.getAsString(), path);
-                }
-            }
+            case STRING -> checkUnicode(text);
             default -> {
-                // JsonFormat reads bytes and booleans in time linear in their length
+                // bytes and booleans are read in time linear in their length
             }
         }
+        return switch (field.getType()) {
+            case INT32, SINT32, SFIXED32 -> int32(text);
+            case INT64, SINT64, SFIXED64 -> int64(text);
+            case UINT32, FIXED32 -> uint32(text);
+            case UINT64, FIXED64 -> uint64(text);
+            case BOOL -> bool(text);
+            case DOUBLE -> doubleValue(text);
+            case FLOAT -> floatValue(text);
+            case STRING -> text;
+            case BYTES -> base64(text);
+            default -> throw new IllegalStateException("OTLP has no field of type " + field.getType());
+        };
+    }
+
+    /**
+     * The text of a string, number or boolean, as JsonFormat reads every scalar (a number's digits as written, so a
+     * string field takes {@code 12} as "12").
+     */
+    private String scalar(FieldDescriptor field) throws IOException, InvalidExportException {
+        scalarToken = reader.peek();
+        return switch (scalarToken) {
+            case STRING, NUMBER -> reader.nextString();
+            case BOOLEAN -> reader.nextBoolean() ? "true" : "false";
+            default -> throw shape(" must be " + expected(field) + "; got " + element());
+        };
+    }
+
+    private ByteString hexId(int bytes) throws IOException, InvalidExportException {
+        String hex = reader.peek() == JsonToken.STRING ? reader.nextString() : null;
+        // Hex of another even length is decoded, so that ExportChecks drops that one item (partial success) rather
+        // than the whole request; what is not hex at all makes the body malformed.
+        if (hex == null || !isHex(hex)) {
+            String got = hex == null ? element() : shorten(new JsonPrimitive(hex).toString());
+            throw new InvalidExportException(
+                    path() + " must be " + (2 * bytes) + " hex characters (or empty); got " + got);
+        }
+        return hex.isEmpty() ? ByteString.EMPTY : ByteString.copyFrom(HEX.parseHex(hex));
     }
 
     /**
      * An enum value is an integer (OTLP/JSON; a number such as {@code 2.0} is one, and so is a string of one, which
      * JsonFormat reads), or the name of one of the enum's values, which the specification no longer allows but
-     * JsonFormat reads and older clients sent. Anything else is malformed: JsonFormat, told to ignore unknown fields,
-     * would drop it without a word ({@code 1.5}, an unknown name, {@code true}, {@code [1]}), and the item would be
-     * written as if the field were not set, a span's error status or a log record's severity lost.
+     * JsonFormat reads and older clients sent. A number the enum does not name (a later version's) is kept, as protobuf
+     * keeps it. Anything else is malformed: JsonFormat, told to ignore unknown fields, would drop it without a word
+     * ({@code 1.5}, an unknown name, {@code true}, {@code [1]}), and the item would be written as if the field were not
+     * set, a span's error status or a log record's severity lost.
      */
-    private static void checkEnum(JsonElement value, EnumDescriptor type, String path) throws InvalidExportException {
-        if (value.isJsonNull()) {
-            return; // the default, as for every field
-        }
-        if (value.isJsonPrimitive()) {
-            JsonPrimitive primitive = value.getAsJsonPrimitive();
-            String text = primitive.getAsString();
-            checkNumberLength(text, path);
-            if (primitive.isString() && type.findValueByName(text) != null) {
-                return;
+    private EnumValueDescriptor enumValue(EnumDescriptor type) throws IOException, InvalidExportException {
+        JsonToken token = reader.peek();
+        if (token == JsonToken.STRING || token == JsonToken.NUMBER) {
+            scalarToken = token;
+            String text = reader.nextString();
+            if (text.length() > MAX_NUMBER_CHARS) {
+                throw new InvalidExportException(path() + " must be a number of at most " + MAX_NUMBER_CHARS
+                        + " characters; got " + text.length() + " characters");
             }
-            if (!primitive.isBoolean()) {
-                try {
-                    new BigDecimal(text).intValueExact();
-                    return;
-                } catch (NumberFormatException | ArithmeticException e) {
-                    // not an integer of 32 bits
-                }
+            EnumValueDescriptor named = type.findValueByName(text);
+            if (named != null) {
+                return named;
+            }
+            try {
+                return type.findValueByNumberCreatingIfUnknown(new BigDecimal(text).intValueExact());
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw new InvalidExportException(
+                        path() + " must be an integer (a value of enum " + type.getName() + "); got " + got(text));
             }
         }
-        throw new InvalidExportException(path + " must be an integer (a value of enum " + type.getName() + "); got "
-                + shorten(value.toString()));
+        String got = element();
+        throw new InvalidExportException(
+                path() + " must be an integer (a value of enum " + type.getName() + "); got " + got);
     }
 
-    private static void checkNumberLength(String text, String path) throws InvalidExportException {
-        if (text.length() > MAX_NUMBER_CHARS) {
-            throw new InvalidExportException(path + " must be a number of at most " + MAX_NUMBER_CHARS
-                    + " characters; got " + text.length() + " characters");
+    private int int32(String text) throws InvalidExportException {
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            // JSON does not tell 1 from 1.0: an integer written as a decimal is one
+        }
+        try {
+            return new BigDecimal(text).intValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw shape(" must be a 32-bit integer; got " + got(text));
+        }
+    }
+
+    private long int64(String text) throws InvalidExportException {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            // as for int32
+        }
+        try {
+            return new BigDecimal(text).longValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw shape(" must be a 64-bit integer; got " + got(text));
+        }
+    }
+
+    private int uint32(String text) throws InvalidExportException {
+        BigInteger value = unsigned(text, MAX_UINT32, "32");
+        return value.intValue();
+    }
+
+    private long uint64(String text) throws InvalidExportException {
+        if (isDigits(text, 18)) {
+            return Long.parseLong(text); // the common case, without BigDecimal: below 10^18 < 2^63
+        }
+        return unsigned(text, MAX_UINT64, "64").longValue();
+    }
+
+    private BigInteger unsigned(String text, BigInteger max, String bits) throws InvalidExportException {
+        BigInteger value;
+        try {
+            value = new BigDecimal(text).toBigIntegerExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw shape(" must be an unsigned " + bits + "-bit integer; got " + got(text));
+        }
+        if (value.signum() < 0 || value.compareTo(max) > 0) {
+            throw shape(" must be an unsigned " + bits + "-bit integer; got " + got(text) + ", out of range");
+        }
+        return value;
+    }
+
+    private boolean bool(String text) throws InvalidExportException {
+        return switch (text) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw shape(" must be true or false; got " + got(text));
+        };
+    }
+
+    private double doubleValue(String text) throws InvalidExportException {
+        switch (text) {
+            case "NaN":
+                return Double.NaN;
+            case "Infinity":
+                return Double.POSITIVE_INFINITY;
+            case "-Infinity":
+                return Double.NEGATIVE_INFINITY;
+            default:
+                break;
+        }
+        BigDecimal value;
+        try {
+            value = new BigDecimal(text);
+        } catch (NumberFormatException e) {
+            throw shape(" must be a number; got " + got(text));
+        }
+        if (value.compareTo(MAX_DOUBLE) > 0 || value.compareTo(MIN_DOUBLE) < 0) {
+            throw shape(" must be a number within the range of a double; got " + got(text));
+        }
+        return value.doubleValue();
+    }
+
+    private float floatValue(String text) throws InvalidExportException {
+        switch (text) {
+            case "NaN":
+                return Float.NaN;
+            case "Infinity":
+                return Float.POSITIVE_INFINITY;
+            case "-Infinity":
+                return Float.NEGATIVE_INFINITY;
+            default:
+                break;
+        }
+        double value;
+        try {
+            value = Double.parseDouble(text);
+        } catch (NumberFormatException e) {
+            throw shape(" must be a number; got " + got(text));
+        }
+        if (value > Float.MAX_VALUE * (1.0 + 1e-6) || value < -Float.MAX_VALUE * (1.0 + 1e-6)) {
+            throw shape(" must be a number within the range of a float; got " + got(text));
+        }
+        return (float) value;
+    }
+
+    /** Base64 as JsonFormat reads it: padding optional, the URL-safe alphabet if the standard one does not fit. */
+    private ByteString base64(String text) throws InvalidExportException {
+        try {
+            return ByteString.copyFrom(Base64.getDecoder().decode(text));
+        } catch (IllegalArgumentException e) {
+            // the URL-safe alphabet, then
+        }
+        try {
+            return ByteString.copyFrom(Base64.getUrlDecoder().decode(text));
+        } catch (IllegalArgumentException e) {
+            throw shape(" must be base64; got " + got(text));
         }
     }
 
     /**
      * A string must be Unicode text: protobuf holds it as UTF-8, which cannot encode half of a surrogate pair, so the
-     * protobuf encoder would write such a character (JSON escapes one as backslash, u and its hex) as {@code ?}, and the value written
-     * would not be the value sent. Binary protobuf with invalid UTF-8 in a string is refused too.
+     * protobuf encoder would write such a character (JSON escapes one as backslash, u and its hex) as {@code ?}, and
+     * the value written would not be the value sent. Binary protobuf with invalid UTF-8 in a string is refused too.
      */
-    private static void checkUnicode(String text, String path) throws InvalidExportException {
+    private void checkUnicode(String text) throws InvalidExportException {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             if (!Character.isSurrogate(c)) {
@@ -275,31 +457,42 @@ final class OtlpJson {
                 i++;
                 continue;
             }
-            throw new InvalidExportException(path + " is not valid Unicode: character " + i + " is \\u"
+            throw new InvalidExportException(path() + " is not valid Unicode: character " + i + " is \\u"
                     + HEX.toHexDigits(c) + ", half of a surrogate pair");
         }
     }
 
-    private static void hexToBase64(Child parent, String camel, String snake, int bytes) throws InvalidExportException {
-        hexToBase64(parent, camel, bytes);
-        hexToBase64(parent, snake, bytes);
+    private static String expected(FieldDescriptor field) {
+        return switch (field.getJavaType()) {
+            case INT, LONG, FLOAT, DOUBLE -> "a number";
+            case BOOLEAN -> "true or false";
+            case BYTE_STRING -> "base64";
+            default -> "a string";
+        };
     }
 
-    private static void hexToBase64(Child parent, String key, int bytes) throws InvalidExportException {
-        JsonElement value = parent.object.get(key);
-        if (value == null || value.isJsonNull()) {
-            return;
-        }
-        String hex = value.isJsonPrimitive() && value.getAsJsonPrimitive().isString() ? value.getAsString() : null;
-        // Hex of another even length is decoded, so that ExportChecks drops that one item (partial success) rather
-        // than the whole request; what is not hex at all makes the body malformed.
-        if (hex == null || !isHex(hex)) {
-            throw new InvalidExportException(parent.path + "." + key + " must be " + (2 * bytes)
-                    + " hex characters (or empty); got " + shorten(value.toString()));
-        }
-        if (!hex.isEmpty()) {
-            parent.object.add(key, new JsonPrimitive(BASE64.encodeToString(HEX.parseHex(hex))));
-        }
+    /** A mistake of the protobuf JSON mapping at the value just read, such as a string where an integer belongs. */
+    private InvalidExportException shape(String problem) {
+        return new InvalidExportException("the body is not a valid OTLP/JSON " + requestType + ": " + path() + problem);
+    }
+
+    /** Reads the value at the reader's position, whatever it is, and shows it as JSON. */
+    private String element() throws IOException {
+        return shorten(ELEMENT.read(reader).toString());
+    }
+
+    /** A scalar just read, as it was written. */
+    private String got(String text) {
+        return shorten(scalarToken == JsonToken.STRING ? new JsonPrimitive(text).toString() : text);
+    }
+
+    /**
+     * Where the value just read is, as its keys and indexes from the top of the body, such as {@code
+     * resourceSpans[0].scopeSpans[0].spans[3].traceId}. (Before a value is read, {@code reader.getPath()} is where it
+     * is.)
+     */
+    private String path() {
+        return reader.getPreviousPath().substring(2); // without "$."
     }
 
     private static boolean isHex(String s) {
@@ -315,33 +508,28 @@ final class OtlpJson {
         return true;
     }
 
-    /**
-     * The objects in the array under {@code camel} (or {@code snake}). Anything else there (not an array, elements
-     * not objects) is left for JsonFormat, which rejects it with its own message.
-     */
-    private static List<Child> children(JsonObject parent, String camel, String snake, String parentPath) {
-        List<Child> children = new ArrayList<>();
-        addChildren(parent.get(camel), join(parentPath, camel), children);
-        if (!snake.equals(camel)) {
-            addChildren(parent.get(snake), join(parentPath, snake), children);
+    private static boolean isDigits(String s, int maxLength) {
+        if (s.isEmpty() || s.length() > maxLength) {
+            return false;
         }
-        return children;
-    }
-
-    private static void addChildren(JsonElement array, String path, List<Child> children) {
-        if (array == null || !array.isJsonArray()) {
-            return;
-        }
-        JsonArray elements = array.getAsJsonArray();
-        for (int i = 0; i < elements.size(); i++) {
-            if (elements.get(i).isJsonObject()) {
-                children.add(new Child(elements.get(i).getAsJsonObject(), path + "[" + i + "]"));
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
             }
         }
+        return true;
     }
 
-    private static String join(String parentPath, String key) {
-        return parentPath.isEmpty() ? key : parentPath + "." + key;
+    private static Map<FieldDescriptor, Integer> hexIds() {
+        Map<FieldDescriptor, Integer> ids = new HashMap<>();
+        for (Descriptor type : List.of(
+                Span.getDescriptor(), Span.Link.getDescriptor(), LogRecord.getDescriptor(), Exemplar.getDescriptor())) {
+            ids.put(type.findFieldByName("trace_id"), TRACE_ID_BYTES);
+            ids.put(type.findFieldByName("span_id"), SPAN_ID_BYTES);
+        }
+        ids.put(Span.getDescriptor().findFieldByName("parent_span_id"), SPAN_ID_BYTES);
+        return Map.copyOf(ids);
     }
 
     /**
@@ -361,7 +549,4 @@ final class OtlpJson {
     private static String shorten(String s) {
         return s.length() <= 80 ? s : s.substring(0, 80) + "...";
     }
-
-    /** A JSON object and where it is in the request, for error messages. */
-    private record Child(JsonObject object, String path) {}
 }
