@@ -1,13 +1,14 @@
 package io.otellake.ingest;
 
-import com.google.gson.Gson;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonPrimitive;
-import com.google.gson.Strictness;
-import com.google.gson.TypeAdapter;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
-import com.google.gson.stream.MalformedJsonException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumDescriptor;
@@ -21,12 +22,16 @@ import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.metrics.v1.Exemplar;
 import io.opentelemetry.proto.trace.v1.Span;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.StringReader;
+import java.io.StringWriter;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.Base64;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -40,13 +45,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * 64-bit integers may be strings or numbers, enums integers (or names of their values: anything else is malformed, not
  * dropped), unknown fields are ignored.
  *
- * <p>How: one pass of Gson's streaming reader over the text, straight onto the messages' builders, field by field as
- * the types' descriptors say. Every value is read as protobuf's {@code JsonFormat} (protobuf-java-util) reads it, with
+ * <p>How: one pass of Jackson's streaming parser over the UTF-8 bytes (checked first to be UTF-8, as the specification
+ * requires), straight onto the messages' builders, field by field as the types' descriptors say. Every value is read as protobuf's {@code JsonFormat} (protobuf-java-util) reads it, with
  * the same numbers, strings, bytes, enums, nulls, oneofs and nesting limit, so that a request means the same as it did
  * when ingest parsed a Gson tree, rewrote the ids in it and gave it to JsonFormat; {@code OtlpJsonDifferentialTest}
  * compares the two on generated requests, valid and broken. Where this reader differs, it refuses what the old way
  * accepted: a key that appears twice in one object (JSON leaves its meaning open, and parsers disagree: the tree kept
- * the last value) and the same field under both of its names.
+ * the last value), the same field under both of its names, and an array of one element where a single string, number
+ * or boolean belongs (Gson's tree read it as that element).
  *
  * <p>Checks besides the mapping, each a 400 that names the value's place:
  *
@@ -66,13 +72,24 @@ final class OtlpJson {
 
     /**
      * The most characters of a number's value, as a JSON number or a string: far more than any number of a field needs
-     * (a 64-bit integer has at most 20 digits, a double is exact in 17 significant ones), and Gson reads no longer
-     * JSON number anyway (its buffer is 1024 characters).
+     * (a 64-bit integer has at most 20 digits, a double is exact in 17 significant ones).
      */
     static final int MAX_NUMBER_CHARS = 1024;
 
     /** How deep messages may nest in a request: JsonFormat's recursion limit. */
     static final int MAX_MESSAGE_DEPTH = 100;
+
+    /** How deep JSON arrays and objects may nest, known fields or not: Gson's limit, which ingest used before. */
+    static final int MAX_JSON_DEPTH = 255;
+
+    private static final JsonFactory JSON = JsonFactory.builder()
+            // names are canonicalized per parser; interning a hostile client's million distinct keys would not be
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(MAX_JSON_DEPTH)
+                    .maxNumberLength(MAX_NUMBER_CHARS)
+                    .build())
+            .build();
 
     /** The fields that hold trace and span ids, in hex, with their length in bytes. */
     private static final Map<FieldDescriptor, Integer> HEX_IDS = hexIds();
@@ -88,67 +105,71 @@ final class OtlpJson {
     private static final BigInteger MAX_UINT32 = BigInteger.valueOf(0xFFFF_FFFFL);
     private static final BigInteger MAX_UINT64 = new BigInteger("FFFFFFFFFFFFFFFF", 16);
     private static final HexFormat HEX = HexFormat.of();
-    /** Reads any JSON value as a tree, with the reader's strictness: only to show a value that is in the wrong place. */
-    private static final TypeAdapter<JsonElement> ELEMENT = new Gson().getAdapter(JsonElement.class);
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
-    private final JsonReader reader;
+    private final JsonParser parser;
     private final String requestType;
-    /** The token of the scalar read last, for error messages: STRING, NUMBER or BOOLEAN. */
-    private JsonToken scalarToken = JsonToken.NULL;
 
-    private OtlpJson(JsonReader reader, String requestType) {
-        this.reader = reader;
+    private OtlpJson(JsonParser parser, String requestType) {
+        this.parser = parser;
         this.requestType = requestType;
     }
 
-    static ExportTraceServiceRequest parseTraces(String json) throws InvalidExportException {
+    static ExportTraceServiceRequest parseTraces(byte[] json) throws InvalidExportException {
         return (ExportTraceServiceRequest) parse(json, ExportTraceServiceRequest.newBuilder());
     }
 
-    static ExportLogsServiceRequest parseLogs(String json) throws InvalidExportException {
+    static ExportLogsServiceRequest parseLogs(byte[] json) throws InvalidExportException {
         return (ExportLogsServiceRequest) parse(json, ExportLogsServiceRequest.newBuilder());
     }
 
-    static ExportMetricsServiceRequest parseMetrics(String json) throws InvalidExportException {
+    static ExportMetricsServiceRequest parseMetrics(byte[] json) throws InvalidExportException {
         return (ExportMetricsServiceRequest) parse(json, ExportMetricsServiceRequest.newBuilder());
     }
 
-    private static Message parse(String json, Message.Builder builder) throws InvalidExportException {
-        JsonReader reader = new JsonReader(new StringReader(json));
-        reader.setStrictness(Strictness.STRICT);
-        OtlpJson parser = new OtlpJson(reader, builder.getDescriptorForType().getName());
-        try {
-            JsonToken first;
+    private static Message parse(byte[] json, Message.Builder builder) throws InvalidExportException {
+        // Jackson would take a body that starts with NUL bytes as UTF-16 or UTF-32; OTLP/JSON is UTF-8 only
+        if (!isUtf8(json) || (json.length >= 2 && (json[0] == 0 || json[1] == 0))) {
+            throw new InvalidExportException("the body is not valid UTF-8, which OTLP/JSON requires");
+        }
+        try (JsonParser parser = JSON.createParser(json)) {
+            OtlpJson reader =
+                    new OtlpJson(parser, builder.getDescriptorForType().getName());
             try {
-                first = reader.peek();
-            } catch (EOFException e) {
-                throw new InvalidExportException("the body must be a JSON object; got nothing");
+                reader.request(builder);
+            } catch (JsonProcessingException e) {
+                String path = reader.path();
+                throw new InvalidExportException("the body is not valid JSON: " + jacksonMessage(e)
+                        + (path.isEmpty() ? "" : " (in " + path + ")"));
             }
-            if (first != JsonToken.BEGIN_OBJECT) {
-                JsonElement root = ELEMENT.read(reader);
-                throw new InvalidExportException("the body must be a JSON object; got "
-                        + (root.isJsonArray() ? "an array" : shorten(root.toString())));
-            }
-            parser.message(builder, 0);
-            boolean more;
-            try {
-                more = reader.peek() != JsonToken.END_DOCUMENT;
-            } catch (IOException e) {
-                more = true; // strict Gson calls a second value a syntax error
-            }
-            if (more) {
-                throw new InvalidExportException("the body is not valid JSON: more follows the first JSON value");
-            }
-        } catch (MalformedJsonException | EOFException e) {
-            throw new InvalidExportException("the body is not valid JSON: " + gsonMessage(e));
-        } catch (IOException | RuntimeException e) {
-            // Gson's other complaints (a nesting limit, a number it cannot read) are about the body too.
-            throw new InvalidExportException("the body is not valid JSON: " + gsonMessage(e));
+        } catch (IOException e) {
+            throw new IllegalStateException("reading a byte array failed", e);
         }
         return builder.build();
     }
 
-    /** Reads the object at the reader's position into {@code builder}, nested {@code depth} messages deep. */
+    private void request(Message.Builder builder) throws IOException, InvalidExportException {
+        JsonToken first = parser.nextToken();
+        if (first == null) {
+            throw new InvalidExportException("the body must be a JSON object; got nothing");
+        }
+        if (first != JsonToken.START_OBJECT) {
+            throw new InvalidExportException(
+                    "the body must be a JSON object; got " + (first == JsonToken.START_ARRAY ? "an array" : element()));
+        }
+        message(builder, 0);
+        boolean more;
+        try {
+            more = parser.nextToken() != null;
+        } catch (JsonProcessingException e) {
+            more = true;
+        }
+        if (more) {
+            throw new InvalidExportException("the body is not valid JSON: more follows the first JSON value");
+        }
+    }
+
+    /** Reads the object whose start the parser is at into {@code builder}, nested {@code depth} messages deep. */
     private void message(Message.Builder builder, int depth) throws IOException, InvalidExportException {
         Map<String, FieldDescriptor> fields = FIELDS_BY_KEY.computeIfAbsent(builder.getDescriptorForType(), type -> {
             Map<String, FieldDescriptor> byKey = new HashMap<>();
@@ -162,70 +183,75 @@ final class OtlpJson {
             return byKey;
         });
         long seen = 0; // by field index; OTLP's messages have fewer than 64 fields
-        reader.beginObject();
-        while (reader.hasNext()) {
-            String key = reader.nextName();
-            FieldDescriptor field = fields.get(key);
+        JsonToken token;
+        while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
+            FieldDescriptor field = fields.get(parser.currentName());
+            JsonToken value = parser.nextToken();
             if (field == null) {
-                reader.skipValue(); // unknown fields are ignored
+                parser.skipChildren(); // unknown fields are ignored
                 continue;
             }
             long bit = 1L << field.getIndex();
             if ((seen & bit) != 0) {
-                throw new InvalidExportException(reader.getPath().substring(2) + " sets the field "
-                        + field.getJsonName() + " a second time in one object");
+                parser.skipChildren();
+                throw new InvalidExportException(
+                        path() + " sets the field " + field.getJsonName() + " a second time in one object");
             }
             seen |= bit;
-            if (reader.peek() == JsonToken.NULL) {
-                reader.nextNull(); // the default, as for every field
-            } else if (field.isRepeated()) {
-                repeated(builder, field, depth);
-            } else {
-                Object value = value(builder, field, depth);
-                OneofDescriptor oneof = field.getContainingOneof();
-                if (oneof != null && builder.getOneofFieldDescriptor(oneof) != null) {
-                    throw shape(" is set where "
-                            + builder.getOneofFieldDescriptor(oneof).getJsonName() + " already is (only one of "
-                            + oneof.getName() + " may be)");
-                }
-                builder.setField(field, value);
+            if (value == JsonToken.VALUE_NULL) {
+                continue; // the default, as for every field
             }
+            if (field.isRepeated()) {
+                repeated(builder, field, value, depth);
+                continue;
+            }
+            Object parsed = value(builder, field, value, depth);
+            OneofDescriptor oneof = field.getContainingOneof();
+            if (oneof != null && builder.getOneofFieldDescriptor(oneof) != null) {
+                throw shape(" is set where "
+                        + builder.getOneofFieldDescriptor(oneof).getJsonName() + " already is (only one of "
+                        + oneof.getName() + " may be)");
+            }
+            builder.setField(field, parsed);
         }
-        reader.endObject();
+        if (token != JsonToken.END_OBJECT) {
+            throw new IllegalStateException("a JSON object holds " + token);
+        }
     }
 
-    private void repeated(Message.Builder builder, FieldDescriptor field, int depth)
+    private void repeated(Message.Builder builder, FieldDescriptor field, JsonToken start, int depth)
             throws IOException, InvalidExportException {
         if (field.isMapField()) {
             throw new IllegalStateException("OTLP has no map fields: " + field.getFullName());
         }
-        if (reader.peek() != JsonToken.BEGIN_ARRAY) {
+        if (start != JsonToken.START_ARRAY) {
             throw shape(" must be an array; got " + element());
         }
-        reader.beginArray();
-        while (reader.hasNext()) {
-            if (reader.peek() == JsonToken.NULL) {
-                reader.nextNull();
+        JsonToken token;
+        while ((token = parser.nextToken()) != JsonToken.END_ARRAY) {
+            if (token == JsonToken.VALUE_NULL) {
                 if (field.getJavaType() == FieldDescriptor.JavaType.ENUM) {
                     continue; // JsonFormat skips a null enum value in a repeated field
                 }
                 throw shape(" must not be null (an element of the array " + field.getJsonName() + ")");
             }
-            builder.addRepeatedField(field, value(builder, field, depth));
+            builder.addRepeatedField(field, value(builder, field, token, depth));
         }
-        reader.endArray();
     }
 
-    /** Reads the value (not null) of {@code field}, or an element of it if repeated, as JsonFormat does. */
-    private Object value(Message.Builder builder, FieldDescriptor field, int depth)
+    /**
+     * Reads the value (not null) of {@code field}, or an element of it if repeated, whose first token the parser is
+     * at, as JsonFormat reads it.
+     */
+    private Object value(Message.Builder builder, FieldDescriptor field, JsonToken token, int depth)
             throws IOException, InvalidExportException {
         if (field.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
-            if (reader.peek() != JsonToken.BEGIN_OBJECT) {
+            if (token != JsonToken.START_OBJECT) {
                 throw shape(" must be an object (a " + field.getMessageType().getName() + "); got " + element());
             }
             if (depth >= MAX_MESSAGE_DEPTH) {
                 throw new InvalidExportException(
-                        reader.getPath().substring(2) + " is nested more than " + MAX_MESSAGE_DEPTH + " messages deep");
+                        path() + " is nested more than " + MAX_MESSAGE_DEPTH + " messages deep");
             }
             Message.Builder child = builder.newBuilderForField(field);
             message(child, depth + 1);
@@ -233,12 +259,27 @@ final class OtlpJson {
         }
         Integer idBytes = HEX_IDS.get(field);
         if (idBytes != null) {
-            return hexId(idBytes);
+            return hexId(token, idBytes);
         }
         if (field.getJavaType() == FieldDescriptor.JavaType.ENUM) {
-            return enumValue(field.getEnumType());
+            return enumValue(field.getEnumType(), token);
         }
-        String text = scalar(field);
+        if (!token.isScalarValue()) {
+            throw shape(" must be " + expected(field) + "; got " + element());
+        }
+        if (field.getType() == FieldDescriptor.Type.STRING && token == JsonToken.VALUE_STRING && !field.isRepeated()) {
+            return utf8String();
+        }
+        if (token == JsonToken.VALUE_NUMBER_INT && parser.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+            // A plain integer of at most 64 bits: what JsonFormat reads with Long.parseLong, without its text.
+            Object exact = integer(field, parser.getLongValue());
+            if (exact != null) {
+                return exact;
+            }
+        }
+        // Every scalar is read from its text, as JsonFormat reads it (a number's digits as written, so a string
+        // field takes 12 as "12", a boolean field the string "true").
+        String text = parser.getText();
         switch (field.getJavaType()) {
             case INT, LONG, FLOAT, DOUBLE -> {
                 if (text.length() > MAX_NUMBER_CHARS) {
@@ -266,28 +307,69 @@ final class OtlpJson {
     }
 
     /**
-     * The text of a string, number or boolean, as JsonFormat reads every scalar (a number's digits as written, so a
-     * string field takes {@code 12} as "12").
+     * The value of an integer field from a JSON integer of at most 64 bits, as JsonFormat reads it, or null where
+     * JsonFormat would read its text instead (a field of another type, or out of range, for the message).
      */
-    private String scalar(FieldDescriptor field) throws IOException, InvalidExportException {
-        scalarToken = reader.peek();
-        return switch (scalarToken) {
-            case STRING, NUMBER -> reader.nextString();
-            case BOOLEAN -> reader.nextBoolean() ? "true" : "false";
-            default -> throw shape(" must be " + expected(field) + "; got " + element());
+    private static Object integer(FieldDescriptor field, long value) {
+        return switch (field.getType()) {
+            case INT64, SINT64, SFIXED64 -> value;
+            case UINT64, FIXED64 -> value >= 0 ? value : null;
+            case INT32, SINT32, SFIXED32 -> value == (int) value ? (int) value : null;
+            case UINT32, FIXED32 -> value >= 0 && value <= 0xFFFF_FFFFL ? (int) value : null;
+            default -> null;
         };
     }
 
-    private ByteString hexId(int bytes) throws IOException, InvalidExportException {
-        String hex = reader.peek() == JsonToken.STRING ? reader.nextString() : null;
+    /**
+     * A string value as UTF-8 bytes, which protobuf's generated builders take for a string field (set...Bytes), as
+     * they hold strings parsed from protobuf: writing the request for Kafka then copies them instead of encoding every
+     * string twice (its UTF-8 length, then its bytes), which took as long as reading the JSON.
+     */
+    private ByteString utf8String() throws IOException, InvalidExportException {
+        char[] chars = parser.getTextCharacters();
+        int offset = parser.getTextOffset();
+        int length = parser.getTextLength();
+        byte[] bytes = new byte[length];
+        for (int i = 0; i < length; i++) {
+            char c = chars[offset + i];
+            if (c >= 0x80) {
+                String text = new String(chars, offset, length);
+                checkUnicode(text);
+                return ByteString.copyFromUtf8(text);
+            }
+            bytes[i] = (byte) c;
+        }
+        return ByteString.copyFrom(bytes);
+    }
+
+    private ByteString hexId(JsonToken token, int bytes) throws IOException, InvalidExportException {
+        if (token != JsonToken.VALUE_STRING) {
+            throw new InvalidExportException(
+                    path() + " must be " + (2 * bytes) + " hex characters (or empty); got " + element());
+        }
+        char[] chars = parser.getTextCharacters();
+        int offset = parser.getTextOffset();
+        int length = parser.getTextLength();
         // Hex of another even length is decoded, so that ExportChecks drops that one item (partial success) rather
         // than the whole request; what is not hex at all makes the body malformed.
-        if (hex == null || !isHex(hex)) {
-            String got = hex == null ? element() : shorten(new JsonPrimitive(hex).toString());
-            throw new InvalidExportException(
-                    path() + " must be " + (2 * bytes) + " hex characters (or empty); got " + got);
+        if (length % 2 != 0) {
+            throw notHex(bytes);
         }
-        return hex.isEmpty() ? ByteString.EMPTY : ByteString.copyFrom(HEX.parseHex(hex));
+        byte[] id = new byte[length / 2];
+        for (int i = 0; i < id.length; i++) {
+            int high = Character.digit(chars[offset + 2 * i], 16);
+            int low = Character.digit(chars[offset + 2 * i + 1], 16);
+            if (high < 0 || low < 0 || chars[offset + 2 * i] >= 0x80 || chars[offset + 2 * i + 1] >= 0x80) {
+                throw notHex(bytes);
+            }
+            id[i] = (byte) (high << 4 | low);
+        }
+        return id.length == 0 ? ByteString.EMPTY : ByteString.copyFrom(id);
+    }
+
+    private InvalidExportException notHex(int bytes) throws IOException {
+        return new InvalidExportException(
+                path() + " must be " + (2 * bytes) + " hex characters (or empty); got " + quoted(parser.getText()));
     }
 
     /**
@@ -298,29 +380,31 @@ final class OtlpJson {
      * ({@code 1.5}, an unknown name, {@code true}, {@code [1]}), and the item would be written as if the field were not
      * set, a span's error status or a log record's severity lost.
      */
-    private EnumValueDescriptor enumValue(EnumDescriptor type) throws IOException, InvalidExportException {
-        JsonToken token = reader.peek();
-        if (token == JsonToken.STRING || token == JsonToken.NUMBER) {
-            scalarToken = token;
-            String text = reader.nextString();
+    private EnumValueDescriptor enumValue(EnumDescriptor type, JsonToken token)
+            throws IOException, InvalidExportException {
+        if (!token.isScalarValue()) {
+            String got = element();
+            throw new InvalidExportException(
+                    path() + " must be an integer (a value of enum " + type.getName() + "); got " + got);
+        }
+        String text = parser.getText();
+        if (token == JsonToken.VALUE_STRING || token.isNumeric()) {
             if (text.length() > MAX_NUMBER_CHARS) {
                 throw new InvalidExportException(path() + " must be a number of at most " + MAX_NUMBER_CHARS
                         + " characters; got " + text.length() + " characters");
             }
-            EnumValueDescriptor named = type.findValueByName(text);
+            EnumValueDescriptor named = token == JsonToken.VALUE_STRING ? type.findValueByName(text) : null;
             if (named != null) {
                 return named;
             }
             try {
                 return type.findValueByNumberCreatingIfUnknown(new BigDecimal(text).intValueExact());
             } catch (NumberFormatException | ArithmeticException e) {
-                throw new InvalidExportException(
-                        path() + " must be an integer (a value of enum " + type.getName() + "); got " + got(text));
+                // not an integer of 32 bits
             }
         }
-        String got = element();
         throw new InvalidExportException(
-                path() + " must be an integer (a value of enum " + type.getName() + "); got " + got);
+                path() + " must be an integer (a value of enum " + type.getName() + "); got " + got(token, text));
     }
 
     private int int32(String text) throws InvalidExportException {
@@ -350,13 +434,12 @@ final class OtlpJson {
     }
 
     private int uint32(String text) throws InvalidExportException {
-        BigInteger value = unsigned(text, MAX_UINT32, "32");
-        return value.intValue();
+        return unsigned(text, MAX_UINT32, "32").intValue();
     }
 
     private long uint64(String text) throws InvalidExportException {
         if (isDigits(text, 18)) {
-            return Long.parseLong(text); // the common case, without BigDecimal: below 10^18 < 2^63
+            return Long.parseLong(text); // a time in nanoseconds, as a string, without BigDecimal: below 2^63
         }
         return unsigned(text, MAX_UINT64, "64").longValue();
     }
@@ -476,36 +559,42 @@ final class OtlpJson {
         return new InvalidExportException("the body is not a valid OTLP/JSON " + requestType + ": " + path() + problem);
     }
 
-    /** Reads the value at the reader's position, whatever it is, and shows it as JSON. */
+    /** Reads the value whose first token the parser is at, whatever it is, and shows it as JSON. */
     private String element() throws IOException {
-        return shorten(ELEMENT.read(reader).toString());
+        StringWriter json = new StringWriter();
+        try (JsonGenerator generator = JSON.createGenerator(json)) {
+            generator.copyCurrentStructure(parser);
+        }
+        return shorten(json.toString());
     }
 
-    /** A scalar just read, as it was written. */
+    /** The scalar just read (its token is the parser's current one), as it was written. */
     private String got(String text) {
-        return shorten(scalarToken == JsonToken.STRING ? new JsonPrimitive(text).toString() : text);
+        return got(parser.currentToken(), text);
+    }
+
+    private static String got(JsonToken token, String text) {
+        return token == JsonToken.VALUE_STRING ? quoted(text) : shorten(text);
+    }
+
+    private static String quoted(String text) {
+        return shorten("\"" + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + "\"");
     }
 
     /**
      * Where the value just read is, as its keys and indexes from the top of the body, such as {@code
-     * resourceSpans[0].scopeSpans[0].spans[3].traceId}. (Before a value is read, {@code reader.getPath()} is where it
-     * is.)
+     * resourceSpans[0].scopeSpans[0].spans[3].traceId}.
      */
     private String path() {
-        return reader.getPreviousPath().substring(2); // without "$."
-    }
-
-    private static boolean isHex(String s) {
-        if (s.length() % 2 != 0) {
-            return false;
-        }
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-                return false;
+        Deque<String> parts = new ArrayDeque<>();
+        for (JsonStreamContext c = parser.getParsingContext(); c != null && !c.inRoot(); c = c.getParent()) {
+            if (c.inArray()) {
+                parts.push("[" + Math.max(0, c.getCurrentIndex()) + "]");
+            } else if (c.getCurrentName() != null) {
+                parts.push((c.getParent() != null && c.getParent().inRoot() ? "" : ".") + c.getCurrentName());
             }
         }
-        return true;
+        return String.join("", parts);
     }
 
     private static boolean isDigits(String s, int maxLength) {
@@ -533,17 +622,76 @@ final class OtlpJson {
     }
 
     /**
-     * Gson's message, for a client: without its cause's class name, its advice to Java programmers and its link to a
-     * troubleshooting page.
+     * Jackson's message, for a client: what is wrong and where, without its advice to Java programmers and without the
+     * body's text.
      */
-    private static String gsonMessage(Exception e) {
-        Throwable t = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause() : e;
-        String message = String.valueOf(t.getMessage());
-        int see = message.indexOf("\nSee ");
-        message = see < 0 ? message : message.substring(0, see);
-        return message.replace(
-                        "Use JsonReader.setStrictness(Strictness.LENIENT) to accept malformed JSON", "syntax error")
-                .replace("End of input", "the body ends too early");
+    private static String jacksonMessage(JsonProcessingException e) {
+        String message = String.valueOf(e.getOriginalMessage());
+        int newline = message.indexOf('\n');
+        message = newline < 0 ? message : message.substring(0, newline);
+        int advice = message.indexOf(" (for ");
+        message = advice < 0 ? message : message.substring(0, advice);
+        message = message.replaceAll(
+                " \\(start marker at \\[Source: [^]]*; line: (\\d+), column: (\\d+)]\\)",
+                " opened at line $1 column $2");
+        JsonLocation where = e.getLocation();
+        return where == null ? message : message + " at line " + where.getLineNr() + " column " + where.getColumnNr();
+    }
+
+    /**
+     * Whether {@code bytes} are UTF-8 as RFC 3629 defines it (no overlong forms, no surrogates, nothing above U+10FFFF):
+     * what the JDK's decoder accepts, without decoding. Runs of ASCII are checked eight bytes at a time.
+     */
+    static boolean isUtf8(byte[] bytes) {
+        int i = 0;
+        int n = bytes.length;
+        while (i < n) {
+            while (i + Long.BYTES <= n && ((long) LONGS.get(bytes, i) & 0x8080_8080_8080_8080L) == 0) {
+                i += Long.BYTES;
+            }
+            if (i >= n) {
+                break;
+            }
+            int b = bytes[i] & 0xFF;
+            if (b < 0x80) {
+                i++;
+            } else if (b < 0xC2) {
+                return false; // a continuation byte, or the start of an overlong form of ASCII
+            } else if (b < 0xE0) {
+                if (i + 1 >= n || !continuation(bytes[i + 1])) {
+                    return false;
+                }
+                i += 2;
+            } else if (b < 0xF0) {
+                if (i + 2 >= n || !continuation(bytes[i + 1]) || !continuation(bytes[i + 2])) {
+                    return false;
+                }
+                int second = bytes[i + 1] & 0xFF;
+                if ((b == 0xE0 && second < 0xA0) || (b == 0xED && second >= 0xA0)) {
+                    return false; // overlong, or a surrogate
+                }
+                i += 3;
+            } else if (b < 0xF5) {
+                if (i + 3 >= n
+                        || !continuation(bytes[i + 1])
+                        || !continuation(bytes[i + 2])
+                        || !continuation(bytes[i + 3])) {
+                    return false;
+                }
+                int second = bytes[i + 1] & 0xFF;
+                if ((b == 0xF0 && second < 0x90) || (b == 0xF4 && second >= 0x90)) {
+                    return false; // overlong, or above U+10FFFF
+                }
+                i += 4;
+            } else {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean continuation(byte b) {
+        return (b & 0xC0) == 0x80;
     }
 
     private static String shorten(String s) {

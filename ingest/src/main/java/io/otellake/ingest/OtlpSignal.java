@@ -11,10 +11,6 @@ import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
 import io.opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import org.jspecify.annotations.Nullable;
 
 /** The OTLP signals ingest receives, and how each request body is decoded and checked. */
@@ -30,7 +26,7 @@ enum OtlpSignal {
                     throw notProtobuf(e);
                 }
             } else {
-                request = OtlpJson.parseTraces(utf8(body));
+                request = OtlpJson.parseTraces(body);
             }
             return ExportChecks.checkSpans(request);
         }
@@ -58,7 +54,7 @@ enum OtlpSignal {
                     throw notProtobuf(e);
                 }
             } else {
-                request = OtlpJson.parseLogs(utf8(body));
+                request = OtlpJson.parseLogs(body);
             }
             return ExportChecks.checkLogRecords(request);
         }
@@ -86,7 +82,7 @@ enum OtlpSignal {
                     throw notProtobuf(e);
                 }
             } else {
-                request = OtlpJson.parseMetrics(utf8(body));
+                request = OtlpJson.parseMetrics(body);
             }
             return ExportChecks.checkDataPoints(request);
         }
@@ -131,19 +127,6 @@ enum OtlpSignal {
 
     InvalidExportException notProtobuf(InvalidProtocolBufferException e) {
         return new InvalidExportException("the body is not a valid protobuf " + requestType + ": " + e.getMessage());
-    }
-
-    static String utf8(byte[] body) throws InvalidExportException {
-        try {
-            return StandardCharsets.UTF_8
-                    .newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(body))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            throw new InvalidExportException("the body is not valid UTF-8, which OTLP/JSON requires");
-        }
     }
 
     /**

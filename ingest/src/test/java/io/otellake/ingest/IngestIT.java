@@ -434,7 +434,8 @@ class IngestIT {
         assertThat(response.statusCode()).isEqualTo(400);
         assertThat(OtlpHttp.contentType(response)).isEqualTo("application/json");
         assertThat(OtlpHttp.message(response))
-                .isEqualTo("the body is not valid JSON: syntax error at line 1 column 20 path $.resourceLogs[0].");
+                .isEqualTo("the body is not valid JSON: Unexpected close marker ']': expected '}' at line 1 column 19"
+                        + " (in resourceLogs[0])");
     }
 
     @Test

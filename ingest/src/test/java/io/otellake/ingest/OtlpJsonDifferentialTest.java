@@ -1,6 +1,7 @@
 package io.otellake.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.gson.JsonPrimitive;
@@ -14,6 +15,10 @@ import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
@@ -90,16 +95,16 @@ class OtlpJsonDifferentialTest {
                 expected = reference(request.type, request.json);
             } catch (InvalidExportException e) {
                 refused++;
-                assertThatThrownBy(() -> parse(request.type, request.json))
+                assertThatExceptionOfType(InvalidExportException.class)
                         .as("seed %d, refused by the reference (%s): %s", seed, e.getMessage(), request.json)
-                        .isInstanceOf(InvalidExportException.class);
+                        .isThrownBy(() -> parse(request.type, request.json));
                 continue;
             }
             if (request.duplicateKey || request.arrayOfOne) {
                 duplicates++;
-                assertThatThrownBy(() -> parse(request.type, request.json))
+                assertThatExceptionOfType(InvalidExportException.class)
                         .as("seed %d: %s", seed, request.json)
-                        .isInstanceOf(InvalidExportException.class);
+                        .isThrownBy(() -> parse(request.type, request.json));
                 continue;
             }
             accepted++;
@@ -115,6 +120,57 @@ class OtlpJsonDifferentialTest {
     }
 
     @Test
+    void requestsWithBrokenSyntaxAreRefusedByBothOrReadAlike() throws Exception {
+        String significant = "{}[],:\"\\ 0123456789.eE+-tfnulx";
+        int refused = 0;
+        int accepted = 0;
+        for (int seed = 0; seed < 6000; seed++) {
+            Generated request = generate(seed, 0.0);
+            Random random = new Random(seed);
+            StringBuilder json = new StringBuilder(request.json);
+            for (int edit = 0, edits = 1 + random.nextInt(3); edit < edits; edit++) {
+                int at = random.nextInt(json.length() + 1);
+                char c = significant.charAt(random.nextInt(significant.length()));
+                switch (random.nextInt(3)) {
+                    case 0 -> json.delete(at, Math.min(at + 1, json.length()));
+                    case 1 -> json.insert(at, c);
+                    default -> json.replace(at, Math.min(at + 1, json.length()), String.valueOf(c));
+                }
+            }
+            String broken = json.toString();
+            Message expected;
+            try {
+                expected = reference(request.type, broken);
+            } catch (InvalidExportException e) {
+                refused++;
+                assertThatExceptionOfType(InvalidExportException.class)
+                        .as("seed %d, refused by the reference (%s): %s", seed, e.getMessage(), broken)
+                        .isThrownBy(() -> parse(request.type, broken));
+                continue;
+            }
+            if (hasKeyTwice(broken)) {
+                continue; // the edit made a key appear twice: the reference read the last, OtlpJson refuses
+            }
+            accepted++;
+            assertThat(parse(request.type, broken))
+                    .as("seed %d: %s", seed, broken)
+                    .isEqualTo(expected);
+        }
+        assertThat(refused).as("refused").isGreaterThan(1000);
+        assertThat(accepted).as("accepted").isGreaterThan(300);
+    }
+
+    /** Whether OtlpJson refuses the text for a key twice in one object. */
+    private static boolean hasKeyTwice(String json) {
+        try {
+            parse(ExportTraceServiceRequest.getDescriptor(), json);
+            return false;
+        } catch (InvalidExportException e) {
+            return e.getMessage().contains(" a second time in one object");
+        }
+    }
+
+    @Test
     void messagesNestedUpToTheLimitAreReadAlikeAndOneMoreIsRefusedByBoth() throws Exception {
         // resourceLogs[0].scopeLogs[0].logRecords[0] is 3 messages deep, its body 4, each array value 2 more
         for (int depth = 94; depth <= 106; depth += 2) {
@@ -127,17 +183,35 @@ class OtlpJsonDifferentialTest {
             try {
                 expected = reference(ExportLogsServiceRequest.getDescriptor(), json);
             } catch (InvalidExportException e) {
-                assertThatThrownBy(() -> OtlpJson.parseLogs(json))
+                assertThatThrownBy(() -> parse(ExportLogsServiceRequest.getDescriptor(), json))
                         .as("depth %d", depth)
                         .hasMessageEndingWith(" is nested more than 100 messages deep");
                 continue;
             }
             assertThat(depth).isLessThanOrEqualTo(OtlpJson.MAX_MESSAGE_DEPTH);
-            assertThat(OtlpJson.parseLogs(json)).as("depth %d", depth).isEqualTo(expected);
+            assertThat(parse(ExportLogsServiceRequest.getDescriptor(), json))
+                    .as("depth %d", depth)
+                    .isEqualTo(expected);
         }
     }
 
+    /** The reference's reading of the body that {@code json} is sent as: its UTF-8 bytes, decoded again. */
     private static Message reference(Descriptor type, String json) throws InvalidExportException {
+        String body;
+        try {
+            body = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(json.getBytes(StandardCharsets.UTF_8)))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new InvalidExportException("the body is not valid UTF-8, which OTLP/JSON requires");
+        }
+        return referenceOfText(type, body);
+    }
+
+    private static Message referenceOfText(Descriptor type, String json) throws InvalidExportException {
         if (type == ExportTraceServiceRequest.getDescriptor()) {
             return OtlpJsonReference.parseTraces(json);
         }
@@ -148,13 +222,14 @@ class OtlpJsonDifferentialTest {
     }
 
     private static Message parse(Descriptor type, String json) throws InvalidExportException {
+        byte[] utf8 = json.getBytes(StandardCharsets.UTF_8);
         if (type == ExportTraceServiceRequest.getDescriptor()) {
-            return OtlpJson.parseTraces(json);
+            return OtlpJson.parseTraces(utf8);
         }
         if (type == ExportLogsServiceRequest.getDescriptor()) {
-            return OtlpJson.parseLogs(json);
+            return OtlpJson.parseLogs(utf8);
         }
-        return OtlpJson.parseMetrics(json);
+        return OtlpJson.parseMetrics(utf8);
     }
 
     private record Generated(Descriptor type, String json, boolean duplicateKey, boolean arrayOfOne) {}

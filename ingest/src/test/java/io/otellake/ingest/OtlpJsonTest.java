@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
@@ -14,9 +15,14 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class OtlpJsonTest {
@@ -26,7 +32,7 @@ class OtlpJsonTest {
 
     @Test
     void hexIdsOfSpansAndLinksBecomeTheirBytesInEitherCase() throws Exception {
-        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+        ExportTraceServiceRequest request = parseTraces(
                 """
                 {"resourceSpans":[{"scopeSpans":[{"spans":[{
                   "traceId":"%s","spanId":"%s","parentSpanId":"%s","name":"op",
@@ -50,7 +56,7 @@ class OtlpJsonTest {
 
     @Test
     void hexIdsOfLogRecordsBecomeTheirBytes() throws Exception {
-        ExportLogsServiceRequest request = OtlpJson.parseLogs(
+        ExportLogsServiceRequest request = parseLogs(
                 """
                 {"resourceLogs":[{"scopeLogs":[{"logRecords":[
                   {"traceId":"%s","spanId":"%s","body":{"stringValue":"hello"}},
@@ -68,7 +74,7 @@ class OtlpJsonTest {
 
     @Test
     void emptyIdsStayEmpty() throws Exception {
-        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+        ExportTraceServiceRequest request = parseTraces(
                 """
                 {"resourceSpans":[{"scopeSpans":[{"spans":[
                   {"traceId":"%s","spanId":"%s","parentSpanId":""}
@@ -81,7 +87,7 @@ class OtlpJsonTest {
 
     @Test
     void integersOf64BitsMayBeStringsOrNumbers() throws Exception {
-        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+        ExportTraceServiceRequest request = parseTraces(
                 """
                 {"resourceSpans":[{"scopeSpans":[{"spans":[{
                   "startTimeUnixNano":"1700000000000000001",
@@ -97,7 +103,7 @@ class OtlpJsonTest {
 
     @Test
     void enumsAreIntegers() throws Exception {
-        Span span = OtlpJson.parseTraces(
+        Span span = parseTraces(
                         """
                         {"resourceSpans":[{"scopeSpans":[{"spans":[
                           {"kind":2,"status":{"code":2,"message":"boom"}}
@@ -105,7 +111,7 @@ class OtlpJsonTest {
                 .getResourceSpans(0)
                 .getScopeSpans(0)
                 .getSpans(0);
-        LogRecord log = OtlpJson.parseLogs(
+        LogRecord log = parseLogs(
                         """
                         {"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":9}]}]}]}""")
                 .getResourceLogs(0)
@@ -119,7 +125,7 @@ class OtlpJsonTest {
 
     @Test
     void unknownFieldsAreIgnoredAtEveryLevel() throws Exception {
-        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+        ExportTraceServiceRequest request = parseTraces(
                 """
                 {"newTopLevel":{"x":[1,2]},
                  "resourceSpans":[{"someday":true,"scopeSpans":[{"spans":[
@@ -138,7 +144,7 @@ class OtlpJsonTest {
 
     @Test
     void bytesAttributesStayBase64() throws Exception {
-        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+        ExportTraceServiceRequest request = parseTraces(
                 """
                 {"resourceSpans":[{"scopeSpans":[{"spans":[
                   {"attributes":[{"key":"b","value":{"bytesValue":"AQID"}}]}
@@ -154,7 +160,7 @@ class OtlpJsonTest {
 
     @Test
     void snakeCaseKeysAreReadAndTheirIdsAreHexToo() throws Exception {
-        ExportTraceServiceRequest request = OtlpJson.parseTraces(
+        ExportTraceServiceRequest request = parseTraces(
                 """
                 {"resource_spans":[{"scope_spans":[{"spans":[
                   {"trace_id":"%s","span_id":"%s"}
@@ -169,7 +175,7 @@ class OtlpJsonTest {
     @Test
     void badHexSaysWhereAndWhat() {
         assertThatThrownBy(
-                        () -> OtlpJson.parseTraces(
+                        () -> parseTraces(
                                 """
                         {"resourceSpans":[{"scopeSpans":[{"spans":[{},{"traceId":"not-hex"}]}]}]}"""))
                 .isInstanceOf(InvalidExportException.class)
@@ -181,7 +187,7 @@ class OtlpJsonTest {
     void base64IdsAreRefusedRatherThanMisread() {
         // 24 base64 characters of a 16-byte id: the protobuf JSON mapping's form, which OTLP/JSON does not use.
         assertThatThrownBy(
-                        () -> OtlpJson.parseLogs(
+                        () -> parseLogs(
                                 """
                         {"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"W47/95gDgQPSabYzgT/GDA=="}]}]}]}"""))
                 .isInstanceOf(InvalidExportException.class)
@@ -192,7 +198,7 @@ class OtlpJsonTest {
     @Test
     void hexOfTheWrongLengthIsDecodedForTheChecksAndAnIdOfTheWrongTypeIsRefused() throws Exception {
         // The item is dropped later, by ExportChecks, so that the rest of the request is still taken.
-        assertThat(OtlpJson.parseTraces(
+        assertThat(parseTraces(
                                 """
                         {"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"eee19b7ec3c1b1"}]}]}]}""")
                         .getResourceSpans(0)
@@ -201,7 +207,7 @@ class OtlpJsonTest {
                         .getSpanId())
                 .isEqualTo(bytes("eee19b7ec3c1b1"));
         assertThatThrownBy(
-                        () -> OtlpJson.parseTraces(
+                        () -> parseTraces(
                                 """
                         {"resourceSpans":[{"scopeSpans":[{"spans":[{"links":[{"spanId":12}]}]}]}]}"""))
                 .hasMessage("resourceSpans[0].scopeSpans[0].spans[0].links[0].spanId must be 16 hex characters (or"
@@ -210,30 +216,93 @@ class OtlpJsonTest {
 
     @Test
     void brokenJsonSaysWhere() {
-        assertThatThrownBy(() -> OtlpJson.parseTraces("{\"resourceSpans\":[{]}"))
+        assertThatThrownBy(() -> parseTraces("{\"resourceSpans\":[{]}"))
                 .isInstanceOf(InvalidExportException.class)
-                .hasMessage("the body is not valid JSON: syntax error at line 1 column 21 path $.resourceSpans[0].");
-        assertThatThrownBy(() -> OtlpJson.parseTraces("{\"resourceSpans\":[}"))
+                .hasMessage("the body is not valid JSON: Unexpected close marker ']': expected '}' at line 1 column 20"
+                        + " (in resourceSpans[0])");
+        assertThatThrownBy(() -> parseTraces("{\"resourceSpans\":[}"))
                 .hasMessageStartingWith("the body is not valid JSON: ");
-        assertThatThrownBy(() -> OtlpJson.parseTraces("{\"resourceSpans\":["))
-                .hasMessage("the body is not valid JSON: the body ends too early at line 1 column 19 path"
-                        + " $.resourceSpans[0]");
-        assertThatThrownBy(() -> OtlpJson.parseTraces("{'resourceSpans':[]}"))
-                .hasMessage("the body is not valid JSON: syntax error at line 1 column 3 path $.");
-        assertThatThrownBy(() -> OtlpJson.parseTraces("{} {}"))
+        assertThatThrownBy(() -> parseTraces("{\"resourceSpans\":[\n"))
+                .hasMessage("the body is not valid JSON: Unexpected end-of-input: expected close marker for Array"
+                        + " opened at line 1 column 18 at line 2 column 1 (in resourceSpans[0])");
+        assertThatThrownBy(() -> parseTraces("{'resourceSpans':[]}"))
+                .hasMessage("the body is not valid JSON: Unexpected character (''' (code 39)): was expecting"
+                        + " double-quote to start field name at line 1 column 2");
+        assertThatThrownBy(() -> parseTraces("{} {}"))
                 .hasMessage("the body is not valid JSON: more follows the first JSON value");
-        assertThatThrownBy(() -> OtlpJson.parseTraces("")).hasMessage("the body must be a JSON object; got nothing");
-        assertThatThrownBy(() -> OtlpJson.parseTraces("[]")).hasMessage("the body must be a JSON object; got an array");
-        assertThatThrownBy(() -> OtlpJson.parseTraces("42")).hasMessage("the body must be a JSON object; got 42");
+        assertThatThrownBy(() -> parseTraces("{}x"))
+                .hasMessage("the body is not valid JSON: more follows the first JSON value");
+        assertThatThrownBy(() -> parseTraces("")).hasMessage("the body must be a JSON object; got nothing");
+        assertThatThrownBy(() -> parseTraces(" \n")).hasMessage("the body must be a JSON object; got nothing");
+        assertThatThrownBy(() -> parseTraces("[]")).hasMessage("the body must be a JSON object; got an array");
+        assertThatThrownBy(() -> parseTraces("42")).hasMessage("the body must be a JSON object; got 42");
+    }
+
+    @Test
+    void aBodyThatIsNotUtf8IsRefusedWhereverTheBadBytesAre() {
+        byte[] prefix = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\""
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] suffix = "\"}}]}]}]}".getBytes(StandardCharsets.UTF_8);
+        for (byte[] bad : List.of(
+                new byte[] {(byte) 0xE9}, // Latin-1
+                new byte[] {(byte) 0xC0, (byte) 0xAF}, // an overlong '/'
+                new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, // a surrogate
+                new byte[] {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80})) { // above U+10FFFF
+            byte[] body = new byte[prefix.length + bad.length + suffix.length];
+            System.arraycopy(prefix, 0, body, 0, prefix.length);
+            System.arraycopy(bad, 0, body, prefix.length, bad.length);
+            System.arraycopy(suffix, 0, body, prefix.length + bad.length, suffix.length);
+
+            assertThatThrownBy(() -> OtlpJson.parseLogs(body))
+                    .isInstanceOf(InvalidExportException.class)
+                    .hasMessage("the body is not valid UTF-8, which OTLP/JSON requires");
+        }
+        // UTF-16, which a JSON parser could recognize by its zero bytes, is not OTLP/JSON either
+        assertThatThrownBy(() -> OtlpJson.parseLogs("{}".getBytes(StandardCharsets.UTF_16LE)))
+                .hasMessage("the body is not valid UTF-8, which OTLP/JSON requires");
+    }
+
+    @Test
+    void theUtf8CheckAcceptsWhatTheJdksDecoderAccepts() {
+        // random short sequences, weighted towards the bytes where UTF-8's rules are
+        int[] interesting = {
+            0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0x90, 0x9F,
+            0xA0
+        };
+        Random random = new Random(7);
+        int valid = 0;
+        for (int i = 0; i < 200_000; i++) {
+            byte[] bytes = new byte[random.nextInt(12)];
+            for (int b = 0; b < bytes.length; b++) {
+                bytes[b] = (byte)
+                        (random.nextBoolean() ? interesting[random.nextInt(interesting.length)] : random.nextInt());
+            }
+            boolean jdk;
+            try {
+                StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(bytes));
+                jdk = true;
+            } catch (CharacterCodingException e) {
+                jdk = false;
+            }
+            assertThat(OtlpJson.isUtf8(bytes))
+                    .as(HexFormat.of().formatHex(bytes))
+                    .isEqualTo(jdk);
+            valid += jdk ? 1 : 0;
+        }
+        assertThat(valid).isBetween(10_000, 190_000);
     }
 
     @Test
     void wrongShapesAreReportedByTheProtobufMapping() {
-        assertThatThrownBy(() -> OtlpJson.parseTraces("{\"resourceSpans\":{}}"))
+        assertThatThrownBy(() -> parseTraces("{\"resourceSpans\":{}}"))
                 .isInstanceOf(InvalidExportException.class)
                 .hasMessageStartingWith("the body is not a valid OTLP/JSON ExportTraceServiceRequest: ");
         assertThatThrownBy(
-                        () -> OtlpJson.parseTraces(
+                        () -> parseTraces(
                                 """
                         {"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"soon"}]}]}]}"""))
                 .hasMessageStartingWith("the body is not a valid OTLP/JSON ExportTraceServiceRequest: ")
@@ -252,7 +321,7 @@ class OtlpJsonTest {
             String json = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{" + value + "}]}]}]}";
             long start = System.nanoTime();
 
-            assertThatThrownBy(() -> OtlpJson.parseLogs(json))
+            assertThatThrownBy(() -> parseLogs(json))
                     .isInstanceOf(InvalidExportException.class)
                     .hasMessageStartingWith("resourceLogs[0].scopeLogs[0].logRecords[0].")
                     .hasMessageEndingWith(" must be a number of at most 1024 characters; got 1000000 characters");
@@ -263,7 +332,7 @@ class OtlpJsonTest {
 
     @Test
     void numbersOfUpTo1024CharactersAreReadAsJsonFormatReadsThem() throws Exception {
-        LogRecord log = OtlpJson.parseLogs(
+        LogRecord log = parseLogs(
                         """
                         {"resourceLogs":[{"scopeLogs":[{"logRecords":[
                           {"timeUnixNano":"%s1700000000000000000","severityNumber":9}
@@ -280,22 +349,22 @@ class OtlpJsonTest {
     @Test
     void anEnumValueThatIsNeitherAnIntegerNorANameIsRefusedRatherThanDropped() {
         for (String value : List.of("1.5", "\"SEVERITY_NUMBER_NOPE\"", "true", "[9]", "{}", "1e400", "99999999999")) {
-            assertThatThrownBy(() -> OtlpJson.parseLogs(
-                            "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":" + value
-                                    + "}]}]}]}"))
+            assertThatThrownBy(
+                            () -> parseLogs("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":"
+                                    + value + "}]}]}]}"))
                     .as(value)
                     .isInstanceOf(InvalidExportException.class)
                     .hasMessage("resourceLogs[0].scopeLogs[0].logRecords[0].severityNumber must be an integer (a value"
                             + " of enum SeverityNumber); got " + value);
         }
         assertThatThrownBy(
-                        () -> OtlpJson.parseTraces(
+                        () -> parseTraces(
                                 """
                         {"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":2,"status":{"code":1.5}}]}]}]}"""))
                 .hasMessage("resourceSpans[0].scopeSpans[0].spans[0].status.code must be an integer (a value of enum"
                         + " StatusCode); got 1.5");
         assertThatThrownBy(
-                        () -> OtlpJson.parseMetrics(
+                        () -> parseMetrics(
                                 """
                         {"resourceMetrics":[{"scopeMetrics":[{"metrics":[
                           {"name":"m","sum":{"aggregationTemporality":"CUMULATIVE","dataPoints":[{"asInt":"1"}]}}
@@ -307,8 +376,8 @@ class OtlpJsonTest {
     @Test
     void anEnumValueMayBeAnyIntegerOrTheNameOfAValue() throws Exception {
         for (String value : List.of("9", "9.0", "\"9\"", "\"SEVERITY_NUMBER_INFO\"")) {
-            assertThat(OtlpJson.parseLogs("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":"
-                                    + value + "}]}]}]}")
+            assertThat(parseLogs("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":" + value
+                                    + "}]}]}]}")
                             .getResourceLogs(0)
                             .getScopeLogs(0)
                             .getLogRecords(0)
@@ -317,15 +386,13 @@ class OtlpJsonTest {
                     .isEqualTo(SeverityNumber.SEVERITY_NUMBER_INFO);
         }
         // a number the enum does not name (a later version's) is kept, as protobuf keeps it
-        assertThat(OtlpJson.parseLogs(
-                                "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":42}]}]}]}")
+        assertThat(parseLogs("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":42}]}]}]}")
                         .getResourceLogs(0)
                         .getScopeLogs(0)
                         .getLogRecords(0)
                         .getSeverityNumberValue())
                 .isEqualTo(42);
-        assertThat(OtlpJson.parseLogs(
-                                "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":null}]}]}]}")
+        assertThat(parseLogs("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityNumber\":null}]}]}]}")
                         .getResourceLogs(0)
                         .getScopeLogs(0)
                         .getLogRecords(0)
@@ -336,7 +403,7 @@ class OtlpJsonTest {
     @Test
     void halfOfASurrogatePairInAStringIsRefusedRatherThanWrittenAsAQuestionMark() throws Exception {
         assertThatThrownBy(
-                        () -> OtlpJson.parseLogs(
+                        () -> parseLogs(
                                 """
                         {"resourceLogs":[{"scopeLogs":[{"logRecords":[
                           {"attributes":[{"key":"a","value":{"stringValue":"ok \\ud800"}}]}
@@ -345,13 +412,13 @@ class OtlpJsonTest {
                 .hasMessage("resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].value.stringValue is not valid"
                         + " Unicode: character 3 is \\ud800, half of a surrogate pair");
         assertThatThrownBy(
-                        () -> OtlpJson.parseTraces(
+                        () -> parseTraces(
                                 """
                         {"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"\\udc00\\ud800"}]}]}]}"""))
                 .hasMessage("resourceSpans[0].scopeSpans[0].spans[0].name is not valid Unicode: character 0 is \\udc00,"
                         + " half of a surrogate pair");
         // a whole pair is one character, written as its 4 bytes of UTF-8
-        assertThat(OtlpJson.parseLogs(
+        assertThat(parseLogs(
                                 """
                         {"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"\\ud83d\\ude00"}}]}]}]}""")
                         .getResourceLogs(0)
@@ -364,5 +431,17 @@ class OtlpJsonTest {
 
     private static ByteString bytes(String hex) {
         return ByteString.copyFrom(HexFormat.of().parseHex(hex));
+    }
+
+    private static ExportTraceServiceRequest parseTraces(String json) throws InvalidExportException {
+        return OtlpJson.parseTraces(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static ExportLogsServiceRequest parseLogs(String json) throws InvalidExportException {
+        return OtlpJson.parseLogs(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static ExportMetricsServiceRequest parseMetrics(String json) throws InvalidExportException {
+        return OtlpJson.parseMetrics(json.getBytes(StandardCharsets.UTF_8));
     }
 }
