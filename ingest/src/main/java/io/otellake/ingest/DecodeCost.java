@@ -14,13 +14,13 @@ import org.jspecify.annotations.Nullable;
  * How much heap decoding a request body may hold at its peak, found from the body in one counting pass, without
  * decoding it. The in-flight budget holds a body's bytes while it is read; a body that is then decoded into messages
  * also holds this much more until it is answered, because a few bytes on the wire can become many objects: an empty
- * attribute is 2 bytes of protobuf ({@code {}} and a comma in JSON) and 60 to 170 bytes of heap. Before this was
+ * attribute is 2 bytes of protobuf ({@code {}} and a comma in JSON) and about 60 bytes of heap. Before this was
  * counted, 64 MiB of such bodies, within the byte budget, needed gigabytes of heap.
  *
  * <p>Guarantee: the estimate is at least the heap that {@link OtlpSignal#decode} holds at its peak for the body, as
  * measured by the smallest {@code -Xmx} that decodes it (docs/operations.md, "Memory"), with a margin of about a
- * third, for realistic bodies and for hostile ones (empty messages, unknown fields, deep arrays, JSON of {@code {}}):
- * the constants below are those measurements, rounded up. {@code DecodeCostTest} checks the counting.
+ * third or more, for realistic bodies and for hostile ones (empty messages, unknown fields, deep arrays, JSON of
+ * {@code {}}, one huge string): the constants below are those measurements, rounded up. {@code DecodeCostTest} checks the counting.
  */
 final class DecodeCost {
     // Protobuf, as protobuf-java's generated parsers hold it:
@@ -35,12 +35,13 @@ final class DecodeCost {
     /** An element of a repeated scalar field: a slot in a primitive list that grows by half. */
     static final long REPEATED_SCALAR = 16;
 
-    // JSON: the body as a String, Gson's tree, the tree printed again for JsonFormat, JsonFormat's own tree, then
-    // the messages; every value and every key is an object in both trees.
-    /** Per byte of the body: the strings it is copied into. */
-    static final long JSON_BYTE = 6;
+    // JSON, as OtlpJson holds it: the messages (a value, member or element is at most one, and the largest message
+    // of OTLP, an empty span {} between commas, is two tokens), and the longest string: Jackson collects it as chars
+    // (2 bytes each) in segments, merges them into one array, and it becomes a String and then UTF-8 bytes.
+    /** Per byte of the body: the longest string's copies. */
+    static final long JSON_BYTE = 10;
     /** Per JSON value, object member or array element (counted by the brackets, commas and colons before them). */
-    static final long JSON_TOKEN = 256;
+    static final long JSON_TOKEN = 100;
 
     /** The parser's default recursion limit: deeper bodies fail to parse, after allocating no more than this much. */
     private static final int MAX_DEPTH = 100;

@@ -329,17 +329,18 @@ final class OtlpJson {
         char[] chars = parser.getTextCharacters();
         int offset = parser.getTextOffset();
         int length = parser.getTextLength();
-        byte[] bytes = new byte[length];
         for (int i = 0; i < length; i++) {
-            char c = chars[offset + i];
-            if (c >= 0x80) {
+            if (chars[offset + i] >= 0x80) {
                 String text = new String(chars, offset, length);
                 checkUnicode(text);
                 return ByteString.copyFromUtf8(text);
             }
-            bytes[i] = (byte) c;
         }
-        return ByteString.copyFrom(bytes);
+        byte[] ascii = new byte[length];
+        for (int i = 0; i < length; i++) {
+            ascii[i] = (byte) chars[offset + i];
+        }
+        return ByteString.copyFrom(ascii);
     }
 
     private ByteString hexId(JsonToken token, int bytes) throws IOException, InvalidExportException {

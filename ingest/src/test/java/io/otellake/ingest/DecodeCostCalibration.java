@@ -121,6 +121,12 @@ public final class DecodeCostCalibration {
                 "0.25 M `{\"intValue\":1}` array values, OTLP/JSON",
                 utf8(prefix + "\"attributes\":[{\"key\":\"k\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":1}"
                         + ",{\"intValue\":1}".repeat(million / 4 - 1) + "]}}}]}]}]}]}"));
+        bodies.put(
+                "1 M empty spans `{}`, OTLP/JSON",
+                utf8("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{}" + ",{}".repeat(million - 1) + "]}]}]}"));
+        bodies.put(
+                "one string of 4 M characters, OTLP/JSON",
+                utf8(prefix + "\"name\":\"" + "\u00e9".repeat(million) + "x".repeat(3 * million) + "\"}]}]}]}"));
         return bodies;
     }
 

@@ -77,17 +77,18 @@ class IngestMainIT {
 
     /**
      * Bodies that are small on the wire but decode into millions of objects (OTLP/JSON attributes that are all
-     * {@code {}}: 3 bytes each, some 170 bytes of heap each), 48 requests at once against the 16 OTLP/HTTP threads,
-     * in the local stack's heap of 512 MiB with the default in-flight budget. Counting only their bytes, the budget let
-     * 16 decode at once and the JVM ran out of memory (gigabytes were needed); counted with what their decoding takes,
-     * the largest are refused as too large, the others wait their turn or are throttled, and ingest keeps serving.
+     * {@code {}}: 3 bytes each, some 60 bytes of heap each), 48 requests at once against the 16 OTLP/HTTP threads, in
+     * the local stack's heap of 512 MiB with the default in-flight budget. Counting only their bytes, the budget would
+     * let 16 decode at once and the JVM run out of memory (gigabytes are needed); counted with what their decoding
+     * takes, the largest are refused as too large, the others wait their turn or are throttled, and ingest keeps
+     * serving.
      */
     @Test
     void bodiesThatDecodeIntoManyObjectsAreRefusedOrThrottledNotAnOutOfMemoryError() throws Exception {
         try (ChildJvm ingest = startIngest("-Xmx512m", Map.of())) {
             URI traces = base(ingest).resolve("/v1/traces");
-            byte[] large = emptyAttributesJson(700_000); // 2.1 MB, too large to decode within the budget
-            byte[] medium = emptyAttributesJson(170_000); // 0.5 MB, a few at a time
+            byte[] large = emptyAttributesJson(2_300_000); // 6.9 MB, too large to decode within the budget
+            byte[] medium = emptyAttributesJson(330_000); // 1 MB, a few at a time
             HttpClient client = HttpClient.newHttpClient();
 
             List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
