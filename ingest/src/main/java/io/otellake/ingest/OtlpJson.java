@@ -23,7 +23,7 @@ import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.metrics.v1.Exemplar;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.io.IOException;
-import java.io.StringWriter;
+import java.io.Writer;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.math.BigDecimal;
@@ -140,7 +140,7 @@ final class OtlpJson {
             } catch (JsonProcessingException e) {
                 String path = reader.path();
                 throw new InvalidExportException("the body is not valid JSON: " + jacksonMessage(e)
-                        + (path.isEmpty() ? "" : " (in " + path + ")"));
+                        + (path.isEmpty() ? "" : " (in " + shorten(path) + ")"));
             }
         } catch (IOException e) {
             throw new IllegalStateException("reading a byte array failed", e);
@@ -445,10 +445,23 @@ final class OtlpJson {
         return unsigned(text, MAX_UINT64, "64").longValue();
     }
 
+    /**
+     * An unsigned integer, which JsonFormat reads through {@code BigDecimal.toBigIntegerExact}. That takes time in the
+     * exponent: {@code 1e999999999}, 11 characters, is a billion digits, and JsonFormat spent minutes of CPU on it
+     * before it could say that it does not fit. The number of its integer digits is known without them.
+     */
     private BigInteger unsigned(String text, BigInteger max, String bits) throws InvalidExportException {
         BigInteger value;
         try {
-            value = new BigDecimal(text).toBigIntegerExact();
+            BigDecimal decimal = new BigDecimal(text);
+            long integerDigits = (long) decimal.precision() - decimal.scale();
+            if (decimal.signum() != 0 && integerDigits > 20) {
+                throw shape(" must be an unsigned " + bits + "-bit integer; got " + got(text) + ", out of range");
+            }
+            if (decimal.signum() != 0 && integerDigits <= 0) {
+                throw new ArithmeticException("a fraction"); // between -1 and 1, and not 0
+            }
+            value = decimal.toBigIntegerExact();
         } catch (NumberFormatException | ArithmeticException e) {
             throw shape(" must be an unsigned " + bits + "-bit integer; got " + got(text));
         }
@@ -562,11 +575,27 @@ final class OtlpJson {
 
     /** Reads the value whose first token the parser is at, whatever it is, and shows it as JSON. */
     private String element() throws IOException {
-        StringWriter json = new StringWriter();
+        Prefix json = new Prefix();
         try (JsonGenerator generator = JSON.createGenerator(json)) {
             generator.copyCurrentStructure(parser);
         }
-        return shorten(json.toString());
+        return shorten(json.text.toString());
+    }
+
+    /** Keeps the start of what is written, enough to show; a wrong value may be megabytes long. */
+    private static final class Prefix extends Writer {
+        private final StringBuilder text = new StringBuilder();
+
+        @Override
+        public void write(char[] chars, int offset, int length) {
+            text.append(chars, offset, Math.max(0, Math.min(length, 81 - text.length())));
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
     }
 
     /** The scalar just read (its token is the parser's current one), as it was written. */
@@ -579,7 +608,8 @@ final class OtlpJson {
     }
 
     private static String quoted(String text) {
-        return shorten("\"" + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + "\"");
+        String start = text.length() <= 80 ? text : text.substring(0, 80);
+        return shorten("\"" + new String(JsonStringEncoder.getInstance().quoteAsString(start)) + "\"");
     }
 
     /**
@@ -632,6 +662,7 @@ final class OtlpJson {
         message = newline < 0 ? message : message.substring(0, newline);
         int advice = message.indexOf(" (for ");
         message = advice < 0 ? message : message.substring(0, advice);
+        message = message.replaceAll(", from `StreamReadConstraints[^`]*`\\)", ")");
         message = message.replaceAll(
                 " \\(start marker at \\[Source: [^]]*; line: (\\d+), column: (\\d+)]\\)",
                 " opened at line $1 column $2");

@@ -331,6 +331,39 @@ class OtlpJsonTest {
     }
 
     @Test
+    void aNumberWithAHugeExponentIsReadAtOnce() throws Exception {
+        // JsonFormat computed the billion digits of 1e999999999 before finding that it fits no integer field
+        for (String value : List.of("1e999999999", "\"1e999999999\"", "1e-999999999", "\"-1E+999999999\"")) {
+            for (String field : List.of(
+                    "\"timeUnixNano\":" + value,
+                    "\"flags\":" + value,
+                    "\"severityNumber\":" + value,
+                    "\"attributes\":[{\"key\":\"i\",\"value\":{\"intValue\":" + value + "}}]")) {
+                String json = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{" + field + "}]}]}]}";
+                long start = System.nanoTime();
+
+                assertThatThrownBy(() -> parseLogs(json)).as(field).isInstanceOf(InvalidExportException.class);
+                assertThat(Duration.ofNanos(System.nanoTime() - start))
+                        .as(field)
+                        .isLessThan(Duration.ofSeconds(1));
+            }
+        }
+        // a double that small is 0, as JsonFormat reads it; that large, out of range
+        assertThat(parseLogs("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"attributes\":[{\"key\":\"d\","
+                                + "\"value\":{\"doubleValue\":1e-999999999}}]}]}]}]}")
+                        .getResourceLogs(0)
+                        .getScopeLogs(0)
+                        .getLogRecords(0)
+                        .getAttributes(0)
+                        .getValue()
+                        .getDoubleValue())
+                .isEqualTo(0.0);
+        assertThatThrownBy(() -> parseLogs("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"attributes\":[{"
+                        + "\"key\":\"d\",\"value\":{\"doubleValue\":1e999999999}}]}]}]}]}"))
+                .hasMessageEndingWith("doubleValue must be a number within the range of a double; got 1e999999999");
+    }
+
+    @Test
     void numbersOfUpTo1024CharactersAreReadAsJsonFormatReadsThem() throws Exception {
         LogRecord log = parseLogs(
                         """
