@@ -282,10 +282,7 @@ final class OtlpJson {
         String text = parser.getText();
         switch (field.getJavaType()) {
             case INT, LONG, FLOAT, DOUBLE -> {
-                if (text.length() > MAX_NUMBER_CHARS) {
-                    throw new InvalidExportException(path() + " must be a number of at most " + MAX_NUMBER_CHARS
-                            + " characters; got " + text.length() + " characters");
-                }
+                checkNumberLength(text);
             }
             case STRING -> checkUnicode(text);
             default -> {
@@ -345,8 +342,7 @@ final class OtlpJson {
 
     private ByteString hexId(JsonToken token, int bytes) throws IOException, InvalidExportException {
         if (token != JsonToken.VALUE_STRING) {
-            throw new InvalidExportException(
-                    path() + " must be " + (2 * bytes) + " hex characters (or empty); got " + element());
+            throw notHex(bytes, element());
         }
         char[] chars = parser.getTextCharacters();
         int offset = parser.getTextOffset();
@@ -354,23 +350,24 @@ final class OtlpJson {
         // Hex of another even length is decoded, so that ExportChecks drops that one item (partial success) rather
         // than the whole request; what is not hex at all makes the body malformed.
         if (length % 2 != 0) {
-            throw notHex(bytes);
+            throw notHex(bytes, quoted(parser.getText()));
         }
         byte[] id = new byte[length / 2];
         for (int i = 0; i < id.length; i++) {
-            int high = Character.digit(chars[offset + 2 * i], 16);
-            int low = Character.digit(chars[offset + 2 * i + 1], 16);
-            if (high < 0 || low < 0 || chars[offset + 2 * i] >= 0x80 || chars[offset + 2 * i + 1] >= 0x80) {
-                throw notHex(bytes);
+            char high = chars[offset + 2 * i];
+            char low = chars[offset + 2 * i + 1];
+            if (!HexFormat.isHexDigit(high) || !HexFormat.isHexDigit(low)) {
+                throw notHex(bytes, quoted(parser.getText()));
             }
-            id[i] = (byte) (high << 4 | low);
+            id[i] = (byte) (HexFormat.fromHexDigit(high) << 4 | HexFormat.fromHexDigit(low));
         }
         return id.length == 0 ? ByteString.EMPTY : ByteString.copyFrom(id);
     }
 
-    private InvalidExportException notHex(int bytes) throws IOException {
+    /** Call after reading the value, so that the path is where it was. */
+    private InvalidExportException notHex(int bytes, String got) {
         return new InvalidExportException(
-                path() + " must be " + (2 * bytes) + " hex characters (or empty); got " + quoted(parser.getText()));
+                path() + " must be " + (2 * bytes) + " hex characters (or empty); got " + got);
     }
 
     /**
@@ -384,16 +381,11 @@ final class OtlpJson {
     private EnumValueDescriptor enumValue(EnumDescriptor type, JsonToken token)
             throws IOException, InvalidExportException {
         if (!token.isScalarValue()) {
-            String got = element();
-            throw new InvalidExportException(
-                    path() + " must be an integer (a value of enum " + type.getName() + "); got " + got);
+            throw notEnum(type, element());
         }
         String text = parser.getText();
         if (token == JsonToken.VALUE_STRING || token.isNumeric()) {
-            if (text.length() > MAX_NUMBER_CHARS) {
-                throw new InvalidExportException(path() + " must be a number of at most " + MAX_NUMBER_CHARS
-                        + " characters; got " + text.length() + " characters");
-            }
+            checkNumberLength(text);
             EnumValueDescriptor named = token == JsonToken.VALUE_STRING ? type.findValueByName(text) : null;
             if (named != null) {
                 return named;
@@ -404,8 +396,20 @@ final class OtlpJson {
                 // not an integer of 32 bits
             }
         }
-        throw new InvalidExportException(
-                path() + " must be an integer (a value of enum " + type.getName() + "); got " + got(token, text));
+        throw notEnum(type, got(token, text));
+    }
+
+    /** Call after reading the value, so that the path is where it was. */
+    private InvalidExportException notEnum(EnumDescriptor type, String got) {
+        return new InvalidExportException(
+                path() + " must be an integer (a value of enum " + type.getName() + "); got " + got);
+    }
+
+    private void checkNumberLength(String text) throws InvalidExportException {
+        if (text.length() > MAX_NUMBER_CHARS) {
+            throw new InvalidExportException(path() + " must be a number of at most " + MAX_NUMBER_CHARS
+                    + " characters; got " + text.length() + " characters");
+        }
     }
 
     private int int32(String text) throws InvalidExportException {
