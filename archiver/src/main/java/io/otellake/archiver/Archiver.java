@@ -97,6 +97,9 @@ public final class Archiver implements Runnable, AutoCloseable {
     private final S3Store store;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final PartitionRecovery recovery;
+    /** Where files are written before upload; what a killed archiver left there is removed by the next one. */
+    private final SpoolFolder spool;
+
     private final Map<String, Signal> signalByTopic;
     private final Map<FileKey, HourFile> files = new LinkedHashMap<>();
     private final List<DeadLetterFor> deadLetters = new ArrayList<>();
@@ -139,6 +142,7 @@ public final class Archiver implements Runnable, AutoCloseable {
 
     public Archiver(ArchiverConfig config) {
         this.config = config;
+        this.spool = SpoolFolder.claim(config.spoolDir());
         this.layout = config.layout();
         this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
         this.store = new S3Store(config);
@@ -242,6 +246,7 @@ public final class Archiver implements Runnable, AutoCloseable {
                 consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
             } finally {
                 store.close();
+                spool.close();
                 if (metricsServer != null) {
                     metricsServer.stop(0);
                 }
@@ -516,11 +521,10 @@ public final class Archiver implements Runnable, AutoCloseable {
                 "otel-lake-offsets", file.firstOffset + "-" + file.lastOffset);
         Path local = null;
         try {
-            Files.createDirectories(config.spoolDir());
             // A short name of its own, not one made of the key: a key holds the topic (up to 249 characters) and the
             // tenant (up to 64), more than a file name may have (255 bytes), and a flush that cannot write its file
-            // fails again on every replay. Unique, so archivers sharing a spool folder never write the same file.
-            local = Files.createTempFile(config.spoolDir(), "upload-", ".parquet");
+            // fails again on every replay.
+            local = Files.createTempFile(spool.path(), "upload-", ".parquet");
             List<org.apache.avro.generic.GenericRecord> rows = file.sortedRows();
             ParquetFiles.write(file.signal, rows, local, config.rowGroupBytes(), ParquetFiles.ZSTD_LEVEL);
             long size = Files.size(local);

@@ -43,16 +43,18 @@ public final class ArchiverMain {
                 retentionDefault,
                 retentionTenants,
                 retentionInterval);
-        Archiver archiver = new Archiver(config);
+        Archiver archiver;
         try {
+            archiver = new Archiver(config);
             archiver.prepare();
         } catch (RuntimeException e) {
-            // S3 unreachable, or the metrics port taken: the message says which
+            // S3 unreachable, the metrics port taken or the spool folder not writable: the message says which
             log.error(
-                    "cannot start (S3 bucket {} at {}, metrics port {}): {}",
+                    "cannot start (S3 bucket {} at {}, metrics port {}, spool folder {}): {}",
                     config.s3Bucket(),
                     config.s3Endpoint(),
                     config.metricsPort(),
+                    config.spoolDir(),
                     e.getMessage());
             System.exit(3);
             return;
@@ -124,7 +126,11 @@ public final class ArchiverMain {
         }
         try {
             if (maintenance.awaitTermination(30, TimeUnit.SECONDS)) {
-                compactor.releaseLease();
+                try {
+                    compactor.releaseLease();
+                } finally {
+                    compactor.close();
+                }
             } else {
                 log.warn("a compaction pass is still running; keeping the compaction lease until it expires");
             }

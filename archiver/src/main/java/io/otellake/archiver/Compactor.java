@@ -92,7 +92,9 @@ final class Compactor implements AutoCloseable {
     private final S3Store store;
     private final Admin admin;
     private final ArchiverMetrics metrics;
-    private final Path spool;
+    /** Where inputs and output are written; what a killed archiver left there is removed by the next one. */
+    private final SpoolFolder spool;
+
     private final CompactionLease lease;
     private final @Nullable Retention retention;
 
@@ -116,13 +118,13 @@ final class Compactor implements AutoCloseable {
         this.compaction = compaction;
         this.clock = clock;
         this.metrics = metrics;
+        this.spool = SpoolFolder.claim(config.spoolDir());
         this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
         this.store = new S3Store(config);
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "otel-lake-compactor");
         this.admin = Admin.create(props);
-        this.spool = config.spoolDir().resolve("compaction");
         this.lease = new CompactionLease(
                 store,
                 root,
@@ -361,12 +363,13 @@ final class Compactor implements AutoCloseable {
             String key,
             Map<String, String> s3Metadata) {
         List<Path> local = new ArrayList<>();
-        Path out = spool.resolve("out-" + Thread.currentThread().getId() + ".parquet");
+        Path out = null;
         List<ParquetFiles.RowReader> readers = new ArrayList<>();
         try {
-            Files.createDirectories(spool);
+            Path folder = spool.path();
+            out = folder.resolve("out.parquet");
             for (int i = 0; i < inputs.size(); i++) {
-                Path file = spool.resolve("in-" + i + ".parquet");
+                Path file = folder.resolve("in-" + i + ".parquet");
                 store.download(inputs.get(i).key(), file);
                 local.add(file);
             }
@@ -419,7 +422,9 @@ final class Compactor implements AutoCloseable {
                     log.warn("closing a compaction input failed: {}", e.getMessage());
                 }
             }
-            local.add(out);
+            if (out != null) {
+                local.add(out);
+            }
             for (Path file : local) {
                 try {
                     Files.deleteIfExists(file);
@@ -570,6 +575,7 @@ final class Compactor implements AutoCloseable {
     public void close() {
         admin.close();
         store.close();
+        spool.close();
     }
 
     /**

@@ -140,6 +140,12 @@ class ArchiverCrashIT {
         assertThat(Files.readString(logFile("archiver")))
                 .as("at least one kill left an uncommitted batch that the next start cleaned up")
                 .contains("was not committed");
+        try (java.util.stream.Stream<Path> left = Files.walk(work.resolve("spool"))) {
+            assertThat(left.filter(Files::isRegularFile))
+                    .as(
+                            "files left in the spool folder by the killed archivers, or by the last one, stopped gracefully")
+                    .isEmpty();
+        }
 
         assertEverySpanAndLogRecordOnce(spanIds, traceRequests.get(), logRequests.get());
     }

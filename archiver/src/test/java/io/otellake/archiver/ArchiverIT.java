@@ -485,7 +485,7 @@ class ArchiverIT {
         List<String> keys = listKeys("lake/traces/tenant=" + tenant + "/");
         assertThat(keys).singleElement().asString().contains("/" + longTraces + "+0+0+");
         assertThat(listKeys("lake/_index/traces/tenant=" + tenant + "/")).hasSize(1);
-        try (java.util.stream.Stream<Path> left = Files.list(spool)) {
+        try (java.util.stream.Stream<Path> left = Files.walk(spool)) {
             assertThat(left.filter(p -> p.toString().endsWith(".parquet"))).isEmpty();
         }
     }
