@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * ({@link Redactor}). A protobuf request from which nothing was dropped or redacted is written as the client's bytes,
  * not re-encoded (a trace request split by trace id, its spans copied as bytes); when the tenant's redaction is off it
  * is not even decoded, only checked as bytes ({@link WireCheck}); a request that is decoded first reserves what its
- * decoding may take in the in-flight budget ({@link DecodeCost}). When it throws, the request was not acknowledged
+ * decoding may take in the in-flight budget ({@link DecodeCost}), and a trace request of several traces reserves its
+ * records' copies of resources and scopes. When it throws, the request was not acknowledged
  * as a whole, although some of its records may be in Kafka; the client retries, so delivery is at least once.
  */
 final class ExportReceiver {
@@ -109,7 +110,7 @@ final class ExportReceiver {
                     publish(
                             tenant,
                             signal == OtlpSignal.TRACES
-                                    ? TraceRecords.split(body, checked.traceIds())
+                                    ? records(transport, TraceRecords.plan(body, checked.traceIds()), held)
                                     : List.of(new KafkaPublisher.Payload(null, body)));
                 }
                 return new OtlpSignal.DecodedExport(null, checked.items(), 0, "");
@@ -145,30 +146,56 @@ final class ExportReceiver {
                 }
             }
             List<KafkaPublisher.Payload> payloads = signal == OtlpSignal.TRACES
-                    ? TraceRecords.split(value, (ExportTraceServiceRequest) redacted)
+                    ? records(transport, TraceRecords.plan(value, (ExportTraceServiceRequest) redacted), held)
                     : List.of(new KafkaPublisher.Payload(null, value));
             publish(tenant, payloads);
         }
         return decoded;
     }
 
-    /**
-     * Reserves the heap that decoding the body may take ({@link DecodeCost}) besides its bytes, which the reservation
-     * already holds. One that cannot fit even in an idle budget is too large (not retryable); one that does not fit
-     * now is overloaded (retryable), as a body that does not fit is.
-     */
+    /** Reserves the heap that decoding the body may take ({@link DecodeCost}) besides its bytes. */
     private void reserveDecoding(String transport, OtlpEncoding encoding, byte[] body, InFlightBudget.Reservation held)
             throws ExportRefusal {
-        long cost = DecodeCost.estimate(signal, encoding, body);
-        if (held.grow(cost)) {
+        reserve(
+                transport,
+                held,
+                DecodeCost.estimate(signal, encoding, body),
+                "decoding the request",
+                "it holds many small values");
+    }
+
+    /**
+     * The records of a trace request, once their copies of resources and scopes are reserved: a request of many
+     * traces under a large resource would otherwise turn a body within the limits into many times its size in heap
+     * (and in Kafka).
+     */
+    private List<KafkaPublisher.Payload> records(
+            String transport, TraceRecords.Split split, InFlightBudget.Reservation held) throws ExportRefusal {
+        reserve(
+                transport,
+                held,
+                split.copiedBytes(),
+                "writing the request as one Kafka record per trace id",
+                "each of its " + split.traces() + " traces carries a copy of its resource and scope");
+        return split.records();
+    }
+
+    /**
+     * Reserves {@code bytes} more besides what the reservation holds (the body's bytes at least). What cannot fit even
+     * in an idle budget is too large (not retryable); what does not fit now is overloaded (retryable), as a body that
+     * does not fit is.
+     */
+    private void reserve(String transport, InFlightBudget.Reservation held, long bytes, String doing, String why)
+            throws ExportRefusal {
+        if (held.grow(bytes)) {
             return;
         }
-        if (held.held() + cost > budget.limit()) {
+        if (held.held() + bytes > budget.limit()) {
             throw new ExportRefusal(
                     ExportRefusal.Kind.TOO_LARGE,
-                    "decoding the request would take about " + mebibytes(held.held() + cost)
+                    doing + " would take about " + mebibytes(held.held() + bytes)
                             + " MiB of memory, more than ingest's in-flight limit of " + mebibytes(budget.limit())
-                            + " MiB (it holds many small values): send smaller batches");
+                            + " MiB (" + why + "): send smaller batches");
         }
         metrics.refused(signal, transport, ExportRefusal.Kind.OVERLOADED);
         throw new ExportRefusal(ExportRefusal.Kind.OVERLOADED, overloadedMessage());

@@ -48,6 +48,11 @@ final class TraceRecords {
      * decoding of every span.
      */
     static List<KafkaPublisher.Payload> split(byte[] request, ExportTraceServiceRequest parsed) {
+        return plan(request, parsed).records();
+    }
+
+    /** {@link #split(byte[], ExportTraceServiceRequest)}, planned: its size is known before its records are made. */
+    static Split plan(byte[] request, ExportTraceServiceRequest parsed) {
         List<ByteString> traceIds = new ArrayList<>();
         for (ResourceSpans resource : parsed.getResourceSpansList()) {
             for (ScopeSpans scope : resource.getScopeSpansList()) {
@@ -56,7 +61,7 @@ final class TraceRecords {
                 }
             }
         }
-        return split(request, traceIds);
+        return plan(request, traceIds);
     }
 
     /**
@@ -64,10 +69,66 @@ final class TraceRecords {
      * their order ({@link WireCheck} finds them without decoding the request).
      */
     static List<KafkaPublisher.Payload> split(byte[] request, List<ByteString> traceIds) {
+        return plan(request, traceIds).records();
+    }
+
+    /** {@link #split(byte[], List)}, planned: its size is known before its records are made. */
+    static Split plan(byte[] request, List<ByteString> traceIds) {
         try {
-            return splitBytes(request, traceIds);
+            return planBytes(request, traceIds);
         } catch (IOException e) {
             throw new IllegalStateException("an export request that parsed cannot be split: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A request cut by trace id, before its records are made. Each record carries a copy of its spans' resource and
+     * scope, so the records of a request of many traces under a large resource can take many times the request's
+     * size: {@link #copiedBytes()} says how much, so that it can be reserved first.
+     */
+    static final class Split {
+        private final byte[] request;
+        private final List<Parent<Parent<Slice>>> resources;
+        private final Map<ByteString, Map<Integer, Map<Integer, List<Slice>>>> traces;
+        private final long copiedBytes;
+
+        private Split(
+                byte[] request,
+                List<Parent<Parent<Slice>>> resources,
+                Map<ByteString, Map<Integer, Map<Integer, List<Slice>>>> traces,
+                long copiedBytes) {
+            this.request = request;
+            this.resources = resources;
+            this.traces = traces;
+            this.copiedBytes = copiedBytes;
+        }
+
+        /** The trace ids, one record each. */
+        int traces() {
+            return traces.size();
+        }
+
+        /** The bytes of the records that are not the request itself: 0 when it is written as it is. */
+        long copiedBytes() {
+            return copiedBytes;
+        }
+
+        /** The records, in the order of each trace's first span. */
+        List<KafkaPublisher.Payload> records() {
+            if (traces.size() == 1 && traces.values().iterator().next().isEmpty()) { // one trace: the request as is
+                return List.of(new KafkaPublisher.Payload(
+                        traces.keySet().iterator().next().toByteArray(), request));
+            }
+            List<KafkaPublisher.Payload> payloads = new ArrayList<>(traces.size());
+            try {
+                for (Map.Entry<ByteString, Map<Integer, Map<Integer, List<Slice>>>> trace : traces.entrySet()) {
+                    payloads.add(new KafkaPublisher.Payload(
+                            trace.getKey().toByteArray(), write(request, resources, trace.getValue())));
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("an export request that parsed cannot be split: " + e.getMessage(), e);
+            }
+            return payloads;
         }
     }
 
@@ -84,8 +145,7 @@ final class TraceRecords {
         }
     }
 
-    private static List<KafkaPublisher.Payload> splitBytes(byte[] request, List<ByteString> traceIds)
-            throws IOException {
+    private static Split planBytes(byte[] request, List<ByteString> traceIds) throws IOException {
         List<Parent<Parent<Slice>>> resources = new ArrayList<>();
         int spanCount = 0;
         @Nullable ByteString onlyTrace = null;
@@ -146,15 +206,15 @@ final class TraceRecords {
         if (spanCount != traceIds.size()) {
             throw new IOException("the bytes hold fewer spans than the parsed request");
         }
-        if (onlyTrace == null) {
-            return List.of();
-        }
-        if (!severalTraces) {
-            return List.of(new KafkaPublisher.Payload(onlyTrace.toByteArray(), request));
-        }
-
         // trace id -> resource index -> scope index -> spans; insertion order keeps the request's order.
         Map<ByteString, Map<Integer, Map<Integer, List<Slice>>>> traces = new LinkedHashMap<>();
+        if (onlyTrace == null) {
+            return new Split(request, resources, traces, 0);
+        }
+        if (!severalTraces) {
+            traces.put(onlyTrace, Map.of()); // no spans listed: the request is the record
+            return new Split(request, resources, traces, 0);
+        }
         for (int r = 0; r < resources.size(); r++) {
             List<Parent<Slice>> scopes = resources.get(r).children;
             for (int s = 0; s < scopes.size(); s++) {
@@ -168,23 +228,18 @@ final class TraceRecords {
                 }
             }
         }
-        List<KafkaPublisher.Payload> payloads = new ArrayList<>(traces.size());
-        for (Map.Entry<ByteString, Map<Integer, Map<Integer, List<Slice>>>> trace : traces.entrySet()) {
-            payloads.add(new KafkaPublisher.Payload(
-                    trace.getKey().toByteArray(), write(request, resources, trace.getValue())));
+        long copied = 0;
+        for (Map<Integer, Map<Integer, List<Slice>>> trace : traces.values()) {
+            copied += size(resources, trace);
         }
-        return payloads;
+        return new Split(request, resources, traces, copied);
     }
 
     /** One trace's record: its resources, each with its scopes, each with the trace's spans, copied as bytes. */
     private static byte[] write(
             byte[] request, List<Parent<Parent<Slice>>> resources, Map<Integer, Map<Integer, List<Slice>>> trace)
             throws IOException {
-        int total = 0;
-        for (Map.Entry<Integer, Map<Integer, List<Slice>>> resource : trace.entrySet()) {
-            total += nested(RESOURCE_SPANS, resourceSize(resources.get(resource.getKey()), resource.getValue()));
-        }
-        byte[] out = new byte[total];
+        byte[] out = new byte[size(resources, trace)];
         CodedOutputStream o = CodedOutputStream.newInstance(out);
         for (Map.Entry<Integer, Map<Integer, List<Slice>>> resourceSpans : trace.entrySet()) {
             Parent<Parent<Slice>> resource = resources.get(resourceSpans.getKey());
@@ -206,6 +261,15 @@ final class TraceRecords {
         }
         o.checkNoSpaceLeft();
         return out;
+    }
+
+    /** The bytes of one trace's record. */
+    private static int size(List<Parent<Parent<Slice>>> resources, Map<Integer, Map<Integer, List<Slice>>> trace) {
+        int total = 0;
+        for (Map.Entry<Integer, Map<Integer, List<Slice>>> resource : trace.entrySet()) {
+            total += nested(RESOURCE_SPANS, resourceSize(resources.get(resource.getKey()), resource.getValue()));
+        }
+        return total;
     }
 
     private static int resourceSize(Parent<Parent<Slice>> resource, Map<Integer, List<Slice>> scopes) {

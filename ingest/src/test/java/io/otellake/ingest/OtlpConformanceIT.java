@@ -551,6 +551,54 @@ abstract class OtlpConformanceIT {
                 .isEqualTo(Code.OK);
     }
 
+    /**
+     * A trace request is written as one record per trace id, each with a copy of its spans' resource and scope
+     * ({@link TraceRecords}), so a body of many traces under a large resource would take many times its size in heap
+     * and in Kafka. Those copies are held in the budget too: a request whose copies could not fit even in the idle
+     * budget is refused as too large and nothing of it is written; one whose copies fit is taken.
+     */
+    @Test
+    void theCopiesOfASplitTraceRequestAreHeldInTheBudget() throws Exception {
+        Resource large = resource("copied").toBuilder()
+                .addAttributes(KeyValue.newBuilder()
+                        .setKey("large")
+                        .setValue(AnyValue.newBuilder().setStringValue("r".repeat(10_000))))
+                .build();
+        byte[] tenTraces = tracesUnder(large, 10).toByteArray();
+        assertThat(tenTraces.length).as("the body alone fits").isLessThan(BUDGET_BYTES / 5);
+        var mark = topics.get(OtlpSignal.TRACES).mark();
+
+        Answer tooLarge = send(budgetIngest, OtlpSignal.TRACES, null, null, tenTraces, false);
+
+        assertThat(tooLarge.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(tooLarge.retryDelay()).as("never fits: not to be retried").isNull();
+        assertThat(tooLarge.message())
+                .startsWith("writing the request as one Kafka record per trace id would take about ")
+                .endsWith(" MiB of memory, more than ingest's in-flight limit of 0.1 MiB (each of its 10 traces carries"
+                        + " a copy of its resource and scope): send smaller batches");
+        assertThat(topics.get(OtlpSignal.TRACES).mark()).as("nothing written").isEqualTo(mark);
+        awaitBytesInFlight(0);
+
+        byte[] threeTraces = tracesUnder(large, 3).toByteArray();
+        assertThat(send(budgetIngest, OtlpSignal.TRACES, null, null, threeTraces, false)
+                        .code())
+                .isEqualTo(Code.OK);
+        assertThat(topics.get(OtlpSignal.TRACES).since(mark)).hasSize(3);
+        awaitBytesInFlight(0);
+    }
+
+    /** One span in each of {@code traces} traces, under one resource. */
+    private static ExportTraceServiceRequest tracesUnder(Resource resource, int traces) {
+        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
+        for (int i = 0; i < traces; i++) {
+            scope.addSpans(span(traceId(1000 + i), i));
+        }
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(
+                        ResourceSpans.newBuilder().setResource(resource).addScopeSpans(scope))
+                .build();
+    }
+
     /** A gauge of {@code points} empty data points: two bytes each on the wire. */
     private static ExportMetricsServiceRequest emptyGaugePoints(int points) {
         Gauge.Builder gauge = Gauge.newBuilder();
