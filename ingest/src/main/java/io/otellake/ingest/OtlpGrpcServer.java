@@ -4,6 +4,8 @@ import com.google.protobuf.Any;
 import com.google.rpc.RetryInfo;
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.Decompressor;
+import io.grpc.DecompressorRegistry;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
@@ -98,6 +100,8 @@ final class OtlpGrpcServer implements AutoCloseable {
                 .addStreamTracerFactory(limit)
                 .intercept(limit)
                 .maxInboundMessageSize(config.maxBodyBytes())
+                // gRPC's own gzip stops silently at bytes after a member that do not start another one, losing them
+                .decompressorRegistry(DecompressorRegistry.getDefaultInstance().with(new StrictGzip(), true))
                 // Calls waiting for a thread hold their message in netty's buffers: bound them per connection too (a
                 // client's further streams are refused, and gRPC clients retry refused streams by themselves).
                 .maxConcurrentCallsPerConnection(config.httpThreads() * Ingest.QUEUED_REQUESTS_PER_THREAD);
@@ -120,6 +124,19 @@ final class OtlpGrpcServer implements AutoCloseable {
                     e);
         }
         return new OtlpGrpcServer(server, limit);
+    }
+
+    /** gzip for gRPC messages, as {@link StrictGzipInputStream} reads it. */
+    private static final class StrictGzip implements Decompressor {
+        @Override
+        public String getMessageEncoding() {
+            return "gzip";
+        }
+
+        @Override
+        public InputStream decompress(InputStream compressed) {
+            return new StrictGzipInputStream(compressed);
+        }
     }
 
     /** The calls in the server now: waiting for a thread, being handled, or being answered. */

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Collectors;
-import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -228,7 +227,7 @@ final class OtlpHttpHandler implements HttpHandler {
         checkDeclaredLength(exchange, encoding);
         byte[] body;
         try {
-            InputStream in = held.reading(new GZIPInputStream(exchange.getRequestBody(), 8192), maxBodyBytes);
+            InputStream in = held.reading(new StrictGzipInputStream(exchange.getRequestBody()), maxBodyBytes);
             body = in.readNBytes(maxBodyBytes + 1);
         } catch (InFlightBudget.OverBudget e) {
             throw overloaded(encoding);

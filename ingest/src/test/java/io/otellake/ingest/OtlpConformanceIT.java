@@ -40,6 +40,7 @@ import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
@@ -957,6 +958,49 @@ abstract class OtlpConformanceIT {
 
         assertThat(answer.code()).isEqualTo(Code.INVALID_ARGUMENT);
         assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
+    }
+
+    /**
+     * A gzip body may hold several members (RFC 1952), and all of them are the request. Anything after a member that is
+     * not a whole valid member is refused, never skipped: skipping a damaged second member would lose its data while
+     * the client is told the request was taken (what {@link java.util.zip.GZIPInputStream}, and gRPC's gzip with it,
+     * do).
+     */
+    @Test
+    void everyGzipMemberIsReadAndBytesAfterTheLastAreRefused() {
+        byte[] request = logs(4).toByteArray();
+        byte[] first = gzip(Arrays.copyOfRange(request, 0, request.length / 2));
+        byte[] second = gzip(Arrays.copyOfRange(request, request.length / 2, request.length));
+        var mark = topics.get(OtlpSignal.LOGS).mark();
+
+        assertThat(send(OtlpSignal.LOGS, null, concat(first, second), true).code())
+                .isEqualTo(Code.OK);
+        assertThat(topics.get(OtlpSignal.LOGS).since(mark)).singleElement().satisfies(r -> assertThat(r.value())
+                .isEqualTo(request));
+
+        byte[] damagedSecond = second.clone();
+        damagedSecond[2] = 7; // compression method
+        byte[] whole = gzip(request);
+        mark = topics.get(OtlpSignal.LOGS).mark();
+        for (byte[] body : List.of(
+                concat(first, damagedSecond),
+                concat(whole, "GARBAGE".getBytes(StandardCharsets.US_ASCII)),
+                concat(whole, new byte[8]))) {
+            Answer answer = send(OtlpSignal.LOGS, null, body, true);
+
+            assertThat(answer.code()).isEqualTo(Code.INVALID_ARGUMENT);
+            assertThat(answer.message()).contains("not valid gzip: ");
+        }
+        Answer truncated = send(OtlpSignal.LOGS, null, concat(whole, Arrays.copyOf(whole, 12)), true);
+        assertThat(truncated.code()).isEqualTo(Code.INVALID_ARGUMENT);
+        assertThat(truncated.message()).contains("ends too early");
+        assertThat(topics.get(OtlpSignal.LOGS).mark()).as("nothing written").isEqualTo(mark);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
     }
 
     @Test
