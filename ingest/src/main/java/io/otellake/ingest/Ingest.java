@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +41,11 @@ public final class Ingest implements AutoCloseable {
      * Retry-After without handling it.
      */
     static final int QUEUED_REQUESTS_PER_THREAD = 8;
+    /**
+     * OTLP/HTTP connection threads per {@code OTEL_LAKE_INGEST_HTTP_THREADS}: each reads one request's headers and
+     * body, however slowly its client sends them.
+     */
+    static final int CONNECTION_THREADS_PER_HTTP_THREAD = 32;
 
     /** Requests waiting for the overflow thread; beyond them the server closes new connections (clients retry). */
     static final int QUEUED_OVERFLOW_REQUESTS = 64;
@@ -130,12 +136,19 @@ public final class Ingest implements AutoCloseable {
                     OverflowThread::new,
                     new ThreadPoolExecutor.AbortPolicy());
             overflow = overflowExecutor;
-            executor = newExecutor(
-                    "ingest-http-", config.httpThreads(), config.httpThreads() * QUEUED_REQUESTS_PER_THREAD);
+            // The JDK server reads a request's headers, and the handler its body, on this executor's threads, as
+            // blocking reads: a client that sends slowly holds one thread (until the request timeout), so there are
+            // many of them. Decoding and writing to Kafka, which take CPU and memory, are bounded by ExportSlots.
+            executor = newConnectionExecutor(
+                    "ingest-http-", config.httpThreads(), config.httpThreads() * CONNECTION_THREADS_PER_HTTP_THREAD);
             executor.setRejectedExecutionHandler((task, full) -> overflowExecutor.execute(task));
             http.setExecutor(executor);
+            ExportSlots slots = new ExportSlots(
+                    config.httpThreads(),
+                    config.httpThreads() * QUEUED_REQUESTS_PER_THREAD,
+                    config.httpRequestTimeout());
             receivers.forEach((signal, receiver) ->
-                    http.createContext(signal.path(), new OtlpHttpHandler(receiver, gate, access)));
+                    http.createContext(signal.path(), new OtlpHttpHandler(receiver, gate, access, slots)));
             HealthHandler health = new HealthHandler(gate, kafka::reachable);
             HealthHandler.PATHS.forEach(path -> http.createContext(path, health));
             http.createContext(MetricsHandler.PATH, new MetricsHandler(metrics));
@@ -227,6 +240,24 @@ public final class Ingest implements AutoCloseable {
         }
     }
 
+    /** Up to {@code maxThreads} threads, {@code threads} kept when idle, no queue: beyond, the rejection handler. */
+    private static ThreadPoolExecutor newConnectionExecutor(String name, int threads, int maxThreads) {
+        AtomicInteger count = new AtomicInteger();
+        ThreadFactory factory = r -> {
+            Thread t = new Thread(r, name + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        return new ThreadPoolExecutor(
+                threads,
+                maxThreads,
+                60,
+                TimeUnit.SECONDS,
+                new SynchronousQueue<>(),
+                factory,
+                new ThreadPoolExecutor.AbortPolicy());
+    }
+
     private static ThreadPoolExecutor newExecutor(String name, int threads, int queued) {
         AtomicInteger count = new AtomicInteger();
         ThreadFactory factory = r -> {
@@ -266,9 +297,9 @@ public final class Ingest implements AutoCloseable {
         return URI.create("http://" + host + ":" + address.getPort());
     }
 
-    /** OTLP/HTTP requests waiting for a thread. */
-    int httpRequestsQueued() {
-        return executor.getQueue().size();
+    /** OTLP/HTTP connection threads reading or handling a request now. */
+    int httpConnectionThreadsBusy() {
+        return executor.getActiveCount();
     }
 
     int grpcCallsInServer() {

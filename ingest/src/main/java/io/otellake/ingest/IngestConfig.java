@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * @param httpHost the address the OTLP/HTTP and OTLP/gRPC servers bind to
  * @param httpPort the OTLP/HTTP port; 0 picks a free one (see {@link Ingest#port()})
  * @param grpcPort the OTLP/gRPC port (on {@code httpHost} too); 0 picks a free one (see {@link Ingest#grpcPort()})
- * @param httpThreads how many requests are handled at once; each may hold a body of up to {@code maxBodyBytes}
+ * @param httpThreads how many requests are decoded and written to Kafka at once, per transport; OTLP/HTTP reads requests
+ *     on up to {@link Ingest#CONNECTION_THREADS_PER_HTTP_THREAD} times as many connection threads
  * @param tracesTopic where trace export requests go
  * @param logsTopic where log export requests go
  * @param metricsTopic where metric export requests go
@@ -38,7 +39,8 @@ import java.util.regex.Pattern;
  * @param kafkaTimeout the longest a request waits for Kafka's acknowledgement before it gets 503
  * @param kafkaStartupTimeout the longest start-up waits for Kafka to answer before it gives up
  * @param httpRequestTimeout the longest an OTLP/HTTP client may take to send a request, headers and body, counted
- *     in whole seconds; then its connection is closed, so a client that stops sending halfway holds no thread
+ *     in whole seconds; then its connection is closed, so a client that stops sending halfway gives its connection
+ *     thread back
  * @param authEnabled whether every export must carry a bearer token of {@code authTokens}; off, the
  *     {@code X-Scope-OrgID} header alone decides the tenant
  * @param authTokens the {@link TenantTokens} setting: {@code <tenant>=sha256:<hex>} entries, and {@code *=sha256:<hex>}

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * with the tenant header (one record per trace, or per log or metric request; see {@link ExportReceiver}); a request with no valid items is answered 200 and not written. When some items
  * were invalid, the 200 carries {@code partial_success} with their number and the reason (they are not written, and
  * retrying them will not help). Any other answer means the request was not taken: 400/401/403/413/415 never will be (do not retry),
- * 429 (the in-flight byte budget is exhausted, or every thread is busy and the queue full) and 503 (Kafka did not acknowledge in time, or ingest is stopping) may
+ * 429 (the in-flight byte budget is exhausted, every connection thread is busy, or every slot for decoding and writing
+ * is taken and its queue full) and 503 (Kafka did not acknowledge in time, or ingest is stopping) may
  * be later (retry, after {@code Retry-After}). Errors once the encoding is known carry a
  * {@code google.rpc.Status} in that encoding, as the OTLP specification asks; earlier ones (404, 405, 415) are text.
  *
@@ -42,6 +43,8 @@ final class OtlpHttpHandler implements HttpHandler {
     /** Overload passes as soon as admitted requests are answered, so clients may come back sooner than from an outage. */
     static final int OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
+    static final String BUSY = "every OTLP/HTTP thread is busy and its queue is full; retry later";
+
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpHandler.class);
     private static final byte[] EMPTY_JSON_RESPONSE = "{}".getBytes(StandardCharsets.UTF_8);
     private static final JsonFormat.Printer JSON_PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
@@ -51,9 +54,11 @@ final class OtlpHttpHandler implements HttpHandler {
     private final ExportReceiver receiver;
     private final RequestGate gate;
     private final TenantAccess access;
+    private final ExportSlots slots;
 
-    OtlpHttpHandler(ExportReceiver receiver, RequestGate gate, TenantAccess access) {
+    OtlpHttpHandler(ExportReceiver receiver, RequestGate gate, TenantAccess access, ExportSlots slots) {
         this.access = access;
+        this.slots = slots;
         this.signal = receiver.signal();
         this.maxBodyBytes = receiver.maxBodyBytes();
         this.receiver = receiver;
@@ -130,7 +135,7 @@ final class OtlpHttpHandler implements HttpHandler {
                             encoding.get(),
                             new ExportRefusal(
                                     ExportRefusal.Kind.OVERLOADED,
-                                    "every OTLP/HTTP thread is busy and its queue is full; retry later"))
+                                    "every OTLP/HTTP connection thread is busy; retry later"))
                     .withHeader("Connection", "close");
         }
         if (!admitted) {
@@ -150,7 +155,15 @@ final class OtlpHttpHandler implements HttpHandler {
         OtlpSignal.DecodedExport accepted;
         try (InFlightBudget.Reservation held = receiver.budget().reservation()) {
             byte[] body = gzip ? readGzipBody(exchange, encoding, held) : readBody(exchange, encoding, held);
-            accepted = receiver.receive("http", tenant, encoding, body, held);
+            if (!slots.tryEnter()) {
+                receiver.metrics().refused(signal, "http", ExportRefusal.Kind.OVERLOADED);
+                throw new ExportRefusal(ExportRefusal.Kind.OVERLOADED, BUSY);
+            }
+            try {
+                accepted = receiver.receive("http", tenant, encoding, body, held);
+            } finally {
+                slots.exit();
+            }
         } catch (ExportRefusal e) {
             throw new Rejection(refused(encoding, e));
         }

@@ -11,22 +11,29 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * When every OTLP/HTTP thread is busy and their queue is full, a further request gets the retryable 429 with
- * Retry-After, not a closed connection; the requests that were waiting are then handled as usual.
+ * Clients that send slowly, or stop halfway, hold a connection thread each and nothing else: other requests are
+ * decoded and written as usual. Only when every connection thread is busy does a further request get the retryable
+ * 429 with Retry-After (not a closed connection, not a wait); the slow requests are then handled as usual.
  */
 class HttpOverflowIT {
+    private static final int HTTP_THREADS = 1;
+    private static final int CONNECTION_THREADS = HTTP_THREADS * Ingest.CONNECTION_THREADS_PER_HTTP_THREAD;
+
     private static KafkaBroker kafka;
     private static Ingest ingest;
+    private final List<Socket> slow = new ArrayList<>();
+    private final List<Socket> inBody = new ArrayList<>();
 
     @BeforeAll
     static void start() {
         kafka = TestKafka.broker();
         ingest = Ingest.start(TestKafka.ingestConfig()
-                .httpThreads(1)
+                .httpThreads(HTTP_THREADS)
                 .tracesTopic("overflow-traces")
                 .logsTopic("overflow-logs")
                 .kafkaTimeout(Duration.ofSeconds(5))
@@ -38,55 +45,87 @@ class HttpOverflowIT {
         ingest.close();
     }
 
+    @AfterEach
+    void closeSlowClients() throws Exception {
+        for (Socket socket : slow) {
+            socket.close();
+        }
+        awaitBusy(0, "the slow clients' threads are free again");
+    }
+
     @Test
-    void aRequestBeyondTheFullQueueIsAnswered429WithRetryAfter() throws Exception {
+    void clientsThatStopHalfwayDoNotHoldUpOtherRequests() throws Exception {
         byte[] body = IngestIT.traces("overflow", 1).toByteArray();
-        int queue = Ingest.QUEUED_REQUESTS_PER_THREAD;
-        List<Socket> waiting = new ArrayList<>();
-        try {
-            // The one thread reads the first request's body, of which only half is sent; the next ones queue.
-            for (int i = 0; i <= queue; i++) {
-                Socket socket = new Socket("127.0.0.1", ingest.port());
-                socket.setSoTimeout(30_000);
-                waiting.add(socket);
-                OutputStream out = socket.getOutputStream();
-                out.write(("POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
-                                + "Content-Length: " + body.length + "\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                out.write(body, 0, body.length / 2);
-                out.flush();
-                if (i == 0) {
-                    awaitQueued(0, "the first request is taken by the thread");
-                    Thread.sleep(200);
-                }
-            }
-            awaitQueued(queue, "the queue is full");
+        int stalled = 2 * Ingest.QUEUED_REQUESTS_PER_THREAD * HTTP_THREADS + 2; // more than slots and their queue
+        for (int i = 0; i < stalled; i++) {
+            // half of them stop inside the headers, half inside the body
+            startRequest(body, i % 2 == 0 ? 0 : body.length / 2, i % 2 == 0);
+        }
+        awaitBusy(stalled, "every stalled request holds a connection thread");
 
-            HttpResponse<byte[]> refused = new OtlpHttp(ingest.uri()).post("/v1/traces", OtlpHttp.PROTOBUF, body);
+        long started = System.nanoTime();
+        HttpResponse<byte[]> answered = new OtlpHttp(ingest.uri()).post("/v1/traces", OtlpHttp.PROTOBUF, body);
 
-            assertThat(refused.statusCode()).isEqualTo(429);
-            assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
-            assertThat(OtlpHttp.message(refused))
-                    .isEqualTo("every OTLP/HTTP thread is busy and its queue is full; retry later");
-            for (Socket socket : waiting) {
-                socket.getOutputStream().write(body, body.length / 2, body.length - body.length / 2);
-                socket.getOutputStream().flush();
-            }
-            for (Socket socket : waiting) {
-                String status = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
-                assertThat(status).isEqualTo("HTTP/1.1 200");
-            }
-        } finally {
-            for (Socket socket : waiting) {
-                socket.close();
-            }
+        assertThat(answered.statusCode()).isEqualTo(200);
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .as("answered without waiting for the stalled clients")
+                .isLessThan(Duration.ofSeconds(10));
+        finishRequests(body, body.length / 2);
+    }
+
+    @Test
+    void aRequestBeyondTheBusyConnectionThreadsIsAnswered429WithRetryAfter() throws Exception {
+        byte[] body = IngestIT.traces("overflow", 1).toByteArray();
+        for (int i = 0; i < CONNECTION_THREADS; i++) {
+            startRequest(body, body.length / 2, false);
+        }
+        awaitBusy(CONNECTION_THREADS, "every connection thread reads a half-sent body");
+
+        HttpResponse<byte[]> refused = new OtlpHttp(ingest.uri()).post("/v1/traces", OtlpHttp.PROTOBUF, body);
+
+        assertThat(refused.statusCode()).isEqualTo(429);
+        assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+        assertThat(OtlpHttp.message(refused)).isEqualTo("every OTLP/HTTP connection thread is busy; retry later");
+        finishRequests(body, body.length / 2);
+    }
+
+    /** Sends a request's headers (all of them, or only the first line) and the first {@code sent} bytes of its body. */
+    private void startRequest(byte[] body, int sent, boolean stopInHeaders) throws Exception {
+        Socket socket = new Socket("127.0.0.1", ingest.port());
+        socket.setSoTimeout(30_000);
+        slow.add(socket);
+        OutputStream out = socket.getOutputStream();
+        String headers = "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                + "Content-Length: " + body.length + "\r\n\r\n";
+        if (stopInHeaders) {
+            out.write(headers.substring(0, headers.indexOf('\n') + 1).getBytes(StandardCharsets.US_ASCII));
+        } else {
+            out.write(headers.getBytes(StandardCharsets.US_ASCII));
+            out.write(body, 0, sent);
+            inBody.add(socket);
+        }
+        out.flush();
+    }
+
+    /**
+     * Sends the rest of every request that stopped inside its body, one after the other (all at once, most would find
+     * the slots for decoding and their queue taken, and get 429), and checks that each is answered 200.
+     */
+    private void finishRequests(byte[] body, int sent) throws Exception {
+        for (Socket socket : inBody) {
+            socket.getOutputStream().write(body, sent, body.length - sent);
+            socket.getOutputStream().flush();
+            String status = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertThat(status).isEqualTo("HTTP/1.1 200");
         }
     }
 
-    private static void awaitQueued(int n, String what) throws InterruptedException {
+    private static void awaitBusy(int n, String what) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (ingest.httpRequestsQueued() != n) {
-            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+        while (ingest.httpConnectionThreadsBusy() != n) {
+            assertThat(System.nanoTime())
+                    .as("%s (%d busy)", what, ingest.httpConnectionThreadsBusy())
+                    .isLessThan(deadline);
             Thread.sleep(10);
         }
     }

@@ -1,0 +1,54 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class ExportSlotsTest {
+    @Test
+    void slotsThenWaitingPlacesThenARefusalAtOnce() throws Exception {
+        ExportSlots slots = new ExportSlots(2, 1, Duration.ofSeconds(30));
+        assertThat(slots.tryEnter()).isTrue();
+        assertThat(slots.tryEnter()).isTrue();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(slots::tryEnter, pool);
+            while (slots.waiting() != 1) {
+                Thread.sleep(5);
+            }
+
+            long started = System.nanoTime();
+            assertThat(slots.tryEnter()).as("no waiting place left").isFalse();
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+            assertThat(waiter).isNotDone();
+
+            slots.exit();
+            assertThat(waiter.get(10, TimeUnit.SECONDS))
+                    .as("the waiter takes the freed slot")
+                    .isTrue();
+            assertThat(slots.waiting()).isZero();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aWaiterGivesUpAfterTheLongestWait() {
+        ExportSlots slots = new ExportSlots(1, 4, Duration.ofMillis(200));
+        assertThat(slots.tryEnter()).isTrue();
+
+        long started = System.nanoTime();
+        assertThat(slots.tryEnter()).isFalse();
+
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .isBetween(Duration.ofMillis(150), Duration.ofSeconds(5));
+        assertThat(slots.waiting()).isZero();
+        slots.exit();
+        assertThat(slots.tryEnter()).isTrue();
+    }
+}
