@@ -133,14 +133,18 @@ class LogController {
             String t = text.trim().toLowerCase(Locale.ROOT);
             try {
                 char unit = t.charAt(t.length() - 1);
-                long n = Character.isDigit(unit) ? Long.parseLong(t) : Long.parseLong(t.substring(0, t.length() - 1));
+                boolean seconds = unit >= '0' && unit <= '9';
+                long n = RequestParams.parseAsciiLong(seconds ? t : t.substring(0, t.length() - 1));
+                if (n < 0 || t.startsWith("-")) {
+                    throw new NumberFormatException("negative");
+                }
                 step = switch (unit) {
                     case 's' -> Duration.ofSeconds(n);
                     case 'm' -> Duration.ofMinutes(n);
                     case 'h' -> Duration.ofHours(n);
                     case 'd' -> Duration.ofDays(n);
                     default -> {
-                        if (!Character.isDigit(unit)) {
+                        if (!seconds) {
                             throw new NumberFormatException();
                         }
                         yield Duration.ofSeconds(n);

@@ -144,7 +144,7 @@ record LogFilter(
             return named;
         }
         try {
-            int n = Integer.parseInt(t);
+            int n = RequestParams.parseAsciiInt(t);
             if (n >= 1 && n <= 24) {
                 return n;
             }

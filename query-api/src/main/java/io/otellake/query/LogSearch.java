@@ -19,13 +19,27 @@ import org.springframework.stereotype.Service;
  * Searches and counts a tenant's log records in [start, end).
  *
  * <p>Guarantees: only the tenant's files in the hours overlapping the range are read; every value from the request
- * is bound as a parameter, never written into the SQL text; pages follow a total order (event time, file, row) so a
- * cursor continues without repeats or gaps.
+ * is bound as a parameter, never written into the SQL text; pages follow an order of event time, then content ({@link
+ * LogCursor}), that does not depend on which file holds a record, so a cursor continues without repeats or gaps even
+ * when compaction rewrites the files between two pages.
  */
 @Service
 class LogSearch {
     private static final String EVENT_TIME = LogFilter.EVENT_TIME;
-    private static final String FILE = "parse_filename(filename)";
+    /** The columns a page returns, in {@link #row}'s order. */
+    private static final String COLUMNS = "epoch_ns(timestamp), epoch_ns(observed_timestamp), trace_id, span_id,"
+            + " trace_flags, severity_text, severity_number, service_name, body, body_type, resource_attributes,"
+            + " resource_attribute_types, scope_name, scope_version, attributes, attribute_types, event_name";
+    /**
+     * A record's place among records of the same event time: a hash of everything a page returns of it, which stays
+     * the same when compaction moves the record to another file (its file name and row number do not). Records with
+     * the same hash and time look the same to a reader, so which of them a page returns does not matter, only how many
+     * ({@link LogCursor#seen()}). 63 bits, so that it is a BIGINT.
+     */
+    private static final String CONTENT = "CAST(hash(timestamp, observed_timestamp, trace_id, span_id, trace_flags,"
+            + " severity_text, severity_number, service_name, body, body_type, resource_attributes,"
+            + " resource_attribute_types, scope_name, scope_version, attributes, attribute_types, event_name) >> 1 AS"
+            + " BIGINT)";
     /** How DuckDB's message begins when RE2 cannot compile a pattern. */
     private static final String INVALID_INPUT = "Invalid Input Error:";
 
@@ -73,30 +87,26 @@ class LogSearch {
             }
             String order = q.direction() == Direction.BACKWARD ? "DESC" : "ASC";
             String after = q.direction() == Direction.BACKWARD ? "<" : ">";
-            StringBuilder sql = new StringBuilder("SELECT epoch_ns(timestamp), epoch_ns(observed_timestamp), trace_id,"
-                    + " span_id, trace_flags, severity_text, severity_number, service_name, body, body_type,"
-                    + " resource_attributes, resource_attribute_types, scope_name, scope_version, attributes,"
-                    + " attribute_types, event_name, epoch_ns(" + EVENT_TIME + "), " + FILE + ", file_row_number"
-                    + " FROM read_parquet(?, filename = true, file_row_number = true) WHERE " + EVENT_TIME
+            StringBuilder sql = new StringBuilder("SELECT * FROM (SELECT " + COLUMNS + ", epoch_ns(" + EVENT_TIME
+                    + ") AS event_ns, " + CONTENT + " AS content FROM read_parquet(?) WHERE " + EVENT_TIME
                     + " >= CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS) AND " + EVENT_TIME
                     + " < CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)");
             List<Object> params = new ArrayList<>();
             params.add(TimeParam.toNanos(q.start()));
             params.add(TimeParam.toNanos(q.end()));
             q.filter().appendTo(sql, params);
-            if (q.cursor() != null) {
-                String t = "CAST(make_timestamp_ns(?) AS TIMESTAMPTZ_NS)";
-                sql.append(" AND (" + EVENT_TIME + " " + after + " " + t + " OR (" + EVENT_TIME + " = " + t + " AND ("
-                        + FILE + " " + after + " ? OR (" + FILE + " = ? AND file_row_number " + after + " ?))))");
-                params.add(q.cursor().eventNanos());
-                params.add(q.cursor().eventNanos());
-                params.add(q.cursor().file());
-                params.add(q.cursor().file());
-                params.add(q.cursor().row());
+            sql.append(")");
+            LogCursor cursor = q.cursor();
+            if (cursor != null) {
+                // the cursor's own time and content too: the records of it that were not returned yet come first
+                sql.append(" WHERE event_ns " + after + " ? OR (event_ns = ? AND content " + after + "= ?)");
+                params.add(cursor.eventNanos());
+                params.add(cursor.eventNanos());
+                params.add(cursor.content());
             }
-            sql.append(" ORDER BY " + EVENT_TIME + " " + order + ", " + FILE + " " + order + ", file_row_number "
-                    + order + " LIMIT ?");
-            params.add(q.limit() + 1); // one more tells whether there is a next page
+            sql.append(" ORDER BY event_ns " + order + ", content " + order + " LIMIT ?");
+            long skip = cursor == null ? 0 : cursor.seen();
+            params.add(q.limit() + 1 + skip); // one more tells whether there is a next page
 
             List<Map<String, Object>> rows = new ArrayList<>();
             LogCursor last = null;
@@ -106,12 +116,24 @@ class LogSearch {
                 bind(ps, c, fetched, params);
                 try (ResultSet rs = runner.execute(ps)) {
                     while (rs.next()) {
+                        long eventNanos = rs.getLong(18);
+                        long content = rs.getLong(19);
+                        if (skip > 0 && eventNanos == cursor.eventNanos() && content == cursor.content()) {
+                            skip--; // returned by an earlier page
+                            continue;
+                        }
                         if (rows.size() == q.limit()) {
                             next = last;
                             break;
                         }
                         rows.add(row(rs));
-                        last = new LogCursor(rs.getLong(18), rs.getString(19), rs.getLong(20));
+                        long seen = 1;
+                        if (last != null && last.eventNanos() == eventNanos && last.content() == content) {
+                            seen = last.seen() + 1;
+                        } else if (cursor != null && cursor.eventNanos() == eventNanos && cursor.content() == content) {
+                            seen = cursor.seen() + 1;
+                        }
+                        last = new LogCursor(eventNanos, content, seen);
                     }
                 }
             }

@@ -37,13 +37,43 @@ final class RequestParams {
             return fallback;
         }
         try {
-            int n = Integer.parseInt(text.trim());
+            int n = parseAsciiInt(text.trim());
             if (n < 1 || n > max) {
                 throw new BadRequestException("limit must be between 1 and " + max + ", got " + n);
             }
             return n;
         } catch (NumberFormatException e) {
             throw new BadRequestException("limit must be a whole number, got '" + text + "'");
+        }
+    }
+
+    /**
+     * A whole number in ASCII digits, with a minus sign when negative: {@link Long#parseLong} alone also takes a plus
+     * sign and the digits of every script (Arabic-Indic, full-width, ...), which no client means to send.
+     *
+     * @throws NumberFormatException for anything else, or a number beyond a long
+     */
+    static long parseAsciiLong(String text) {
+        requireAsciiDigits(text);
+        return Long.parseLong(text);
+    }
+
+    /** {@link #parseAsciiLong} for an int. */
+    static int parseAsciiInt(String text) {
+        requireAsciiDigits(text);
+        return Integer.parseInt(text);
+    }
+
+    private static void requireAsciiDigits(String text) {
+        int from = text.startsWith("-") ? 1 : 0;
+        if (text.length() == from) {
+            throw new NumberFormatException("no digits: '" + text + "'");
+        }
+        for (int i = from; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                throw new NumberFormatException("not an ASCII digit in '" + text + "'");
+            }
         }
     }
 }

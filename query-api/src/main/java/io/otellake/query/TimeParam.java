@@ -26,10 +26,13 @@ final class TimeParam {
             return null;
         }
         String t = text.trim();
-        if (t.chars().allMatch(Character::isDigit)) {
+        if (t.matches("-?[0-9]+")) {
             try {
-                long nanos = Long.parseLong(t);
-                return requireInBounds(name, Instant.ofEpochSecond(nanos / 1_000_000_000L, nanos % 1_000_000_000L));
+                long nanos = RequestParams.parseAsciiLong(t);
+                return requireInBounds(
+                        name,
+                        Instant.ofEpochSecond(
+                                Math.floorDiv(nanos, 1_000_000_000L), Math.floorMod(nanos, 1_000_000_000L)));
             } catch (NumberFormatException e) {
                 throw new BadRequestException(name + " is too large for epoch nanoseconds: " + t);
             }

@@ -166,7 +166,7 @@ class TraceController {
                     default -> 3_600_000_000_000L;
                 };
         try {
-            return Math.multiplyExact(Long.parseLong(m.group(1)), factor);
+            return Math.multiplyExact(RequestParams.parseAsciiLong(m.group(1)), factor);
         } catch (NumberFormatException | ArithmeticException e) { // more digits than a long holds, or overflow
             throw new BadRequestException(name + " is too large: " + text);
         }

@@ -501,6 +501,73 @@ class QueryApiIT {
         assertThat(second.get("data")).extracting(l -> l.get("body").asString()).containsExactly("record d");
     }
 
+    /**
+     * Compaction moves records into a new file between two pages: the pages still return every record once, in both
+     * directions, among records of one time (which only their content orders) and with two records that are alike in
+     * everything (which only their count tells apart).
+     */
+    @Test
+    void pagesContinueAcrossACompactionWithoutRepeatsOrGaps() throws Exception {
+        Instant tie = Instant.parse("2024-06-02T03:04:05.123456789Z");
+        List<String> sent = List.of("tie-0", "tie-1", "tie-2", "tie-2", "tie-3", "tie-4", "tie-5");
+        for (String direction : List.of("backward", "forward")) {
+            String tenant = "pagecompact-" + direction;
+            List<List<FlatRow>> inputs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+            for (int i = 0; i < sent.size(); i++) {
+                inputs.get(i % 3).addAll(LogFlattener.flatten(logs("svc", tie, sent.get(i), 0)));
+            }
+            try (S3Client s3 = s3()) {
+                for (int f = 0; f < inputs.size(); f++) {
+                    putFile(s3, tenant, "otlp-logs+0+" + f + ".parquet", inputs.get(f), Map.of());
+                }
+            }
+            String range = "start=2024-06-02T03:00:00Z&end=2024-06-02T04:00:00Z&limit=2&direction=" + direction;
+            List<String> returned = new ArrayList<>();
+            JsonNode page = getJson("/api/v1/logs?" + range, tenant, 200);
+            page.get("data").forEach(log -> returned.add(log.get("body").asString()));
+
+            // the hour is compacted: one new file, its rows in another order, and the inputs gone
+            List<FlatRow> all = new ArrayList<>();
+            inputs.forEach(all::addAll);
+            java.util.Collections.reverse(all);
+            try (S3Client s3 = s3()) {
+                putFile(
+                        s3,
+                        tenant,
+                        "compacted-3-cccccc.parquet",
+                        all,
+                        Map.of(
+                                "otel-lake-compacted-from",
+                                "otlp-logs+0+0.parquet,otlp-logs+0+1.parquet,otlp-logs+0+2.parquet"));
+                for (int f = 0; f < inputs.size(); f++) {
+                    String key = LAYOUT.objectKey(
+                            Partition.of(
+                                    Signal.LOGS, TenantId.of(tenant), all.get(0).eventTimeNanos()),
+                            "otlp-logs+0+" + f + ".parquet");
+                    s3.deleteObject(r -> r.bucket(BUCKET).key(key));
+                }
+            }
+            // the first page's listing is reused for otel-lake.listing-ttl (5 s); then the next page reads the new file
+            Thread.sleep(5_500);
+            int pages = 1;
+            while (!page.get("next_cursor").isNull() && pages < 10) {
+                page = getJson(
+                        "/api/v1/logs?" + range + "&cursor="
+                                + page.get("next_cursor").asString(),
+                        tenant,
+                        200);
+                page.get("data").forEach(log -> returned.add(log.get("body").asString()));
+                pages++;
+            }
+
+            assertThat(page.get("stats").get("files").asInt())
+                    .as("the last page read the compacted file")
+                    .isEqualTo(1);
+            assertThat(returned).as(direction).containsExactlyInAnyOrderElementsOf(sent);
+            assertThat(pages).as(direction).isEqualTo(4);
+        }
+    }
+
     /** Writes log rows of one hour as a file with the given name and S3 metadata. */
     private static void putFile(S3Client s3, String tenant, String name, List<FlatRow> rows, Map<String, String> meta)
             throws Exception {
@@ -680,11 +747,10 @@ class QueryApiIT {
 
     @Test
     void aCursorWithATimeNoPageCanEndAtIsRefusedNotFailed() throws Exception {
-        String file = "a".repeat(64) + ".parquet";
         for (long nanos : new long[] {Long.MAX_VALUE, Long.MIN_VALUE + 1}) {
             String cursor = java.util.Base64.getUrlEncoder()
                     .withoutPadding()
-                    .encodeToString(("v1:" + nanos + ":" + file + ":1").getBytes(StandardCharsets.UTF_8));
+                    .encodeToString(("v2:" + nanos + ":5:1").getBytes(StandardCharsets.UTF_8));
             for (String direction : List.of("backward", "forward")) {
                 problem(
                         getRaw(
@@ -748,6 +814,25 @@ class QueryApiIT {
         problem(getRaw(base + "&servce=typo", "pager"), 400, "unknown parameter 'servce'");
         problem(getRaw(base + "&direction=sideways", "pager"), 400, "direction");
         problem(getRaw(base + "&cursor=bm9wZQ", "pager"), 400, "cursor");
+        // numbers too are ASCII digits only, and without a plus sign
+        String arabicFive = enc("\u0665");
+        problem(
+                getRaw("/api/v1/logs?" + PAGER_RANGE + "&limit=" + arabicFive, "pager"),
+                400,
+                "limit must be a whole number");
+        problem(getRaw("/api/v1/logs?" + PAGER_RANGE + "&limit=%2B5", "pager"), 400, "limit must be a whole number");
+        problem(getRaw(base + "&severity_min=" + enc("\u0661\u0663"), "pager"), 400, "severity_min");
+        problem(getRaw(base + "&severity_min=%2B13", "pager"), 400, "severity_min");
+        problem(getRaw("/api/v1/logs/volume?" + PAGER_RANGE + "&step=" + arabicFive + "m", "pager"), 400, "step");
+        problem(getRaw("/api/v1/logs/volume?" + PAGER_RANGE + "&step=%2B5m", "pager"), 400, "step");
+        problem(getRaw("/api/v1/traces?limit=" + arabicFive, "acme"), 400, "limit must be a whole number");
+        problem(
+                getRaw("/api/v1/logs?start=" + enc("\uFF11\uFF10") + "&end=2024-05-01T11:00:00Z", "pager"),
+                400,
+                "start");
+        // before 1970 in epoch nanoseconds, as RFC 3339 allows it
+        assertThat(getJson("/api/v1/logs?start=-1000000000&end=0", "pager", 200).get("data"))
+                .isEmpty();
     }
 
     @Test
