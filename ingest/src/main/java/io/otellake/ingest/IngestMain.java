@@ -2,6 +2,7 @@ package io.otellake.ingest;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Starts ingest from environment variables (see {@link IngestConfig}) and runs until the JVM is told to stop, then
@@ -13,6 +14,9 @@ public final class IngestMain {
     private IngestMain() {}
 
     public static void main(String[] args) {
+        // grpc-java logs through java.util.logging, which would print its own multi-line format around logback's
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
         IngestConfig config;
         try {
             config = IngestConfig.fromEnvironment(System.getenv());

@@ -137,6 +137,41 @@ class IngestMainIT {
         return json.append("]}]}]}]}").toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * With {@code OTEL_LAKE_LOG_FORMAT=json} every line ingest writes is a JSON object. grpc-java logs through
+     * java.util.logging, in a multi-line format of its own, and logged a stack trace for every HTTP/1 request a client
+     * sent to the gRPC port: now such requests leave nothing in the log.
+     */
+    @Test
+    void jsonLogsAreJsonLinesEvenForWhatGrpcLogs() throws Exception {
+        Path log;
+        try (ChildJvm ingest = startIngest("-Xmx256m", Map.of("OTEL_LAKE_LOG_FORMAT", "json"))) {
+            log = ingest.logFile();
+            Matcher grpc = Pattern.compile("OTLP\\\\?/gRPC on port (\\d+)").matcher(Files.readString(log));
+            assertThat(grpc.find()).isTrue();
+            for (int i = 0; i < 3; i++) {
+                try (Socket socket = new Socket("127.0.0.1", Integer.parseInt(grpc.group(1)))) {
+                    socket.setSoTimeout(10_000);
+                    socket.getOutputStream()
+                            .write("POST /v1/logs HTTP/1.1\r\nHost: ingest\r\nContent-Length: 2\r\n\r\n{}"
+                                    .getBytes(StandardCharsets.US_ASCII));
+                    socket.getInputStream().readAllBytes(); // gRPC closes the connection
+                }
+            }
+        }
+        String output = Files.readString(log);
+        List<String> lines = output.lines()
+                .filter(line -> !line.isBlank() && !line.startsWith("==== "))
+                .toList();
+        assertThat(lines).as("started and stopped").hasSizeGreaterThan(2);
+        for (String line : lines) {
+            assertThat(com.google.gson.JsonParser.parseString(line).isJsonObject())
+                    .as(line)
+                    .isTrue();
+        }
+        assertThat(output).doesNotContain("Transport failed");
+    }
+
     /** Ingest in its own JVM with this heap, on free ports and topics of its own, otherwise with the defaults. */
     private ChildJvm startIngest(String heap, Map<String, String> env) throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
@@ -154,7 +189,7 @@ class IngestMainIT {
                 .logFile(work.resolve("ingest.log"))
                 .start();
         try {
-            ingest.waitForLogLine("Ingest serves OTLP/HTTP on", Duration.ofSeconds(60));
+            ingest.waitForLogLine("Ingest serves OTLP", Duration.ofSeconds(60)); // JSON logs write "OTLP\\/HTTP"
         } catch (RuntimeException e) {
             ingest.close();
             throw e;
