@@ -1102,7 +1102,42 @@ class QueryApiIT {
                 .containsExactlyInAnyOrderElementsOf(TraceController.SEARCH_PARAMETERS);
         assertThat(queryParameters(paths.get("/api/v1/traces/{traceId}")))
                 .containsExactlyInAnyOrderElementsOf(TraceController.LOOKUP_PARAMETERS);
+        for (String path : documented) {
+            JsonNode responses = paths.get(path).get("get").get("responses");
+            java.util.List<String> statuses = new ArrayList<>();
+            responses.propertyNames().forEach(statuses::add);
+            java.util.List<String> errors =
+                    new ArrayList<>(List.of("400", "401", "403", "406", "422", "429", "503", "504"));
+            if (path.contains("{")) {
+                errors.add("404");
+            }
+            assertThat(statuses).as(path).containsExactlyInAnyOrderElementsOf(concat(List.of("200"), errors));
+            for (String status : errors) {
+                assertThat(responses
+                                .get(status)
+                                .get("content")
+                                .get("application/problem+json")
+                                .get("schema")
+                                .get("$ref")
+                                .asString())
+                        .as(path + " " + status)
+                        .isEqualTo("#/components/schemas/Problem");
+            }
+            assertThat(responses.get("429").get("headers").has("Retry-After")).isTrue();
+        }
+        assertThat(doc.get("components")
+                        .get("schemas")
+                        .get("Problem")
+                        .get("properties")
+                        .has("detail"))
+                .isTrue();
         assertThat(getRaw("/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> both = new ArrayList<>(a);
+        both.addAll(b);
+        return both;
     }
 
     /**
