@@ -11,6 +11,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -115,14 +116,18 @@ final class OtlpHttpHandler implements HttpHandler {
                     "Content-Type must be application/x-protobuf or application/json; got "
                             + (contentType == null ? "none" : "'" + contentType + "'"));
         }
-        // RFC 9110, section 5.3: several lines of a field are one list, as if joined by commas on one line.
+        // RFC 9110, section 5.3: several lines of a field are one list, as if joined by commas on one line; section
+        // 5.6.1.2: empty items of a list are ignored.
         List<String> contentEncodings = values(headers, "Content-Encoding");
         String contentEncoding = contentEncodings.isEmpty() ? null : String.join(", ", contentEncodings);
-        String coding =
-                contentEncoding == null ? "identity" : contentEncoding.strip().toLowerCase(Locale.ROOT);
-        if (coding.equals("x-gzip")) {
-            coding = "gzip"; // RFC 9110, section 8.4.1.3: recipients should take x-gzip as gzip
-        }
+        List<String> codings = contentEncoding == null
+                ? List.of()
+                : Arrays.stream(contentEncoding.split(","))
+                        .map(c -> c.strip().toLowerCase(Locale.ROOT))
+                        .filter(c -> !c.isEmpty())
+                        .map(c -> c.equals("x-gzip") ? "gzip" : c) // section 8.4.1.3: x-gzip is gzip
+                        .toList();
+        String coding = codings.isEmpty() ? "identity" : codings.size() == 1 ? codings.get(0) : contentEncoding;
         if (!coding.equals("identity") && !coding.equals("gzip")) {
             return rejected(
                     encoding.get(),

@@ -247,6 +247,20 @@ class IngestIT {
     }
 
     @Test
+    void emptyItemsOfTheContentEncodingListAreIgnored() {
+        // RFC 9110, section 5.6.1.2: a recipient must accept empty list items and ignore them
+        byte[] request = OtlpConformanceIT.logs(1).toByteArray();
+        for (String value : List.of("gzip,", ", gzip", " , gzip , ")) {
+            HttpResponse<byte[]> response = http.post(
+                    "/v1/logs", "application/x-protobuf", OtlpConformanceIT.gzip(request), "Content-Encoding", value);
+            assertThat(response.statusCode()).as(value).isEqualTo(200);
+        }
+        assertThat(http.post("/v1/logs", "application/x-protobuf", request, "Content-Encoding", ",")
+                        .statusCode())
+                .isEqualTo(200);
+    }
+
+    @Test
     void twoContentTypesAre415RatherThanTheFirstOneRead() {
         // A body with two media types has none: the first was taken, so this protobuf was read as JSON (400).
         var mark = logs.mark();
