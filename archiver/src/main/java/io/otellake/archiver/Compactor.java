@@ -573,9 +573,12 @@ final class Compactor implements AutoCloseable {
 
     @Override
     public void close() {
-        admin.close();
-        store.close();
-        spool.close();
+        try {
+            admin.close();
+            store.close();
+        } finally {
+            spool.close();
+        }
     }
 
     /**

@@ -36,12 +36,19 @@ class SpoolFolderIT {
                     SpoolFolder another = SpoolFolder.claim(root)) {
                 Files.write(mine.path().resolve("mine.parquet"), new byte[10]);
                 Files.write(another.path().resolve("another.parquet"), new byte[10]);
-                // the second claim in this JVM swept while the first held its folder
-                assertThat(files(root)).containsExactlyInAnyOrder("alive.parquet", "mine.parquet", "another.parquet");
-                assertThat(entries(root)).hasSize(6); // three folders, each with its lock file
+                // the second claim in this JVM swept while the first held its folder, without opening its lock file
+                // (closing any channel of it would have dropped this process's lock): another process's sweep keeps
+                // both
+                try (ChildJvm sweeper = holder("sweeper", root)) {
+                    sweeper.waitForLogLine("holding", Duration.ofSeconds(60));
+                    assertThat(files(root))
+                            .containsExactlyInAnyOrder(
+                                    "alive.parquet", "mine.parquet", "another.parquet", "sweeper.parquet");
+                }
+                assertThat(entries(root)).hasSize(8); // the stopped sweeper's folder stays until the next sweep
             }
-            assertThat(files(root)).containsExactly("alive.parquet");
-            assertThat(entries(root)).hasSize(2);
+            assertThat(files(root)).containsExactlyInAnyOrder("alive.parquet", "sweeper.parquet");
+            assertThat(entries(root)).hasSize(4);
 
             alive.close(); // SIGTERM: the holder does not clean up, as after a crash
             try (SpoolFolder mine = SpoolFolder.claim(root)) {
