@@ -38,7 +38,7 @@ record LogCursor(long eventNanos, long content, long seen) {
             }
             long content = RequestParams.parseAsciiLong(parts[2]);
             long seen = RequestParams.parseAsciiLong(parts[3]);
-            if (content < 0 || seen < 1) {
+            if (content < 0 || seen < 1 || seen > LogSearch.MAX_SEEN) {
                 throw new IllegalArgumentException("out of range");
             }
             return new LogCursor(eventNanos, content, seen);

@@ -34,12 +34,15 @@ class LogSearch {
      * A record's place among records of the same event time: a hash of everything a page returns of it, which stays
      * the same when compaction moves the record to another file (its file name and row number do not). Records with
      * the same hash and time look the same to a reader, so which of them a page returns does not matter, only how many
-     * ({@link LogCursor#seen()}). 63 bits, so that it is a BIGINT.
+     * ({@link LogCursor#seen()}). 63 bits, so that it is a BIGINT. A map's entries are hashed in key order: compaction
+     * reads rows back into hash maps and writes their entries in another order than the archiver did.
      */
     private static final String CONTENT = "CAST(hash(timestamp, observed_timestamp, trace_id, span_id, trace_flags,"
-            + " severity_text, severity_number, service_name, body, body_type, resource_attributes,"
-            + " resource_attribute_types, scope_name, scope_version, attributes, attribute_types, event_name) >> 1 AS"
-            + " BIGINT)";
+            + " severity_text, severity_number, service_name, body, body_type, " + entries("resource_attributes") + ", "
+            + entries("resource_attribute_types") + ", scope_name, scope_version, " + entries("attributes") + ", "
+            + entries("attribute_types") + ", event_name) >> 1 AS BIGINT)";
+    /** The most records of one time and content a cursor may say were returned: beyond, it was not this API's. */
+    static final long MAX_SEEN = 1_000_000_000L;
     /** How DuckDB's message begins when RE2 cannot compile a pattern. */
     private static final String INVALID_INPUT = "Invalid Input Error:";
 
@@ -105,7 +108,7 @@ class LogSearch {
                 params.add(cursor.content());
             }
             sql.append(" ORDER BY event_ns " + order + ", content " + order + " LIMIT ?");
-            long skip = cursor == null ? 0 : cursor.seen();
+            long skip = cursor == null ? 0 : cursor.seen(); // at most MAX_SEEN
             params.add(q.limit() + 1 + skip); // one more tells whether there is a next page
 
             List<Map<String, Object>> rows = new ArrayList<>();
@@ -142,6 +145,11 @@ class LogSearch {
         } finally {
             archive.release(fetched);
         }
+    }
+
+    /** A map column's entries in key order, so that its hash does not depend on the order they were written in. */
+    private static String entries(String column) {
+        return "list_sort(map_entries(" + column + "))";
     }
 
     record Bucket(String time, String severity, long count) {}

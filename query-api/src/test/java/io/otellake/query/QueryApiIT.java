@@ -514,7 +514,7 @@ class QueryApiIT {
             String tenant = "pagecompact-" + direction;
             List<List<FlatRow>> inputs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
             for (int i = 0; i < sent.size(); i++) {
-                inputs.get(i % 3).addAll(LogFlattener.flatten(logs("svc", tie, sent.get(i), 0)));
+                inputs.get(i % 3).addAll(LogFlattener.flatten(logs("svc", tie, sent.get(i), 7)));
             }
             try (S3Client s3 = s3()) {
                 for (int f = 0; f < inputs.size(); f++) {
@@ -526,16 +526,18 @@ class QueryApiIT {
             JsonNode page = getJson("/api/v1/logs?" + range, tenant, 200);
             page.get("data").forEach(log -> returned.add(log.get("body").asString()));
 
-            // the hour is compacted: one new file, its rows in another order, and the inputs gone
+            // the hour is compacted: one new file, its rows in another order, the entries of their maps too (the
+            // compactor reads maps back into hash maps), and the inputs gone
             List<FlatRow> all = new ArrayList<>();
             inputs.forEach(all::addAll);
             java.util.Collections.reverse(all);
             try (S3Client s3 = s3()) {
-                putFile(
+                putRecords(
                         s3,
                         tenant,
                         "compacted-3-cccccc.parquet",
-                        all,
+                        all.stream().map(r -> withMapsReversed(r.record())).toList(),
+                        all.get(0).eventTimeNanos(),
                         Map.of(
                                 "otel-lake-compacted-from",
                                 "otlp-logs+0+0.parquet,otlp-logs+0+1.parquet,otlp-logs+0+2.parquet"));
@@ -571,12 +573,46 @@ class QueryApiIT {
     /** Writes log rows of one hour as a file with the given name and S3 metadata. */
     private static void putFile(S3Client s3, String tenant, String name, List<FlatRow> rows, Map<String, String> meta)
             throws Exception {
+        putRecords(
+                s3,
+                tenant,
+                name,
+                rows.stream().map(FlatRow::record).toList(),
+                rows.get(0).eventTimeNanos(),
+                meta);
+    }
+
+    private static void putRecords(
+            S3Client s3,
+            String tenant,
+            String name,
+            List<org.apache.avro.generic.GenericRecord> rows,
+            long eventNanos,
+            Map<String, String> meta)
+            throws Exception {
         Path file = Files.createTempFile("fixture", ".parquet");
-        ParquetFiles.write(Signal.LOGS, rows.stream().map(FlatRow::record).toList(), file);
-        String key = LAYOUT.objectKey(
-                Partition.of(Signal.LOGS, TenantId.of(tenant), rows.get(0).eventTimeNanos()), name);
+        ParquetFiles.write(Signal.LOGS, rows, file);
+        String key = LAYOUT.objectKey(Partition.of(Signal.LOGS, TenantId.of(tenant), eventNanos), name);
         s3.putObject(b -> b.bucket(BUCKET).key(key).metadata(meta), RequestBody.fromFile(file));
         Files.delete(file);
+    }
+
+    /** A copy of a row whose maps list their entries in reverse order. */
+    private static org.apache.avro.generic.GenericRecord withMapsReversed(org.apache.avro.generic.GenericRecord row) {
+        org.apache.avro.generic.GenericData.Record copy =
+                new org.apache.avro.generic.GenericData.Record(row.getSchema());
+        for (org.apache.avro.Schema.Field field : row.getSchema().getFields()) {
+            Object value = row.get(field.pos());
+            if (value instanceof Map<?, ?> map) {
+                List<Map.Entry<?, ?>> entries = new ArrayList<>(map.entrySet());
+                java.util.Collections.reverse(entries);
+                Map<Object, Object> reversed = new java.util.LinkedHashMap<>();
+                entries.forEach(e -> reversed.put(e.getKey(), e.getValue()));
+                value = reversed;
+            }
+            copy.put(field.pos(), value);
+        }
+        return copy;
     }
 
     @Test
@@ -680,7 +716,13 @@ class QueryApiIT {
 
     @Test
     void anAcceptHeaderThatDoesNotParseGetsA406ProblemLikeOneThatNamesNothingWeProduce() throws Exception {
-        for (String accept : List.of("garbage", "text/html", "application/json;charset=ISO-8859-1")) {
+        for (String accept : List.of(
+                "garbage",
+                "text/html",
+                "application/json;charset=ISO-8859-1",
+                "application/json;q=0",
+                "*/*;q=0",
+                "application/json;q=0, text/html")) {
             for (String path :
                     List.of("/api/v1/logs?" + PAGER_RANGE, "/api/v1/logs?start=bad", "/api/v1/traces/nothex")) {
                 HttpResponse<String> r = http.send(
@@ -746,7 +788,13 @@ class QueryApiIT {
     }
 
     @Test
-    void aCursorWithATimeNoPageCanEndAtIsRefusedNotFailed() throws Exception {
+    void aCursorWithATimeNoPageCanEndAtOrAnImpossibleCountIsRefusedNotFailed() throws Exception {
+        for (String seen : List.of("9223372036854775807", "1000000001", "0")) {
+            String cursor = java.util.Base64.getUrlEncoder()
+                    .withoutPadding()
+                    .encodeToString(("v2:1717297445123456789:5:" + seen).getBytes(StandardCharsets.UTF_8));
+            problem(getRaw("/api/v1/logs?" + PAGER_RANGE + "&cursor=" + cursor, "pager"), 400, "cursor is not one");
+        }
         for (long nanos : new long[] {Long.MAX_VALUE, Long.MIN_VALUE + 1}) {
             String cursor = java.util.Base64.getUrlEncoder()
                     .withoutPadding()
