@@ -12,13 +12,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * at most {@code maxWait}; {@link #tryEnter()} answers false at once when the waiting places are taken, and after
  * {@code maxWait} when no slot came free, so that the request is answered with the retryable 429 instead of hanging.
  * Reading a request (its headers and its body) takes no slot: a client that sends slowly, or stops halfway, holds a
- * connection thread and the bytes it sent (in the {@link InFlightBudget}), never a slot.
+ * connection thread and the bytes it sent (in the {@link InFlightBudget}), never a slot. Once {@link #close()}d, as
+ * ingest stops, a request takes a slot only if one is free at once: the ones waiting are answered at once instead of
+ * being cut off when the server stops. Waiters are served in order of arrival.
  */
 final class ExportSlots {
+    private static final long STEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private final Semaphore slots;
     private final int maxWaiting;
     private final long maxWaitNanos;
     private final AtomicInteger waiting = new AtomicInteger();
+    private volatile boolean closed;
 
     ExportSlots(int slots, int maxWaiting, Duration maxWait) {
         if (slots < 1 || maxWaiting < 0) {
@@ -29,17 +33,37 @@ final class ExportSlots {
         this.maxWaitNanos = maxWait.toNanos();
     }
 
-    /** Takes a slot (the caller must {@link #exit()} later), or returns false if none came free in time. */
+    /**
+     * Takes a slot (the caller must {@link #exit()} later), or returns false if none came free in time or the slots
+     * were closed ({@link #isClosed()} tells which).
+     */
     boolean tryEnter() {
-        if (slots.tryAcquire()) {
-            return true;
+        try {
+            // with a timeout, even of 0, a fair semaphore serves those already waiting first
+            if (slots.tryAcquire(0, TimeUnit.NANOSECONDS)) {
+                return true;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
         if (waiting.incrementAndGet() > maxWaiting) {
             waiting.decrementAndGet();
             return false;
         }
         try {
-            return slots.tryAcquire(maxWaitNanos, TimeUnit.NANOSECONDS);
+            // in steps, so that a request waiting when ingest stops is answered at once instead of at the end
+            long deadline = System.nanoTime() + maxWaitNanos;
+            while (!closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                if (slots.tryAcquire(Math.min(left, STEP_NANOS), TimeUnit.NANOSECONDS)) {
+                    return true;
+                }
+            }
+            return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
@@ -50,6 +74,18 @@ final class ExportSlots {
 
     void exit() {
         slots.release();
+    }
+
+    /**
+     * From now on requests waiting for a slot give up, and new ones take a slot only if one is free at once; those in
+     * a slot finish.
+     */
+    void close() {
+        closed = true;
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     /** Requests waiting for a slot now. */

@@ -9,19 +9,38 @@ import java.util.concurrent.atomic.AtomicLong;
  * The bound on memory for in-flight data: the request bytes (decompressed) that all requests, over both transports,
  * may hold at once. A request takes a {@link Reservation}, grows it as it reads, and closes it once answered.
  *
- * <p>Guarantee: the bytes reserved never exceed the limit. A reservation that would is refused at once, never
- * waited for, so that the request is answered with a retryable "overloaded" status (HTTP 429, gRPC
- * RESOURCE_EXHAUSTED with RetryInfo) while the requests already admitted finish.
+ * <p>Guarantee: the bytes reserved never exceed the limit, and the bytes of bodies still being read (through {@link
+ * Reservation#reading}) never exceed the reading limit. A reservation that would is refused at once, never waited for,
+ * so that the request is answered with a retryable "overloaded" status (HTTP 429, gRPC RESOURCE_EXHAUSTED with
+ * RetryInfo) while the requests already admitted finish. The reading limit keeps clients that send slowly, or stop
+ * halfway, from holding the whole budget: the rest stays for requests that have arrived, over both transports.
  */
 final class InFlightBudget {
     private final long limit;
+    private final long readingLimit;
     private final AtomicLong reserved = new AtomicLong();
+    private final AtomicLong reading = new AtomicLong();
 
+    /** A budget whose bodies being read may hold all of it. */
     InFlightBudget(long limit) {
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit must be positive: " + limit);
+        this(limit, limit);
+    }
+
+    InFlightBudget(long limit, long readingLimit) {
+        if (limit < 1 || readingLimit < 1 || readingLimit > limit) {
+            throw new IllegalArgumentException(
+                    "limits must be positive, the reading one at most the whole: " + limit + ", " + readingLimit);
         }
         this.limit = limit;
+        this.readingLimit = readingLimit;
+    }
+
+    /**
+     * The reading limit for a budget of {@code limit} and bodies of up to {@code maxBodyBytes}: half the budget, and
+     * at least one body of the largest size (which must fit when ingest is idle).
+     */
+    static long readingLimit(long limit, long maxBodyBytes) {
+        return Math.max(limit / 2, Math.min(limit, maxBodyBytes));
     }
 
     long limit() {
@@ -38,20 +57,26 @@ final class InFlightBudget {
         return new Reservation();
     }
 
-    private boolean tryReserve(long bytes) {
+    /** Bytes of bodies being read now. */
+    long reading() {
+        return reading.get();
+    }
+
+    private static boolean tryReserve(AtomicLong counter, long max, long bytes) {
         long now;
         do {
-            now = reserved.get();
-            if (bytes > limit - now) {
+            now = counter.get();
+            if (bytes > max - now) {
                 return false;
             }
-        } while (!reserved.compareAndSet(now, now + bytes));
+        } while (!counter.compareAndSet(now, now + bytes));
         return true;
     }
 
     /** The bytes one request holds. Not thread-safe: one request is handled by one thread at a time. */
     final class Reservation implements AutoCloseable {
         private long held;
+        private long readingHeld;
         private boolean closed;
 
         /** Reserves {@code bytes} more, or returns false (and reserves nothing more) if they do not fit. */
@@ -59,11 +84,33 @@ final class InFlightBudget {
             if (closed) {
                 throw new IllegalStateException("the reservation is closed");
             }
-            if (!tryReserve(bytes)) {
+            if (!tryReserve(reserved, limit, bytes)) {
                 return false;
             }
             held += bytes;
             return true;
+        }
+
+        /** {@link #grow} for bytes of a body still being read, which the reading limit bounds too. */
+        private boolean growReading(long bytes) {
+            if (closed) {
+                throw new IllegalStateException("the reservation is closed");
+            }
+            if (!tryReserve(reading, readingLimit, bytes)) {
+                return false;
+            }
+            if (!grow(bytes)) {
+                reading.addAndGet(-bytes);
+                return false;
+            }
+            readingHeld += bytes;
+            return true;
+        }
+
+        /** The body is read: its bytes stay reserved, but no longer count against the reading limit. */
+        void doneReading() {
+            reading.addAndGet(-readingHeld);
+            readingHeld = 0;
         }
 
         long held() {
@@ -101,7 +148,7 @@ final class InFlightBudget {
                 private void reserve(int n) throws OverBudget {
                     long counted = Math.max(0, Math.min(n, cap - read));
                     read += n;
-                    if (counted > 0 && !grow(counted)) {
+                    if (counted > 0 && !growReading(counted)) {
                         throw new OverBudget();
                     }
                 }
@@ -113,6 +160,7 @@ final class InFlightBudget {
         public void close() {
             if (!closed) {
                 closed = true;
+                doneReading();
                 reserved.addAndGet(-held);
                 held = 0;
             }

@@ -26,19 +26,22 @@ import org.slf4j.LoggerFactory;
  * A running ingest: OTLP/HTTP and OTLP/gRPC in, one Kafka record per accepted request out. {@link IngestMain} starts
  * one from the environment; tests and other launchers start one in-process with {@link #start(IngestConfig)}.
  *
- * <p>{@link #close()} is graceful: new requests get 503 (gRPC: UNAVAILABLE), requests already admitted are answered
- * (up to the Kafka timeout plus a second), then the servers and the Kafka producer close.
+ * <p>{@link #close()} is graceful: new requests get 503 (gRPC: UNAVAILABLE), and so do OTLP/HTTP requests waiting for
+ * a slot to be decoded in; requests being decoded or written are answered (up to the Kafka timeout plus a second), then
+ * the servers and the Kafka producer close.
  *
- * <p>Backpressure: request bytes held at once, over both transports, are bounded by one {@link InFlightBudget}; a
- * request that does not fit, or an OTLP/HTTP request for which no thread or queue place is free, is answered at once
- * with the retryable 429 (gRPC: RESOURCE_EXHAUSTED with RetryInfo) instead of waiting.
+ * <p>Backpressure: request bytes held at once, over both transports, are bounded by one {@link InFlightBudget}, of
+ * which bodies still being read may hold half; a request that does not fit is answered at once with the retryable 429
+ * (gRPC: RESOURCE_EXHAUSTED with RetryInfo) instead of waiting. OTLP/HTTP reads requests on many connection threads
+ * and decodes them in {@code httpThreads} slots ({@link ExportSlots}); a read request waits for a slot at most the
+ * request timeout, and gets 429 when the queue for slots is full or the wait ends.
  */
 public final class Ingest implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Ingest.class);
 
     /**
-     * Requests waiting for a thread; beyond them, a request goes to the overflow thread, which answers it 429 with
-     * Retry-After without handling it.
+     * Requests waiting for a slot (OTLP/HTTP) or a thread (OTLP/gRPC), per {@code OTEL_LAKE_INGEST_HTTP_THREADS};
+     * beyond them a request is answered 429 (RESOURCE_EXHAUSTED with RetryInfo) at once.
      */
     static final int QUEUED_REQUESTS_PER_THREAD = 8;
     /**
@@ -46,13 +49,19 @@ public final class Ingest implements AutoCloseable {
      * body, however slowly its client sends them.
      */
     static final int CONNECTION_THREADS_PER_HTTP_THREAD = 32;
+    /** The most OTLP/HTTP connection threads, whatever {@code OTEL_LAKE_INGEST_HTTP_THREADS} says. */
+    static final int MAX_CONNECTION_THREADS = 2048;
 
-    /** Requests waiting for the overflow thread; beyond them the server closes new connections (clients retry). */
+    /**
+     * Requests waiting for the overflow thread, which answers 429 to requests that find every connection thread busy;
+     * beyond them the server closes new connections (clients retry).
+     */
     static final int QUEUED_OVERFLOW_REQUESTS = 64;
 
     private static final Duration DRAIN_MARGIN = Duration.ofSeconds(1);
 
     private final IngestConfig config;
+    private final ExportSlots slots;
     private final KafkaPublisher publisher;
     private final KafkaReachability kafka;
     private final HttpServer server;
@@ -74,9 +83,11 @@ public final class Ingest implements AutoCloseable {
             OtlpGrpcServer grpcServer,
             ThreadPoolExecutor grpcExecutor,
             RequestGate gate,
-            InFlightBudget budget) {
+            InFlightBudget budget,
+            ExportSlots slots) {
         this.config = config;
         this.budget = budget;
+        this.slots = slots;
         this.publisher = publisher;
         this.kafka = kafka;
         this.server = server;
@@ -103,7 +114,12 @@ public final class Ingest implements AutoCloseable {
         RequestGate gate = new RequestGate();
         TenantAccess access = TenantAccess.of(config);
         Redactor redactor = new Redactor(config.redaction(), metrics);
-        InFlightBudget budget = new InFlightBudget(config.maxInFlightBytes());
+        InFlightBudget budget = new InFlightBudget(
+                config.maxInFlightBytes(),
+                InFlightBudget.readingLimit(config.maxInFlightBytes(), config.maxBodyBytes()));
+        // OTLP/HTTP requests decoded and written at once, after their bodies were read on connection threads
+        ExportSlots slots = new ExportSlots(
+                config.httpThreads(), config.httpThreads() * QUEUED_REQUESTS_PER_THREAD, config.httpRequestTimeout());
         ThreadPoolExecutor executor = null;
         ThreadPoolExecutor overflow = null;
         ThreadPoolExecutor grpcExecutor = null;
@@ -140,13 +156,11 @@ public final class Ingest implements AutoCloseable {
             // blocking reads: a client that sends slowly holds one thread (until the request timeout), so there are
             // many of them. Decoding and writing to Kafka, which take CPU and memory, are bounded by ExportSlots.
             executor = newConnectionExecutor(
-                    "ingest-http-", config.httpThreads(), config.httpThreads() * CONNECTION_THREADS_PER_HTTP_THREAD);
+                    "ingest-http-",
+                    config.httpThreads(),
+                    Math.min(config.httpThreads() * CONNECTION_THREADS_PER_HTTP_THREAD, MAX_CONNECTION_THREADS));
             executor.setRejectedExecutionHandler((task, full) -> overflowExecutor.execute(task));
             http.setExecutor(executor);
-            ExportSlots slots = new ExportSlots(
-                    config.httpThreads(),
-                    config.httpThreads() * QUEUED_REQUESTS_PER_THREAD,
-                    config.httpRequestTimeout());
             receivers.forEach((signal, receiver) ->
                     http.createContext(signal.path(), new OtlpHttpHandler(receiver, gate, access, slots)));
             HealthHandler health = new HealthHandler(gate, kafka::reachable);
@@ -158,7 +172,7 @@ public final class Ingest implements AutoCloseable {
             OtlpGrpcServer grpcServer = OtlpGrpcServer.start(config, receivers, gate, access, grpcExecutor);
             http.start();
             Ingest ingest = new Ingest(
-                    config, publisher, kafka, http, executor, overflow, grpcServer, grpcExecutor, gate, budget);
+                    config, publisher, kafka, http, executor, overflow, grpcServer, grpcExecutor, gate, budget, slots);
             LOG.info(
                     "Ingest serves OTLP/HTTP on {} and OTLP/gRPC on port {} (traces -> {}, logs -> {}, metrics -> {},"
                             + " Kafka {})",
@@ -339,6 +353,7 @@ public final class Ingest implements AutoCloseable {
             return;
         }
         gate.close();
+        slots.close(); // requests waiting for a slot are answered 503 at once
         try {
             int unfinished = gate.awaitIdle(config.kafkaTimeout().plus(DRAIN_MARGIN));
             if (unfinished > 0) {

@@ -45,6 +45,7 @@ final class OtlpHttpHandler implements HttpHandler {
     static final int OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
     static final String BUSY = "every OTLP/HTTP thread is busy and its queue is full; retry later";
+    static final String STOPPING = "ingest is shutting down; retry against another instance";
 
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpHandler.class);
     private static final byte[] EMPTY_JSON_RESPONSE = "{}".getBytes(StandardCharsets.UTF_8);
@@ -144,7 +145,7 @@ final class OtlpHttpHandler implements HttpHandler {
                     .withHeader("Connection", "close");
         }
         if (!admitted) {
-            return rejected(encoding.get(), 503, "ingest is shutting down; retry against another instance")
+            return rejected(encoding.get(), 503, STOPPING)
                     .withHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS))
                     .withHeader("Connection", "close");
         }
@@ -160,7 +161,11 @@ final class OtlpHttpHandler implements HttpHandler {
         OtlpSignal.DecodedExport accepted;
         try (InFlightBudget.Reservation held = receiver.budget().reservation()) {
             byte[] body = gzip ? readGzipBody(exchange, encoding, held) : readBody(exchange, encoding, held);
+            held.doneReading();
             if (!slots.tryEnter()) {
+                if (slots.isClosed()) {
+                    throw new ExportRefusal(ExportRefusal.Kind.UNAVAILABLE, STOPPING);
+                }
                 receiver.metrics().refused(signal, "http", ExportRefusal.Kind.OVERLOADED);
                 throw new ExportRefusal(ExportRefusal.Kind.OVERLOADED, BUSY);
             }
@@ -244,8 +249,9 @@ final class OtlpHttpHandler implements HttpHandler {
             throws Rejection {
         checkDeclaredLength(exchange, encoding);
         byte[] body;
+        StrictGzipInputStream gzip = new StrictGzipInputStream(exchange.getRequestBody());
         try {
-            InputStream in = held.reading(new StrictGzipInputStream(exchange.getRequestBody()), maxBodyBytes);
+            InputStream in = held.reading(gzip, maxBodyBytes);
             body = in.readNBytes(maxBodyBytes + 1);
         } catch (InFlightBudget.OverBudget e) {
             throw overloaded(encoding);
@@ -255,6 +261,8 @@ final class OtlpHttpHandler implements HttpHandler {
             throw new Rejection(rejected(encoding, 400, "the body is not valid gzip: " + e.getMessage()));
         } catch (IOException e) {
             throw new Rejection(rejected(encoding, 400, "could not read the body: " + e.getMessage()));
+        } finally {
+            gzip.end(); // its native memory now, not when a collector finds it; the exchange closes the body
         }
         if (body.length > maxBodyBytes) {
             throw new Rejection(

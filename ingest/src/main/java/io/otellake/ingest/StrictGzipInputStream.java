@@ -97,6 +97,14 @@ final class StrictGzipInputStream extends InputStream {
         }
     }
 
+    /** Frees the inflater's native memory now, leaving the underlying stream open; the stream reads no more. */
+    void end() {
+        if (!closed) {
+            closed = true;
+            inflater.end();
+        }
+    }
+
     /** The first member's header; after a member, the end of the body or the header of another member. */
     private void nextMemberOrEnd() throws IOException {
         if (position == limit && !fill()) {

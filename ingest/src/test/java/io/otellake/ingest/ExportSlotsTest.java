@@ -51,4 +51,30 @@ class ExportSlotsTest {
         slots.exit();
         assertThat(slots.tryEnter()).isTrue();
     }
+
+    @Test
+    void closingAnswersTheWaitersAtOnceAndRefusesNewcomers() throws Exception {
+        ExportSlots slots = new ExportSlots(1, 4, Duration.ofSeconds(60));
+        assertThat(slots.tryEnter()).isTrue();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(slots::tryEnter, pool);
+            while (slots.waiting() != 1) {
+                Thread.sleep(5);
+            }
+            long closed = System.nanoTime();
+            slots.close();
+
+            assertThat(waiter.get(10, TimeUnit.SECONDS)).isFalse();
+            assertThat(Duration.ofNanos(System.nanoTime() - closed)).isLessThan(Duration.ofSeconds(5));
+            assertThat(slots.isClosed()).isTrue();
+            assertThat(slots.tryEnter()).as("no slot free: no wait").isFalse();
+            slots.exit(); // the request in its slot finishes
+            assertThat(slots.tryEnter())
+                    .as("an admitted request still takes a free slot")
+                    .isTrue();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }

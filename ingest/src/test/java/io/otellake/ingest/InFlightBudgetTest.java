@@ -52,4 +52,40 @@ class InFlightBudgetTest {
             assertThat(held.held()).isEqualTo(100);
         }
     }
+
+    @Test
+    void bodiesBeingReadHoldAtMostTheReadingLimitAndTheRestStaysForArrivedRequests() throws Exception {
+        InFlightBudget budget = new InFlightBudget(1000, 400);
+        try (InFlightBudget.Reservation stalled = budget.reservation();
+                InFlightBudget.Reservation other = budget.reservation();
+                InFlightBudget.Reservation arrived = budget.reservation()) {
+            InputStream slow = stalled.reading(new ByteArrayInputStream(new byte[800]), 800);
+            assertThat(slow.readNBytes(400)).hasSize(400);
+            assertThatThrownBy(slow::read)
+                    .as("the reading limit is reached, not the budget")
+                    .isInstanceOf(InFlightBudget.OverBudget.class);
+            InputStream another = other.reading(new ByteArrayInputStream(new byte[10]), 10);
+            assertThatThrownBy(another::read).isInstanceOf(InFlightBudget.OverBudget.class);
+            assertThat(budget.reading()).isEqualTo(400);
+
+            assertThat(arrived.grow(600))
+                    .as("a request that has arrived uses the rest")
+                    .isTrue();
+            assertThat(budget.reserved()).isEqualTo(1000);
+            stalled.doneReading();
+            assertThat(budget.reading())
+                    .as("a read body no longer counts as being read")
+                    .isZero();
+            assertThat(budget.reserved()).as("but stays reserved").isEqualTo(1000);
+        }
+        assertThat(budget.reserved()).isZero();
+        assertThat(budget.reading()).isZero();
+    }
+
+    @Test
+    void theReadingLimitIsHalfTheBudgetAndAtLeastOneBodyOfTheLargestSize() {
+        assertThat(InFlightBudget.readingLimit(256, 8)).isEqualTo(128);
+        assertThat(InFlightBudget.readingLimit(100, 80)).isEqualTo(80);
+        assertThat(InFlightBudget.readingLimit(64, 64)).isEqualTo(64);
+    }
 }
