@@ -168,7 +168,7 @@ public final class Ingest implements AutoCloseable {
             http.createContext(MetricsHandler.PATH, new MetricsHandler(metrics));
             http.createContext("/", new NotFoundHandler());
             // gRPC parses a call's message on this executor: it must not refuse work, or calls would hang.
-            grpcExecutor = newExecutor("ingest-grpc-", config.httpThreads(), Integer.MAX_VALUE);
+            grpcExecutor = newExecutor("ingest-grpc-", config.httpThreads());
             OtlpGrpcServer grpcServer = OtlpGrpcServer.start(config, receivers, gate, access, grpcExecutor);
             http.start();
             Ingest ingest = new Ingest(
@@ -256,37 +256,29 @@ public final class Ingest implements AutoCloseable {
 
     /** Up to {@code maxThreads} threads, {@code threads} kept when idle, no queue: beyond, the rejection handler. */
     private static ThreadPoolExecutor newConnectionExecutor(String name, int threads, int maxThreads) {
-        AtomicInteger count = new AtomicInteger();
-        ThreadFactory factory = r -> {
-            Thread t = new Thread(r, name + count.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
         return new ThreadPoolExecutor(
                 threads,
                 maxThreads,
                 60,
                 TimeUnit.SECONDS,
                 new SynchronousQueue<>(),
-                factory,
+                daemonThreads(name),
                 new ThreadPoolExecutor.AbortPolicy());
     }
 
-    private static ThreadPoolExecutor newExecutor(String name, int threads, int queued) {
+    /** {@code threads} threads and an unbounded queue. */
+    private static ThreadPoolExecutor newExecutor(String name, int threads) {
+        return new ThreadPoolExecutor(
+                threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemonThreads(name));
+    }
+
+    private static ThreadFactory daemonThreads(String name) {
         AtomicInteger count = new AtomicInteger();
-        ThreadFactory factory = r -> {
+        return r -> {
             Thread t = new Thread(r, name + count.incrementAndGet());
             t.setDaemon(true);
             return t;
         };
-        return new ThreadPoolExecutor(
-                threads,
-                threads,
-                0,
-                TimeUnit.MILLISECONDS,
-                queued == Integer.MAX_VALUE ? new LinkedBlockingQueue<>() : new ArrayBlockingQueue<>(queued),
-                factory,
-                new ThreadPoolExecutor.AbortPolicy());
     }
 
     /** The port the server listens on; the one picked when the configuration asked for 0. */

@@ -17,10 +17,7 @@ class ExportSlotsTest {
         assertThat(slots.tryEnter()).isTrue();
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
-            CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(slots::tryEnter, pool);
-            while (slots.waiting() != 1) {
-                Thread.sleep(5);
-            }
+            CompletableFuture<Boolean> waiter = waiter(slots, pool);
 
             long started = System.nanoTime();
             assertThat(slots.tryEnter()).as("no waiting place left").isFalse();
@@ -58,10 +55,7 @@ class ExportSlotsTest {
         assertThat(slots.tryEnter()).isTrue();
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
-            CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(slots::tryEnter, pool);
-            while (slots.waiting() != 1) {
-                Thread.sleep(5);
-            }
+            CompletableFuture<Boolean> waiter = waiter(slots, pool);
             long closed = System.nanoTime();
             slots.close();
 
@@ -76,5 +70,15 @@ class ExportSlotsTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** A request waiting for a slot in another thread, once it waits. */
+    private static CompletableFuture<Boolean> waiter(ExportSlots slots, ExecutorService pool)
+            throws InterruptedException {
+        CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(slots::tryEnter, pool);
+        while (slots.waiting() != 1) {
+            Thread.sleep(5);
+        }
+        return waiter;
     }
 }
