@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Reading a request (its headers and its body) takes no slot: a client that sends slowly, or stops halfway, holds a
  * connection thread and the bytes it sent (in the {@link InFlightBudget}), never a slot. Once {@link #close()}d, as
  * ingest stops, a request takes a slot only if one is free at once: the ones waiting are answered at once instead of
- * being cut off when the server stops. Waiters are served in order of arrival.
+ * being cut off when the server stops. A newcomer does not take a slot ahead of requests already waiting (the
+ * semaphore is fair), except in the instant a waiter renews its wait, every 100 ms.
  */
 final class ExportSlots {
     private static final long STEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
