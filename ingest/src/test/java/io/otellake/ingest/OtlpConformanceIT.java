@@ -997,7 +997,7 @@ abstract class OtlpConformanceIT {
         assertThat(topics.get(OtlpSignal.LOGS).mark()).as("nothing written").isEqualTo(mark);
     }
 
-    private static byte[] concat(byte[] a, byte[] b) {
+    static byte[] concat(byte[] a, byte[] b) {
         byte[] both = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, both, a.length, b.length);
         return both;

@@ -1,5 +1,7 @@
 package io.otellake.ingest;
 
+import static io.otellake.ingest.OtlpConformanceIT.concat;
+import static io.otellake.ingest.OtlpConformanceIT.gzip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -8,7 +10,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
@@ -16,7 +17,6 @@ import java.util.Random;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPInputStream;
-import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipException;
 import org.junit.jupiter.api.Test;
 
@@ -176,16 +176,6 @@ class StrictGzipInputStreamTest {
         }
     }
 
-    private static byte[] gzip(byte[] data) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (GZIPOutputStream gzip = new GZIPOutputStream(out)) {
-            gzip.write(data);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
-    }
-
     /** A member with the given header, then {@code data} deflated, its CRC-32 and its length. */
     private static byte[] member(byte[] header, byte[] data) {
         Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION, true);
@@ -205,11 +195,5 @@ class StrictGzipInputStreamTest {
             }
         }
         return out.toByteArray();
-    }
-
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] both = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, both, a.length, b.length);
-        return both;
     }
 }
