@@ -90,16 +90,21 @@ final class TraceRecords {
         private final byte[] request;
         private final List<Parent<Parent<Slice>>> resources;
         private final Map<ByteString, Map<Integer, Map<Integer, List<Slice>>>> traces;
+        /** Each trace's record size, in the order of {@link #traces}. */
+        private final int[] sizes;
+
         private final long copiedBytes;
 
         private Split(
                 byte[] request,
                 List<Parent<Parent<Slice>>> resources,
                 Map<ByteString, Map<Integer, Map<Integer, List<Slice>>>> traces,
+                int[] sizes,
                 long copiedBytes) {
             this.request = request;
             this.resources = resources;
             this.traces = traces;
+            this.sizes = sizes;
             this.copiedBytes = copiedBytes;
         }
 
@@ -121,9 +126,10 @@ final class TraceRecords {
             }
             List<KafkaPublisher.Payload> payloads = new ArrayList<>(traces.size());
             try {
+                int t = 0;
                 for (Map.Entry<ByteString, Map<Integer, Map<Integer, List<Slice>>>> trace : traces.entrySet()) {
                     payloads.add(new KafkaPublisher.Payload(
-                            trace.getKey().toByteArray(), write(request, resources, trace.getValue())));
+                            trace.getKey().toByteArray(), write(request, resources, trace.getValue(), sizes[t++])));
                 }
             } catch (IOException e) {
                 throw new IllegalStateException("an export request that parsed cannot be split: " + e.getMessage(), e);
@@ -209,11 +215,11 @@ final class TraceRecords {
         // trace id -> resource index -> scope index -> spans; insertion order keeps the request's order.
         Map<ByteString, Map<Integer, Map<Integer, List<Slice>>>> traces = new LinkedHashMap<>();
         if (onlyTrace == null) {
-            return new Split(request, resources, traces, 0);
+            return new Split(request, resources, traces, new int[0], 0);
         }
         if (!severalTraces) {
             traces.put(onlyTrace, Map.of()); // no spans listed: the request is the record
-            return new Split(request, resources, traces, 0);
+            return new Split(request, resources, traces, new int[0], 0);
         }
         for (int r = 0; r < resources.size(); r++) {
             List<Parent<Slice>> scopes = resources.get(r).children;
@@ -228,18 +234,24 @@ final class TraceRecords {
                 }
             }
         }
+        int[] sizes = new int[traces.size()];
         long copied = 0;
+        int t = 0;
         for (Map<Integer, Map<Integer, List<Slice>>> trace : traces.values()) {
-            copied += size(resources, trace);
+            sizes[t] = size(resources, trace);
+            copied += sizes[t++];
         }
-        return new Split(request, resources, traces, copied);
+        return new Split(request, resources, traces, sizes, copied);
     }
 
     /** One trace's record: its resources, each with its scopes, each with the trace's spans, copied as bytes. */
     private static byte[] write(
-            byte[] request, List<Parent<Parent<Slice>>> resources, Map<Integer, Map<Integer, List<Slice>>> trace)
+            byte[] request,
+            List<Parent<Parent<Slice>>> resources,
+            Map<Integer, Map<Integer, List<Slice>>> trace,
+            int size)
             throws IOException {
-        byte[] out = new byte[size(resources, trace)];
+        byte[] out = new byte[size];
         CodedOutputStream o = CodedOutputStream.newInstance(out);
         for (Map.Entry<Integer, Map<Integer, List<Slice>>> resourceSpans : trace.entrySet()) {
             Parent<Parent<Slice>> resource = resources.get(resourceSpans.getKey());
