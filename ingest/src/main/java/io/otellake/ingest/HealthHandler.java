@@ -1,8 +1,5 @@
 package io.otellake.ingest;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
-import java.io.IOException;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 
@@ -11,7 +8,7 @@ import java.util.function.BooleanSupplier;
  * nothing about Kafka. {@code GET /ready} (readiness): 200 only while ingest serves and Kafka answers, so that a load
  * balancer sends requests elsewhere while this instance could only answer 503.
  */
-final class HealthHandler implements HttpHandler {
+final class HealthHandler {
     static final String READY = "/ready";
     static final Set<String> PATHS = Set.of("/health", "/healthz", READY);
 
@@ -23,19 +20,12 @@ final class HealthHandler implements HttpHandler {
         this.kafkaReachable = kafkaReachable;
     }
 
-    @Override
-    public void handle(HttpExchange exchange) throws IOException {
-        try (exchange) {
-            reply(exchange).send(exchange);
-        }
-    }
-
-    private Reply reply(HttpExchange exchange) {
-        String path = exchange.getRequestURI().getPath();
+    Reply reply(HttpHead head) {
+        String path = head.path();
         if (!PATHS.contains(path)) {
             return NotFoundHandler.reply(path);
         }
-        String method = exchange.getRequestMethod();
+        String method = head.method();
         if (!method.equals("GET") && !method.equals("HEAD")) {
             return Reply.text(405, method + " is not allowed on " + path + "; use GET")
                     .withHeader("Allow", "GET, HEAD");

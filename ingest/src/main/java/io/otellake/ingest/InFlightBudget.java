@@ -73,7 +73,10 @@ final class InFlightBudget {
         return true;
     }
 
-    /** The bytes one request holds. Not thread-safe: one request is handled by one thread at a time. */
+    /**
+     * The bytes one request holds. Not thread-safe: one request is handled by one thread at a time (its connection's
+     * event loop while its body arrives, then a worker).
+     */
     final class Reservation implements AutoCloseable {
         private long held;
         private long readingHeld;
@@ -92,7 +95,7 @@ final class InFlightBudget {
         }
 
         /** {@link #grow} for bytes of a body still being read, which the reading limit bounds too. */
-        private boolean growReading(long bytes) {
+        boolean growReading(long bytes) {
             if (closed) {
                 throw new IllegalStateException("the reservation is closed");
             }
@@ -115,6 +118,16 @@ final class InFlightBudget {
 
         long held() {
             return held;
+        }
+
+        /** Gives back {@code bytes} of what is held (not of what is being read), when they become garbage. */
+        void release(long bytes) {
+            if (bytes < 0 || bytes > held - readingHeld) {
+                throw new IllegalArgumentException(
+                        "cannot release " + bytes + " of " + (held - readingHeld) + " bytes");
+            }
+            reserved.addAndGet(-bytes);
+            held -= bytes;
         }
 
         /**

@@ -1,23 +1,20 @@
 package io.otellake.ingest;
 
-import com.sun.net.httpserver.HttpServer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.apache.kafka.common.KafkaException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,47 +23,31 @@ import org.slf4j.LoggerFactory;
  * A running ingest: OTLP/HTTP and OTLP/gRPC in, one Kafka record per accepted request out. {@link IngestMain} starts
  * one from the environment; tests and other launchers start one in-process with {@link #start(IngestConfig)}.
  *
- * <p>{@link #close()} is graceful: new requests get 503 (gRPC: UNAVAILABLE), and so do OTLP/HTTP requests waiting for
- * a slot to be decoded in; requests being decoded or written are answered (up to the Kafka timeout plus a second), then
- * the servers and the Kafka producer close.
+ * <p>{@link #close()} is graceful: new requests get 503 (gRPC: UNAVAILABLE); requests admitted are answered (up to the
+ * Kafka timeout plus a second), then the servers and the Kafka producer close.
  *
  * <p>Backpressure: request bytes held at once, over both transports, are bounded by one {@link InFlightBudget}, of
  * which bodies still being read may hold half; a request that does not fit is answered at once with the retryable 429
- * (gRPC: RESOURCE_EXHAUSTED with RetryInfo) instead of waiting. OTLP/HTTP reads requests on many connection threads
- * and decodes them in {@code httpThreads} slots ({@link ExportSlots}); a read request waits for a slot at most the
- * request timeout, and gets 429 when the queue for slots is full or the wait ends.
+ * (gRPC: RESOURCE_EXHAUSTED with RetryInfo) instead of waiting. OTLP/HTTP reads requests on Netty's event loops,
+ * without a thread per connection, and decodes and writes them on {@code httpThreads} workers ({@link OtlpHttpServer});
+ * a complete request waits for a worker at most the request timeout, and gets 429 when their queue is full or the wait
+ * ends.
  */
 public final class Ingest implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Ingest.class);
 
     /**
-     * Requests waiting for a slot (OTLP/HTTP) or a thread (OTLP/gRPC), per {@code OTEL_LAKE_INGEST_HTTP_THREADS};
+     * Requests waiting for a worker (OTLP/HTTP) or a thread (OTLP/gRPC), per {@code OTEL_LAKE_INGEST_HTTP_THREADS};
      * beyond them a request is answered 429 (RESOURCE_EXHAUSTED with RetryInfo) at once.
      */
-    static final int QUEUED_REQUESTS_PER_THREAD = 8;
-    /**
-     * OTLP/HTTP connection threads per {@code OTEL_LAKE_INGEST_HTTP_THREADS}: each reads one request's headers and
-     * body, however slowly its client sends them.
-     */
-    static final int CONNECTION_THREADS_PER_HTTP_THREAD = 32;
-    /** The most OTLP/HTTP connection threads, whatever {@code OTEL_LAKE_INGEST_HTTP_THREADS} says. */
-    static final int MAX_CONNECTION_THREADS = 2048;
-
-    /**
-     * Requests waiting for the overflow thread, which answers 429 to requests that find every connection thread busy;
-     * beyond them the server closes new connections (clients retry).
-     */
-    static final int QUEUED_OVERFLOW_REQUESTS = 64;
+    static final int QUEUED_REQUESTS_PER_THREAD = OtlpHttpServer.QUEUED_REQUESTS_PER_WORKER;
 
     private static final Duration DRAIN_MARGIN = Duration.ofSeconds(1);
 
     private final IngestConfig config;
-    private final ExportSlots slots;
     private final KafkaPublisher publisher;
     private final KafkaReachability kafka;
-    private final HttpServer server;
-    private final ThreadPoolExecutor executor;
-    private final ThreadPoolExecutor overflow;
+    private final OtlpHttpServer server;
     private final OtlpGrpcServer grpcServer;
     private final ThreadPoolExecutor grpcExecutor;
     private final RequestGate gate;
@@ -77,22 +58,16 @@ public final class Ingest implements AutoCloseable {
             IngestConfig config,
             KafkaPublisher publisher,
             KafkaReachability kafka,
-            HttpServer server,
-            ThreadPoolExecutor executor,
-            ThreadPoolExecutor overflow,
+            OtlpHttpServer server,
             OtlpGrpcServer grpcServer,
             ThreadPoolExecutor grpcExecutor,
             RequestGate gate,
-            InFlightBudget budget,
-            ExportSlots slots) {
+            InFlightBudget budget) {
         this.config = config;
         this.budget = budget;
-        this.slots = slots;
         this.publisher = publisher;
         this.kafka = kafka;
         this.server = server;
-        this.executor = executor;
-        this.overflow = overflow;
         this.grpcServer = grpcServer;
         this.grpcExecutor = grpcExecutor;
         this.gate = gate;
@@ -117,62 +92,36 @@ public final class Ingest implements AutoCloseable {
         InFlightBudget budget = new InFlightBudget(
                 config.maxInFlightBytes(),
                 InFlightBudget.readingLimit(config.maxInFlightBytes(), config.maxBodyBytes()));
-        // OTLP/HTTP requests decoded and written at once, after their bodies were read on connection threads
-        ExportSlots slots = new ExportSlots(
-                config.httpThreads(), config.httpThreads() * QUEUED_REQUESTS_PER_THREAD, config.httpRequestTimeout());
-        ThreadPoolExecutor executor = null;
-        ThreadPoolExecutor overflow = null;
         ThreadPoolExecutor grpcExecutor = null;
-        HttpServer server = null;
+        OtlpHttpServer server = null;
         try {
             Map<OtlpSignal, ExportReceiver> receivers = new EnumMap<>(OtlpSignal.class);
+            Map<String, OtlpHttpHandler> exports = new HashMap<>();
             for (OtlpSignal signal : OtlpSignal.values()) {
-                receivers.put(
-                        signal,
-                        new ExportReceiver(
-                                signal,
-                                config.topic(signal),
-                                config.maxBodyBytes(),
-                                publisher,
-                                metrics,
-                                redactor,
-                                budget));
+                ExportReceiver receiver = new ExportReceiver(
+                        signal, config.topic(signal), config.maxBodyBytes(), publisher, metrics, redactor, budget);
+                receivers.put(signal, receiver);
+                exports.put(signal.path(), new OtlpHttpHandler(receiver, gate, access, config.httpRequestTimeout()));
             }
-            limitRequestTime(config.httpRequestTimeout());
-            HttpServer http = bind(config);
-            server = http;
-            // The JDK server closes a connection whose request its executor refuses, without an answer; the overflow
-            // thread answers such requests instead (OverflowThread, in OtlpHttpHandler).
-            ThreadPoolExecutor overflowExecutor = new ThreadPoolExecutor(
-                    1,
-                    1,
-                    0,
-                    TimeUnit.MILLISECONDS,
-                    new ArrayBlockingQueue<>(QUEUED_OVERFLOW_REQUESTS),
-                    OverflowThread::new,
-                    new ThreadPoolExecutor.AbortPolicy());
-            overflow = overflowExecutor;
-            // The JDK server reads a request's headers, and the handler its body, on this executor's threads, as
-            // blocking reads: a client that sends slowly holds one thread (until the request timeout), so there are
-            // many of them. Decoding and writing to Kafka, which take CPU and memory, are bounded by ExportSlots.
-            executor = newConnectionExecutor(
-                    "ingest-http-",
-                    config.httpThreads(),
-                    Math.min(config.httpThreads() * CONNECTION_THREADS_PER_HTTP_THREAD, MAX_CONNECTION_THREADS));
-            executor.setRejectedExecutionHandler((task, full) -> overflowExecutor.execute(task));
-            http.setExecutor(executor);
-            receivers.forEach((signal, receiver) ->
-                    http.createContext(signal.path(), new OtlpHttpHandler(receiver, gate, access, slots)));
             HealthHandler health = new HealthHandler(gate, kafka::reachable);
-            HealthHandler.PATHS.forEach(path -> http.createContext(path, health));
-            http.createContext(MetricsHandler.PATH, new MetricsHandler(metrics));
-            http.createContext("/", new NotFoundHandler());
+            MetricsHandler scrape = new MetricsHandler(metrics);
+            server = bind(config, head -> {
+                OtlpHttpHandler export = exports.get(head.path());
+                if (export != null) {
+                    return export.call(head);
+                }
+                if (HealthHandler.PATHS.contains(head.path())) {
+                    return HttpCall.answered(health.reply(head));
+                }
+                if (MetricsHandler.PATH.equals(head.path())) {
+                    return HttpCall.answered(scrape.reply(head));
+                }
+                return HttpCall.answered(NotFoundHandler.reply(head.path()));
+            });
             // gRPC parses a call's message on this executor: it must not refuse work, or calls would hang.
             grpcExecutor = newExecutor("ingest-grpc-", config.httpThreads());
             OtlpGrpcServer grpcServer = OtlpGrpcServer.start(config, receivers, gate, access, grpcExecutor);
-            http.start();
-            Ingest ingest = new Ingest(
-                    config, publisher, kafka, http, executor, overflow, grpcServer, grpcExecutor, gate, budget, slots);
+            Ingest ingest = new Ingest(config, publisher, kafka, server, grpcServer, grpcExecutor, gate, budget);
             LOG.info(
                     "Ingest serves OTLP/HTTP on {} and OTLP/gRPC on port {} (traces -> {}, logs -> {}, metrics -> {},"
                             + " Kafka {})",
@@ -185,13 +134,7 @@ public final class Ingest implements AutoCloseable {
             return ingest;
         } catch (RuntimeException e) {
             if (server != null) {
-                server.stop(0);
-            }
-            if (executor != null) {
-                executor.shutdownNow();
-            }
-            if (overflow != null) {
-                overflow.shutdownNow();
+                server.close();
             }
             if (grpcExecutor != null) {
                 grpcExecutor.shutdownNow();
@@ -200,18 +143,6 @@ public final class Ingest implements AutoCloseable {
             publisher.close();
             throw e;
         }
-    }
-
-    /**
-     * The JDK's HTTP server waits for a request's headers and body as long as the client likes, on one of the
-     * executor's threads: a client that stops sending halfway (or many of them, on purpose) would hold the threads for
-     * good. Its {@code sun.net.httpserver.maxReqTime} closes a connection whose request has not been read in full within
-     * that many seconds. The JDK reads it once per process, when its first HTTP server is created, so this must run
-     * before; in {@link IngestMain} nothing creates one earlier.
-     */
-    private static void limitRequestTime(Duration timeout) {
-        long seconds = (timeout.toMillis() + 999) / 1000;
-        System.setProperty("sun.net.httpserver.maxReqTime", Long.toString(seconds));
     }
 
     private static KafkaPublisher connectPublisher(IngestConfig config) {
@@ -234,7 +165,7 @@ public final class Ingest implements AutoCloseable {
         return publisher;
     }
 
-    private static HttpServer bind(IngestConfig config) {
+    private static OtlpHttpServer bind(IngestConfig config, Function<HttpHead, HttpCall> router) {
         InetSocketAddress address = new InetSocketAddress(config.httpHost(), config.httpPort());
         if (address.isUnresolved()) {
             throw new IngestStartException(
@@ -242,28 +173,15 @@ public final class Ingest implements AutoCloseable {
                     null);
         }
         try {
-            return HttpServer.create(address, 0);
-        } catch (BindException e) {
+            return OtlpHttpServer.start(
+                    address, config.httpThreads(), config.httpRequestTimeout(), daemonThreads("ingest-http-"), router);
+        } catch (OtlpHttpServer.BindFailure e) {
+            String hint = e.getCause() instanceof BindException ? ": is another process using the port?" : ".";
             throw new IngestStartException(
-                    "Cannot listen on " + config.httpHost() + ":" + config.httpPort() + " (" + e.getMessage()
-                            + "): is another process using the port? Set " + IngestConfig.ENV_HTTP_PORT + " or "
-                            + IngestConfig.ENV_HTTP_HOST + ".",
-                    e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the HTTP server on " + address, e);
+                    "Cannot listen on " + config.httpHost() + ":" + config.httpPort() + " (" + e.getMessage() + ")"
+                            + hint + " Set " + IngestConfig.ENV_HTTP_PORT + " or " + IngestConfig.ENV_HTTP_HOST + ".",
+                    e.getCause());
         }
-    }
-
-    /** Up to {@code maxThreads} threads, {@code threads} kept when idle, no queue: beyond, the rejection handler. */
-    private static ThreadPoolExecutor newConnectionExecutor(String name, int threads, int maxThreads) {
-        return new ThreadPoolExecutor(
-                threads,
-                maxThreads,
-                60,
-                TimeUnit.SECONDS,
-                new SynchronousQueue<>(),
-                daemonThreads(name),
-                new ThreadPoolExecutor.AbortPolicy());
     }
 
     /** {@code threads} threads and an unbounded queue. */
@@ -283,7 +201,7 @@ public final class Ingest implements AutoCloseable {
 
     /** The port the server listens on; the one picked when the configuration asked for 0. */
     public int port() {
-        return server.getAddress().getPort();
+        return server.address().getPort();
     }
 
     /** The OTLP/gRPC port; the one picked when the configuration asked for 0. */
@@ -293,7 +211,7 @@ public final class Ingest implements AutoCloseable {
 
     /** The server's base URI, such as {@code http://127.0.0.1:4318}; a wildcard host is shown as 127.0.0.1. */
     public URI uri() {
-        InetSocketAddress address = server.getAddress();
+        InetSocketAddress address = server.address();
         String host = address.getAddress().isAnyLocalAddress()
                 ? "127.0.0.1"
                 : address.getAddress().getHostAddress();
@@ -303,21 +221,13 @@ public final class Ingest implements AutoCloseable {
         return URI.create("http://" + host + ":" + address.getPort());
     }
 
-    /** OTLP/HTTP connection threads reading or handling a request now. */
-    int httpConnectionThreadsBusy() {
-        return executor.getActiveCount();
+    /** OTLP/HTTP connections open now. */
+    int httpConnections() {
+        return server.connections();
     }
 
     int grpcCallsInServer() {
         return grpcServer.callsInServer();
-    }
-
-    /** The thread that answers the requests the HTTP executor has no room for, with 429, without handling them. */
-    static final class OverflowThread extends Thread {
-        OverflowThread(Runnable task) {
-            super(task, "ingest-http-overflow");
-            setDaemon(true);
-        }
     }
 
     /** Request bytes held now in the in-flight budget, over both transports. */
@@ -345,7 +255,6 @@ public final class Ingest implements AutoCloseable {
             return;
         }
         gate.close();
-        slots.close(); // requests waiting for a slot are answered 503 at once
         try {
             int unfinished = gate.awaitIdle(config.kafkaTimeout().plus(DRAIN_MARGIN));
             if (unfinished > 0) {
@@ -354,20 +263,9 @@ public final class Ingest implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        // JDK 17's HttpServer.stop(n) waits the whole n seconds even when idle; the gate did the waiting already.
-        server.stop(0);
+        server.close();
         grpcServer.close();
         grpcExecutor.shutdownNow();
-        overflow.shutdownNow();
-        executor.shutdown();
-        try {
-            if (!executor.awaitTermination(DRAIN_MARGIN.toMillis(), TimeUnit.MILLISECONDS)) {
-                executor.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            executor.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
         kafka.close();
         publisher.close();
         LOG.info("Ingest stopped");

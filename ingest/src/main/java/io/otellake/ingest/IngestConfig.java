@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * @param httpPort the OTLP/HTTP port; 0 picks a free one (see {@link Ingest#port()})
  * @param grpcPort the OTLP/gRPC port (on {@code httpHost} too); 0 picks a free one (see {@link Ingest#grpcPort()})
  * @param httpThreads how many requests are decoded and written to Kafka at once, per transport; OTLP/HTTP reads requests
- *     on up to {@link Ingest#CONNECTION_THREADS_PER_HTTP_THREAD} times as many connection threads
+ *     on Netty's event loops, without a thread per connection
  * @param tracesTopic where trace export requests go
  * @param logsTopic where log export requests go
  * @param metricsTopic where metric export requests go

@@ -1,12 +1,9 @@
 package io.otellake.ingest;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /** {@code GET /metrics}: {@link IngestMetrics} in the Prometheus text format. */
-final class MetricsHandler implements HttpHandler {
+final class MetricsHandler {
     static final String PATH = "/metrics";
     static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -16,21 +13,14 @@ final class MetricsHandler implements HttpHandler {
         this.metrics = metrics;
     }
 
-    @Override
-    public void handle(HttpExchange exchange) throws IOException {
-        try (exchange) {
-            String path = exchange.getRequestURI().getPath();
-            Reply reply;
-            if (!PATH.equals(path)) {
-                reply = NotFoundHandler.reply(path);
-            } else if (!exchange.getRequestMethod().equals("GET")
-                    && !exchange.getRequestMethod().equals("HEAD")) {
-                reply = Reply.text(405, exchange.getRequestMethod() + " is not allowed on " + path + "; use GET")
-                        .withHeader("Allow", "GET, HEAD");
-            } else {
-                reply = new Reply(200, CONTENT_TYPE, metrics.scrape().getBytes(StandardCharsets.UTF_8));
-            }
-            reply.send(exchange);
+    Reply reply(HttpHead head) {
+        if (!PATH.equals(head.path())) {
+            return NotFoundHandler.reply(head.path());
         }
+        if (!head.method().equals("GET") && !head.method().equals("HEAD")) {
+            return Reply.text(405, head.method() + " is not allowed on " + PATH + "; use GET")
+                    .withHeader("Allow", "GET, HEAD");
+        }
+        return new Reply(200, CONTENT_TYPE, metrics.scrape().getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -3,20 +3,21 @@ package io.otellake.ingest;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
-import com.sun.net.httpserver.Headers;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
+import io.netty.buffer.ByteBuf;
 import io.otellake.schemas.TenantId;
+import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import java.util.zip.ZipException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,71 +39,62 @@ import org.slf4j.LoggerFactory;
  * {@link InFlightBudget}, chunk by chunk, so the bound holds for chunked bodies of unknown length too; a request that
  * does not fit is answered 429 at once, and its reservation is given back when it is answered.
  */
-final class OtlpHttpHandler implements HttpHandler {
+final class OtlpHttpHandler {
     static final String TENANT_HEADER = TenantAccess.TENANT_HEADER;
     static final int RETRY_AFTER_SECONDS = 5;
     /** Overload passes as soon as admitted requests are answered, so clients may come back sooner than from an outage. */
     static final int OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
-    static final String BUSY = "every OTLP/HTTP thread is busy and its queue is full; retry later";
+    static final String BUSY = "every OTLP/HTTP worker is busy and their queue is full; retry later";
     static final String STOPPING = "ingest is shutting down; retry against another instance";
 
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpHandler.class);
     private static final byte[] EMPTY_JSON_RESPONSE = "{}".getBytes(StandardCharsets.UTF_8);
     private static final JsonFormat.Printer JSON_PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
+    /** The first buffer for a body of unknown length (chunked); it doubles as the body grows, up to the limit. */
+    private static final int FIRST_BUFFER_BYTES = 64 * 1024;
 
     private final OtlpSignal signal;
     private final int maxBodyBytes;
+    private final long maxWaitNanos;
     private final ExportReceiver receiver;
     private final RequestGate gate;
     private final TenantAccess access;
-    private final ExportSlots slots;
 
-    OtlpHttpHandler(ExportReceiver receiver, RequestGate gate, TenantAccess access, ExportSlots slots) {
+    OtlpHttpHandler(ExportReceiver receiver, RequestGate gate, TenantAccess access, Duration maxWait) {
         this.access = access;
-        this.slots = slots;
         this.signal = receiver.signal();
         this.maxBodyBytes = receiver.maxBodyBytes();
+        this.maxWaitNanos = maxWait.toNanos();
         this.receiver = receiver;
         this.gate = gate;
     }
 
-    @Override
-    public void handle(HttpExchange exchange) {
-        // The request leaves the gate only once its answer is sent: shutdown waits for the gate to empty and then
-        // closes every connection, so leaving before the answer is written would cut it off.
+    /** Starts handling a request to this signal's path; what is wrong with its head is answered at once. */
+    HttpCall call(HttpHead head) {
+        // The request leaves the gate only once its answer is sent (done): shutdown waits for the gate to empty and
+        // then closes every connection, so leaving before the answer is written would cut it off.
         boolean admitted = gate.tryEnter();
-        try (exchange) {
-            long start = System.nanoTime();
-            Reply reply;
-            try {
-                reply = answer(exchange, admitted);
-            } catch (RuntimeException e) {
-                LOG.error("Bug: unexpected failure handling {} {}", exchange.getRequestMethod(), signal.path(), e);
-                reply = Reply.text(500, "internal error in ingest; it has been logged");
-            }
-            reply.send(exchange);
-            receiver.metrics().answered(signal, "http", Integer.toString(reply.status()), System.nanoTime() - start);
-        } catch (IOException e) {
-            LOG.debug("Could not answer {} {}: the client went away", exchange.getRequestMethod(), signal.path(), e);
-        } finally {
-            if (admitted) {
-                gate.exit();
-            }
+        Export export = new Export(admitted);
+        try {
+            export.early = answer(head, admitted, export);
+        } catch (RuntimeException e) {
+            LOG.error("Bug: unexpected failure handling {} {}", head.method(), signal.path(), e);
+            export.early = Reply.text(500, "internal error in ingest; it has been logged");
         }
+        return export;
     }
 
-    private Reply answer(HttpExchange exchange, boolean admitted) {
-        String path = exchange.getRequestURI().getPath();
+    private @Nullable Reply answer(HttpHead head, boolean admitted, Export export) {
+        String path = head.path();
         if (!signal.path().equals(path)) {
             return NotFoundHandler.reply(path);
         }
-        if (!"POST".equals(exchange.getRequestMethod())) {
-            return Reply.text(405, exchange.getRequestMethod() + " is not allowed on " + path + "; use POST")
+        if (!"POST".equals(head.method())) {
+            return Reply.text(405, head.method() + " is not allowed on " + path + "; use POST")
                     .withHeader("Allow", "POST");
         }
-        Headers headers = exchange.getRequestHeaders();
-        List<String> contentTypes = values(headers, "Content-Type");
+        List<String> contentTypes = head.all("Content-Type");
         if (contentTypes.size() > 1) {
             return Reply.text(
                     415,
@@ -117,9 +109,10 @@ final class OtlpHttpHandler implements HttpHandler {
                     "Content-Type must be application/x-protobuf or application/json; got "
                             + (contentType == null ? "none" : "'" + contentType + "'"));
         }
+        export.encoding = encoding.get();
         // RFC 9110, section 5.3: several lines of a field are one list, as if joined by commas on one line; section
         // 5.6.1.2: empty items of a list are ignored.
-        List<String> contentEncodings = values(headers, "Content-Encoding");
+        List<String> contentEncodings = head.all("Content-Encoding");
         String contentEncoding = contentEncodings.isEmpty() ? null : String.join(", ", contentEncodings);
         List<String> codings = contentEncoding == null
                 ? List.of()
@@ -135,60 +128,172 @@ final class OtlpHttpHandler implements HttpHandler {
                     415,
                     "Content-Encoding '" + contentEncoding + "' is not supported; send gzip or identity");
         }
-        if (Thread.currentThread() instanceof Ingest.OverflowThread) {
-            receiver.metrics().refused(signal, "http", ExportRefusal.Kind.OVERLOADED);
-            return refused(
-                            encoding.get(),
-                            new ExportRefusal(
-                                    ExportRefusal.Kind.OVERLOADED,
-                                    "every OTLP/HTTP connection thread is busy; retry later"))
-                    .withHeader("Connection", "close");
-        }
+        export.gzip = coding.equals("gzip");
         if (!admitted) {
             return rejected(encoding.get(), 503, STOPPING)
                     .withHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS))
                     .withHeader("Connection", "close");
         }
         try {
-            return export(exchange, encoding.get(), coding.equals("gzip"));
+            export.tenant = tenant(head, encoding.get());
+            export.expected = declaredLength(head, encoding.get());
         } catch (Rejection r) {
             return r.reply;
         }
+        export.held = receiver.budget().reservation();
+        return null;
     }
 
-    private Reply export(HttpExchange exchange, OtlpEncoding encoding, boolean gzip) throws Rejection {
-        TenantId tenant = tenant(exchange.getRequestHeaders(), encoding);
-        OtlpSignal.DecodedExport accepted;
-        try (InFlightBudget.Reservation held = receiver.budget().reservation()) {
-            byte[] body = gzip ? readGzipBody(exchange, encoding, held) : readBody(exchange, encoding, held);
-            held.doneReading();
-            if (!slots.tryEnter()) {
-                if (slots.isClosed()) {
-                    throw new ExportRefusal(ExportRefusal.Kind.UNAVAILABLE, STOPPING);
+    /**
+     * One export request: its body is read into one array, every byte reserved in the {@link InFlightBudget} as it
+     * arrives (so the bound holds for chunked bodies of unknown length too), then decompressed, decoded and written on
+     * a worker thread. The body limit applies to the decompressed body, counted while decompressing: a gzip bomb
+     * costs at most the limit in memory before it is refused with 413. The compressed body must fit the limit too.
+     */
+    private final class Export implements HttpCall {
+        private final boolean admitted;
+        private final long started = System.nanoTime();
+        private @Nullable Reply early;
+        private @Nullable OtlpEncoding encoding;
+        private boolean gzip;
+        private @Nullable TenantId tenant;
+        private long expected = -1;
+        private InFlightBudget.@Nullable Reservation held;
+        private byte[] received = new byte[0];
+        private int length;
+
+        Export(boolean admitted) {
+            this.admitted = admitted;
+        }
+
+        @Override
+        public @Nullable Reply early() {
+            return early;
+        }
+
+        @Override
+        public @Nullable Reply body(ByteBuf piece, boolean last) {
+            int n = piece.readableBytes();
+            if (n > maxBodyBytes - length) {
+                return tooLargeReply(
+                        encoding,
+                        tooLarge("more than " + maxBodyBytes + " bytes" + (gzip ? " before decompression" : "")));
+            }
+            if (n > 0) {
+                if (!held.growReading(n)) {
+                    return overloaded(encoding).reply;
                 }
-                receiver.metrics().refused(signal, "http", ExportRefusal.Kind.OVERLOADED);
-                throw new ExportRefusal(ExportRefusal.Kind.OVERLOADED, BUSY);
+                if (length + n > received.length) {
+                    long wanted = expected >= 0 ? expected : Math.max(FIRST_BUFFER_BYTES, 2L * received.length);
+                    received = Arrays.copyOf(received, (int) Math.min(maxBodyBytes, Math.max(wanted, length + n)));
+                }
+                piece.readBytes(received, length, n);
+                length += n;
+            }
+            if (last) {
+                held.doneReading();
+            }
+            return null;
+        }
+
+        @Override
+        public Reply finish(long waitedNanos) {
+            if (waitedNanos > maxWaitNanos) {
+                return busy();
             }
             try {
-                accepted = receiver.receive("http", tenant, encoding, body, held);
-            } finally {
-                slots.exit();
+                return export();
+            } catch (Rejection r) {
+                return r.reply;
+            } catch (RuntimeException e) {
+                LOG.error("Bug: unexpected failure handling POST {}", signal.path(), e);
+                return Reply.text(500, "internal error in ingest; it has been logged");
             }
-        } catch (ExportRefusal e) {
-            throw new Rejection(refused(encoding, e));
         }
-        Message response = signal.response(accepted.rejected(), accepted.rejectionMessage());
-        if (encoding == OtlpEncoding.PROTOBUF) {
-            return new Reply(200, encoding.mediaType(), response.toByteArray());
+
+        private Reply export() throws Rejection {
+            byte[] body = length == received.length ? received : Arrays.copyOf(received, length);
+            received = body;
+            if (gzip) {
+                // The budget counts the decompressed body from here on, as for gRPC, so that a body of the largest
+                // size fits a budget of the same size; the compressed copy is garbage once inflated.
+                held.release(body.length);
+                body = inflate(body);
+                received = body;
+            }
+            OtlpSignal.DecodedExport accepted;
+            try {
+                accepted = receiver.receive("http", tenant, encoding, body, held);
+            } catch (ExportRefusal e) {
+                throw new Rejection(refused(encoding, e));
+            }
+            Message response = signal.response(accepted.rejected(), accepted.rejectionMessage());
+            if (encoding == OtlpEncoding.PROTOBUF) {
+                return new Reply(200, encoding.mediaType(), response.toByteArray());
+            }
+            if (accepted.rejected() == 0) {
+                return new Reply(200, encoding.mediaType(), EMPTY_JSON_RESPONSE);
+            }
+            try {
+                return new Reply(
+                        200, encoding.mediaType(), JSON_PRINTER.print(response).getBytes(StandardCharsets.UTF_8));
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException("cannot print an OTLP response as JSON", e);
+            }
         }
-        if (accepted.rejected() == 0) {
-            return new Reply(200, encoding.mediaType(), EMPTY_JSON_RESPONSE);
+
+        /**
+         * Decompresses at most one byte more than the limit, so that a body that inflates beyond it (a gzip bomb) is
+         * refused after at most the limit was held, however well it compresses.
+         */
+        private byte[] inflate(byte[] compressed) throws Rejection {
+            byte[] body;
+            StrictGzipInputStream gzipped = new StrictGzipInputStream(new ByteArrayInputStream(compressed));
+            try {
+                InputStream in = held.reading(gzipped, maxBodyBytes);
+                body = in.readNBytes(maxBodyBytes + 1);
+            } catch (InFlightBudget.OverBudget e) {
+                throw overloaded(encoding);
+            } catch (EOFException e) {
+                throw new Rejection(rejected(encoding, 400, "the gzip body ends too early"));
+            } catch (ZipException e) {
+                throw new Rejection(rejected(encoding, 400, "the body is not valid gzip: " + e.getMessage()));
+            } catch (IOException e) {
+                throw new Rejection(rejected(encoding, 400, "could not read the body: " + e.getMessage()));
+            } finally {
+                gzipped.end(); // its native memory now, not when a collector finds it
+                held.doneReading();
+            }
+            if (body.length > maxBodyBytes) {
+                throw new Rejection(
+                        tooLargeReply(encoding, tooLarge("more than " + maxBodyBytes + " bytes after decompression")));
+            }
+            return body;
         }
-        try {
-            return new Reply(
-                    200, encoding.mediaType(), JSON_PRINTER.print(response).getBytes(StandardCharsets.UTF_8));
-        } catch (InvalidProtocolBufferException e) {
-            throw new IllegalStateException("cannot print an OTLP response as JSON", e);
+
+        @Override
+        public Reply busy() {
+            receiver.metrics().refused(signal, "http", ExportRefusal.Kind.OVERLOADED);
+            return refused(encoding, new ExportRefusal(ExportRefusal.Kind.OVERLOADED, BUSY));
+        }
+
+        @Override
+        public Reply failed(int status, String message) {
+            return encoding == null ? Reply.text(status, message) : rejected(encoding, status, message);
+        }
+
+        @Override
+        public void done(int status) {
+            received = new byte[0];
+            if (held != null) {
+                held.close();
+            }
+            if (admitted) {
+                gate.exit();
+            }
+            if (status > 0) {
+                receiver.metrics().answered(signal, "http", Integer.toString(status), System.nanoTime() - started);
+            }
         }
     }
 
@@ -208,67 +313,13 @@ final class OtlpHttpHandler implements HttpHandler {
         };
     }
 
-    private TenantId tenant(Headers headers, OtlpEncoding encoding) throws Rejection {
+    private TenantId tenant(HttpHead head, OtlpEncoding encoding) throws Rejection {
         try {
-            return access.tenant(values(headers, TENANT_HEADER), values(headers, "Authorization"));
+            return access.tenant(head.all(TENANT_HEADER), head.all("Authorization"));
         } catch (ExportRefusal e) {
             receiver.metrics().refused(signal, "http", e.kind());
             throw new Rejection(refused(encoding, e));
         }
-    }
-
-    private static List<String> values(Headers headers, String name) {
-        List<String> values = headers.get(name);
-        return values == null ? List.of() : values;
-    }
-
-    /** Reads at most one byte more than the limit, so an oversized body is refused without being held. */
-    private byte[] readBody(HttpExchange exchange, OtlpEncoding encoding, InFlightBudget.Reservation held)
-            throws Rejection {
-        checkDeclaredLength(exchange, encoding);
-        byte[] body;
-        try {
-            InputStream in = held.reading(exchange.getRequestBody(), maxBodyBytes);
-            body = in.readNBytes(maxBodyBytes + 1);
-        } catch (InFlightBudget.OverBudget e) {
-            throw overloaded(encoding);
-        } catch (IOException e) {
-            throw new Rejection(rejected(encoding, 400, "could not read the body: " + e.getMessage()));
-        }
-        if (body.length > maxBodyBytes) {
-            throw new Rejection(tooLargeReply(encoding, tooLarge("more than " + maxBodyBytes + " bytes")));
-        }
-        return body;
-    }
-
-    /**
-     * Decompresses at most one byte more than the limit, so that a body that inflates beyond it (a gzip bomb) is
-     * refused after at most the limit was held, however well it compresses.
-     */
-    private byte[] readGzipBody(HttpExchange exchange, OtlpEncoding encoding, InFlightBudget.Reservation held)
-            throws Rejection {
-        checkDeclaredLength(exchange, encoding);
-        byte[] body;
-        StrictGzipInputStream gzip = new StrictGzipInputStream(exchange.getRequestBody());
-        try {
-            InputStream in = held.reading(gzip, maxBodyBytes);
-            body = in.readNBytes(maxBodyBytes + 1);
-        } catch (InFlightBudget.OverBudget e) {
-            throw overloaded(encoding);
-        } catch (EOFException e) {
-            throw new Rejection(rejected(encoding, 400, "the gzip body ends too early"));
-        } catch (ZipException e) {
-            throw new Rejection(rejected(encoding, 400, "the body is not valid gzip: " + e.getMessage()));
-        } catch (IOException e) {
-            throw new Rejection(rejected(encoding, 400, "could not read the body: " + e.getMessage()));
-        } finally {
-            gzip.end(); // its native memory now, not when a collector finds it; the exchange closes the body
-        }
-        if (body.length > maxBodyBytes) {
-            throw new Rejection(
-                    tooLargeReply(encoding, tooLarge("more than " + maxBodyBytes + " bytes after decompression")));
-        }
-        return body;
     }
 
     /** The budget cannot hold the body: counted, and answered 429 with Retry-After. */
@@ -278,27 +329,32 @@ final class OtlpHttpHandler implements HttpHandler {
                 refused(encoding, new ExportRefusal(ExportRefusal.Kind.OVERLOADED, receiver.overloadedMessage())));
     }
 
-    /** A declared Content-Length over the limit is refused before reading (compressed bodies only grow). */
-    private void checkDeclaredLength(HttpExchange exchange, OtlpEncoding encoding) throws Rejection {
-        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
-        if (declared != null) {
-            long length;
-            try {
-                length = Long.parseLong(declared.strip());
-            } catch (NumberFormatException e) {
-                throw new Rejection(rejected(encoding, 400, "Content-Length is not a number: '" + declared + "'"));
-            }
-            if (length > maxBodyBytes) {
-                throw new Rejection(tooLargeReply(encoding, tooLarge(length + " bytes")));
-            }
+    /**
+     * The declared Content-Length, or -1 for a chunked body; one over the limit is refused before reading (compressed
+     * bodies must fit it too). The HTTP codec has checked that it is a number.
+     */
+    private long declaredLength(HttpHead head, OtlpEncoding encoding) throws Rejection {
+        String declared = head.first("Content-Length");
+        if (declared == null) {
+            return -1;
         }
+        long length;
+        try {
+            length = Long.parseLong(declared.strip());
+        } catch (NumberFormatException e) {
+            throw new Rejection(rejected(encoding, 400, "Content-Length is not a number: '" + declared + "'"));
+        }
+        if (length > maxBodyBytes) {
+            throw new Rejection(tooLargeReply(encoding, tooLarge(length + " bytes")));
+        }
+        return length;
     }
 
     private String tooLarge(String size) {
         return "the body is " + size + "; the limit is " + maxBodyBytes + " bytes: send smaller batches";
     }
 
-    /** The rest of the body may stay unread (see {@link Reply#send}), so the connection is not reused. */
+    /** The rest of the body may stay unread, so the connection is not reused. */
     private static Reply tooLargeReply(OtlpEncoding encoding, String message) {
         return rejected(encoding, 413, message).withHeader("Connection", "close");
     }

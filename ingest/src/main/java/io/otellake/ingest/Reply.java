@@ -1,9 +1,14 @@
 package io.otellake.ingest;
 
-import com.sun.net.httpserver.HttpExchange;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,8 +18,10 @@ record Reply(int status, String contentType, byte[] body, Map<String, String> he
     static final String TEXT = "text/plain; charset=utf-8";
 
     /**
-     * The most of an unread request body that is read and dropped after an answer; see {@link #send}. Beyond it, the
-     * connection is closed instead.
+     * The most of a request body that is read and dropped after an early answer (413, 415, a bad tenant), so that the
+     * connection can serve the next request; beyond it, the connection is closed instead. Closing a connection with
+     * unread bytes makes TCP reset it, and the reset can destroy the answer before the client reads it, so the client
+     * would see "connection reset" instead of the status that tells it not to retry.
      */
     static final long MAX_DISCARDED_BYTES = 64L * 1024 * 1024;
 
@@ -43,47 +50,29 @@ record Reply(int status, String contentType, byte[] body, Map<String, String> he
     }
 
     /**
-     * Sends this reply, then reads and drops what is left of the request body (up to {@link #MAX_DISCARDED_BYTES});
-     * a reply without a body drops it first. The caller closes the exchange.
-     *
-     * <p>Why read a body that was refused (413, 415, a bad tenant): a server that closes a connection with unread
-     * bytes makes TCP reset it, and the reset can destroy the response before the client reads it, so the client would
-     * see "connection reset" instead of the status that tells it not to retry. Nothing read is kept.
+     * This reply as a Netty response: {@code Content-Length} always, the body left out for a {@code HEAD} request,
+     * and {@code Connection: close} when {@code keepAlive} is false.
      */
-    void send(HttpExchange exchange) throws IOException {
-        exchange.getResponseHeaders().set("Content-Type", contentType);
-        headers.forEach(exchange.getResponseHeaders()::set);
-        if (body.length == 0 || "HEAD".equals(exchange.getRequestMethod())) {
-            // Without a body (a protobuf export's success, a HEAD) the JDK server finishes the exchange as the headers
-            // go out, request stream included: what is left of the request is read first, or reading it would throw.
-            discardUnreadRequestBody(exchange);
-            exchange.sendResponseHeaders(status, -1);
-            return;
+    FullHttpResponse toResponse(boolean headRequest, boolean keepAlive) {
+        ByteBuf content = headRequest ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
+        FullHttpResponse response =
+                new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), content);
+        HttpHeaders out = response.headers();
+        // names as RFC 9110 spells them, for people reading raw responses; clients compare them without case
+        out.set("Content-Type", contentType);
+        headers.forEach(out::set);
+        out.set("Content-Length", body.length);
+        if (keepAlive) {
+            out.remove(HttpHeaderNames.CONNECTION);
+        } else {
+            out.set("Connection", HttpHeaderValues.CLOSE);
         }
-        exchange.sendResponseHeaders(status, body.length);
-        // Closing the response stream also closes the request stream, so the discarding comes before it.
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
-            out.flush();
-            discardUnreadRequestBody(exchange);
-        }
+        return response;
     }
 
-    private static void discardUnreadRequestBody(HttpExchange exchange) throws IOException {
-        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
-        try {
-            if (declared != null && Long.parseLong(declared.strip()) > MAX_DISCARDED_BYTES) {
-                return; // not worth the wait: the connection is closed instead
-            }
-        } catch (NumberFormatException e) {
-            return;
-        }
-        InputStream in = exchange.getRequestBody();
-        byte[] buffer = new byte[64 * 1024];
-        long left = MAX_DISCARDED_BYTES;
-        int n;
-        while (left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) >= 0) {
-            left -= n;
-        }
+    /** Whether this reply itself asks for the connection to be closed after it. */
+    boolean closes() {
+        String connection = headers.get("Connection");
+        return connection != null && connection.equalsIgnoreCase("close");
     }
 }

@@ -1,0 +1,507 @@
+package io.otellake.ingest;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.flow.FlowControlHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The OTLP/HTTP server (HTTP/1.1): a few Netty event loops read every connection without blocking, and a pool of
+ * {@code workers} threads decodes complete requests and writes them to Kafka.
+ *
+ * <p>Guarantees:
+ *
+ * <ul>
+ *   <li>A client that sends slowly, stops halfway or sends nothing holds its connection and the bytes it sent (which
+ *       its {@link HttpCall} reserves in the {@link InFlightBudget}), never a thread: other clients are served as
+ *       usual, however many such connections there are.
+ *   <li>A request must arrive in full, head and body, within the request timeout counted from its first byte;
+ *       otherwise it is answered 408 and its connection closed, and what it held is given back. A connection that
+ *       stays idle between requests for {@link #IDLE_TIMEOUT} is closed.
+ *   <li>A request line over {@link #MAX_REQUEST_LINE_BYTES} gets 414, headers over {@link #MAX_HEADER_BYTES} 431, any
+ *       other malformed HTTP 400; the connection is closed after the answer, since what follows cannot be trusted.
+ *   <li>One request per connection at a time: a pipelined request is read once the one before it is answered.
+ *   <li>A request answered from its head (an error, health, metrics) has the rest of its body read and dropped, up to
+ *       {@link Reply#MAX_DISCARDED_BYTES}, so that the client reads the answer instead of a connection reset; a client
+ *       that announced {@code Expect: 100-continue} is answered without {@code 100 Continue}, and its connection is
+ *       then closed. A request whose body is wanted gets {@code 100 Continue} when it asks for it.
+ *   <li>Complete requests wait for a worker in a queue of {@link #QUEUED_REQUESTS_PER_WORKER} per worker; beyond it,
+ *       or after waiting longer than the request timeout, they get {@link HttpCall#busy()} (429).
+ *   <li>Every {@link HttpCall} gets {@link HttpCall#done} exactly once, whether it was answered or its connection went
+ *       away.
+ * </ul>
+ */
+final class OtlpHttpServer implements AutoCloseable {
+    static final Duration IDLE_TIMEOUT = Duration.ofMinutes(2);
+    static final int MAX_REQUEST_LINE_BYTES = 8 * 1024;
+    static final int MAX_HEADER_BYTES = 64 * 1024;
+    static final int QUEUED_REQUESTS_PER_WORKER = 8;
+
+    private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpServer.class);
+    private static final int MAX_CHUNK_BYTES = 64 * 1024;
+
+    private final Function<HttpHead, HttpCall> router;
+    private final long requestTimeoutNanos;
+    private final EventLoopGroup acceptor;
+    private final EventLoopGroup loops;
+    private final ThreadPoolExecutor workers;
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final Channel listener;
+
+    private OtlpHttpServer(
+            InetSocketAddress address,
+            int workerThreads,
+            Duration requestTimeout,
+            ThreadFactory workerThreadFactory,
+            Function<HttpHead, HttpCall> router) {
+        this.router = router;
+        this.requestTimeoutNanos = requestTimeout.toNanos();
+        this.workers = new ThreadPoolExecutor(
+                workerThreads,
+                workerThreads,
+                0,
+                TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(workerThreads * QUEUED_REQUESTS_PER_WORKER),
+                workerThreadFactory);
+        this.acceptor = new MultiThreadIoEventLoopGroup(
+                1, new DefaultThreadFactory("ingest-http-accept", true), NioIoHandler.newFactory());
+        this.loops = new MultiThreadIoEventLoopGroup(
+                Runtime.getRuntime().availableProcessors(),
+                new DefaultThreadFactory("ingest-http-io", true),
+                NioIoHandler.newFactory());
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(acceptor, loops)
+                .channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel channel) {
+                        connections.add(channel);
+                        Connection connection = new Connection();
+                        channel.pipeline()
+                                .addLast(connection.firstBytes)
+                                .addLast(new HttpServerCodec(new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
+                                        .setMaxHeaderSize(MAX_HEADER_BYTES)
+                                        .setMaxChunkSize(MAX_CHUNK_BYTES)))
+                                .addLast(new FlowControlHandler())
+                                .addLast(connection);
+                    }
+                });
+        ChannelFuture bound = bootstrap.bind(address).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            shutDownThreads();
+            throw new BindFailure(bound.cause());
+        }
+        this.listener = bound.channel();
+    }
+
+    /**
+     * Listens on {@code address}; complete requests are finished on {@code workerThreads} threads made by {@code
+     * threads}, and must arrive within {@code requestTimeout}.
+     *
+     * @throws BindFailure when the address cannot be bound (its cause says why, often a {@link java.net.BindException})
+     */
+    static OtlpHttpServer start(
+            InetSocketAddress address,
+            int workerThreads,
+            Duration requestTimeout,
+            ThreadFactory threads,
+            Function<HttpHead, HttpCall> router) {
+        return new OtlpHttpServer(address, workerThreads, requestTimeout, threads, router);
+    }
+
+    InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** Open connections now. */
+    int connections() {
+        return connections.size();
+    }
+
+    /** Stops listening, closes every connection and stops the threads; requests not yet answered are cut off. */
+    @Override
+    public void close() {
+        listener.close().awaitUninterruptibly();
+        connections.close().awaitUninterruptibly();
+        shutDownThreads();
+    }
+
+    private void shutDownThreads() {
+        workers.shutdownNow();
+        acceptor.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+
+    /** The address could not be bound. */
+    static final class BindFailure extends RuntimeException {
+        BindFailure(Throwable cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    /** One request on a connection, from its head to the end of its answer and of its body. */
+    private static final class Exchange {
+        final HttpCall call;
+        final boolean headRequest;
+        boolean keepAlive;
+        /** A worker is finishing the call: only it may end it. */
+        boolean atWorker;
+
+        boolean bodyRead;
+        boolean answered;
+        boolean done;
+        long discarded;
+
+        Exchange(HttpCall call, boolean headRequest, boolean keepAlive) {
+            this.call = call;
+            this.headRequest = headRequest;
+            this.keepAlive = keepAlive;
+        }
+
+        void done(int status) {
+            if (!done) {
+                done = true;
+                call.done(status);
+            }
+        }
+    }
+
+    /**
+     * One connection's state machine; every method runs on the connection's event loop. Between requests it waits
+     * (idle timer); from a request's first byte to the end of its body, the request timer runs; while a worker
+     * finishes the request, the connection reads nothing more.
+     */
+    private final class Connection extends ChannelInboundHandlerAdapter {
+        /** Sees the raw bytes before the HTTP codec, so that a request's timer starts at its first byte. */
+        final ChannelInboundHandlerAdapter firstBytes = new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (exchange == null && !requestTimerRuns) {
+                    startRequestTimer();
+                }
+                ctx.fireChannelRead(msg);
+            }
+        };
+
+        private @Nullable ChannelHandlerContext ctx;
+        private @Nullable Exchange exchange;
+        private @Nullable ScheduledFuture<?> timer;
+        private boolean requestTimerRuns;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            startIdleTimer();
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            cancelTimer();
+            Exchange current = exchange;
+            if (current != null && !current.atWorker) {
+                current.done(0);
+            }
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("Closing an OTLP/HTTP connection from {}", ctx.channel().remoteAddress(), cause);
+            ctx.close();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof HttpRequest request) {
+                    head(request);
+                }
+                if (msg instanceof HttpContent content) {
+                    content(content);
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        private void head(HttpRequest request) {
+            if (exchange != null) {
+                ctx.close(); // cannot happen: a request is read only once the one before it is finished
+                return;
+            }
+            if (!requestTimerRuns) {
+                startRequestTimer(); // a pipelined request, read from bytes that arrived earlier
+            }
+            if (request.decoderResult().isFailure()) {
+                Throwable cause = request.decoderResult().cause();
+                Reply reply = malformed(cause);
+                exchange = new Exchange(HttpCall.answered(reply), false, false);
+                exchange.bodyRead = true; // the codec drops everything after a malformed head
+                answer(reply);
+                return;
+            }
+            boolean keepAlive = HttpUtil.isKeepAlive(request);
+            String path;
+            try {
+                path = new URI(request.uri()).getPath();
+            } catch (URISyntaxException e) {
+                path = null;
+            }
+            HttpCall call;
+            if (path == null) {
+                call = HttpCall.answered(
+                        Reply.text(400, "the request target is not a valid URI: " + quoted(request.uri())));
+            } else {
+                try {
+                    call = router.apply(new HttpHead(request.method().name(), path, request.headers()));
+                } catch (RuntimeException e) {
+                    LOG.error("Bug: unexpected failure routing {} {}", request.method(), path, e);
+                    call = HttpCall.answered(Reply.text(500, "internal error in ingest; it has been logged"));
+                }
+            }
+            Exchange current = new Exchange(call, HttpMethod.HEAD.equals(request.method()), keepAlive);
+            exchange = current;
+            Reply early = call.early();
+            if (early != null) {
+                if (HttpUtil.is100ContinueExpected(request) && hasBody(request)) {
+                    // Without 100 Continue the client may send the body or not; which it did cannot be told apart
+                    // from a next request, so this connection ends with the answer.
+                    current.keepAlive = false;
+                    current.bodyRead = true;
+                } else if (HttpUtil.getContentLength(request, 0L) > Reply.MAX_DISCARDED_BYTES) {
+                    current.keepAlive = false;
+                }
+                answer(early);
+                return;
+            }
+            if (HttpUtil.is100ContinueExpected(request)) {
+                ctx.writeAndFlush(new DefaultFullHttpResponse(
+                        HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
+            }
+        }
+
+        private void content(HttpContent content) {
+            Exchange current = exchange;
+            if (current == null || current.bodyRead) {
+                return; // what the codec passes on after a malformed head
+            }
+            boolean last = content instanceof LastHttpContent;
+            if (content.decoderResult().isFailure()) {
+                current.bodyRead = true; // the codec drops the rest
+                current.keepAlive = false;
+                if (current.answered || current.call.early() != null) {
+                    ctx.close();
+                } else {
+                    answer(current.call.failed(400, "the body is not valid HTTP/1.1: " + reason(content)));
+                }
+                return;
+            }
+            if (current.answered || current.call.early() != null || current.atWorker) {
+                // answered early: the body is dropped, as much of it as is worth the wait
+                current.discarded += content.content().readableBytes();
+                if (current.discarded > Reply.MAX_DISCARDED_BYTES) {
+                    ctx.close();
+                } else if (last) {
+                    bodyRead(current);
+                }
+                return;
+            }
+            Reply ended = current.call.body(content.content(), last);
+            if (ended != null) {
+                answer(ended);
+                if (last) {
+                    bodyRead(current);
+                }
+                return;
+            }
+            if (last) {
+                bodyRead(current);
+                dispatch(current);
+            }
+        }
+
+        private void bodyRead(Exchange current) {
+            current.bodyRead = true;
+            cancelTimer();
+            requestTimerRuns = false;
+            next(current);
+        }
+
+        /** Hands a complete request to a worker; the connection reads nothing more until it is answered. */
+        private void dispatch(Exchange current) {
+            ctx.channel().config().setAutoRead(false);
+            long queued = System.nanoTime();
+            current.atWorker = true;
+            try {
+                workers.execute(() -> {
+                    Reply reply = current.call.finish(System.nanoTime() - queued);
+                    try {
+                        ctx.executor().execute(() -> answerFromWorker(current, reply));
+                    } catch (RejectedExecutionException e) {
+                        current.done(0); // the server is stopping: the connection is gone
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                current.atWorker = false;
+                answer(current.call.busy());
+            }
+        }
+
+        private void answerFromWorker(Exchange current, Reply reply) {
+            current.atWorker = false;
+            if (!ctx.channel().isActive()) {
+                current.done(0);
+                return;
+            }
+            answer(reply);
+        }
+
+        /** Sends the answer of the current exchange; the call is done once it is written. */
+        private void answer(Reply reply) {
+            Exchange current = exchange;
+            current.answered = true;
+            current.keepAlive &= !reply.closes();
+            int status = reply.status();
+            ctx.writeAndFlush(reply.toResponse(current.headRequest, current.keepAlive))
+                    .addListener(written -> {
+                        current.done(written.isSuccess() ? status : 0);
+                        next(current);
+                    });
+        }
+
+        /** Once a request is answered and its body read, the connection waits for the next one, or closes. */
+        private void next(Exchange current) {
+            if (exchange != current || !current.answered || !current.bodyRead || !current.done) {
+                return;
+            }
+            exchange = null;
+            if (!current.keepAlive) {
+                ctx.close();
+                return;
+            }
+            startIdleTimer();
+            ctx.channel().config().setAutoRead(true); // reads what was pipelined meanwhile, if anything
+        }
+
+        private void startIdleTimer() {
+            cancelTimer();
+            requestTimerRuns = false;
+            timer = ctx.executor().schedule(this::idleTimeout, IDLE_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        private void startRequestTimer() {
+            cancelTimer();
+            requestTimerRuns = true;
+            timer = ctx.executor().schedule(this::requestTimeout, requestTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+
+        private void cancelTimer() {
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
+            }
+        }
+
+        private void idleTimeout() {
+            if (exchange == null && !requestTimerRuns) {
+                ctx.close();
+            }
+        }
+
+        /** The request did not arrive in full in time: 408 when nothing was answered yet, and the connection ends. */
+        private void requestTimeout() {
+            timer = null;
+            Exchange current = exchange;
+            String message = "the request did not arrive in full within "
+                    + TimeUnit.NANOSECONDS.toMillis(requestTimeoutNanos) + " ms";
+            if (current == null) {
+                exchange = new Exchange(HttpCall.answered(Reply.text(408, message)), false, false);
+                exchange.bodyRead = true;
+                answer(exchange.call.early());
+            } else if (!current.answered && !current.atWorker) {
+                current.bodyRead = true;
+                current.keepAlive = false;
+                answer(current.call.failed(408, message));
+            } else if (!current.bodyRead) {
+                ctx.close(); // answered early, and the rest of the body is slow to come
+            }
+        }
+    }
+
+    private static Reply malformed(Throwable cause) {
+        if (cause instanceof TooLongHttpLineException) {
+            return Reply.text(414, "the request line is longer than " + MAX_REQUEST_LINE_BYTES + " bytes");
+        }
+        if (cause instanceof TooLongHttpHeaderException) {
+            return Reply.text(431, "the request headers are larger than " + MAX_HEADER_BYTES + " bytes");
+        }
+        if (cause instanceof TooLongFrameException) {
+            return Reply.text(400, "a part of the request is too long: " + cause.getMessage());
+        }
+        return Reply.text(400, "the request is not valid HTTP/1.1: " + cause.getMessage());
+    }
+
+    private static String reason(HttpContent content) {
+        Throwable cause = content.decoderResult().cause();
+        return cause == null ? "unknown" : String.valueOf(cause.getMessage());
+    }
+
+    private static boolean hasBody(HttpRequest request) {
+        return HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+    }
+
+    /** A request value, quoted and cut short for an error message. */
+    private static String quoted(String value) {
+        return "'" + (value.length() > 200 ? value.substring(0, 200) + "..." : value) + "'";
+    }
+}

@@ -1,0 +1,400 @@
+package io.otellake.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The OTLP/HTTP server on a real socket, with calls that echo the body's length (or wait, to keep the workers busy),
+ * driven by raw sockets: what slow, stalled, malformed, pipelined and impatient clients get.
+ */
+class OtlpHttpServerTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    private final ConcurrentLinkedQueue<Integer> done = new ConcurrentLinkedQueue<>();
+    private final CountDownLatch release = new CountDownLatch(1);
+    private final List<Socket> sockets = new ArrayList<>();
+    private @Nullable OtlpHttpServer server;
+
+    @AfterEach
+    void stop() throws IOException {
+        release.countDown();
+        for (Socket socket : sockets) {
+            socket.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @Test
+    void clientsThatStallHoldNoThreadAndOthersAreServed() throws Exception {
+        start(1, TIMEOUT);
+        int stalled = 1_000;
+        List<Socket> inBody = new ArrayList<>();
+        for (int i = 0; i < stalled; i++) {
+            Socket socket = connect();
+            if (i % 2 == 0) {
+                send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Le");
+            } else {
+                send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345");
+                inBody.add(socket);
+            }
+        }
+        awaitConnections(stalled);
+
+        Socket other = connect();
+        send(other, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+        assertThat(read(other).line()).isEqualTo("HTTP/1.1 200 OK");
+
+        for (Socket socket : inBody) {
+            send(socket, "67890");
+            Response answer = read(socket);
+            assertThat(answer.line()).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(answer.body()).isEqualTo("10");
+        }
+    }
+
+    @Test
+    void aRequestNotInFullWithinTheTimeoutIsAnswered408AndItsConnectionClosed() throws Exception {
+        start(1, Duration.ofMillis(500));
+        Socket inBody = connect();
+        send(inBody, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345");
+        Socket inHead = connect();
+        send(inHead, "POST /echo HTTP/1.1\r\nHost: a\r\n");
+
+        Response late = read(inBody);
+        assertThat(late.line()).isEqualTo("HTTP/1.1 408 Request Timeout");
+        assertThat(late.body()).isEqualTo("the request did not arrive in full within 500 ms\n");
+        assertThat(inBody.getInputStream().read()).as("closed").isEqualTo(-1);
+        assertThat(read(inHead).line()).isEqualTo("HTTP/1.1 408 Request Timeout");
+        assertThat(inHead.getInputStream().read()).as("closed").isEqualTo(-1);
+        awaitDone(1);
+        assertThat(done)
+                .as("the call whose body was late is done once, with 408")
+                .containsExactly(408);
+    }
+
+    @Test
+    void aClientThatTricklesItsHeadGets408AtTheDeadline() throws Exception {
+        start(1, Duration.ofMillis(500));
+        Socket socket = connect();
+        byte[] head = "POST /echo HTTP/1.1\r\nHost: a\r\nX-Padding: ".getBytes(StandardCharsets.US_ASCII);
+        OutputStream out = socket.getOutputStream();
+        long started = System.nanoTime();
+        try {
+            for (int i = 0; i < 100; i++) {
+                out.write(head[i % head.length]);
+                out.flush();
+                Thread.sleep(50);
+            }
+        } catch (IOException closedByServer) {
+            // expected once the deadline passed
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .as("the server ended the request long before the client would have")
+                .isLessThan(Duration.ofSeconds(4));
+        assertThat(read(socket).line()).isEqualTo("HTTP/1.1 408 Request Timeout");
+    }
+
+    @Test
+    void aKeptConnectionMayWaitBetweenRequestsLongerThanTheRequestTimeout() throws Exception {
+        start(1, Duration.ofMillis(300));
+        Socket socket = connect();
+        send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(socket).body()).isEqualTo("2");
+        Thread.sleep(900);
+        send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+        assertThat(read(socket).body()).isEqualTo("3");
+    }
+
+    @Test
+    void malformedHeadsGetTheirStatusAndEndTheConnection() throws Exception {
+        start(1, TIMEOUT);
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put(
+                "GET /" + "a".repeat(OtlpHttpServer.MAX_REQUEST_LINE_BYTES) + " HTTP/1.1\r\nHost: a\r\n\r\n",
+                "HTTP/1.1 414 Request-URI Too Long");
+        cases.put(
+                "GET /health HTTP/1.1\r\nHost: a\r\nX-Big: " + "b".repeat(OtlpHttpServer.MAX_HEADER_BYTES) + "\r\n\r\n",
+                "HTTP/1.1 431 Request Header Fields Too Large");
+        cases.put("HELLO THERE\r\n\r\n", "HTTP/1.1 400 Bad Request");
+        cases.put(
+                "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab",
+                "HTTP/1.1 400 Bad Request");
+        cases.put("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n", "HTTP/1.1 400 Bad Request");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            Socket socket = connect();
+            send(socket, c.getKey());
+            socket.setSoTimeout(5_000);
+            String what = c.getKey().substring(0, Math.min(60, c.getKey().length()));
+            assertThat(read(socket).line()).as(what).isEqualTo(c.getValue());
+            assertThat(socket.getInputStream().read())
+                    .as("closed after " + what)
+                    .isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void aTargetThatIsNoUriIsAnswered400AndTheConnectionServesOn() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n");
+        Response answer = read(socket);
+        assertThat(answer.line()).isEqualTo("HTTP/1.1 400 Bad Request");
+        assertThat(answer.body()).isEqualTo("the request target is not a valid URI: '/a%zz'\n");
+        send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(socket).body()).isEqualTo("2");
+    }
+
+    @Test
+    void linesEndingInABareLineFeedAreRefusedAsAmbiguous() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "POST /echo HTTP/1.1\nHost: a\nContent-Length: 4\n\nabcd");
+        Response answer = read(socket);
+        assertThat(answer.line()).isEqualTo("HTTP/1.1 400 Bad Request");
+        assertThat(answer.body())
+                .isEqualTo("the request is not valid HTTP/1.1: Line Feed must be preceded by Carriage Return when"
+                        + " terminating HTTP start- and header field-lines\n");
+        assertThat(socket.getInputStream().read()).as("closed").isEqualTo(-1);
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(
+                socket,
+                "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na"
+                        + "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                        + "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(read(socket).body()).isEqualTo("1");
+        assertThat(read(socket).body()).isEqualTo("5");
+        assertThat(read(socket).line()).isEqualTo("HTTP/1.1 404 Not Found");
+    }
+
+    @Test
+    void aBodyAnsweredFromItsHeadIsDroppedAndTheConnectionServesTheNextRequest() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "POST /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n");
+        send(socket, "x".repeat(5000));
+        assertThat(read(socket).line()).isEqualTo("HTTP/1.1 404 Not Found");
+        send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(socket).body()).isEqualTo("2");
+    }
+
+    @Test
+    void expectContinueGets100OnlyWhenTheBodyIsWanted() throws Exception {
+        start(1, TIMEOUT);
+        Socket wanted = connect();
+        send(wanted, "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+        assertThat(read(wanted).line()).isEqualTo("HTTP/1.1 100 Continue");
+        send(wanted, "abc");
+        assertThat(read(wanted).body()).isEqualTo("3");
+
+        Socket refused = connect();
+        send(refused, "POST /nowhere HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+        Response answer = read(refused);
+        assertThat(answer.line()).isEqualTo("HTTP/1.1 404 Not Found");
+        assertThat(answer.headers()).containsEntry("connection", "close");
+        assertThat(refused.getInputStream().read()).as("closed").isEqualTo(-1);
+    }
+
+    @Test
+    void completeRequestsBeyondTheWorkersAndTheirQueueAreAnsweredBusy() throws Exception {
+        int workers = 1;
+        start(workers, TIMEOUT);
+        int taken = workers + workers * OtlpHttpServer.QUEUED_REQUESTS_PER_WORKER;
+        List<Socket> waiting = new ArrayList<>();
+        for (int i = 0; i < taken; i++) {
+            Socket socket = connect();
+            send(socket, "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
+            waiting.add(socket);
+        }
+        Socket beyond = connect();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        Response answer;
+        do {
+            // the blocked requests reach the queue in their own time: retry until it is full
+            send(beyond, "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
+            answer = read(beyond);
+            assertThat(System.nanoTime()).as("the queue fills").isLessThan(deadline);
+        } while (answer.line().equals("HTTP/1.1 200 OK"));
+        assertThat(answer.line()).isEqualTo("HTTP/1.1 429 Too Many Requests");
+        assertThat(answer.body()).isEqualTo("busy\n");
+
+        release.countDown();
+        for (Socket socket : waiting) {
+            assertThat(read(socket).line()).isEqualTo("HTTP/1.1 200 OK");
+        }
+    }
+
+    @Test
+    void aCallWhoseClientGoesAwayIsDoneOnce() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345");
+        awaitConnections(1);
+        socket.close();
+        awaitDone(1);
+        Thread.sleep(200);
+        assertThat(done).containsExactly(0);
+    }
+
+    // --- the server under test and its calls
+
+    private void start(int workers, Duration requestTimeout) {
+        server = OtlpHttpServer.start(
+                new InetSocketAddress("127.0.0.1", 0),
+                workers,
+                requestTimeout,
+                r -> {
+                    Thread t = new Thread(r, "test-worker");
+                    t.setDaemon(true);
+                    return t;
+                },
+                head -> switch (head.path()) {
+                    case "/echo" -> new Echo(false);
+                    case "/block" -> new Echo(true);
+                    default -> HttpCall.answered(NotFoundHandler.reply(head.path()));
+                });
+    }
+
+    /** Answers 200 with the body's length; a blocking one first waits for {@link #release}. */
+    private final class Echo implements HttpCall {
+        private final boolean blocks;
+        private int length;
+
+        Echo(boolean blocks) {
+            this.blocks = blocks;
+        }
+
+        @Override
+        public @Nullable Reply early() {
+            return null;
+        }
+
+        @Override
+        public @Nullable Reply body(ByteBuf piece, boolean last) {
+            length += piece.readableBytes();
+            return null;
+        }
+
+        @Override
+        public Reply finish(long waitedNanos) {
+            if (blocks) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return new Reply(200, Reply.TEXT, Integer.toString(length).getBytes(StandardCharsets.US_ASCII));
+        }
+
+        @Override
+        public Reply busy() {
+            return Reply.text(429, "busy");
+        }
+
+        @Override
+        public Reply failed(int status, String message) {
+            return Reply.text(status, message);
+        }
+
+        @Override
+        public void done(int status) {
+            done.add(status);
+        }
+    }
+
+    // --- a raw HTTP/1.1 client
+
+    record Response(String line, Map<String, String> headers, String body) {}
+
+    private Socket connect() throws IOException {
+        Socket socket = new Socket();
+        socket.connect(server.address());
+        socket.setSoTimeout(15_000);
+        sockets.add(socket);
+        return socket;
+    }
+
+    private static void send(Socket socket, String text) throws IOException {
+        socket.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+    }
+
+    /** Reads one response: its status line, headers (names in lower case) and a body of its Content-Length. */
+    private static Response read(Socket socket) throws IOException {
+        InputStream in = socket.getInputStream();
+        String line;
+        try {
+            line = readLine(in);
+        } catch (java.net.SocketTimeoutException e) {
+            throw new AssertionError("no answer within " + socket.getSoTimeout() + " ms", e);
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String header = readLine(in); !header.isEmpty(); header = readLine(in)) {
+            int colon = header.indexOf(':');
+            headers.put(
+                    header.substring(0, colon).toLowerCase(Locale.ROOT),
+                    header.substring(colon + 1).strip());
+        }
+        int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
+        return new Response(line, headers, new String(in.readNBytes(length), StandardCharsets.UTF_8));
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        int b;
+        while ((b = in.read()) != '\n') {
+            if (b < 0) {
+                throw new IOException("the connection ended inside a response: '" + line + "'");
+            }
+            if (b != '\r') {
+                line.write(b);
+            }
+        }
+        return line.toString(StandardCharsets.US_ASCII);
+    }
+
+    private void awaitConnections(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (server.connections() < n) {
+            assertThat(System.nanoTime())
+                    .as("%d connections open (now %d)", n, server.connections())
+                    .isLessThan(deadline);
+            Thread.sleep(10);
+        }
+    }
+
+    private void awaitDone(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (done.size() < n) {
+            assertThat(System.nanoTime()).as("%d calls done", n).isLessThan(deadline);
+            Thread.sleep(10);
+        }
+    }
+}
