@@ -39,8 +39,8 @@ import java.util.regex.Pattern;
  * @param kafkaTimeout the longest a request waits for Kafka's acknowledgement before it gets 503
  * @param kafkaStartupTimeout the longest start-up waits for Kafka to answer before it gives up
  * @param httpRequestTimeout the longest an OTLP/HTTP client may take to send a request, headers and body, counted
- *     in whole seconds; then its connection is closed, so a client that stops sending halfway gives its connection
- *     thread back
+ *     from its first byte; then it is answered 408 and its connection closed, and what it held is given back. A
+ *     complete request that waits longer for a worker is answered 429
  * @param authEnabled whether every export must carry a bearer token of {@code authTokens}; off, the
  *     {@code X-Scope-OrgID} header alone decides the tenant
  * @param authTokens the {@link TenantTokens} setting: {@code <tenant>=sha256:<hex>} entries, and {@code *=sha256:<hex>}

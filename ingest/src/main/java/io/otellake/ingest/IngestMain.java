@@ -1,5 +1,6 @@
 package io.otellake.ingest;
 
+import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
@@ -35,5 +36,12 @@ public final class IngestMain {
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(ingest::close, "ingest-shutdown"));
+        // Ingest's threads are daemons, so that an embedding program decides when its JVM ends; this one runs until
+        // it is told to stop.
+        try {
+            new CountDownLatch(1).await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -158,6 +158,11 @@ final class OtlpHttpServer implements AutoCloseable {
         return (InetSocketAddress) listener.localAddress();
     }
 
+    /** Complete requests being finished by a worker, or waiting for one, now. */
+    int requestsAtWorkers() {
+        return workers.getActiveCount() + workers.getQueue().size();
+    }
+
     /** Open connections now. */
     int connections() {
         return connections.size();

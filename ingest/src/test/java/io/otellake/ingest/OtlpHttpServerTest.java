@@ -232,15 +232,14 @@ class OtlpHttpServerTest {
             send(socket, "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
             waiting.add(socket);
         }
-        Socket beyond = connect();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        Response answer;
-        do {
-            // the blocked requests reach the queue in their own time: retry until it is full
-            send(beyond, "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
-            answer = read(beyond);
-            assertThat(System.nanoTime()).as("the queue fills").isLessThan(deadline);
-        } while (answer.line().equals("HTTP/1.1 200 OK"));
+        while (server.requestsAtWorkers() < taken) {
+            assertThat(System.nanoTime()).as("the workers and their queue fill").isLessThan(deadline);
+            Thread.sleep(10);
+        }
+        Socket beyond = connect();
+        send(beyond, "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
+        Response answer = read(beyond);
         assertThat(answer.line()).isEqualTo("HTTP/1.1 429 Too Many Requests");
         assertThat(answer.body()).isEqualTo("busy\n");
 
