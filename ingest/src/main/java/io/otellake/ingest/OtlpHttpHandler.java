@@ -180,12 +180,8 @@ final class OtlpHttpHandler {
                         tooLarge("more than " + maxBodyBytes + " bytes" + (gzip ? " before decompression" : "")));
             }
             if (n > 0) {
-                if (!held.growReading(n)) {
+                if (length + n > received.length && !grow(length + n)) {
                     return overloaded(encoding).reply;
-                }
-                if (length + n > received.length) {
-                    long wanted = expected >= 0 ? expected : Math.max(FIRST_BUFFER_BYTES, 2L * received.length);
-                    received = Arrays.copyOf(received, (int) Math.min(maxBodyBytes, Math.max(wanted, length + n)));
                 }
                 piece.readBytes(received, length, n);
                 length += n;
@@ -196,30 +192,61 @@ final class OtlpHttpHandler {
             return null;
         }
 
+        /**
+         * Makes room for at least {@code needed} bytes, reserving the whole room (not only the bytes received), so
+         * that what a slow client makes ingest allocate is what the budget counts. The room doubles from {@link
+         * #FIRST_BUFFER_BYTES}, never beyond the declared length or the limit: a client that declares a large body
+         * and sends a byte gets a small array.
+         */
+        private boolean grow(int needed) {
+            long cap = expected >= 0 ? expected : maxBodyBytes;
+            long room = Math.min(cap, Math.max(needed, Math.max(FIRST_BUFFER_BYTES, 2L * received.length)));
+            if (!held.growReading(room - received.length)) {
+                return false;
+            }
+            received = Arrays.copyOf(received, (int) room);
+            return true;
+        }
+
         @Override
         public Reply finish(long waitedNanos) {
-            if (waitedNanos > maxWaitNanos) {
-                return busy();
-            }
             try {
+                if (waitedNanos > maxWaitNanos) {
+                    return busy();
+                }
                 return export();
             } catch (Rejection r) {
                 return r.reply;
             } catch (RuntimeException e) {
                 LOG.error("Bug: unexpected failure handling POST {}", signal.path(), e);
                 return Reply.text(500, "internal error in ingest; it has been logged");
+            } finally {
+                // The body and what decoding it took are garbage once the answer is built: the budget is given back
+                // now, not when a client that reads slowly has taken the whole answer.
+                received = new byte[0];
+                held.close();
             }
         }
 
         private Reply export() throws Rejection {
-            byte[] body = length == received.length ? received : Arrays.copyOf(received, length);
-            received = body;
-            if (gzip) {
-                // The budget counts the decompressed body from here on, as for gRPC, so that a body of the largest
-                // size fits a budget of the same size; the compressed copy is garbage once inflated.
-                held.release(body.length);
-                body = inflate(body);
+            byte[] body = received;
+            if (length < received.length) {
+                // a chunked body's room was larger than the body: an exact copy, reserved while both exist
+                int room = received.length;
+                if (!held.grow(length)) {
+                    throw overloaded(encoding);
+                }
+                body = Arrays.copyOf(received, length);
                 received = body;
+                held.release(room);
+            }
+            if (gzip) {
+                // Both the compressed and the decompressed body are held while it is inflated, and both are counted;
+                // the compressed one is garbage afterwards.
+                byte[] inflated = inflate(body);
+                received = inflated;
+                held.release(body.length);
+                body = inflated;
             }
             OtlpSignal.DecodedExport accepted;
             try {

@@ -78,6 +78,7 @@ final class OtlpHttpServer implements AutoCloseable {
     static final int MAX_REQUEST_LINE_BYTES = 8 * 1024;
     static final int MAX_HEADER_BYTES = 64 * 1024;
     static final int QUEUED_REQUESTS_PER_WORKER = 8;
+    static final String STOPPING = "ingest is shutting down; retry against another instance";
 
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpServer.class);
     private static final int MAX_CHUNK_BYTES = 64 * 1024;
@@ -172,6 +173,9 @@ final class OtlpHttpServer implements AutoCloseable {
     @Override
     public void close() {
         listener.close().awaitUninterruptibly();
+        for (Runnable queued : workers.shutdownNow()) {
+            ((WorkerTask) queued).abandon();
+        }
         connections.close().awaitUninterruptibly();
         shutDownThreads();
     }
@@ -186,6 +190,43 @@ final class OtlpHttpServer implements AutoCloseable {
     static final class BindFailure extends RuntimeException {
         BindFailure(Throwable cause) {
             super(cause.getMessage(), cause);
+        }
+    }
+
+    /**
+     * Finishes a complete request on a worker thread and hands the answer back to its connection's event loop; a
+     * failure of the call itself (a bug, or memory running out) is answered 500, so that the call still ends.
+     */
+    private final class WorkerTask implements Runnable {
+        private final Exchange exchange;
+        private final Connection connection;
+        private final long queued = System.nanoTime();
+
+        WorkerTask(Exchange exchange, Connection connection) {
+            this.exchange = exchange;
+            this.connection = connection;
+        }
+
+        @Override
+        public void run() {
+            Reply reply;
+            try {
+                reply = exchange.call.finish(System.nanoTime() - queued);
+            } catch (Throwable e) { // NOPMD: the call must end, whatever happened
+                LOG.error("Bug: unexpected failure finishing a request", e);
+                reply = Reply.text(500, "internal error in ingest; it has been logged");
+            }
+            Reply answer = reply;
+            try {
+                connection.ctx.executor().execute(() -> connection.answerFromWorker(exchange, answer));
+            } catch (RejectedExecutionException e) {
+                exchange.done(0); // the server is stopping: the connection is gone
+            }
+        }
+
+        /** The server stopped before a worker took this request. */
+        void abandon() {
+            exchange.done(0);
         }
     }
 
@@ -320,11 +361,13 @@ final class OtlpHttpServer implements AutoCloseable {
             if (early != null) {
                 if (HttpUtil.is100ContinueExpected(request) && hasBody(request)) {
                     // Without 100 Continue the client may send the body or not; which it did cannot be told apart
-                    // from a next request, so this connection ends with the answer.
+                    // from a next request, so this connection ends after the answer: what the client still sends is
+                    // read and dropped until it closes or the request timer ends it, so that closing does not reset
+                    // the connection before the client has read the answer.
                     current.keepAlive = false;
-                    current.bodyRead = true;
                 } else if (HttpUtil.getContentLength(request, 0L) > Reply.MAX_DISCARDED_BYTES) {
                     current.keepAlive = false;
+                    current.bodyRead = true; // not worth the wait: closed once answered
                 }
                 answer(early);
                 return;
@@ -379,26 +422,19 @@ final class OtlpHttpServer implements AutoCloseable {
             current.bodyRead = true;
             cancelTimer();
             requestTimerRuns = false;
+            // nothing more is read until this request is answered: a pipelined request waits for its turn
+            ctx.channel().config().setAutoRead(false);
             next(current);
         }
 
         /** Hands a complete request to a worker; the connection reads nothing more until it is answered. */
         private void dispatch(Exchange current) {
-            ctx.channel().config().setAutoRead(false);
-            long queued = System.nanoTime();
             current.atWorker = true;
             try {
-                workers.execute(() -> {
-                    Reply reply = current.call.finish(System.nanoTime() - queued);
-                    try {
-                        ctx.executor().execute(() -> answerFromWorker(current, reply));
-                    } catch (RejectedExecutionException e) {
-                        current.done(0); // the server is stopping: the connection is gone
-                    }
-                });
+                workers.execute(new WorkerTask(current, this));
             } catch (RejectedExecutionException e) {
                 current.atWorker = false;
-                answer(current.call.busy());
+                answer(workers.isShutdown() ? current.call.failed(503, STOPPING) : current.call.busy());
             }
         }
 
@@ -411,14 +447,27 @@ final class OtlpHttpServer implements AutoCloseable {
             answer(reply);
         }
 
-        /** Sends the answer of the current exchange; the call is done once it is written. */
+        /**
+         * Sends the answer of the current exchange; the call is done once it is written. A client that does not read
+         * it within the request timeout loses its connection.
+         */
         private void answer(Reply reply) {
             Exchange current = exchange;
             current.answered = true;
             current.keepAlive &= !reply.closes();
             int status = reply.status();
+            ScheduledFuture<?> writeDeadline = ctx.executor()
+                    .schedule(
+                            () -> {
+                                if (!current.done) {
+                                    ctx.close();
+                                }
+                            },
+                            requestTimeoutNanos,
+                            TimeUnit.NANOSECONDS);
             ctx.writeAndFlush(reply.toResponse(current.headRequest, current.keepAlive))
                     .addListener(written -> {
+                        writeDeadline.cancel(false);
                         current.done(written.isSuccess() ? status : 0);
                         next(current);
                     });

@@ -471,12 +471,13 @@ abstract class OtlpConformanceIT {
     @Test
     void aRequestThatDoesNotFitTheInFlightBudgetIsThrottledUntilItFits() throws Exception {
         byte[] holder = logsOfSize(40_000, "holder").toByteArray();
-        int held = 30_000;
+        int sent = 30_000;
+        int held = holder.length; // ingest reserves room for the declared body as its first bytes arrive
         int free = BUDGET_BYTES - held;
         byte[] late = logsOfSize(free + 1, "late").toByteArray();
         byte[] exact = logsOfSize(free, "exact").toByteArray();
         long overloadedBefore = overloaded();
-        try (Socket socket = holdPartOfTheBudget(holder, held)) {
+        try (Socket socket = holdPartOfTheBudget(holder, sent)) {
 
             Answer refused = send(budgetIngest, OtlpSignal.LOGS, null, null, late, false);
             assertThat(refused.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
@@ -492,7 +493,7 @@ abstract class OtlpConformanceIT {
                             .code())
                     .isEqualTo(Code.OK);
 
-            sendTheRest(socket, holder, held);
+            sendTheRest(socket, holder, sent);
         }
         awaitBytesInFlight(0);
         assertThat(send(budgetIngest, OtlpSignal.LOGS, null, null, late, false).code())
@@ -521,7 +522,8 @@ abstract class OtlpConformanceIT {
         awaitBytesInFlight(0);
 
         byte[] holder = logsOfSize(40_000, "holder").toByteArray();
-        int held = 30_000;
+        int sent = 30_000;
+        int held = holder.length; // ingest reserves room for the declared body as its first bytes arrive
         int free = BUDGET_BYTES - held;
         byte[] medium = null;
         for (int points = 1; medium == null; points++) {
@@ -534,7 +536,7 @@ abstract class OtlpConformanceIT {
         }
         assertThat(medium.length).as("its bytes alone would fit").isLessThan(free / 4);
         long overloadedBefore = overloaded(OtlpSignal.METRICS);
-        try (Socket socket = holdPartOfTheBudget(holder, held)) {
+        try (Socket socket = holdPartOfTheBudget(holder, sent)) {
 
             Answer throttled = send(budgetIngest, OtlpSignal.METRICS, null, null, medium, false);
             assertThat(throttled.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
@@ -544,7 +546,7 @@ abstract class OtlpConformanceIT {
                     .as("the refused request gave back what it had reserved")
                     .isEqualTo(held);
 
-            sendTheRest(socket, holder, held);
+            sendTheRest(socket, holder, sent);
         }
         awaitBytesInFlight(0);
         assertThat(send(budgetIngest, OtlpSignal.METRICS, null, null, medium, false)
@@ -614,26 +616,26 @@ abstract class OtlpConformanceIT {
     }
 
     /**
-     * Starts an OTLP/HTTP log export of {@code holder} on the budget ingest and sends only its first {@code held}
-     * bytes, so that the request holds that much of the budget until {@link #sendTheRest}.
+     * Starts an OTLP/HTTP log export of {@code holder} on the budget ingest and sends only its first {@code sent}
+     * bytes, so that the request holds room for all of it in the budget until {@link #sendTheRest}.
      */
-    private static Socket holdPartOfTheBudget(byte[] holder, int held) throws Exception {
+    private static Socket holdPartOfTheBudget(byte[] holder, int sent) throws Exception {
         Socket socket = new Socket("127.0.0.1", budgetIngest.port());
         socket.setSoTimeout(30_000);
         OutputStream out = socket.getOutputStream();
         out.write(("POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
                         + "Content-Length: " + holder.length + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
-        out.write(holder, 0, held);
+        out.write(holder, 0, sent);
         out.flush();
-        awaitBytesInFlight(held);
+        awaitBytesInFlight(holder.length);
         return socket;
     }
 
     /** Sends the rest of a request {@link #holdPartOfTheBudget} began; it is answered 200. */
-    private static void sendTheRest(Socket socket, byte[] holder, int held) throws IOException {
+    private static void sendTheRest(Socket socket, byte[] holder, int sent) throws IOException {
         OutputStream out = socket.getOutputStream();
-        out.write(holder, held, holder.length - held);
+        out.write(holder, sent, holder.length - sent);
         out.flush();
         String statusLine = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
         assertThat(statusLine).isEqualTo("HTTP/1.1 200");

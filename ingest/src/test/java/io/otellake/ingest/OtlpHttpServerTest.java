@@ -185,9 +185,13 @@ class OtlpHttpServerTest {
         Socket socket = connect();
         send(
                 socket,
-                "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na"
+                "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n"
+                        + "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n"
+                        + "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na"
                         + "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
                         + "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(read(socket).line()).isEqualTo("HTTP/1.1 404 Not Found");
+        assertThat(read(socket).line()).isEqualTo("HTTP/1.1 404 Not Found");
         assertThat(read(socket).body()).isEqualTo("1");
         assertThat(read(socket).body()).isEqualTo("5");
         assertThat(read(socket).line()).isEqualTo("HTTP/1.1 404 Not Found");
@@ -218,6 +222,7 @@ class OtlpHttpServerTest {
         Response answer = read(refused);
         assertThat(answer.line()).isEqualTo("HTTP/1.1 404 Not Found");
         assertThat(answer.headers()).containsEntry("connection", "close");
+        send(refused, "abc"); // what curl does after a second without 100 Continue: read and dropped, then closed
         assertThat(refused.getInputStream().read()).as("closed").isEqualTo(-1);
     }
 
@@ -261,6 +266,39 @@ class OtlpHttpServerTest {
         assertThat(done).containsExactly(0);
     }
 
+    @Test
+    void aCallThatFailsIsAnswered500AndStillEnds() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "POST /crash HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
+        assertThat(read(socket).line()).isEqualTo("HTTP/1.1 500 Internal Server Error");
+        awaitDone(1);
+        assertThat(done).containsExactly(500);
+        send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(socket).body()).isEqualTo("2");
+    }
+
+    @Test
+    void closingTheServerEndsEveryCallIncludingThoseWaitingForAWorker() throws Exception {
+        start(1, TIMEOUT);
+        for (int i = 0; i < 3; i++) {
+            send(connect(), "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (server.requestsAtWorkers() < 3) {
+            assertThat(System.nanoTime()).as("one runs, two wait").isLessThan(deadline);
+            Thread.sleep(10);
+        }
+
+        server.close();
+
+        awaitDone(3);
+        assertThat(done).hasSize(3);
+        assertThat(done.stream().filter(status -> status == 0))
+                .as("the two that waited were cut off")
+                .hasSizeGreaterThanOrEqualTo(2);
+    }
+
     // --- the server under test and its calls
 
     private void start(int workers, Duration requestTimeout) {
@@ -276,12 +314,19 @@ class OtlpHttpServerTest {
                 head -> switch (head.path()) {
                     case "/echo" -> new Echo(false);
                     case "/block" -> new Echo(true);
+                    case "/crash" ->
+                        new Echo(false) {
+                            @Override
+                            public Reply finish(long waitedNanos) {
+                                throw new AssertionError("a call that fails in an unexpected way");
+                            }
+                        };
                     default -> HttpCall.answered(NotFoundHandler.reply(head.path()));
                 });
     }
 
     /** Answers 200 with the body's length; a blocking one first waits for {@link #release}. */
-    private final class Echo implements HttpCall {
+    private class Echo implements HttpCall {
         private final boolean blocks;
         private int length;
 
