@@ -23,21 +23,23 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code POST /v1/traces}, {@code /v1/logs} or {@code /v1/metrics} (OTLP/HTTP, binary protobuf or JSON, plain or with
- * {@code Content-Encoding: gzip}).
+ * {@code Content-Encoding: gzip}): makes one {@link HttpCall} per request for the {@link OtlpHttpServer}.
  *
  * <p>Guarantee: 200 means the request's valid items are in Kafka, acknowledged by all in-sync replicas, as protobuf
- * with the tenant header (one record per trace, or per log or metric request; see {@link ExportReceiver}); a request with no valid items is answered 200 and not written. When some items
- * were invalid, the 200 carries {@code partial_success} with their number and the reason (they are not written, and
- * retrying them will not help). Any other answer means the request was not taken: 400/401/403/413/415 never will be (do not retry),
- * 429 (the in-flight byte budget is exhausted, every connection thread is busy, or every slot for decoding and writing
- * is taken and its queue full) and 503 (Kafka did not acknowledge in time, or ingest is stopping) may
- * be later (retry, after {@code Retry-After}). Errors once the encoding is known carry a
- * {@code google.rpc.Status} in that encoding, as the OTLP specification asks; earlier ones (404, 405, 415) are text.
+ * with the tenant header (one record per trace, or per log or metric request; see {@link ExportReceiver}); a request
+ * with no valid items is answered 200 and not written. When some items were invalid, the 200 carries {@code
+ * partial_success} with their number and the reason (they are not written, and retrying them will not help). Any other
+ * answer means the request was not taken: 400/401/403/408/413/415 never will be as sent (do not retry), 429 (the
+ * in-flight byte budget is exhausted, or every worker is busy and their queue full) and 503 (Kafka did not acknowledge
+ * in time, or ingest is stopping) may be later (retry, after {@code Retry-After}). Errors once the encoding is known
+ * carry a {@code google.rpc.Status} in that encoding, as the OTLP specification asks; earlier ones (404, 405, 415) are
+ * text.
  *
  * <p>The body limit applies to the decompressed body, counted while decompressing: a gzip bomb costs at most the limit
- * in memory before it is refused with 413. Every byte read (after decompression) is first reserved in the shared
- * {@link InFlightBudget}, chunk by chunk, so the bound holds for chunked bodies of unknown length too; a request that
- * does not fit is answered 429 at once, and its reservation is given back when it is answered.
+ * in memory before it is refused with 413. The room for a body is reserved in the shared {@link InFlightBudget} as it
+ * is allocated, piece by piece, so the bound holds for chunked bodies of unknown length and for clients that declare a
+ * large body and send it slowly; a request that does not fit is answered 429 at once, and its reservation is given
+ * back as soon as its answer is built.
  */
 final class OtlpHttpHandler {
     static final String TENANT_HEADER = TenantAccess.TENANT_HEADER;
