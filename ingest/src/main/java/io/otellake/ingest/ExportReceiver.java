@@ -116,7 +116,7 @@ final class ExportReceiver {
                 return new OtlpSignal.DecodedExport(null, checked.items(), 0, "");
             }
         }
-        reserveDecoding(transport, encoding, body, held);
+        long decoding = reserveDecoding(transport, encoding, body, held);
         OtlpSignal.DecodedExport decoded;
         try {
             decoded = signal.decode(encoding, body);
@@ -125,7 +125,17 @@ final class ExportReceiver {
         }
         if (decoded.items() > 0) {
             Message checked = Objects.requireNonNull(decoded.request(), "decoded request");
-            Message redacted = redactor.redact(signal, tenant, checked);
+            Message redacted;
+            if (redactor.redacts(tenant)) {
+                // The redacted request is a copy of the decoded one where anything was redacted, at most as large.
+                reserve(transport, held, decoding, "redacting the request", "it is copied as it is redacted");
+                redacted = redactor.redact(signal, tenant, checked);
+                if (redacted == checked) {
+                    held.release(decoding); // nothing was redacted, so nothing was copied
+                }
+            } else {
+                redacted = redactor.redact(signal, tenant, checked);
+            }
             decoded = new OtlpSignal.DecodedExport(
                     redacted, decoded.items(), decoded.rejected(), decoded.rejectionMessage());
             byte[] value;
@@ -135,15 +145,17 @@ final class ExportReceiver {
                 // CPU as parsing it. It is at most maxBodyBytes long.
                 value = body;
             } else {
-                value = redacted.toByteArray();
-                if (value.length > maxBodyBytes) {
+                int size = redacted.getSerializedSize();
+                if (size > maxBodyBytes) {
                     // JSON's protobuf is almost always smaller than the JSON; this is the rare exception. A record of
                     // a split request is a part of the whole, so it is no larger.
                     throw new ExportRefusal(
                             ExportRefusal.Kind.TOO_LARGE,
-                            "the request is " + value.length + " bytes as protobuf; the limit is " + maxBodyBytes
+                            "the request is " + size + " bytes as protobuf; the limit is " + maxBodyBytes
                                     + " bytes: send smaller batches");
                 }
+                reserve(transport, held, size, "encoding the request as protobuf for Kafka", "its protobuf is new");
+                value = redacted.toByteArray();
             }
             List<KafkaPublisher.Payload> payloads = signal == OtlpSignal.TRACES
                     ? records(transport, TraceRecords.plan(value, (ExportTraceServiceRequest) redacted), held)
@@ -153,15 +165,12 @@ final class ExportReceiver {
         return decoded;
     }
 
-    /** Reserves the heap that decoding the body may take ({@link DecodeCost}) besides its bytes. */
-    private void reserveDecoding(String transport, OtlpEncoding encoding, byte[] body, InFlightBudget.Reservation held)
+    /** Reserves the heap that decoding the body may take ({@link DecodeCost}) besides its bytes; returns it. */
+    private long reserveDecoding(String transport, OtlpEncoding encoding, byte[] body, InFlightBudget.Reservation held)
             throws ExportRefusal {
-        reserve(
-                transport,
-                held,
-                DecodeCost.estimate(signal, encoding, body),
-                "decoding the request",
-                "it holds many small values");
+        long decoding = DecodeCost.estimate(signal, encoding, body);
+        reserve(transport, held, decoding, "decoding the request", "it holds many small values");
+        return decoding;
     }
 
     /**

@@ -590,6 +590,54 @@ abstract class OtlpConformanceIT {
         awaitBytesInFlight(0);
     }
 
+    /**
+     * A request of a tenant with redaction is decoded, then copied where it is redacted; the copy is held in the budget
+     * too. A request whose decoding fits the idle budget but whose decoding and copy would not is refused as too large
+     * for that tenant, and taken for a tenant without redaction (whose request is checked as bytes, not decoded).
+     */
+    @Test
+    void theRedactedCopyOfARequestIsHeldInTheBudget() throws Exception {
+        byte[] body = null;
+        for (int attributes = 1; body == null; attributes++) {
+            byte[] candidate = logWithAttributes(attributes).toByteArray();
+            long decoding = DecodeCost.estimate(OtlpSignal.LOGS, OtlpEncoding.PROTOBUF, candidate);
+            if (candidate.length + 2 * decoding > BUDGET_BYTES) {
+                assertThat(candidate.length + decoding)
+                        .as("decoding alone fits")
+                        .isLessThanOrEqualTo(BUDGET_BYTES);
+                body = candidate;
+            }
+        }
+
+        Answer tooLarge = send(budgetIngest, OtlpSignal.LOGS, "redacted", null, body, false);
+
+        assertThat(tooLarge.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(tooLarge.retryDelay()).as("never fits: not to be retried").isNull();
+        assertThat(tooLarge.message())
+                .startsWith("redacting the request would take about ")
+                .endsWith("(it is copied as it is redacted): send smaller batches");
+        awaitBytesInFlight(0);
+        assertThat(send(budgetIngest, OtlpSignal.LOGS, "team-a", null, body, false)
+                        .code())
+                .isEqualTo(Code.OK);
+        awaitBytesInFlight(0);
+    }
+
+    /** One log record with {@code attributes} short string attributes. */
+    private static ExportLogsServiceRequest logWithAttributes(int attributes) {
+        LogRecord.Builder record =
+                LogRecord.newBuilder().setBody(AnyValue.newBuilder().setStringValue("copied"));
+        for (int i = 0; i < attributes; i++) {
+            record.addAttributes(KeyValue.newBuilder()
+                    .setKey("k" + i)
+                    .setValue(AnyValue.newBuilder().setStringValue("v")));
+        }
+        return ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder()
+                        .addScopeLogs(ScopeLogs.newBuilder().addLogRecords(record)))
+                .build();
+    }
+
     /** One span in each of {@code traces} traces, under one resource. */
     private static ExportTraceServiceRequest tracesUnder(Resource resource, int traces) {
         ScopeSpans.Builder scope = ScopeSpans.newBuilder();

@@ -80,6 +80,7 @@ class ApiDocs {
         errors.put("429", "Too many queries run or wait; retry after Retry-After.");
         errors.put("503", "The archive (S3) cannot be read; retry after Retry-After.");
         errors.put("504", "The query ran longer than the time limit; narrow it.");
+        errors.put("500", "An unexpected failure inside the API (a bug); it is logged, and the detail says no more.");
         ApiResponses responses = operation.getResponses() == null ? new ApiResponses() : operation.getResponses();
         errors.forEach((status, description) -> {
             ApiResponse response = new ApiResponse()

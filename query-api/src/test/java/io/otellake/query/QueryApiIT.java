@@ -1155,7 +1155,7 @@ class QueryApiIT {
             java.util.List<String> statuses = new ArrayList<>();
             responses.propertyNames().forEach(statuses::add);
             java.util.List<String> errors =
-                    new ArrayList<>(List.of("400", "401", "403", "406", "422", "429", "503", "504"));
+                    new ArrayList<>(List.of("400", "401", "403", "406", "422", "429", "500", "503", "504"));
             if (path.contains("{")) {
                 errors.add("404");
             }
