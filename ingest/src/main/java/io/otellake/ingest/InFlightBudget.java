@@ -47,6 +47,10 @@ final class InFlightBudget {
         return limit;
     }
 
+    long readingLimit() {
+        return readingLimit;
+    }
+
     /** Bytes reserved now. */
     long reserved() {
         return reserved.get();

@@ -42,6 +42,9 @@ public final class Ingest implements AutoCloseable {
      */
     static final int QUEUED_REQUESTS_PER_THREAD = OtlpHttpServer.QUEUED_REQUESTS_PER_WORKER;
 
+    /** The least memory for OTLP/HTTP request heads being read: two of the largest at their cost per byte. */
+    static final long MIN_HEAD_BUDGET_BYTES = 2L * OtlpHttpServer.MAX_HEADER_BYTES * OtlpHttpServer.HEAD_COST_PER_BYTE;
+
     private static final Duration DRAIN_MARGIN = Duration.ofSeconds(1);
 
     private final IngestConfig config;
@@ -92,6 +95,10 @@ public final class Ingest implements AutoCloseable {
         InFlightBudget budget = new InFlightBudget(
                 config.maxInFlightBytes(),
                 InFlightBudget.readingLimit(config.maxInFlightBytes(), config.maxBodyBytes()));
+        // Request heads, separately: their cost per byte is high (see OtlpHttpServer.HEAD_COST_PER_BYTE) and
+        // bounded by the header limit, and slow clients must not take what bodies need.
+        InFlightBudget heads = new InFlightBudget(Math.max(config.maxInFlightBytes() / 8, MIN_HEAD_BUDGET_BYTES));
+        metrics.watch(budget, heads);
         ThreadPoolExecutor grpcExecutor = null;
         OtlpHttpServer server = null;
         try {
@@ -105,7 +112,7 @@ public final class Ingest implements AutoCloseable {
             }
             HealthHandler health = new HealthHandler(gate, kafka::reachable);
             MetricsHandler scrape = new MetricsHandler(metrics);
-            server = bind(config, head -> {
+            server = bind(config, heads, head -> {
                 OtlpHttpHandler export = exports.get(head.path());
                 if (export != null) {
                     return export.call(head);
@@ -165,7 +172,7 @@ public final class Ingest implements AutoCloseable {
         return publisher;
     }
 
-    private static OtlpHttpServer bind(IngestConfig config, Function<HttpHead, HttpCall> router) {
+    private static OtlpHttpServer bind(IngestConfig config, InFlightBudget heads, Function<HttpHead, HttpCall> router) {
         InetSocketAddress address = new InetSocketAddress(config.httpHost(), config.httpPort());
         if (address.isUnresolved()) {
             throw new IngestStartException(
@@ -174,7 +181,12 @@ public final class Ingest implements AutoCloseable {
         }
         try {
             return OtlpHttpServer.start(
-                    address, config.httpThreads(), config.httpRequestTimeout(), daemonThreads("ingest-http-"), router);
+                    address,
+                    config.httpThreads(),
+                    config.httpRequestTimeout(),
+                    daemonThreads("ingest-http-"),
+                    heads,
+                    router);
         } catch (OtlpHttpServer.BindFailure e) {
             String hint = e.getCause() instanceof BindException ? ": is another process using the port?" : ".";
             throw new IngestStartException(

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Ingest's metrics, kept in memory and written in the Prometheus text format (version 0.0.4) by {@link #scrape()};
@@ -36,9 +37,17 @@ final class IngestMetrics {
     private final Map<String, Boolean> tenants = new ConcurrentHashMap<>();
     private final AtomicLong inFlightBytes = new AtomicLong();
     private final BooleanSupplier kafkaReachable;
+    private volatile @Nullable InFlightBudget budget;
+    private volatile @Nullable InFlightBudget heads;
 
     IngestMetrics(BooleanSupplier kafkaReachable) {
         this.kafkaReachable = kafkaReachable;
+    }
+
+    /** The budgets whose use {@link #scrape()} reports: requests', and OTLP/HTTP heads being read. */
+    void watch(InFlightBudget budget, InFlightBudget heads) {
+        this.budget = budget;
+        this.heads = heads;
     }
 
     /** Items written to Kafka, and items dropped as invalid (answered with partial_success). */
@@ -141,6 +150,30 @@ final class IngestMetrics {
                 "otel_lake_ingest_in_flight_bytes",
                 "Bytes of request bodies held by requests being handled.",
                 inFlightBytes.get());
+        InFlightBudget watched = budget;
+        if (watched != null) {
+            gauge(
+                    out,
+                    "otel_lake_ingest_budget_reserved_bytes",
+                    "Bytes reserved in the in-flight budget now: bodies (and the room allocated for those still being"
+                            + " read), decoding estimates, copies.",
+                    watched.reserved());
+            gauge(
+                    out,
+                    "otel_lake_ingest_budget_reading_bytes",
+                    "Of the reserved bytes, those of OTLP/HTTP requests still being read, which may hold at most the"
+                            + " reading limit.",
+                    watched.reading());
+        }
+        InFlightBudget watchedHeads = heads;
+        if (watchedHeads != null) {
+            gauge(
+                    out,
+                    "otel_lake_ingest_head_budget_reserved_bytes",
+                    "Bytes reserved for OTLP/HTTP request heads being read (32 per byte of head), of"
+                            + " max(OTEL_LAKE_INGEST_MAX_IN_FLIGHT_BYTES / 8, 2 MiB).",
+                    watchedHeads.reserved());
+        }
         gauge(
                 out,
                 "otel_lake_ingest_kafka_reachable",

@@ -53,8 +53,11 @@ final class OtlpHttpHandler {
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpHandler.class);
     private static final byte[] EMPTY_JSON_RESPONSE = "{}".getBytes(StandardCharsets.UTF_8);
     private static final JsonFormat.Printer JSON_PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
-    /** The first buffer for a body of unknown length (chunked); it doubles as the body grows, up to the limit. */
-    private static final int FIRST_BUFFER_BYTES = 64 * 1024;
+    /**
+     * The first room for a body (or the declared length, if smaller); it doubles as the body arrives, up to the
+     * declared length or the limit. Small, so that connections that send a few bytes and stall reserve little.
+     */
+    private static final int FIRST_BUFFER_BYTES = 4 * 1024;
 
     private final OtlpSignal signal;
     private final int maxBodyBytes;
@@ -120,7 +123,7 @@ final class OtlpHttpHandler {
                 ? List.of()
                 : Arrays.stream(contentEncoding.split(","))
                         .map(c -> c.strip().toLowerCase(Locale.ROOT))
-                        .filter(c -> !c.isEmpty())
+                        .filter(c -> !c.isEmpty() && !c.equals("identity")) // identity: no coding at all
                         .map(c -> c.equals("x-gzip") ? "gzip" : c) // section 8.4.1.3: x-gzip is gzip
                         .toList();
         String coding = codings.isEmpty() ? "identity" : codings.size() == 1 ? codings.get(0) : contentEncoding;

@@ -1,6 +1,7 @@
 package io.otellake.ingest;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -19,6 +20,7 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -76,7 +78,15 @@ import org.slf4j.LoggerFactory;
 final class OtlpHttpServer implements AutoCloseable {
     static final Duration IDLE_TIMEOUT = Duration.ofMinutes(2);
     static final int MAX_REQUEST_LINE_BYTES = 8 * 1024;
-    static final int MAX_HEADER_BYTES = 64 * 1024;
+    static final int MAX_HEADER_BYTES = 32 * 1024;
+    /**
+     * What a head being read may cost in heap, per byte of it: Netty holds each header line as an entry, a name and a
+     * value, about 30 times the bytes of a line of a few bytes ({@code a:b}). Reserved in a budget for heads while the
+     * head arrives and until its request ends (Netty holds the headers until then), so that many connections sending
+     * heads of many small lines are refused 429 instead of running ingest out of memory.
+     */
+    static final int HEAD_COST_PER_BYTE = 32;
+
     static final int QUEUED_REQUESTS_PER_WORKER = 8;
     static final String STOPPING = "ingest is shutting down; retry against another instance";
 
@@ -84,6 +94,7 @@ final class OtlpHttpServer implements AutoCloseable {
     private static final int MAX_CHUNK_BYTES = 64 * 1024;
 
     private final Function<HttpHead, HttpCall> router;
+    private final InFlightBudget heads;
     private final long requestTimeoutNanos;
     private final EventLoopGroup acceptor;
     private final EventLoopGroup loops;
@@ -96,8 +107,10 @@ final class OtlpHttpServer implements AutoCloseable {
             int workerThreads,
             Duration requestTimeout,
             ThreadFactory workerThreadFactory,
+            InFlightBudget heads,
             Function<HttpHead, HttpCall> router) {
         this.router = router;
+        this.heads = heads;
         this.requestTimeoutNanos = requestTimeout.toNanos();
         this.workers = new ThreadPoolExecutor(
                 workerThreads,
@@ -142,7 +155,8 @@ final class OtlpHttpServer implements AutoCloseable {
 
     /**
      * Listens on {@code address}; complete requests are finished on {@code workerThreads} threads made by {@code
-     * threads}, and must arrive within {@code requestTimeout}.
+     * threads}, and must arrive within {@code requestTimeout}; heads are reserved in {@code heads} from their first byte
+     * until their request ends.
      *
      * @throws BindFailure when the address cannot be bound (its cause says why, often a {@link java.net.BindException})
      */
@@ -151,8 +165,9 @@ final class OtlpHttpServer implements AutoCloseable {
             int workerThreads,
             Duration requestTimeout,
             ThreadFactory threads,
+            InFlightBudget heads,
             Function<HttpHead, HttpCall> router) {
-        return new OtlpHttpServer(address, workerThreads, requestTimeout, threads, router);
+        return new OtlpHttpServer(address, workerThreads, requestTimeout, threads, heads, router);
     }
 
     InetSocketAddress address() {
@@ -270,9 +285,20 @@ final class OtlpHttpServer implements AutoCloseable {
                 if (exchange == null && !requestTimerRuns) {
                     startRequestTimer();
                 }
+                if (exchange == null && !headEnded && msg instanceof ByteBuf bytes && !reserveHead(bytes)) {
+                    ReferenceCountUtil.release(msg);
+                    refuseHead();
+                    return;
+                }
                 ctx.fireChannelRead(msg);
             }
         };
+
+        private InFlightBudget.@Nullable Reservation headHeld;
+        /** The end of the current request's head (an empty line) has been seen. */
+        private boolean headEnded;
+        /** How many bytes of CR LF CR LF end what was scanned of the head so far. */
+        private int headEndMatched;
 
         private @Nullable ChannelHandlerContext ctx;
         private @Nullable Exchange exchange;
@@ -293,6 +319,7 @@ final class OtlpHttpServer implements AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             cancelTimer();
+            releaseHead();
             Exchange current = exchange;
             if (current != null && !current.atWorker) {
                 current.done(0);
@@ -328,12 +355,21 @@ final class OtlpHttpServer implements AutoCloseable {
             if (!requestTimerRuns) {
                 startRequestTimer(); // a pipelined request, read from bytes that arrived earlier
             }
+            headEnded = true;
             if (request.decoderResult().isFailure()) {
                 Throwable cause = request.decoderResult().cause();
                 Reply reply = malformed(cause);
                 exchange = new Exchange(HttpCall.answered(reply), false, false);
                 exchange.bodyRead = true; // the codec drops everything after a malformed head
                 answer(reply);
+                return;
+            }
+            if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)
+                    && request.headers().getAll(HttpHeaderNames.HOST).size() != 1) {
+                // RFC 9112, section 3.2: a proxy and ingest could disagree about which host such a request is for
+                Reply reply = Reply.text(400, "an HTTP/1.1 request must carry exactly one Host header");
+                exchange = new Exchange(HttpCall.answered(reply), false, false);
+                answer(reply); // its body, if any, is read and dropped before the connection closes
                 return;
             }
             boolean keepAlive = HttpUtil.isKeepAlive(request);
@@ -479,12 +515,53 @@ final class OtlpHttpServer implements AutoCloseable {
                 return;
             }
             exchange = null;
+            releaseHead();
             if (!current.keepAlive) {
                 ctx.close();
                 return;
             }
             startIdleTimer();
             ctx.channel().config().setAutoRead(true); // reads what was pipelined meanwhile, if anything
+        }
+
+        /** Reserves what the head's bytes in {@code bytes} may cost; false when the budget cannot hold it. */
+        private boolean reserveHead(ByteBuf bytes) {
+            int end = bytes.forEachByte(bytes.readerIndex(), bytes.readableBytes(), b -> {
+                char expected = headEndMatched % 2 == 0 ? '\r' : '\n';
+                headEndMatched = b == expected ? headEndMatched + 1 : (b == '\r' ? 1 : 0);
+                return headEndMatched < 4;
+            });
+            int headBytes = end < 0 ? bytes.readableBytes() : end - bytes.readerIndex() + 1;
+            if (end >= 0) {
+                headEnded = true;
+            }
+            if (headHeld == null) {
+                headHeld = heads.reservation();
+            }
+            return headHeld.growReading((long) headBytes * HEAD_COST_PER_BYTE);
+        }
+
+        /** The budget cannot hold another head being read: 429, and the connection ends. */
+        private void refuseHead() {
+            exchange = new Exchange(
+                    HttpCall.answered(Reply.text(
+                                    429,
+                                    "ingest holds its limit of " + heads.limit()
+                                            + " bytes for request heads being read; retry later")
+                            .withHeader("Retry-After", "1")),
+                    false,
+                    false);
+            exchange.bodyRead = true;
+            answer(exchange.call.early());
+        }
+
+        private void releaseHead() {
+            if (headHeld != null) {
+                headHeld.close();
+                headHeld = null;
+            }
+            headEnded = false;
+            headEndMatched = 0;
         }
 
         private void startIdleTimer() {

@@ -472,12 +472,12 @@ abstract class OtlpConformanceIT {
     void aRequestThatDoesNotFitTheInFlightBudgetIsThrottledUntilItFits() throws Exception {
         byte[] holder = logsOfSize(40_000, "holder").toByteArray();
         int sent = 30_000;
-        int held = holder.length; // ingest reserves room for the declared body as its first bytes arrive
-        int free = BUDGET_BYTES - held;
-        byte[] late = logsOfSize(free + 1, "late").toByteArray();
-        byte[] exact = logsOfSize(free, "exact").toByteArray();
         long overloadedBefore = overloaded();
         try (Socket socket = holdPartOfTheBudget(holder, sent)) {
+            long held = budgetIngest.bytesInFlight(); // the room allocated for what arrived: 30,000 bytes or more
+            int free = (int) (BUDGET_BYTES - held);
+            byte[] late = logsOfSize(free + 1, "late").toByteArray();
+            byte[] exact = logsOfSize(free, "exact").toByteArray();
 
             Answer refused = send(budgetIngest, OtlpSignal.LOGS, null, null, late, false);
             assertThat(refused.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
@@ -485,19 +485,18 @@ abstract class OtlpConformanceIT {
             assertThat(refused.message())
                     .isEqualTo("ingest holds its limit of " + BUDGET_BYTES + " request bytes in flight; retry later");
             assertThat(overloaded()).isEqualTo(overloadedBefore + 1);
-            assertThat(budgetIngest.bytesInFlight())
-                    .as("the refused request gave back what it had reserved")
-                    .isEqualTo(held);
+            awaitBytesInFlight(held); // the refused request gave back what it had reserved
 
             assertThat(send(budgetIngest, OtlpSignal.LOGS, null, null, exact, false)
                             .code())
                     .isEqualTo(Code.OK);
 
             sendTheRest(socket, holder, sent);
+            awaitBytesInFlight(0);
+            assertThat(send(budgetIngest, OtlpSignal.LOGS, null, null, late, false)
+                            .code())
+                    .isEqualTo(Code.OK);
         }
-        awaitBytesInFlight(0);
-        assertThat(send(budgetIngest, OtlpSignal.LOGS, null, null, late, false).code())
-                .isEqualTo(Code.OK);
     }
 
     /**
@@ -523,8 +522,9 @@ abstract class OtlpConformanceIT {
 
         byte[] holder = logsOfSize(40_000, "holder").toByteArray();
         int sent = 30_000;
-        int held = holder.length; // ingest reserves room for the declared body as its first bytes arrive
-        int free = BUDGET_BYTES - held;
+        Socket socket = holdPartOfTheBudget(holder, sent);
+        long held = budgetIngest.bytesInFlight(); // the room allocated for what arrived: 30,000 bytes or more
+        int free = (int) (BUDGET_BYTES - held);
         byte[] medium = null;
         for (int points = 1; medium == null; points++) {
             byte[] body = emptyGaugePoints(points).toByteArray();
@@ -536,15 +536,13 @@ abstract class OtlpConformanceIT {
         }
         assertThat(medium.length).as("its bytes alone would fit").isLessThan(free / 4);
         long overloadedBefore = overloaded(OtlpSignal.METRICS);
-        try (Socket socket = holdPartOfTheBudget(holder, sent)) {
+        try (socket) {
 
             Answer throttled = send(budgetIngest, OtlpSignal.METRICS, null, null, medium, false);
             assertThat(throttled.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
             assertThat(throttled.retryDelay()).isEqualTo(Duration.ofSeconds(1));
             assertThat(overloaded(OtlpSignal.METRICS)).isEqualTo(overloadedBefore + 1);
-            assertThat(budgetIngest.bytesInFlight())
-                    .as("the refused request gave back what it had reserved")
-                    .isEqualTo(held);
+            awaitBytesInFlight(held); // the refused request gave back what it had reserved
 
             sendTheRest(socket, holder, sent);
         }
@@ -665,7 +663,7 @@ abstract class OtlpConformanceIT {
 
     /**
      * Starts an OTLP/HTTP log export of {@code holder} on the budget ingest and sends only its first {@code sent}
-     * bytes, so that the request holds room for all of it in the budget until {@link #sendTheRest}.
+     * bytes, so that the request holds the room allocated for them in the budget until {@link #sendTheRest}.
      */
     private static Socket holdPartOfTheBudget(byte[] holder, int sent) throws Exception {
         Socket socket = new Socket("127.0.0.1", budgetIngest.port());
@@ -676,7 +674,15 @@ abstract class OtlpConformanceIT {
                 .getBytes(StandardCharsets.US_ASCII));
         out.write(holder, 0, sent);
         out.flush();
-        awaitBytesInFlight(holder.length);
+        // every byte sent has arrived once the room stops growing and holds them all
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long seen = -1;
+        while (budgetIngest.bytesInFlight() < sent || budgetIngest.bytesInFlight() != seen) {
+            seen = budgetIngest.bytesInFlight();
+            assertThat(System.nanoTime()).as("the held bytes arrive").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        assertThat(seen).as("room for at most the declared body").isLessThanOrEqualTo(holder.length);
         return socket;
     }
 

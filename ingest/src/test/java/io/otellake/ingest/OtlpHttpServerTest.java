@@ -299,9 +299,57 @@ class OtlpHttpServerTest {
                 .hasSizeGreaterThanOrEqualTo(2);
     }
 
+    @Test
+    void headsBeingReadAreReservedInTheBudgetAndOneThatDoesNotFitIsAnswered429() throws Exception {
+        InFlightBudget budget = new InFlightBudget(1024 * 1024);
+        start(1, TIMEOUT, budget);
+        String lines = "a:b\r\n".repeat(4_000); // 20,000 bytes of header lines, about 30 times that in heap
+        Socket first = connect();
+        send(first, "POST /echo HTTP/1.1\r\nHost: a\r\n" + lines);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (budget.reserved() < 20_000L * OtlpHttpServer.HEAD_COST_PER_BYTE) {
+            assertThat(System.nanoTime()).as("the first head is reserved").isLessThan(deadline);
+            Thread.sleep(10);
+        }
+
+        Socket second = connect();
+        send(second, "POST /echo HTTP/1.1\r\nHost: a\r\n" + lines);
+        Response refused = read(second);
+
+        assertThat(refused.line()).isEqualTo("HTTP/1.1 429 Too Many Requests");
+        assertThat(refused.headers()).containsEntry("retry-after", "1").containsEntry("connection", "close");
+        assertThat(refused.body())
+                .isEqualTo("ingest holds its limit of 1048576 bytes for request heads being read; retry later\n");
+        send(first, "Content-Length: 2\r\n\r\nab");
+        assertThat(read(first).body()).as("the first is served").isEqualTo("2");
+        first.close();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (budget.reserved() != 0) {
+            assertThat(System.nanoTime()).as("every head given back").isLessThan(deadline);
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void anHttp11RequestWithoutExactlyOneHostIsAnswered400() throws Exception {
+        start(1, TIMEOUT);
+        for (String hosts : List.of("", "Host: a\r\nHost: b\r\n")) {
+            Socket socket = connect();
+            send(socket, "POST /echo HTTP/1.1\r\n" + hosts + "Content-Length: 2\r\n\r\nab");
+            Response answer = read(socket);
+            assertThat(answer.line()).isEqualTo("HTTP/1.1 400 Bad Request");
+            assertThat(answer.body()).isEqualTo("an HTTP/1.1 request must carry exactly one Host header\n");
+            assertThat(socket.getInputStream().read()).as("closed").isEqualTo(-1);
+        }
+    }
+
     // --- the server under test and its calls
 
     private void start(int workers, Duration requestTimeout) {
+        start(workers, requestTimeout, new InFlightBudget(1L << 30));
+    }
+
+    private void start(int workers, Duration requestTimeout, InFlightBudget budget) {
         server = OtlpHttpServer.start(
                 new InetSocketAddress("127.0.0.1", 0),
                 workers,
@@ -311,6 +359,7 @@ class OtlpHttpServerTest {
                     t.setDaemon(true);
                     return t;
                 },
+                budget,
                 head -> switch (head.path()) {
                     case "/echo" -> new Echo(false);
                     case "/block" -> new Echo(true);
