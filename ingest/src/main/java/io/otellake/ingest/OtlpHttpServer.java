@@ -23,8 +23,9 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -39,6 +40,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
@@ -64,7 +66,8 @@ import org.slf4j.LoggerFactory;
  *       stays idle between requests for {@link #IDLE_TIMEOUT} is closed.
  *   <li>A request line over {@link #MAX_REQUEST_LINE_BYTES} gets 414, headers over {@link #MAX_HEADER_BYTES} 431, any
  *       other malformed HTTP 400; the connection is closed after the answer, since what follows cannot be trusted.
- *   <li>One request per connection at a time: a pipelined request is read once the one before it is answered.
+ *   <li>One request per connection at a time: a pipelined request is read once the one before it is answered, and
+ *       its time runs from then if part of it arrived earlier.
  *   <li>A request answered from its head (an error, health, metrics) has the rest of its body read and dropped, up to
  *       {@link Reply#MAX_DISCARDED_BYTES}, so that the client reads the answer instead of a connection reset; a client
  *       that announced {@code Expect: 100-continue} is answered without {@code 100 Continue}, and its connection is
@@ -134,13 +137,15 @@ final class OtlpHttpServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         connections.add(channel);
-                        Connection connection = new Connection();
+                        RequestDecoder decoder = new RequestDecoder();
+                        Connection connection = new Connection(decoder);
+                        // A decoder and an encoder rather than HttpServerCodec, which closes a connection that
+                        // pipelines more than 128 requests: here a pipelined request waits, decoded or not, until
+                        // the one before it is answered (the connection reads nothing more meanwhile).
                         channel.pipeline()
                                 .addLast(connection.firstBytes)
-                                .addLast(new HttpServerCodec(new HttpDecoderConfig()
-                                        .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
-                                        .setMaxHeaderSize(MAX_HEADER_BYTES)
-                                        .setMaxChunkSize(MAX_CHUNK_BYTES)))
+                                .addLast(decoder)
+                                .addLast(new HttpResponseEncoder())
                                 .addLast(new FlowControlHandler())
                                 .addLast(connection);
                     }
@@ -245,6 +250,35 @@ final class OtlpHttpServer implements AutoCloseable {
         }
     }
 
+    /** Netty's request decoder, which can tell whether it holds bytes of a request not decoded yet. */
+    private static final class RequestDecoder extends HttpRequestDecoder {
+        RequestDecoder() {
+            super(new HttpDecoderConfig()
+                    .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
+                    .setMaxHeaderSize(MAX_HEADER_BYTES)
+                    .setMaxChunkSize(MAX_CHUNK_BYTES));
+        }
+
+        /** Bytes of a request were decoded (or are waiting to be) whose last part was not: a request has begun. */
+        private boolean inRequest;
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+            int before = buffer.readableBytes();
+            int emitted = out.size();
+            super.decode(ctx, buffer, out);
+            if (out.size() > emitted && out.get(out.size() - 1) instanceof LastHttpContent) {
+                inRequest = false;
+            } else if (buffer.readableBytes() < before || out.size() > emitted) {
+                inRequest = true; // the decoder consumes a head line by line, so a part of one leaves no bytes
+            }
+        }
+
+        boolean holdsBytes() {
+            return inRequest || actualReadableBytes() > 0;
+        }
+    }
+
     /** One request on a connection, from its head to the end of its answer and of its body. */
     private static final class Exchange {
         final HttpCall call;
@@ -278,6 +312,12 @@ final class OtlpHttpServer implements AutoCloseable {
      * finishes the request, the connection reads nothing more.
      */
     private final class Connection extends ChannelInboundHandlerAdapter {
+        private final RequestDecoder decoder;
+
+        Connection(RequestDecoder decoder) {
+            this.decoder = decoder;
+        }
+
         /** Sees the raw bytes before the HTTP codec, so that a request's timer starts at its first byte. */
         final ChannelInboundHandlerAdapter firstBytes = new ChannelInboundHandlerAdapter() {
             @Override
@@ -522,6 +562,9 @@ final class OtlpHttpServer implements AutoCloseable {
             }
             startIdleTimer();
             ctx.channel().config().setAutoRead(true); // reads what was pipelined meanwhile, if anything
+            if (exchange == null && decoder.holdsBytes()) {
+                startRequestTimer(); // part of a pipelined request arrived with the one before: its time runs
+            }
         }
 
         /** Reserves what the head's bytes in {@code bytes} may cost; false when the budget cannot hold it. */

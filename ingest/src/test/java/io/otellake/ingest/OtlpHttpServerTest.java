@@ -196,6 +196,60 @@ class OtlpHttpServerTest {
     }
 
     @Test
+    void hundredsOfPipelinedRequestsAreAnsweredOneByOne() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        StringBuilder requests = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            requests.append(
+                    i % 3 == 0
+                            ? "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n"
+                            : "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
+        }
+        send(socket, requests.toString());
+        for (int i = 0; i < 300; i++) {
+            Response answer = read(socket);
+            if (i % 3 == 0) {
+                assertThat(answer.line()).as("answer %d", i).isEqualTo("HTTP/1.1 404 Not Found");
+            } else {
+                assertThat(answer.body()).as("answer %d", i).isEqualTo("1");
+            }
+        }
+    }
+
+    @Test
+    void aPartOfARequestPipelinedBehindACompleteOneHasItsTimeRun() throws Exception {
+        start(1, Duration.ofMillis(500));
+        Socket socket = connect();
+        send(
+                socket,
+                "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na" + "POST /echo HTTP/1.1\r\nHost: a\r\n");
+        assertThat(read(socket).body()).isEqualTo("1");
+        assertThat(read(socket).line()).isEqualTo("HTTP/1.1 408 Request Timeout");
+        assertThat(socket.getInputStream().read()).as("closed").isEqualTo(-1);
+    }
+
+    @Test
+    void aHeadRequestGetsTheHeadersOfItsAnswerWithoutItsBody() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "HEAD /nowhere HTTP/1.1\r\nHost: a\r\n\r\n");
+        InputStream in = socket.getInputStream();
+        assertThat(readLine(in)).isEqualTo("HTTP/1.1 404 Not Found");
+        String header;
+        String length = null;
+        while (!(header = readLine(in)).isEmpty()) {
+            if (header.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                length = header.substring(header.indexOf(':') + 1).strip();
+            }
+        }
+        assertThat(Integer.parseInt(length))
+                .as("the length of the body a GET would get")
+                .isPositive();
+        assertStillServes(socket); // no body came between the two answers
+    }
+
+    @Test
     void aBodyAnsweredFromItsHeadIsDroppedAndTheConnectionServesTheNextRequest() throws Exception {
         start(1, TIMEOUT);
         Socket socket = connect();
