@@ -39,6 +39,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -412,17 +413,31 @@ final class OtlpHttpServer implements AutoCloseable {
                 answer(reply); // its body, if any, is read and dropped before the connection closes
                 return;
             }
+            for (String coding : request.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING)) {
+                for (String item : coding.split(",")) {
+                    if (!item.isBlank() && !item.strip().equalsIgnoreCase("chunked")) {
+                        // RFC 9112, section 6.1: a transfer coding the server does not know; the body cannot be read
+                        Reply reply = Reply.text(
+                                501, "Transfer-Encoding " + quoted(coding) + " is not supported; send chunked or none");
+                        exchange = new Exchange(HttpCall.answered(reply), false, false);
+                        exchange.bodyRead = true;
+                        answer(reply);
+                        return;
+                    }
+                }
+            }
             boolean keepAlive = HttpUtil.isKeepAlive(request);
+            // Netty reads the request line as ISO-8859-1; a target is UTF-8 (RFC 3986) where it is not ASCII
+            String target = new String(request.uri().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
             String path;
             try {
-                path = new URI(request.uri()).getPath();
+                path = new URI(target).getPath();
             } catch (URISyntaxException e) {
                 path = null;
             }
             HttpCall call;
             if (path == null) {
-                call = HttpCall.answered(
-                        Reply.text(400, "the request target is not a valid URI: " + quoted(request.uri())));
+                call = HttpCall.answered(Reply.text(400, "the request target is not a valid URI: " + quoted(target)));
             } else {
                 try {
                     call = router.apply(new HttpHead(request.method().name(), path, request.headers()));

@@ -165,6 +165,26 @@ class OtlpHttpServerTest {
     }
 
     @Test
+    void aTransferCodingOtherThanChunkedIsAnswered501() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n");
+        Response answer = read(socket);
+        assertThat(answer.line()).isEqualTo("HTTP/1.1 501 Not Implemented");
+        assertThat(answer.body())
+                .isEqualTo("Transfer-Encoding 'gzip, chunked' is not supported; send chunked or none\n");
+        assertThat(socket.getInputStream().read()).as("closed").isEqualTo(-1);
+    }
+
+    @Test
+    void aTargetOutsideAsciiIsReadAsUtf8() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        socket.getOutputStream().write("GET /h\u00e9alth HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(read(socket).body()).startsWith("no such endpoint: /h\u00e9alth; ");
+    }
+
+    @Test
     void linesEndingInABareLineFeedAreRefusedAsAmbiguous() throws Exception {
         start(1, TIMEOUT);
         Socket socket = connect();
