@@ -167,13 +167,10 @@ class OtlpHttpServerTest {
     @Test
     void aTransferCodingOtherThanChunkedIsAnswered501() throws Exception {
         start(1, TIMEOUT);
-        Socket socket = connect();
-        send(socket, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n");
-        Response answer = read(socket);
-        assertThat(answer.line()).isEqualTo("HTTP/1.1 501 Not Implemented");
-        assertThat(answer.body())
-                .isEqualTo("Transfer-Encoding 'gzip, chunked' is not supported; send chunked or none\n");
-        assertThat(socket.getInputStream().read()).as("closed").isEqualTo(-1);
+        assertAnsweredThenClosed(
+                "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+                "HTTP/1.1 501 Not Implemented",
+                "Transfer-Encoding 'gzip, chunked' is not supported; send chunked or none\n");
     }
 
     @Test
@@ -187,14 +184,11 @@ class OtlpHttpServerTest {
     @Test
     void linesEndingInABareLineFeedAreRefusedAsAmbiguous() throws Exception {
         start(1, TIMEOUT);
-        Socket socket = connect();
-        send(socket, "POST /echo HTTP/1.1\nHost: a\nContent-Length: 4\n\nabcd");
-        Response answer = read(socket);
-        assertThat(answer.line()).isEqualTo("HTTP/1.1 400 Bad Request");
-        assertThat(answer.body())
-                .isEqualTo("the request is not valid HTTP/1.1: Line Feed must be preceded by Carriage Return when"
+        assertAnsweredThenClosed(
+                "POST /echo HTTP/1.1\nHost: a\nContent-Length: 4\n\nabcd",
+                "HTTP/1.1 400 Bad Request",
+                "the request is not valid HTTP/1.1: Line Feed must be preceded by Carriage Return when"
                         + " terminating HTTP start- and header field-lines\n");
-        assertThat(socket.getInputStream().read()).as("closed").isEqualTo(-1);
     }
 
     @Test
@@ -404,12 +398,10 @@ class OtlpHttpServerTest {
     void anHttp11RequestWithoutExactlyOneHostIsAnswered400() throws Exception {
         start(1, TIMEOUT);
         for (String hosts : List.of("", "Host: a\r\nHost: b\r\n")) {
-            Socket socket = connect();
-            send(socket, "POST /echo HTTP/1.1\r\n" + hosts + "Content-Length: 2\r\n\r\nab");
-            Response answer = read(socket);
-            assertThat(answer.line()).isEqualTo("HTTP/1.1 400 Bad Request");
-            assertThat(answer.body()).isEqualTo("an HTTP/1.1 request must carry exactly one Host header\n");
-            assertThat(socket.getInputStream().read()).as("closed").isEqualTo(-1);
+            assertAnsweredThenClosed(
+                    "POST /echo HTTP/1.1\r\n" + hosts + "Content-Length: 2\r\n\r\nab",
+                    "HTTP/1.1 400 Bad Request",
+                    "an HTTP/1.1 request must carry exactly one Host header\n");
         }
     }
 
@@ -502,6 +494,16 @@ class OtlpHttpServerTest {
         socket.setSoTimeout(15_000);
         sockets.add(socket);
         return socket;
+    }
+
+    /** Sends {@code request} on a new connection: it is answered {@code line} and {@code body}, then closed. */
+    private void assertAnsweredThenClosed(String request, String line, String body) throws IOException {
+        Socket socket = connect();
+        send(socket, request);
+        Response answer = read(socket);
+        assertThat(answer.line()).as(request).isEqualTo(line);
+        assertThat(answer.body()).as(request).isEqualTo(body);
+        assertThat(socket.getInputStream().read()).as("closed after " + line).isEqualTo(-1);
     }
 
     /** The connection serves another request. */
