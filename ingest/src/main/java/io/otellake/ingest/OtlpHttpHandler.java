@@ -48,7 +48,6 @@ final class OtlpHttpHandler {
     static final int OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
     static final String BUSY = "every OTLP/HTTP worker is busy and their queue is full; retry later";
-    static final String STOPPING = "ingest is shutting down; retry against another instance";
 
     private static final Logger LOG = LoggerFactory.getLogger(OtlpHttpHandler.class);
     private static final byte[] EMPTY_JSON_RESPONSE = "{}".getBytes(StandardCharsets.UTF_8);
@@ -85,7 +84,7 @@ final class OtlpHttpHandler {
             export.early = answer(head, admitted, export);
         } catch (RuntimeException e) {
             LOG.error("Bug: unexpected failure handling {} {}", head.method(), signal.path(), e);
-            export.early = Reply.text(500, "internal error in ingest; it has been logged");
+            export.early = Reply.internalError();
         }
         return export;
     }
@@ -135,7 +134,7 @@ final class OtlpHttpHandler {
         }
         export.gzip = coding.equals("gzip");
         if (!admitted) {
-            return rejected(encoding.get(), 503, STOPPING)
+            return rejected(encoding.get(), 503, OtlpHttpServer.STOPPING)
                     .withHeader("Retry-After", Integer.toString(RETRY_AFTER_SECONDS))
                     .withHeader("Connection", "close");
         }
@@ -224,7 +223,7 @@ final class OtlpHttpHandler {
                 return r.reply;
             } catch (RuntimeException e) {
                 LOG.error("Bug: unexpected failure handling POST {}", signal.path(), e);
-                return Reply.text(500, "internal error in ingest; it has been logged");
+                return Reply.internalError();
             } finally {
                 // The body and what decoding it took are garbage once the answer is built: the budget is given back
                 // now, not when a client that reads slowly has taken the whole answer.

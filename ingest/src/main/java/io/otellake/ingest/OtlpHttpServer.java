@@ -235,7 +235,7 @@ final class OtlpHttpServer implements AutoCloseable {
                 reply = exchange.call.finish(System.nanoTime() - queued);
             } catch (Throwable e) { // NOPMD: the call must end, whatever happened
                 LOG.error("Bug: unexpected failure finishing a request", e);
-                reply = Reply.text(500, "internal error in ingest; it has been logged");
+                reply = Reply.internalError();
             }
             Reply answer = reply;
             try {
@@ -399,10 +399,7 @@ final class OtlpHttpServer implements AutoCloseable {
             headEnded = true;
             if (request.decoderResult().isFailure()) {
                 Throwable cause = request.decoderResult().cause();
-                Reply reply = malformed(cause);
-                exchange = new Exchange(HttpCall.answered(reply), false, false);
-                exchange.bodyRead = true; // the codec drops everything after a malformed head
-                answer(reply);
+                answerAndClose(malformed(cause)); // the codec drops everything after a malformed head
                 return;
             }
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)
@@ -417,11 +414,9 @@ final class OtlpHttpServer implements AutoCloseable {
                 for (String item : coding.split(",")) {
                     if (!item.isBlank() && !item.strip().equalsIgnoreCase("chunked")) {
                         // RFC 9112, section 6.1: a transfer coding the server does not know; the body cannot be read
-                        Reply reply = Reply.text(
-                                501, "Transfer-Encoding " + quoted(coding) + " is not supported; send chunked or none");
-                        exchange = new Exchange(HttpCall.answered(reply), false, false);
-                        exchange.bodyRead = true;
-                        answer(reply);
+                        answerAndClose(Reply.text(
+                                501,
+                                "Transfer-Encoding " + quoted(coding) + " is not supported; send chunked or none"));
                         return;
                     }
                 }
@@ -443,7 +438,7 @@ final class OtlpHttpServer implements AutoCloseable {
                     call = router.apply(new HttpHead(request.method().name(), path, request.headers()));
                 } catch (RuntimeException e) {
                     LOG.error("Bug: unexpected failure routing {} {}", request.method(), path, e);
-                    call = HttpCall.answered(Reply.text(500, "internal error in ingest; it has been logged"));
+                    call = HttpCall.answered(Reply.internalError());
                 }
             }
             Exchange current = new Exchange(call, HttpMethod.HEAD.equals(request.method()), keepAlive);
@@ -601,16 +596,21 @@ final class OtlpHttpServer implements AutoCloseable {
 
         /** The budget cannot hold another head being read: 429, and the connection ends. */
         private void refuseHead() {
-            exchange = new Exchange(
-                    HttpCall.answered(Reply.text(
-                                    429,
-                                    "ingest holds its limit of " + heads.limit()
-                                            + " bytes for request heads being read; retry later")
-                            .withHeader("Retry-After", "1")),
-                    false,
-                    false);
+            answerAndClose(Reply.text(
+                            429,
+                            "ingest holds its limit of " + heads.limit()
+                                    + " bytes for request heads being read; retry later")
+                    .withHeader("Retry-After", "1"));
+        }
+
+        /**
+         * Answers a request that has no call (its head was not read, or not readable) without reading any more of it,
+         * then ends the connection.
+         */
+        private void answerAndClose(Reply reply) {
+            exchange = new Exchange(HttpCall.answered(reply), false, false);
             exchange.bodyRead = true;
-            answer(exchange.call.early());
+            answer(reply);
         }
 
         private void releaseHead() {
@@ -654,9 +654,7 @@ final class OtlpHttpServer implements AutoCloseable {
             String message = "the request did not arrive in full within "
                     + TimeUnit.NANOSECONDS.toMillis(requestTimeoutNanos) + " ms";
             if (current == null) {
-                exchange = new Exchange(HttpCall.answered(Reply.text(408, message)), false, false);
-                exchange.bodyRead = true;
-                answer(exchange.call.early());
+                answerAndClose(Reply.text(408, message));
             } else if (!current.answered && !current.atWorker) {
                 current.bodyRead = true;
                 current.keepAlive = false;

@@ -38,6 +38,11 @@ record Reply(int status, String contentType, byte[] body, Map<String, String> he
         return new Reply(status, TEXT, (message + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The answer to a failure that is a bug: logged where it happened, and not described to the client. */
+    static Reply internalError() {
+        return text(500, "internal error in ingest; it has been logged");
+    }
+
     /** An OTLP error: a {@link RpcStatus} in the request's encoding. */
     static Reply error(OtlpEncoding encoding, int status, String message) {
         return new Reply(status, encoding.mediaType(), RpcStatus.encode(encoding, RpcStatus.codeFor(status), message));

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -302,11 +303,7 @@ class OtlpHttpServerTest {
             send(socket, "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
             waiting.add(socket);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (server.requestsAtWorkers() < taken) {
-            assertThat(System.nanoTime()).as("the workers and their queue fill").isLessThan(deadline);
-            Thread.sleep(10);
-        }
+        await("the workers and their queue fill", 10, () -> server.requestsAtWorkers() >= taken);
         Socket beyond = connect();
         send(beyond, "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
         Response answer = read(beyond);
@@ -348,11 +345,7 @@ class OtlpHttpServerTest {
         for (int i = 0; i < 3; i++) {
             send(connect(), "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\na");
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (server.requestsAtWorkers() < 3) {
-            assertThat(System.nanoTime()).as("one runs, two wait").isLessThan(deadline);
-            Thread.sleep(10);
-        }
+        await("one runs, two wait", 10, () -> server.requestsAtWorkers() >= 3);
 
         server.close();
 
@@ -370,11 +363,7 @@ class OtlpHttpServerTest {
         String lines = "a:b\r\n".repeat(4_000); // 20,000 bytes of header lines, about 30 times that in heap
         Socket first = connect();
         send(first, "POST /echo HTTP/1.1\r\nHost: a\r\n" + lines);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (budget.reserved() < 20_000L * OtlpHttpServer.HEAD_COST_PER_BYTE) {
-            assertThat(System.nanoTime()).as("the first head is reserved").isLessThan(deadline);
-            Thread.sleep(10);
-        }
+        await("the first head is reserved", 10, () -> budget.reserved() >= 20_000L * OtlpHttpServer.HEAD_COST_PER_BYTE);
 
         Socket second = connect();
         send(second, "POST /echo HTTP/1.1\r\nHost: a\r\n" + lines);
@@ -387,11 +376,7 @@ class OtlpHttpServerTest {
         send(first, "Content-Length: 2\r\n\r\nab");
         assertThat(read(first).body()).as("the first is served").isEqualTo("2");
         first.close();
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (budget.reserved() != 0) {
-            assertThat(System.nanoTime()).as("every head given back").isLessThan(deadline);
-            Thread.sleep(10);
-        }
+        await("every head given back", 10, () -> budget.reserved() == 0);
     }
 
     @Test
@@ -552,19 +537,18 @@ class OtlpHttpServerTest {
     }
 
     private void awaitConnections(int n) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (server.connections() < n) {
-            assertThat(System.nanoTime())
-                    .as("%d connections open (now %d)", n, server.connections())
-                    .isLessThan(deadline);
-            Thread.sleep(10);
-        }
+        await(n + " connections open", 15, () -> server.connections() >= n);
     }
 
     private void awaitDone(int n) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (done.size() < n) {
-            assertThat(System.nanoTime()).as("%d calls done", n).isLessThan(deadline);
+        await(n + " calls done", 15, () -> done.size() >= n);
+    }
+
+    /** Waits until {@code until} holds, failing with {@code what} after {@code seconds}. */
+    private static void await(String what, long seconds, BooleanSupplier until) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!until.getAsBoolean()) {
+            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
             Thread.sleep(10);
         }
     }
