@@ -265,14 +265,19 @@ final class OtlpHttpServer implements AutoCloseable {
 
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
-            int before = buffer.readableBytes();
+            int from = buffer.readerIndex();
             int emitted = out.size();
             super.decode(ctx, buffer, out);
             if (out.size() > emitted && out.get(out.size() - 1) instanceof LastHttpContent) {
                 inRequest = false;
-            } else if (buffer.readableBytes() < before || out.size() > emitted) {
+            } else if (out.size() > emitted || (buffer.readerIndex() > from && !onlyEmptyLines(buffer, from))) {
                 inRequest = true; // the decoder consumes a head line by line, so a part of one leaves no bytes
             }
+        }
+
+        /** The bytes from {@code from} to the reader index are line ends, which the codec skips before a request. */
+        private static boolean onlyEmptyLines(ByteBuf buffer, int from) {
+            return buffer.forEachByte(from, buffer.readerIndex() - from, b -> b == '\r' || b == '\n') < 0;
         }
 
         boolean holdsBytes() {
@@ -323,19 +328,31 @@ final class OtlpHttpServer implements AutoCloseable {
         final ChannelInboundHandlerAdapter firstBytes = new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (exchange == null && !requestTimerRuns) {
-                    startRequestTimer();
-                }
-                if (exchange == null && !headEnded && msg instanceof ByteBuf bytes && !reserveHead(bytes)) {
-                    ReferenceCountUtil.release(msg);
-                    refuseHead();
-                    return;
+                if (exchange == null && !headEnded && msg instanceof ByteBuf bytes) {
+                    int start = headBegun ? bytes.readerIndex() : bytes.forEachByte(b -> b == '\r' || b == '\n');
+                    if (start < 0) {
+                        // only empty lines, which a client may send between requests (RFC 9112, section 2.2): the
+                        // codec skips them, and the connection stays idle
+                        ctx.fireChannelRead(msg);
+                        return;
+                    }
+                    headBegun = true;
+                    if (!requestTimerRuns) {
+                        startRequestTimer();
+                    }
+                    if (!reserveHead(bytes, start)) {
+                        ReferenceCountUtil.release(msg);
+                        refuseHead();
+                        return;
+                    }
                 }
                 ctx.fireChannelRead(msg);
             }
         };
 
         private InFlightBudget.@Nullable Reservation headHeld;
+        /** A byte of the current request's head other than the empty lines before it has been seen. */
+        private boolean headBegun;
         /** The end of the current request's head (an empty line) has been seen. */
         private boolean headEnded;
         /** How many bytes of CR LF CR LF end what was scanned of the head so far. */
@@ -577,14 +594,17 @@ final class OtlpHttpServer implements AutoCloseable {
             }
         }
 
-        /** Reserves what the head's bytes in {@code bytes} may cost; false when the budget cannot hold it. */
-        private boolean reserveHead(ByteBuf bytes) {
-            int end = bytes.forEachByte(bytes.readerIndex(), bytes.readableBytes(), b -> {
+        /**
+         * Reserves what the head's bytes in {@code bytes}, from index {@code start}, may cost; false when the budget
+         * cannot hold it.
+         */
+        private boolean reserveHead(ByteBuf bytes, int start) {
+            int end = bytes.forEachByte(start, bytes.writerIndex() - start, b -> {
                 char expected = headEndMatched % 2 == 0 ? '\r' : '\n';
                 headEndMatched = b == expected ? headEndMatched + 1 : (b == '\r' ? 1 : 0);
                 return headEndMatched < 4;
             });
-            int headBytes = end < 0 ? bytes.readableBytes() : end - bytes.readerIndex() + 1;
+            int headBytes = end < 0 ? bytes.writerIndex() - start : end - start + 1;
             if (end >= 0) {
                 headEnded = true;
             }
@@ -618,6 +638,7 @@ final class OtlpHttpServer implements AutoCloseable {
                 headHeld.close();
                 headHeld = null;
             }
+            headBegun = false;
             headEnded = false;
             headEndMatched = 0;
         }

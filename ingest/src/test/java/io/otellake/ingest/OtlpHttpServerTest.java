@@ -128,6 +128,26 @@ class OtlpHttpServerTest {
     }
 
     @Test
+    void emptyLinesBetweenRequestsKeepTheConnectionIdleAndServing() throws Exception {
+        start(1, Duration.ofMillis(300));
+        Socket afterBody = connect();
+        send(afterBody, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab\r\n");
+        assertThat(read(afterBody).body()).isEqualTo("2");
+        Socket alone = connect();
+        assertStillServes(alone);
+        send(alone, "\r\n\r\n");
+
+        Thread.sleep(900);
+
+        for (Socket socket : List.of(afterBody, alone)) {
+            assertThat(socket.getInputStream().available())
+                    .as("no 408 on a connection that only sent empty lines")
+                    .isZero();
+            assertStillServes(socket);
+        }
+    }
+
+    @Test
     void malformedHeadsGetTheirStatusAndEndTheConnection() throws Exception {
         start(1, TIMEOUT);
         Map<String, String> cases = new LinkedHashMap<>();
