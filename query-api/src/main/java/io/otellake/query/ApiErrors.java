@@ -1,5 +1,6 @@
 package io.otellake.query;
 
+import java.sql.SQLException;
 import org.apache.tomcat.util.http.InvalidParameterException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,6 +91,24 @@ class ApiErrors extends ResponseEntityExceptionHandler {
         return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS)
                 .header(HttpHeaders.RETRY_AFTER, "1")
                 .body(problem(HttpStatus.TOO_MANY_REQUESTS, "Too many queries", e.getMessage()));
+    }
+
+    /**
+     * DuckDB ran out of the memory it may use ({@code OTEL_LAKE_DUCKDB_MEMORY_LIMIT}): the query asked too much of the
+     * service, as one over the bytes limit does, so 422 rather than a failure of the service; anything else DuckDB
+     * throws is unexpected.
+     */
+    @ExceptionHandler(SQLException.class)
+    ProblemDetail queryFailed(SQLException e) {
+        if (DuckDb.outOfMemory(e)) {
+            log.warn("query refused: {}", e.getMessage());
+            return problem(
+                    HttpStatus.UNPROCESSABLE_CONTENT,
+                    "Query too large",
+                    "the query needs more memory than DuckDB may use (OTEL_LAKE_DUCKDB_MEMORY_LIMIT); narrow the time"
+                            + " range or the filters");
+        }
+        return unexpected(e);
     }
 
     @ExceptionHandler(Exception.class)

@@ -285,6 +285,7 @@ class ArchiveFiles implements AutoCloseable {
         int hits = 0;
         try {
             for (S3Object o : objects) {
+                RequestDeadline.check();
                 ObjectCache.Cached cached = cache.get(
                         o.key(),
                         o.eTag(),

@@ -41,6 +41,12 @@ class DuckDb implements AutoCloseable {
         root.close();
     }
 
+    /** Whether {@code e} says that a statement needed more memory than {@code memory_limit} allows. */
+    static boolean outOfMemory(SQLException e) {
+        String message = e.getMessage();
+        return message != null && message.contains("Out of Memory Error");
+    }
+
     /** Quotes configuration values, which come from our own validated settings, never from a request. */
     private static String sqlString(String value) {
         return value.replace("'", "''");

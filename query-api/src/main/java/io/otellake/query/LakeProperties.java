@@ -26,6 +26,7 @@ import org.springframework.validation.annotation.Validated;
  * @param queryTimeout a DuckDB statement running longer is cancelled (504)
  * @param maxConcurrentQueries queries running at once; more wait up to {@code queueTimeout}, then get 429
  * @param maxBytesPerQuery a query whose files add up to more is refused (422) before anything is fetched
+ * @param maxTraceSpans a trace lookup that finds more spans is refused (422) instead of building them all in memory
  * @param authEnabled whether a bearer token is required (see {@link TenantAccess})
  * @param authTokens tenants' token hashes, as {@link io.otellake.schemas.TenantTokens} parses them
  * @param listingTtl how long a listing of an hour or day of the archive is reused: the staleness bound of queries
@@ -46,6 +47,7 @@ public record LakeProperties(
         @Min(1) @DefaultValue("4") int maxConcurrentQueries,
         @NotNull @DefaultValue("2s") Duration queueTimeout,
         @Min(1) @DefaultValue("10737418240") long maxBytesPerQuery,
+        @Min(1) @DefaultValue("100000") int maxTraceSpans,
         @DefaultValue("false") boolean authEnabled,
         @DefaultValue("") String authTokens,
         @NotNull @DefaultValue("5s") Duration listingTtl) {
@@ -109,6 +111,7 @@ public record LakeProperties(
                 4,
                 Duration.ofSeconds(2),
                 10_737_418_240L,
+                100_000,
                 false,
                 "",
                 Duration.ofSeconds(5));
@@ -130,6 +133,7 @@ public record LakeProperties(
                 maxConcurrentQueries,
                 queueTimeout,
                 maxBytesPerQuery,
+                maxTraceSpans,
                 authEnabled,
                 authTokens,
                 listingTtl);

@@ -75,17 +75,21 @@ class LogController {
         TimeRange range =
                 TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
         String cursor = params.getFirst("cursor");
+        LogSearch.Direction direction = direction(params.getFirst("direction"));
+        String query = LogCursor.query(tenant, direction, params);
         LogSearch.Result result = search.search(new LogSearch.Query(
                 tenant,
                 range.start(),
                 range.end(),
                 LogFilter.parse(params),
                 RequestParams.limit(params.getFirst("limit"), props.defaultLimit(), props.maxLimit()),
-                direction(params.getFirst("direction")),
-                cursor == null || cursor.isEmpty() ? null : LogCursor.decode(cursor)));
+                direction,
+                cursor == null || cursor.isEmpty() ? null : LogCursor.decode(cursor, query)));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("data", result.data());
-        body.put("next_cursor", result.nextCursor());
+        body.put(
+                "next_cursor",
+                result.nextCursor() == null ? null : result.nextCursor().encode(query));
         body.put("stats", result.stats());
         return body;
     }
@@ -195,6 +199,7 @@ class LogController {
                 throw new BadRequestException("the time range is longer than the allowed " + maxRange.toDays()
                         + " days; narrow start and end");
             }
+            AuditLog.range(start, end);
             return new TimeRange(start, end);
         }
     }
@@ -223,7 +228,8 @@ class LogController {
         @Parameter(
                 name = "end",
                 in = ParameterIn.QUERY,
-                description = "Exclusive end, RFC 3339 or Unix epoch nanoseconds; default now.")
+                description =
+                        "Exclusive end, RFC 3339 or Unix epoch nanoseconds; default start + 1 h, or now without start.")
     })
     @interface LogFilterParameters {}
 }

@@ -1,8 +1,14 @@
 package io.otellake.query;
 
+import io.otellake.schemas.TenantId;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.HexFormat;
+import java.util.TreeMap;
+import org.springframework.util.MultiValueMap;
 
 /**
  * A position in a log search's order: event time, then a hash of the record's content, then how many records of that
@@ -10,25 +16,68 @@ import java.util.Base64;
  * that holds them, so it survives compaction, which moves records into new files: paging never repeats nor skips a
  * record, whatever the archiver does between two pages. Records of one time and content are the same to a reader, so
  * it does not matter which copy a page returns, only how many. Opaque to clients: base64url of
- * {@code v2:<nanos>:<content hash>:<seen>}.
+ * {@code v3:<nanos>:<content hash>:<seen>:<query>}, where {@code query} fingerprints the tenant, direction, range and
+ * filters of the search that returned it ({@link #query}): a cursor given with other ones would continue a different
+ * order or set of records, so it is refused (400) rather than silently repeating or skipping records. ({@code v2}
+ * cursors, from before the fingerprint, are still read.)
  *
  * @param eventNanos the event time of the last record returned
  * @param content the hash of its content, as {@link LogSearch} computes it
  * @param seen how many records of that time and content the pages so far returned (at least 1)
  */
 record LogCursor(long eventNanos, long content, long seen) {
-    String encode() {
-        String raw = "v2:" + eventNanos + ":" + content + ":" + seen;
+    /** The cursor of a search whose {@link #query} fingerprint is {@code query}. */
+    String encode(String query) {
+        String raw = "v3:" + eventNanos + ":" + content + ":" + seen + ":" + query;
         return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
     }
 
-    static LogCursor decode(String cursor) {
+    /**
+     * The fingerprint of a search: its tenant, its direction (given or the default) and every other parameter but
+     * {@code cursor} and {@code limit} (a page may be of another size than the one before), in a canonical order. 16
+     * hex digits of SHA-256.
+     */
+    static String query(TenantId tenant, LogSearch.Direction direction, MultiValueMap<String, String> params) {
+        StringBuilder canonical = new StringBuilder(tenant.value()).append('\n').append(direction.name());
+        new TreeMap<>(params).forEach((name, values) -> {
+            if (!name.equals("cursor") && !name.equals("limit") && !name.equals("direction")) {
+                for (String value : values.stream().sorted().toList()) {
+                    // lengths first, so that no two different parameter lists run together into one text
+                    canonical.append('\n').append(name.length()).append(':').append(name);
+                    canonical.append(value.length()).append(':').append(value);
+                }
+            }
+        });
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256")
+                    .digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(hash, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
+
+    /** The cursor {@code cursor}, which a search of fingerprint {@code query} must have returned; else a 400. */
+    static LogCursor decode(String cursor, String query) {
+        String[] parts;
         try {
             String raw = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-            String[] parts = raw.split(":", -1);
-            if (parts.length != 4 || !parts[0].equals("v2")) {
-                throw new IllegalArgumentException("bad shape");
-            }
+            parts = raw.split(":", -1);
+        } catch (IllegalArgumentException e) {
+            throw notOurs();
+        }
+        if (parts.length == 5 && parts[0].equals("v3") && !parts[4].equals(query)) {
+            throw new BadRequestException("cursor belongs to a search with other parameters (direction, start, end or"
+                    + " filters); repeat those of the first page, or start again without a cursor");
+        }
+        if (!(parts.length == 5 && parts[0].equals("v3")) && !(parts.length == 4 && parts[0].equals("v2"))) {
+            throw notOurs();
+        }
+        return decode(parts);
+    }
+
+    private static LogCursor decode(String[] parts) {
+        try {
             long eventNanos = RequestParams.parseAsciiLong(parts[1]);
             Instant at = TimeParam.fromNanos(eventNanos);
             // every record a page returns is inside a request's range, so inside TimeParam's bounds; a time outside
@@ -43,7 +92,11 @@ record LogCursor(long eventNanos, long content, long seen) {
             }
             return new LogCursor(eventNanos, content, seen);
         } catch (IllegalArgumentException e) {
-            throw new BadRequestException("cursor is not one this API returned; start again without it");
+            throw notOurs();
         }
+    }
+
+    private static BadRequestException notOurs() {
+        return new BadRequestException("cursor is not one this API returned; start again without it");
     }
 }

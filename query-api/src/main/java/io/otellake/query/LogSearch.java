@@ -68,7 +68,7 @@ class LogSearch {
             Direction direction,
             @Nullable LogCursor cursor) {}
 
-    record Result(List<Map<String, Object>> data, @Nullable String nextCursor, QueryStats stats) {}
+    record Result(List<Map<String, Object>> data, @Nullable LogCursor nextCursor, QueryStats stats) {}
 
     Result search(Query q) throws SQLException {
         long started = System.nanoTime();
@@ -140,8 +140,7 @@ class LogSearch {
                     }
                 }
             }
-            return new Result(
-                    rows, next == null ? null : next.encode(), QueryStats.of(fetched, runner.rowsIn(fetched), started));
+            return new Result(rows, next, QueryStats.of(fetched, runner.rowsIn(fetched), started));
         } finally {
             archive.release(fetched);
         }

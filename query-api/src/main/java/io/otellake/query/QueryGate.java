@@ -2,6 +2,7 @@ package io.otellake.query;
 
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.time.Duration;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -13,7 +14,7 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 /**
  * Bounds concurrent queries: at most {@code otel-lake.max-concurrent-queries} run at once; a request waits up to
  * {@code otel-lake.queue-timeout} for a turn, then gets 429 with {@code Retry-After}, so DuckDB's memory and the
- * machine's cores are never oversubscribed.
+ * machine's cores are never oversubscribed. A request's time limit ({@link RequestDeadline}) runs from its turn.
  */
 @Configuration
 class QueryGate implements WebMvcConfigurer, HandlerInterceptor {
@@ -21,10 +22,12 @@ class QueryGate implements WebMvcConfigurer, HandlerInterceptor {
 
     private final Semaphore permits;
     private final long queueTimeoutMs;
+    private final Duration queryTimeout;
 
     QueryGate(LakeProperties props) {
         this.permits = new Semaphore(props.maxConcurrentQueries(), true);
         this.queueTimeoutMs = props.queueTimeout().toMillis();
+        this.queryTimeout = props.queryTimeout();
     }
 
     @Override
@@ -39,6 +42,7 @@ class QueryGate implements WebMvcConfigurer, HandlerInterceptor {
             throw new TooManyQueriesException("too many queries are running; retry shortly");
         }
         request.setAttribute(HELD, Boolean.TRUE);
+        RequestDeadline.start(queryTimeout);
         return true;
     }
 
@@ -47,6 +51,7 @@ class QueryGate implements WebMvcConfigurer, HandlerInterceptor {
             HttpServletRequest request, HttpServletResponse response, Object handler, @Nullable Exception ex) {
         if (request.getAttribute(HELD) != null) {
             request.removeAttribute(HELD);
+            RequestDeadline.clear();
             permits.release();
         }
     }

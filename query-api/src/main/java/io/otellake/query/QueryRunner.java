@@ -19,8 +19,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.stereotype.Component;
 
 /**
- * Runs DuckDB statements with a time limit: a statement still running after {@code otel-lake.query-timeout} is
- * cancelled and the request answered 504.
+ * Runs DuckDB statements with a time limit: a statement still running when its request's {@code
+ * otel-lake.query-timeout} is up ({@link RequestDeadline}) is cancelled and the request answered 504.
  */
 @Component
 class QueryRunner implements AutoCloseable {
@@ -89,7 +89,15 @@ class QueryRunner implements AutoCloseable {
         return duckDb.connect();
     }
 
+    /**
+     * Runs {@code ps} within what remains of the request's time ({@link RequestDeadline}); a statement still running
+     * then is cancelled, and one whose request has no time left is not run: both are answered 504.
+     */
     ResultSet execute(PreparedStatement ps) throws SQLException {
+        long remaining = RequestDeadline.remainingNanos(timeout);
+        if (remaining <= 0) {
+            throw RequestDeadline.exceeded(timeout.toMillis());
+        }
         AtomicBoolean cancelled = new AtomicBoolean();
         // Cancelled again and again from the deadline on until it returns: DuckDB drops a cancel that comes before the
         // statement has started to run, and one cancel that came a moment too early let a query run to its end.
@@ -102,15 +110,14 @@ class QueryRunner implements AutoCloseable {
                         // the statement finished meanwhile
                     }
                 },
-                timeout.toMillis(),
-                RECANCEL_MILLIS,
-                TimeUnit.MILLISECONDS);
+                remaining,
+                TimeUnit.MILLISECONDS.toNanos(RECANCEL_MILLIS),
+                TimeUnit.NANOSECONDS);
         try {
             return ps.executeQuery();
         } catch (SQLException e) {
             if (cancelled.get()) {
-                throw new QueryTimeoutException("the query ran longer than " + timeout.toMillis()
-                        + " ms and was stopped; narrow the time range or the filters");
+                throw RequestDeadline.exceeded(timeout.toMillis());
             }
             throw e;
         } finally {

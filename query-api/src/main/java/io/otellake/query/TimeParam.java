@@ -37,6 +37,9 @@ final class TimeParam {
                 throw new BadRequestException(name + " is too large for epoch nanoseconds: " + t);
             }
         }
+        if (t.length() > 10 && t.charAt(10) == ' ') {
+            t = t.substring(0, 10) + 'T' + t.substring(11); // RFC 3339, section 5.6, allows a space for readability
+        }
         Instant parsed;
         try {
             parsed = OffsetDateTime.parse(t).toInstant();

@@ -56,7 +56,10 @@ class TraceController {
                 name = "start",
                 in = ParameterIn.QUERY,
                 description = "Inclusive start; default end - 24 h. Without start and end, the trace index is used."),
-        @Parameter(name = "end", in = ParameterIn.QUERY, description = "Exclusive end; default now."),
+        @Parameter(
+                name = "end",
+                in = ParameterIn.QUERY,
+                description = "Exclusive end; default start + 24 h, or now without start."),
         @Parameter(
                 name = "format",
                 in = ParameterIn.QUERY,
@@ -76,7 +79,9 @@ class TraceController {
         }
         TraceLookup.Result result;
         if (blankToNull(params.getFirst("start")) == null && blankToNull(params.getFirst("end")) == null) {
-            Instant since = Instant.now().minus(props.traceLookback());
+            Instant now = Instant.now();
+            Instant since = now.minus(props.traceLookback());
+            AuditLog.range(since, now);
             result = lookup.lookup(tenant, id, since);
             if (result.spans().isEmpty()) {
                 throw new NotFoundException("no trace " + id + " in the trace index since " + since);
@@ -104,7 +109,10 @@ class TraceController {
     @Operation(summary = "Search traces", description = "Summaries of traces with a span matching every filter.")
     @Parameters({
         @Parameter(name = "start", in = ParameterIn.QUERY, description = "Inclusive start; default end - 1 h."),
-        @Parameter(name = "end", in = ParameterIn.QUERY, description = "Exclusive end; default now."),
+        @Parameter(
+                name = "end",
+                in = ParameterIn.QUERY,
+                description = "Exclusive end; default start + 1 h, or now without start."),
         @Parameter(name = "service", in = ParameterIn.QUERY, description = "Service of a matching span."),
         @Parameter(name = "name", in = ParameterIn.QUERY, description = "Name of a matching span."),
         @Parameter(name = "min_duration", in = ParameterIn.QUERY, description = "Shortest span: 250ms, 2s, 1m."),

@@ -49,9 +49,12 @@ class TraceLookup {
     private final ArchiveFiles archive;
     private final QueryRunner runner;
 
-    TraceLookup(ArchiveFiles archive, QueryRunner runner) {
+    private final int maxSpans;
+
+    TraceLookup(ArchiveFiles archive, QueryRunner runner, LakeProperties props) {
         this.archive = archive;
         this.runner = runner;
+        this.maxSpans = props.maxTraceSpans();
     }
 
     /** Validates and normalizes a trace id: 32 hex digits, either case, to lowercase. */
@@ -177,12 +180,17 @@ class TraceLookup {
                 + " list_transform(events, lambda e: {'time': epoch_ns(e.time), 'name': e.name,"
                 + " 'attributes': e.attributes, 'attribute_types': e.attribute_types,"
                 + " 'dropped_attributes_count': e.dropped_attributes_count}) AS events)"
-                + " FROM read_parquet(?)" + whereTrace(range, SPANS) + " ORDER BY start_time, span_id";
+                + " FROM read_parquet(?)" + whereTrace(range, SPANS) + " ORDER BY start_time, span_id"
+                + " LIMIT " + (maxSpans + 1); // a number from the settings, not from the request
         try (Connection c = runner.connect();
                 PreparedStatement ps = c.prepareStatement(sql)) {
             bindTrace(ps, QueryRunner.files(c, fetched.files()), traceId, range);
             try (ResultSet rs = runner.execute(ps)) {
                 while (rs.next()) {
+                    if (spans.size() == maxSpans) {
+                        throw new ArchiveFiles.QueryTooLargeException("trace " + traceId + " has more than the "
+                                + maxSpans + " spans one lookup may return (OTEL_LAKE_MAX_TRACE_SPANS)");
+                    }
                     spans.add(row(rs));
                 }
             }

@@ -51,6 +51,7 @@ class LakePropertiesTest {
                 4,
                 Duration.ofSeconds(2),
                 1,
+                1,
                 false,
                 "",
                 Duration.ZERO);

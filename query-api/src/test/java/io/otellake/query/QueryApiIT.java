@@ -1,6 +1,7 @@
 package io.otellake.query;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
@@ -212,6 +213,20 @@ class QueryApiIT {
                 .containsExactly("Payment DECLINED for order 7");
         JsonNode before = getJson("/api/v1/logs?start=" + (t - 10) + "&end=" + t, "acme", 200);
         assertThat(before.get("data")).isEmpty();
+    }
+
+    @Test
+    void rfc3339TimesMayUseASpaceInsteadOfTAndLowerCase() throws Exception {
+        for (String start : List.of("2024-05-01 10:00:00Z", "2024-05-01t10:00:00z", "2024-05-01 12:00:00+02:00")) {
+            JsonNode body = getJson(
+                    "/api/v1/logs?start=" + enc(start) + "&end=" + enc("2024-05-01T12:00:00Z") + "&limit=1",
+                    "acme",
+                    200);
+            assertThat(body.get("data"))
+                    .as(start)
+                    .extracting(n -> n.get("body").asString())
+                    .containsExactly("cart saved");
+        }
     }
 
     @Test
@@ -788,6 +803,24 @@ class QueryApiIT {
     }
 
     @Test
+    void aCursorGivenWithOtherParametersThanItsSearchIsRefusedButALimitMayChange() throws Exception {
+        String first = "/api/v1/logs?" + PAGER_RANGE + "&limit=7&direction=backward";
+        String cursor = getJson(first, "pager", 200).get("next_cursor").asString();
+
+        for (String other : List.of(
+                "/api/v1/logs?" + PAGER_RANGE + "&limit=7&direction=forward",
+                "/api/v1/logs?" + PAGER_RANGE + "&limit=7&q=record",
+                "/api/v1/logs?start=2024-05-02T10:00:00Z&end=2024-05-02T10:30:00Z&limit=7")) {
+            problem(getRaw(other + "&cursor=" + cursor, "pager"), 400, "cursor belongs to a search with other");
+        }
+        problem(getRaw(first + "&cursor=" + cursor, "acme"), 400, "cursor belongs to a search with other");
+        JsonNode next = getJson("/api/v1/logs?" + PAGER_RANGE + "&limit=30&cursor=" + cursor, "pager", 200);
+        assertThat(next.get("data"))
+                .as("the other 18 records, on a longer page")
+                .hasSize(18);
+    }
+
+    @Test
     void aCursorWithATimeNoPageCanEndAtOrAnImpossibleCountIsRefusedNotFailed() throws Exception {
         for (String seen : List.of("9223372036854775807", "1000000001", "0")) {
             String cursor = java.util.Base64.getUrlEncoder()
@@ -1107,6 +1140,7 @@ class QueryApiIT {
                 d.maxConcurrentQueries(),
                 d.queueTimeout(),
                 d.maxBytesPerQuery(),
+                d.maxTraceSpans(),
                 d.authEnabled(),
                 d.authTokens(),
                 d.listingTtl());
@@ -1130,6 +1164,58 @@ class QueryApiIT {
                         .isEmpty();
             }
         }
+    }
+
+    @Test
+    void aTraceOfMoreSpansThanALookupMayReturnIsRefusedAndAFetchPastItsRequestsTimeStops() throws Exception {
+        LakeProperties d = LakeProperties.defaults(
+                new LakeProperties.S3(
+                        s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey()),
+                Files.createTempDirectory("query-it-limits"));
+        LakeProperties oneSpan = new LakeProperties(
+                d.s3(),
+                d.cacheDir(),
+                d.cacheMaxBytes(),
+                d.maxRange(),
+                d.traceLookback(),
+                d.defaultLimit(),
+                d.maxLimit(),
+                d.duckdbMemoryLimit(),
+                d.duckdbThreads(),
+                d.queryTimeout(),
+                d.maxConcurrentQueries(),
+                d.queueTimeout(),
+                d.maxBytesPerQuery(),
+                1,
+                d.authEnabled(),
+                d.authTokens(),
+                d.listingTtl());
+        Instant start = Instant.parse("2024-05-01T10:00:00Z");
+        Instant end = Instant.parse("2024-05-01T12:00:00Z");
+        try (ArchiveFiles archive = new ArchiveFiles(oneSpan);
+                DuckDb duckDb = new DuckDb(oneSpan, archive);
+                QueryRunner runner = new QueryRunner(duckDb, oneSpan)) {
+            TraceLookup lookup = new TraceLookup(archive, runner, oneSpan);
+            assertThatThrownBy(() -> lookup.lookup(TenantId.of("acme"), TRACE, start, end))
+                    .isInstanceOf(ArchiveFiles.QueryTooLargeException.class)
+                    .hasMessage("trace " + TRACE + " has more than the 1 spans one lookup may return"
+                            + " (OTEL_LAKE_MAX_TRACE_SPANS)");
+
+            RequestDeadline.start(java.time.Duration.ofMillis(1));
+            try {
+                Thread.sleep(5);
+                assertThatThrownBy(() -> archive.fetch(Signal.TRACES, TenantId.of("acme"), start, end))
+                        .as("nothing more is fetched for a request whose time is up")
+                        .isInstanceOf(QueryRunner.QueryTimeoutException.class);
+            } finally {
+                RequestDeadline.clear();
+            }
+        }
+        JsonNode whole = getJson(
+                "/api/v1/traces/" + TRACE + "?start=2024-05-01T10:00:00Z&end=2024-05-01T12:00:00Z", "acme", 200);
+        assertThat(whole.get("spans"))
+                .as("the service's own limit, 100,000 spans, holds the trace")
+                .hasSize(2);
     }
 
     @Test

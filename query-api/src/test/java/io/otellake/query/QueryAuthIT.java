@@ -153,6 +153,13 @@ class QueryAuthIT {
         try {
             get(RANGE + "&q=line", "acme-token", null);
             get(RANGE, "wrong", "acme");
+            // the same endpoint, spelled so that the raw request target does not start with /api/
+            assertThat(get(RANGE.replace("/api/", "/%61pi/") + "&q=encoded", "acme-token", null)
+                            .statusCode())
+                    .isEqualTo(200);
+            assertThat(get(RANGE.replace("/api/", "/api;x=1/") + "&q=parameter", "acme-token", null)
+                            .statusCode())
+                    .isEqualTo(200);
         } finally {
             logger.detachAppender(lines);
         }
@@ -164,9 +171,12 @@ class QueryAuthIT {
                                 "who=token:" + fingerprint,
                                 "tenant=acme",
                                 "path=/api/v1/logs",
+                                "range=2024-06-01T10:00:00Z/2024-06-01T11:00:00Z",
                                 "query=start=2024-06-01T10:00:00Z&end=2024-06-01T11:00:00Z&q=line",
                                 "status=200"))
-                .anySatisfy(line -> assertThat(line).contains("who=anonymous", "status=401"))
+                .anySatisfy(line -> assertThat(line).contains("path=/api/v1/logs", "&q=encoded", "status=200"))
+                .anySatisfy(line -> assertThat(line).contains("path=/api/v1/logs", "&q=parameter", "status=200"))
+                .anySatisfy(line -> assertThat(line).contains("who=anonymous", "range=-", "status=401"))
                 .noneSatisfy(line -> assertThat(line).contains("acme-token"));
     }
 }

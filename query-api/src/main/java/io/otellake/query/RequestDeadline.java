@@ -1,0 +1,49 @@
+package io.otellake.query;
+
+import java.time.Duration;
+
+/**
+ * The time limit of the API request running on this thread: {@code otel-lake.query-timeout}, counted from the moment
+ * the request got its turn ({@link QueryGate}). A request may fetch objects from S3 and run several DuckDB statements
+ * (a regex check, the query, the row counts; the trace index, then the spans): each statement gets only what remains
+ * of the request's time, and fetching stops between objects once it has passed, so that the request as a whole is
+ * answered 504 near its limit instead of once per statement.
+ *
+ * <p>A thread with no request (a benchmark, a test calling a search directly) has no deadline: each statement gets the
+ * whole limit.
+ */
+final class RequestDeadline {
+    private static final ThreadLocal<long[]> DEADLINE = new ThreadLocal<>();
+
+    private RequestDeadline() {}
+
+    /** Starts the limit of the request on this thread. */
+    static void start(Duration limit) {
+        DEADLINE.set(new long[] {System.nanoTime() + limit.toNanos(), limit.toMillis()});
+    }
+
+    /** Ends it (the thread serves other requests next). */
+    static void clear() {
+        DEADLINE.remove();
+    }
+
+    /** What remains of the request's time, at most {@code limit}: {@code limit} itself on a thread with no request. */
+    static long remainingNanos(Duration limit) {
+        long[] deadline = DEADLINE.get();
+        long whole = limit.toNanos();
+        return deadline == null ? whole : Math.min(whole, deadline[0] - System.nanoTime());
+    }
+
+    /** Throws the 504 when the request's time has run out. */
+    static void check() {
+        long[] deadline = DEADLINE.get();
+        if (deadline != null && deadline[0] - System.nanoTime() <= 0) {
+            throw exceeded(deadline[1]);
+        }
+    }
+
+    static QueryRunner.QueryTimeoutException exceeded(long limitMillis) {
+        return new QueryRunner.QueryTimeoutException("the query ran longer than " + limitMillis
+                + " ms and was stopped; narrow the time range or the filters");
+    }
+}
