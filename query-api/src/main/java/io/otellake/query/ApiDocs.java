@@ -4,6 +4,7 @@ import io.swagger.v3.oas.models.Components;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.Operation;
 import io.swagger.v3.oas.models.headers.Header;
+import io.swagger.v3.oas.models.media.ArraySchema;
 import io.swagger.v3.oas.models.media.Content;
 import io.swagger.v3.oas.models.media.IntegerSchema;
 import io.swagger.v3.oas.models.media.MediaType;
@@ -14,7 +15,11 @@ import io.swagger.v3.oas.models.parameters.HeaderParameter;
 import io.swagger.v3.oas.models.parameters.Parameter;
 import io.swagger.v3.oas.models.responses.ApiResponse;
 import io.swagger.v3.oas.models.responses.ApiResponses;
+import io.swagger.v3.oas.models.security.SecurityRequirement;
+import io.swagger.v3.oas.models.security.SecurityScheme;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import org.springdoc.core.customizers.OpenApiCustomizer;
 import org.springframework.context.annotation.Bean;
@@ -29,6 +34,7 @@ import org.springframework.context.annotation.Configuration;
 @Configuration
 class ApiDocs {
     private static final String PROBLEM = "Problem";
+    private static final String BEARER = "bearer";
 
     @Bean
     OpenApiCustomizer tenantHeaderAndParameterSchemas() {
@@ -43,6 +49,8 @@ class ApiDocs {
                     }
                     if (path.startsWith("/api/")) {
                         addProblemResponses(api, operation, path.contains("{"));
+                        addAnswer(api, operation, path);
+                        operation.addSecurityItem(new SecurityRequirement().addList(BEARER));
                         operation.addParametersItem(new HeaderParameter()
                                 .name(Tenants.HEADER)
                                 .description(
@@ -51,6 +59,201 @@ class ApiDocs {
                                 .schema(new StringSchema().pattern("^[A-Za-z0-9_-]{1,64}$")));
                     }
                 }));
+    }
+
+    /**
+     * The shape of each operation's 200 answer, as the controllers build it (maps, so springdoc sees only "object"), and
+     * the bearer token scheme. {@code QueryApiIT} checks real answers against these schemas, field by field.
+     */
+    private static void addAnswer(OpenAPI api, Operation operation, String path) {
+        Components components = api.getComponents();
+        components.addSecuritySchemes(
+                BEARER,
+                new SecurityScheme()
+                        .type(SecurityScheme.Type.HTTP)
+                        .scheme("bearer")
+                        .description("A tenant's token, when authentication is on (OTEL_LAKE_AUTH_ENABLED); ignored"
+                                + " when it is off."));
+        Schema<?> any = new Schema<>()
+                .description(
+                        "the value with its OTLP type: string, number, boolean, base64" + " bytes, array or object");
+        Schema<?> attributes = new ObjectSchema()
+                .additionalProperties(any)
+                .description("attributes by key, values typed as OTLP typed them");
+        components.addSchemas(
+                "QueryStats",
+                object(
+                        "What the query read.",
+                        ordered(
+                                "partitions",
+                                        integer("hour partitions in the range (index days plus hours read for a"
+                                                + " lookup through the trace index)"),
+                                "files", integer("archive files read"),
+                                "rows_scanned", integer("rows in the files read, from their footers"),
+                                "bytes_fetched", integer("bytes fetched from S3 (cache misses)"),
+                                "cache_hits", integer("files found in the local cache"),
+                                "elapsed_ms", integer("time taken"))));
+        components.addSchemas(
+                "LogRecord",
+                object(
+                        "One log record, as archived.",
+                        ordered(
+                                "timestamp", time("event time; null when the record has none"),
+                                "observed_timestamp", time("when the record was observed"),
+                                "trace_id", nullableString("32 lowercase hex digits"),
+                                "span_id", nullableString("16 lowercase hex digits"),
+                                "trace_flags", integer("W3C trace flags"),
+                                "severity_text", nullableString("as sent"),
+                                "severity_number", integer("1-24, 0 when unspecified"),
+                                "service_name", nullableString("resource attribute service.name"),
+                                "body", any,
+                                "body_type",
+                                        nullableString("OTLP type of the body: string, int, double, bool, bytes,"
+                                                + " array or kvlist"),
+                                "resource_attributes", attributes,
+                                "scope_name", nullableString("instrumentation scope"),
+                                "scope_version", nullableString("instrumentation scope version"),
+                                "attributes", attributes,
+                                "event_name", nullableString("OTLP event name"))));
+        components.addSchemas(
+                "LogPage",
+                object(
+                        "A page of log records.",
+                        ordered(
+                                "data", array(ref("LogRecord")),
+                                "next_cursor", nullableString("cursor of the next page; null on the last"),
+                                "stats", ref("QueryStats"))));
+        components.addSchemas(
+                "LogVolume",
+                object(
+                        "Record counts per step and severity group, oldest first; empty buckets left out.",
+                        ordered(
+                                "data",
+                                array(object(
+                                        "One bucket.",
+                                        ordered(
+                                                "time", time("start of the step"),
+                                                "severity", new StringSchema().description("severity group"),
+                                                "count", integer("records")))),
+                                "step_seconds",
+                                integer("the step"),
+                                "stats",
+                                ref("QueryStats"))));
+        Map<String, Schema<?>> event = ordered(
+                "time",
+                time("event time"),
+                "name",
+                new StringSchema(),
+                "attributes",
+                attributes,
+                "dropped_attributes_count",
+                integer("attributes the sender dropped"));
+        Map<String, Schema<?>> link = ordered(
+                "trace_id", new StringSchema().description("32 lowercase hex digits"),
+                "span_id", new StringSchema().description("16 lowercase hex digits"),
+                "trace_state", nullableString("W3C trace state"),
+                "flags", integer("W3C trace flags and OTLP span flags"),
+                "attributes", attributes,
+                "dropped_attributes_count", integer("attributes the sender dropped"));
+        Map<String, Schema<?>> span = ordered(
+                "trace_id", new StringSchema().description("32 lowercase hex digits"),
+                "span_id", new StringSchema().description("16 lowercase hex digits"),
+                "parent_span_id", nullableString("null for a root span"),
+                "trace_state", nullableString("W3C trace state"),
+                "flags", integer("W3C trace flags and OTLP span flags"),
+                "name", new StringSchema(),
+                "kind", new StringSchema().description("UNSPECIFIED, INTERNAL, SERVER, CLIENT, PRODUCER or CONSUMER"),
+                "start_time", time("span start"),
+                "end_time", time("span end"),
+                "duration_ns", integer("end_time - start_time in nanoseconds"),
+                "status_code", new StringSchema().description("UNSET, OK or ERROR"),
+                "status_message", nullableString("status description"),
+                "service_name", nullableString("resource attribute service.name"),
+                "resource_attributes", attributes,
+                "scope_name", nullableString("instrumentation scope"),
+                "scope_version", nullableString("instrumentation scope version"),
+                "attributes", attributes,
+                "dropped_attributes_count", integer("attributes the sender dropped"));
+        span.put("events", array(object("A span event.", event)));
+        span.put("dropped_events_count", integer("events the sender dropped"));
+        span.put("links", array(object("A link to another span.", link)));
+        span.put("dropped_links_count", integer("links the sender dropped"));
+        components.addSchemas("Span", object("One span, as archived.", span));
+        components.addSchemas(
+                "Trace",
+                object(
+                        "Every span of one trace, by start time. With format=otlp the answer is instead an OTLP/JSON"
+                                + " ExportTraceServiceRequest.",
+                        ordered(
+                                "trace_id", new StringSchema().description("32 lowercase hex digits"),
+                                "spans", array(ref("Span")),
+                                "stats", ref("QueryStats"))));
+        components.addSchemas(
+                "TraceSummaries",
+                object(
+                        "Summaries of matching traces, newest first.",
+                        ordered(
+                                "data",
+                                array(object(
+                                        "One trace.",
+                                        ordered(
+                                                "trace_id", new StringSchema().description("32 lowercase hex digits"),
+                                                "root_service", nullableString("service of the root span"),
+                                                "root_span", nullableString("name of the root span"),
+                                                "start_time", time("start of the earliest span"),
+                                                "duration_ns", integer("from the earliest start to the latest end"),
+                                                "span_count", integer("spans in the range"),
+                                                "error_count", integer("spans with status ERROR"),
+                                                "services", array(new StringSchema())))),
+                                "stats",
+                                ref("QueryStats"))));
+        String answer =
+                switch (path) {
+                    case "/api/v1/logs" -> "LogPage";
+                    case "/api/v1/logs/volume" -> "LogVolume";
+                    case "/api/v1/traces" -> "TraceSummaries";
+                    default -> "Trace";
+                };
+        ApiResponse ok = operation.getResponses().get("200");
+        ok.setContent(new Content().addMediaType("application/json", new MediaType().schema(ref(answer))));
+    }
+
+    private static Schema<?> object(String description, Map<String, Schema<?>> properties) {
+        Schema<?> schema = new ObjectSchema().description(description);
+        properties.forEach(schema::addProperty);
+        return schema;
+    }
+
+    /** Properties in the order given (name, schema, name, schema, ...). */
+    private static Map<String, Schema<?>> ordered(Object... nameThenSchema) {
+        Map<String, Schema<?>> properties = new LinkedHashMap<>();
+        for (int i = 0; i < nameThenSchema.length; i += 2) {
+            properties.put((String) nameThenSchema[i], (Schema<?>) nameThenSchema[i + 1]);
+        }
+        return properties;
+    }
+
+    private static Schema<?> ref(String name) {
+        return new Schema<>().$ref("#/components/schemas/" + name);
+    }
+
+    private static Schema<?> array(Schema<?> items) {
+        return new ArraySchema().items(items);
+    }
+
+    private static Schema<?> integer(String description) {
+        return new IntegerSchema().format("int64").description(description);
+    }
+
+    private static Schema<?> time(String description) {
+        return nullableString(description + "; RFC 3339 UTC with nanoseconds");
+    }
+
+    /** A string or null, as OpenAPI 3.1 (springdoc's version) writes it: {@code "type": ["string", "null"]}. */
+    private static Schema<?> nullableString(String description) {
+        Schema<?> schema = new StringSchema().description(description);
+        schema.setTypes(new LinkedHashSet<>(List.of("string", "null")));
+        return schema;
     }
 
     /** The errors every API operation may answer, as {@link ApiErrors} writes them: RFC 9457 problem details. */
@@ -76,7 +279,10 @@ class ApiDocs {
             errors.put("404", "No such trace in the range (or, without one, in the trace index).");
         }
         errors.put("406", "Accept names nothing this API produces (it produces application/json).");
-        errors.put("422", "The query would fetch more than the byte limit per query; narrow it.");
+        errors.put(
+                "422",
+                "The query would fetch more than the byte limit per query, needs more memory than DuckDB may use, or"
+                        + " (a trace) has more spans than one answer may hold; narrow it.");
         errors.put("429", "Too many queries run or wait; retry after Retry-After.");
         errors.put("503", "The archive (S3) cannot be read; retry after Retry-After.");
         errors.put("504", "The query ran longer than the time limit; narrow it.");

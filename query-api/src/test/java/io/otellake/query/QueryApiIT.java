@@ -1219,6 +1219,108 @@ class QueryApiIT {
     }
 
     @Test
+    void everyAnswerHasExactlyTheFieldsAndTypesItsOpenApiSchemaNames() throws Exception {
+        JsonNode doc = getJson("/v3/api-docs", null, 200);
+        String range = "start=2024-05-01T08:00:00Z&end=2024-05-01T12:00:00Z";
+        Map<String, String> answers = new LinkedHashMap<>();
+        answers.put("/api/v1/logs", "/api/v1/logs?" + range);
+        answers.put("/api/v1/logs/volume", "/api/v1/logs/volume?step=1h&" + range);
+        answers.put("/api/v1/traces", "/api/v1/traces?" + range);
+        answers.put("/api/v1/traces/{traceId}", "/api/v1/traces/" + TRACE + "?" + range);
+        for (Map.Entry<String, String> answer : answers.entrySet()) {
+            JsonNode schema = doc.get("paths")
+                    .get(answer.getKey())
+                    .get("get")
+                    .get("responses")
+                    .get("200")
+                    .get("content")
+                    .get("application/json")
+                    .get("schema");
+            List<String> checked = new ArrayList<>();
+            assertMatches(doc, schema, getJson(answer.getValue(), "acme", 200), answer.getKey(), checked);
+            assertThat(checked)
+                    .as("every field of " + answer.getKey() + " was checked")
+                    .isNotEmpty();
+            if (answer.getKey().equals("/api/v1/traces/{traceId}")) {
+                assertThat(checked)
+                        .as("the walk reached the events and links of a span")
+                        .contains(answer.getKey() + ".spans[0].events[0].attributes")
+                        .contains(answer.getKey() + ".spans[0].links[0].span_id");
+            } else {
+                assertThat(checked).as("the walk reached a row").contains(answer.getKey() + ".data[0]");
+            }
+        }
+        JsonNode bearer = doc.get("components").get("securitySchemes").get("bearer");
+        assertThat(bearer.get("type").asString()).isEqualTo("http");
+        assertThat(bearer.get("scheme").asString()).isEqualTo("bearer");
+        for (String path : answers.keySet()) {
+            assertThat(doc.get("paths")
+                            .get(path)
+                            .get("get")
+                            .get("security")
+                            .get(0)
+                            .has("bearer"))
+                    .as(path)
+                    .isTrue();
+        }
+    }
+
+    /** {@code value} has exactly the properties {@code schema} names, each of its type, recursively. */
+    private static void assertMatches(
+            JsonNode doc, JsonNode schema, JsonNode value, String where, List<String> checked) {
+        if (schema.has("$ref")) {
+            String name = schema.get("$ref").asString().substring("#/components/schemas/".length());
+            schema = doc.get("components").get("schemas").get(name);
+        }
+        checked.add(where);
+        List<String> types = new ArrayList<>(); // OpenAPI 3.1: "type": "string" or ["string", "null"]
+        if (schema.path("type").isArray()) {
+            schema.get("type").forEach(t -> types.add(t.asString()));
+        } else if (schema.has("type")) {
+            types.add(schema.get("type").asString());
+        }
+        if (value.isNull()) {
+            assertThat(types).as(where + " may be null: " + schema).contains("null");
+            return;
+        }
+        types.remove("null");
+        String type = types.isEmpty() ? "" : types.get(0);
+        switch (type) {
+            case "object" -> {
+                assertThat(value.isObject()).as(where + " is an object").isTrue();
+                if (schema.has("properties")) {
+                    List<String> fields = new ArrayList<>();
+                    value.propertyNames().forEach(fields::add);
+                    List<String> documented = new ArrayList<>();
+                    schema.get("properties").propertyNames().forEach(documented::add);
+                    assertThat(fields).as(where + " fields").containsExactlyElementsOf(documented);
+                    for (String field : fields) {
+                        assertMatches(
+                                doc,
+                                schema.get("properties").get(field),
+                                value.get(field),
+                                where + "." + field,
+                                checked);
+                    }
+                }
+            }
+            case "array" -> {
+                assertThat(value.isArray()).as(where + " is an array").isTrue();
+                for (int i = 0; i < value.size(); i++) {
+                    assertMatches(doc, schema.get("items"), value.get(i), where + "[" + i + "]", checked);
+                }
+            }
+            case "integer" ->
+                assertThat(value.isIntegralNumber())
+                        .as(where + " is an integer")
+                        .isTrue();
+            case "string" ->
+                assertThat(value.isString()).as(where + " is a string").isTrue();
+            default -> assertThat(type).as(where + ": any value, no type").isEmpty();
+        }
+    }
+
+    @Test
     void theOpenApiDocumentDescribesExactlyTheParametersTheApiAccepts() throws Exception {
         JsonNode doc = getJson("/v3/api-docs", null, 200);
         assertThat(doc.get("openapi").asString()).startsWith("3.");
