@@ -6,12 +6,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.util.InvalidMimeTypeException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 /**
  * Every error as RFC 9457 {@code application/problem+json}: Spring's own (404 for unknown paths, 405, 406, ...) via
@@ -98,6 +101,18 @@ class ApiErrors extends ResponseEntityExceptionHandler {
      * service, as one over the bytes limit does, so 422 rather than a failure of the service; anything else DuckDB
      * throws is unexpected.
      */
+    /** An unknown path: said plainly, instead of Spring's "No static resource ...", which names its internals. */
+    @Override
+    protected ResponseEntity<Object> handleNoResourceFoundException(
+            NoResourceFoundException e, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+        return ResponseEntity.status(HttpStatus.NOT_FOUND)
+                .body(problem(
+                        HttpStatus.NOT_FOUND,
+                        "Not found",
+                        "no such path; the API answers GET /api/v1/logs, /api/v1/logs/volume, /api/v1/traces and"
+                                + " /api/v1/traces/{trace_id} (described at /v3/api-docs)"));
+    }
+
     @ExceptionHandler(SQLException.class)
     ProblemDetail queryFailed(SQLException e) {
         if (DuckDb.outOfMemory(e)) {

@@ -10,7 +10,9 @@ import io.otellake.schemas.TenantId;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,6 +62,14 @@ class ArchiveFiles implements AutoCloseable {
         return t;
     });
     private static final int LISTING_THREADS = 8;
+    /** Objects one query fetches from S3 at once. */
+    static final int FETCHES_PER_QUERY = 8;
+    /** Threads for fetches; each query keeps at most {@link #FETCHES_PER_QUERY} of them busy. */
+    private final ExecutorService fetchers = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "s3-get");
+        t.setDaemon(true);
+        return t;
+    });
     /** Names and metadata of compacted files, as the archiver's compactor writes them. */
     private static final String COMPACTED_PREFIX = "compacted-";
 
@@ -279,31 +289,51 @@ class ArchiveFiles implements AutoCloseable {
             throw new QueryTooLargeException("the query would read " + total + " bytes of archive, more than the"
                     + " allowed " + maxBytesPerQuery + "; narrow the time range or the tenant's data");
         }
-        List<Path> files = new ArrayList<>();
+        // FETCHES_PER_QUERY at a time, in order: a query of many small files (a day of the trace index before its
+        // compaction, the hours of a busy tenant) waits for S3's latency once per batch instead of once per object
+        List<ObjectCache.Cached> got = new ArrayList<>(objects.size());
+        Deque<Future<ObjectCache.Cached>> inFlight = new ArrayDeque<>();
+        try {
+            int next = 0;
+            while (got.size() < objects.size()) {
+                while (next < objects.size() && inFlight.size() < FETCHES_PER_QUERY) {
+                    RequestDeadline.check();
+                    S3Object o = objects.get(next++);
+                    inFlight.add(fetchers.submit(() -> cache.get(
+                            o.key(),
+                            o.eTag(),
+                            target -> s3.getObject(
+                                    b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target))));
+                }
+                got.add(await(inFlight.remove()));
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Future<ObjectCache.Cached> f : inFlight) {
+                try {
+                    got.add(await(f)); // held once fetched: waited for, so that it can be given back
+                } catch (IOException | RuntimeException other) {
+                    e.addSuppressed(other);
+                }
+            }
+            got.forEach(c -> cache.release(c.file()));
+            throw e;
+        }
+        List<Path> files = new ArrayList<>(got.size());
         Set<Path> cutFiles = new HashSet<>();
         long bytes = 0;
         int hits = 0;
-        try {
-            for (S3Object o : objects) {
-                RequestDeadline.check();
-                ObjectCache.Cached cached = cache.get(
-                        o.key(),
-                        o.eTag(),
-                        target ->
-                                s3.getObject(b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target));
-                files.add(cached.file());
-                if (cut.test(o.key().substring(0, o.key().lastIndexOf('/') + 1))) {
-                    cutFiles.add(cached.file());
-                }
-                if (cached.hit()) {
-                    hits++;
-                } else {
-                    bytes += o.size();
-                }
+        for (int i = 0; i < got.size(); i++) {
+            S3Object o = objects.get(i);
+            ObjectCache.Cached cached = got.get(i);
+            files.add(cached.file());
+            if (cut.test(o.key().substring(0, o.key().lastIndexOf('/') + 1))) {
+                cutFiles.add(cached.file());
             }
-        } catch (IOException | RuntimeException e) {
-            files.forEach(cache::release);
-            throw e;
+            if (cached.hit()) {
+                hits++;
+            } else {
+                bytes += o.size();
+            }
         }
         return new Fetched(files, partitions, bytes, hits, cutFiles);
     }
@@ -314,6 +344,29 @@ class ArchiveFiles implements AutoCloseable {
      */
     void release(Fetched fetched) {
         fetched.files().forEach(cache::release);
+    }
+
+    /** The outcome of one fetch, with the failure it threw as itself. */
+    private static ObjectCache.Cached await(Future<ObjectCache.Cached> fetch) throws IOException {
+        try {
+            return fetch.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fetch.cancel(true);
+            throw new IOException("interrupted while fetching an archive file", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (cause instanceof Error error) {
+                throw error;
+            }
+            throw new IOException(cause);
+        }
     }
 
     /**
@@ -394,6 +447,7 @@ class ArchiveFiles implements AutoCloseable {
     @Override
     public void close() {
         listers.shutdownNow();
+        fetchers.shutdownNow();
         s3.close();
     }
 

@@ -1,7 +1,9 @@
 package io.otellake.query;
 
 import io.otellake.schemas.Ids;
+import java.util.ArrayDeque;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -35,6 +37,15 @@ record LogFilter(
     static final String ATTR_PREFIX = "attr.";
     static final String RESOURCE_PREFIX = "resource.";
     static final int MAX_REGEX_LENGTH = 1000;
+    /**
+     * The most {@link #countedRepetition} a regex may have. RE2 runs a regex in time linear in the body through a
+     * DFA, unless the DFA outgrows its memory; then it falls back to simulating the program state by state, in time
+     * the body's length times the program's size, and DuckDB cannot cancel it inside one body: {@code
+     * [0-9a-f]{1000}[0-9a-f]{1000}z} took 7.6 s on one body of 256 KiB (and minutes on megabytes) while {@code
+     * [0-9a-f]{500}[0-9a-f]{500}z} took 0.04 s. Counted repetitions are what make a short regex a large program.
+     */
+    static final int MAX_COUNTED_REPETITION = 1000;
+
     private static final Map<String, Integer> SEVERITIES = severities();
 
     /** Parameters every log endpoint accepts besides {@code attr.*} and {@code resource.*}. */
@@ -42,6 +53,83 @@ record LogFilter(
 
     /** The only parameter that may be given more than once: any of its values matches. */
     static final Set<String> REPEATABLE = Set.of("service");
+
+    /**
+     * How many times a regex's counted repetitions ({@code x{n}}, {@code x{n,}}, {@code x{n,m}}) repeat what they
+     * apply to, in all: the sum over them of their largest count, times the counts of the groups around them. An
+     * estimate of the size they add to the RE2 program, read off the text (escapes and character classes skipped).
+     */
+    static long countedRepetition(String regex) {
+        Deque<Long> groups = new ArrayDeque<>(); // per open group: the total inside it so far
+        long total = 0;
+        long last = 0; // the total of the atom or group just ended, which a following {n} repeats
+        int i = 0;
+        while (i < regex.length()) {
+            char c = regex.charAt(i);
+            if (c == '\\') {
+                i += 2;
+                last = 0;
+            } else if (c == '[') {
+                i = endOfClass(regex, i);
+                last = 0;
+            } else if (c == '(') {
+                groups.push(total);
+                total = 0;
+                i++;
+                last = 0;
+            } else if (c == ')' && !groups.isEmpty()) {
+                last = total;
+                total = groups.pop() + total;
+                i++;
+            } else if (c == '{' && regex.indexOf('}', i) > i) {
+                int close = regex.indexOf('}', i);
+                long count = largestCount(regex.substring(i + 1, close));
+                if (count < 0) {
+                    i++; // not a repetition: RE2 reads a literal '{'
+                    last = 0;
+                    continue;
+                }
+                // the atom once plus count - 1 more copies; a group's inner repetitions count as often
+                total += count + (count - 1) * last;
+                last = 0;
+                i = close + 1;
+            } else {
+                i++;
+                last = 0;
+            }
+        }
+        while (!groups.isEmpty()) {
+            total += groups.pop();
+        }
+        return total;
+    }
+
+    /** The index after the character class that starts at {@code open}. */
+    private static int endOfClass(String regex, int open) {
+        int i = open + 1;
+        if (i < regex.length() && regex.charAt(i) == '^') {
+            i++;
+        }
+        if (i < regex.length() && regex.charAt(i) == ']') {
+            i++; // a leading ']' is a member
+        }
+        while (i < regex.length() && regex.charAt(i) != ']') {
+            i += regex.charAt(i) == '\\' ? 2 : 1;
+        }
+        return i + 1;
+    }
+
+    /** The largest count of {@code n}, {@code n,} or {@code n,m}; -1 when it is none of those. */
+    private static long largestCount(String inside) {
+        if (!inside.matches("[0-9]{1,9}(,[0-9]{0,9})?")) {
+            return -1;
+        }
+        int comma = inside.indexOf(',');
+        long low = Long.parseLong(comma < 0 ? inside : inside.substring(0, comma));
+        return comma < 0 || comma == inside.length() - 1
+                ? low
+                : Math.max(low, Long.parseLong(inside.substring(comma + 1)));
+    }
 
     static LogFilter parse(MultiValueMap<String, String> params) {
         Map<String, String> attrs = new LinkedHashMap<>();
@@ -56,6 +144,10 @@ record LogFilter(
         String regex = params.getFirst("regex");
         if (regex != null && regex.length() > MAX_REGEX_LENGTH) {
             throw new BadRequestException("regex may be at most " + MAX_REGEX_LENGTH + " characters");
+        }
+        if (regex != null && countedRepetition(regex) > MAX_COUNTED_REPETITION) {
+            throw new BadRequestException("regex repeats more than " + MAX_COUNTED_REPETITION
+                    + " times in all through counted repetitions such as {n}: too costly to run on long bodies");
         }
         List<String> services = params.getOrDefault("service", List.of()).stream()
                 .filter(s -> !s.isEmpty())

@@ -136,14 +136,19 @@ class TraceController {
         if (status != null && !status.isEmpty() && !status.equalsIgnoreCase("error")) {
             throw new BadRequestException("status may only be 'error', got '" + status + "'");
         }
+        Long minDuration = duration("min_duration", params.getFirst("min_duration"));
+        Long maxDuration = duration("max_duration", params.getFirst("max_duration"));
+        if (minDuration != null && maxDuration != null && minDuration > maxDuration) {
+            throw new BadRequestException("min_duration must not be longer than max_duration");
+        }
         TraceSearch.Result result = search.search(new TraceSearch.Query(
                 tenant,
                 range.start(),
                 range.end(),
                 blankToNull(params.getFirst("service")),
                 blankToNull(params.getFirst("name")),
-                duration("min_duration", params.getFirst("min_duration")),
-                duration("max_duration", params.getFirst("max_duration")),
+                minDuration,
+                maxDuration,
                 status != null && !status.isEmpty(),
                 RequestParams.limit(params.getFirst("limit"), DEFAULT_SEARCH_LIMIT, props.maxLimit())));
         Map<String, Object> body = new LinkedHashMap<>();

@@ -647,7 +647,12 @@ class QueryApiIT {
         problem(getRaw("/api/v1/logs?start=2024-01-01T00:00:00Z&end=2024-05-01T00:00:00Z", "acme"), 400, "longer than");
         problem(getRaw("/api/v1/logs?limit=0", "acme"), 400, "limit");
         problem(getRaw("/api/v1/logs?limit=many", "acme"), 400, "limit");
-        problem(getRaw("/api/v1/nothing-here", "acme"), 404, null);
+        problem(getRaw("/api/v1/nothing-here", "acme"), 404, "no such path; the API answers GET /api/v1/logs");
+        problem(getRaw("/api/v1/traces?min_duration=5s&max_duration=1s", "acme"), 400, "min_duration must not be");
+        problem(
+                getRaw("/api/v1/logs?regex=" + enc("[0-9a-f]{1000}[0-9a-f]{1000}z"), "acme"),
+                400,
+                "regex repeats more than 1000 times");
     }
 
     @Test
