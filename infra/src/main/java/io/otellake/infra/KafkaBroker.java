@@ -55,14 +55,18 @@ public final class KafkaBroker implements AutoCloseable {
     private final int port;
     private final int controllerPort;
     private final Path logFile;
+    /** The one user and password of a broker that takes SASL/PLAIN only; null for plaintext without authentication. */
+    private final String[] saslPlain;
+
     private ChildJvm process; // guarded by this
     private FileChannel lockChannel; // guarded by this; open while the data directory is ours
 
-    private KafkaBroker(Path dataDir, int port, int controllerPort, Path logFile) {
+    private KafkaBroker(Path dataDir, int port, int controllerPort, Path logFile, String[] saslPlain) {
         this.dataDir = dataDir.toAbsolutePath();
         this.port = port;
         this.controllerPort = controllerPort;
         this.logFile = logFile.toAbsolutePath();
+        this.saslPlain = saslPlain;
     }
 
     /** Starts a broker with its log in {@code dataDir/broker.log}; see {@link #start(Path, int, int, Path)}. */
@@ -82,6 +86,28 @@ public final class KafkaBroker implements AutoCloseable {
      *     the end of its log)
      */
     public static KafkaBroker start(Path dataDir, int port, int controllerPort, Path logFile) {
+        return start(dataDir, port, controllerPort, logFile, null);
+    }
+
+    /**
+     * Starts a broker on two free ports whose client port takes only SASL/PLAIN ({@code security.protocol=
+     * SASL_PLAINTEXT}, {@code sasl.mechanism=PLAIN}) with the one user {@code user} and its {@code password}, as a
+     * secured Kafka would; for tests of clients' security settings.
+     */
+    public static KafkaBroker startOnFreePortsWithSaslPlain(Path dataDir, String user, String password) {
+        Objects.requireNonNull(user, "user");
+        Objects.requireNonNull(password, "password");
+        List<Integer> ports = Ports.freePorts(2);
+        return start(dataDir, ports.get(0), ports.get(1), dataDir.resolve("broker.log"), new String[] {user, password});
+    }
+
+    /** The JAAS configuration a client of a SASL/PLAIN broker gives as {@code sasl.jaas.config}. */
+    public static String saslPlainJaasConfig(String user, String password) {
+        return "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + user + "\" password=\""
+                + password + "\";";
+    }
+
+    private static KafkaBroker start(Path dataDir, int port, int controllerPort, Path logFile, String[] saslPlain) {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(logFile, "logFile");
         Ports.checkPort(port);
@@ -95,7 +121,7 @@ public final class KafkaBroker implements AutoCloseable {
                     + " (Kafka reads log.dirs as a comma-separated list): " + dataDir.toAbsolutePath()
                     + "; clone or move the repository to a path without one");
         }
-        KafkaBroker broker = new KafkaBroker(dataDir, port, controllerPort, logFile);
+        KafkaBroker broker = new KafkaBroker(dataDir, port, controllerPort, logFile, saslPlain);
         broker.start();
         return broker;
     }
@@ -306,16 +332,17 @@ public final class KafkaBroker implements AutoCloseable {
 
     private Path writeConfiguration() {
         String logDir = logDir().toString();
+        String listener = saslPlain == null ? "PLAINTEXT" : "SASL_PLAINTEXT";
         String server = String.join(
                 "\n",
                 "# Written by otel-lake's KafkaBroker at every start: edits here do not last.",
                 "process.roles=broker,controller",
                 "node.id=" + NODE_ID,
                 "controller.quorum.voters=" + NODE_ID + "@" + HOST + ":" + controllerPort,
-                "listeners=PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort,
-                "advertised.listeners=PLAINTEXT://" + HOST + ":" + port,
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                "inter.broker.listener.name=PLAINTEXT",
+                "listeners=" + listener + "://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort,
+                "advertised.listeners=" + listener + "://" + HOST + ":" + port,
+                "listener.security.protocol.map=" + listener + ":" + listener + ",CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name=" + listener,
                 "controller.listener.names=CONTROLLER",
                 "log.dirs=" + PropertyValues.escape(logDir),
                 "num.partitions=1",
@@ -331,7 +358,16 @@ public final class KafkaBroker implements AutoCloseable {
                 "group.initial.rebalance.delay.ms=0",
                 "auto.create.topics.enable=false",
                 "message.max.bytes=" + MAX_MESSAGE_BYTES,
-                "");
+                saslPlain == null
+                        ? ""
+                        : String.join(
+                                "\n",
+                                "sasl.enabled.mechanisms=PLAIN",
+                                "sasl.mechanism.inter.broker.protocol=PLAIN",
+                                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+                                        + PropertyValues.escape(saslPlainJaasConfig(saslPlain[0], saslPlain[1])
+                                                .replace(";", " user_" + saslPlain[0] + "=\"" + saslPlain[1] + "\";")),
+                                ""));
         // WARN everywhere, except the few INFO lines that say when the server starts and stops.
         String log4j = String.join(
                 "\n",
