@@ -54,7 +54,8 @@ class HttpConformanceIT extends OtlpConformanceIT {
                     case 400 -> Code.INVALID_ARGUMENT;
                     case 401 -> Code.UNAUTHENTICATED;
                     case 403 -> Code.PERMISSION_DENIED;
-                    // 413 and 429 differ as the gRPC codes do: only the throttling answer carries a retry delay.
+                    // 413 and 429 differ as the gRPC codes do: only the throttling answer carries a retry delay (both
+                    // checked below), so a RESOURCE_EXHAUSTED answer without one is a 413.
                     case 413, 429 -> Code.RESOURCE_EXHAUSTED;
                     case 503 -> Code.UNAVAILABLE;
                     default -> Code.OTHER;
@@ -65,6 +66,9 @@ class HttpConformanceIT extends OtlpConformanceIT {
                 .orElse(null);
         if (response.statusCode() == 429) {
             assertThat(retryDelay).as("429 carries Retry-After").isNotNull();
+        }
+        if (response.statusCode() == 413) {
+            assertThat(retryDelay).as("413 carries no Retry-After").isNull();
         }
         if (code == Code.UNAUTHENTICATED) {
             // RFC 9110: a 401 names the scheme to authenticate with.

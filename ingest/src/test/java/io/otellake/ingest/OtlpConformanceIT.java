@@ -102,7 +102,8 @@ abstract class OtlpConformanceIT {
      * @param code the status
      * @param body the protobuf response when OK
      * @param message the error message when not OK
-     * @param retryDelay when to retry, from Retry-After or RetryInfo; null if the answer did not say
+     * @param retryDelay when to retry, from Retry-After or RetryInfo; null if the answer did not say. A
+     *     RESOURCE_EXHAUSTED answer without one is not to be retried: 413 over HTTP, where 429 always has one
      */
     record Answer(Code code, byte[] body, String message, @Nullable Duration retryDelay) {}
 
@@ -1100,6 +1101,7 @@ abstract class OtlpConformanceIT {
         Answer answer = send(OtlpSignal.LOGS, null, request.toByteArray(), false);
 
         assertThat(answer.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(answer.retryDelay()).as("too large: not to be retried").isNull();
         assertThat(topics.get(OtlpSignal.LOGS).mark()).isEqualTo(mark);
     }
 
@@ -1114,6 +1116,8 @@ abstract class OtlpConformanceIT {
 
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         assertThat(answer.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(answer.retryDelay()).as("too large: not to be retried").isNull();
+        assertThat(answer.message()).endsWith("; the limit is " + MAX_BODY_BYTES + " bytes: send smaller batches");
         assertThat(took).isLessThan(Duration.ofSeconds(5));
         assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
     }
