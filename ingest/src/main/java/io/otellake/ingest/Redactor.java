@@ -1,5 +1,6 @@
 package io.otellake.ingest;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
@@ -31,7 +32,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Guarantees: with the tenant's policy on, no string value of a span, span event, span link, log record or resource
  * attribute, and no string log body (nor any string nested in an array or key-value list within them) that matches an
- * applied rule reaches Kafka: the matching part is replaced by {@code ****} or its hash. The value of a denied key is
+ * applied rule reaches Kafka: the matching part is replaced by {@code ****} or its hash. A bytes value (or body) that
+ * is valid UTF-8 is matched as that text, and where anything was replaced it becomes the UTF-8 of the redacted text,
+ * still a bytes value; bytes that are not valid UTF-8 (binary data) are not matched. The value of a denied key is
  * replaced whole, whatever its type; an allowed key's value is left as it is. Keys, names, ids and metrics are not
  * redacted. With the policy off, the request is returned as it is. Each replacement is counted by rule
  * ({@code denied_key} for denied keys).
@@ -194,8 +197,20 @@ final class Redactor {
                 case ARRAY_VALUE ->
                     value.getArrayValueBuilder().getValuesBuilderList().forEach(this::value);
                 case KVLIST_VALUE -> attributes(value.getKvlistValueBuilder().getValuesBuilderList());
+                case BYTES_VALUE -> {
+                    // Clients put text in bytes too (a logged payload; OTLP/JSON sends bytes as base64, so a secret
+                    // there is not even visible as text). Binary data is rarely valid UTF-8, and is left alone.
+                    ByteString before = value.getBytesValue();
+                    if (before.isValidUtf8()) {
+                        String text = before.toStringUtf8();
+                        String after = string(text);
+                        if (!after.equals(text)) {
+                            value.setBytesValue(ByteString.copyFromUtf8(after));
+                        }
+                    }
+                }
                 default -> {
-                    // numbers, booleans and bytes are not matched
+                    // numbers and booleans are not matched
                 }
             }
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -18,6 +19,7 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.otellake.schemas.TenantId;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -256,6 +258,39 @@ class RedactorTest {
             assertThat(body(redactor, groups)).isEqualTo(groups);
             assertThat(body(redactor, digits + " 4111 1111 1111 1111")).isEqualTo(digits + " ****");
         });
+    }
+
+    /** Bytes values once skipped redaction; text in them is redacted, and binary data is left as it is. */
+    @Test
+    void bytesValuesThatAreUtf8TextAreRedactedAndStayBytes() {
+        byte[] binary = ("\u00ff\u00fe jane@example.com").getBytes(StandardCharsets.ISO_8859_1); // 0xff: not UTF-8
+        ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
+                .setBody(bytes("paid with " + CARD + " by jane@example.com"))
+                .addAttributes(KeyValue.newBuilder().setKey("payload").setValue(bytes("to jöhn@example.com, ok")))
+                .addAttributes(KeyValue.newBuilder().setKey("binary").setValue(bytes(binary)))
+                .addAttributes(KeyValue.newBuilder().setKey("clean").setValue(bytes("nothing here")))
+                .build());
+
+        ExportLogsServiceRequest redacted = (ExportLogsServiceRequest)
+                redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true")).redact(OtlpSignal.LOGS, ACME, request);
+
+        LogRecord record = redacted.getResourceLogs(0).getScopeLogs(0).getLogRecords(0);
+        assertThat(record.getBody()).isEqualTo(bytes("paid with **** by ****"));
+        assertThat(record.getAttributesList())
+                .extracting(KeyValue::getValue)
+                .containsExactly(bytes("to jö****, ok"), bytes(binary), bytes("nothing here"));
+        assertThat(metrics.scrape())
+                .contains(
+                        "otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"card_number\"} 1",
+                        "otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"email\"} 2");
+    }
+
+    private static AnyValue bytes(String text) {
+        return bytes(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static AnyValue bytes(byte[] value) {
+        return AnyValue.newBuilder().setBytesValue(ByteString.copyFrom(value)).build();
     }
 
     @Test
