@@ -199,18 +199,23 @@ final class ExportReceiver {
         if (held.grow(bytes)) {
             return;
         }
-        if (held.held() + bytes > budget.limit()) {
-            throw new ExportRefusal(
-                    ExportRefusal.Kind.TOO_LARGE,
-                    doing + " would take about " + mebibytes(held.held() + bytes)
-                            + " MiB of memory, more than ingest's in-flight limit of " + mebibytes(budget.limit())
-                            + " MiB (" + why + "): send smaller batches");
+        if (!held.couldFit(bytes)) {
+            throw neverFits(held.held() + bytes, doing, why);
         }
         metrics.refused(signal, transport, ExportRefusal.Kind.OVERLOADED);
         throw new ExportRefusal(ExportRefusal.Kind.OVERLOADED, overloadedMessage());
     }
 
-    private static String mebibytes(long bytes) {
+    /** The refusal of a request that needs {@code bytes} of the budget while {@code doing}, more than all of it. */
+    ExportRefusal neverFits(long bytes, String doing, String why) {
+        return new ExportRefusal(
+                ExportRefusal.Kind.TOO_LARGE,
+                doing + " would take about " + mebibytes(bytes)
+                        + " MiB of memory, more than ingest's in-flight limit of " + mebibytes(budget.limit())
+                        + " MiB (" + why + "): send smaller batches");
+    }
+
+    static String mebibytes(long bytes) {
         return String.format(Locale.ROOT, "%.1f", bytes / (1024.0 * 1024.0));
     }
 

@@ -12,8 +12,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Guarantee: the bytes reserved never exceed the limit, and the bytes of bodies still being read (through {@link
  * Reservation#reading}) never exceed the reading limit. A reservation that would is refused at once, never waited for,
  * so that the request is answered with a retryable "overloaded" status (HTTP 429, gRPC RESOURCE_EXHAUSTED with
- * RetryInfo) while the requests already admitted finish. The reading limit keeps clients that send slowly, or stop
- * halfway, from holding the whole budget: the rest stays for requests that have arrived, over both transports.
+ * RetryInfo) while the requests already admitted finish; a reservation that could not fit even in an idle budget
+ * ({@link Reservation#couldFit}) is answered as too large instead (413, RESOURCE_EXHAUSTED without RetryInfo), since
+ * retrying it cannot help. The reading limit keeps clients that send slowly, or stop halfway, from holding the whole
+ * budget: the rest stays for requests that have arrived, over both transports.
  */
 final class InFlightBudget {
     private final long limit;
@@ -124,6 +126,19 @@ final class InFlightBudget {
             return held;
         }
 
+        /**
+         * Whether {@code bytes} more would fit if this were the only reservation. When they would not, waiting for
+         * other requests to finish cannot help: the request is too large (not retryable), not overloaded.
+         */
+        boolean couldFit(long bytes) {
+            return bytes <= limit - held;
+        }
+
+        /** {@link #couldFit} for bytes of a body still being read, which the reading limit bounds too. */
+        boolean couldFitReading(long bytes) {
+            return couldFit(bytes) && bytes <= readingLimit - readingHeld;
+        }
+
         /** Gives back {@code bytes} of what is held (not of what is being read), when they become garbage. */
         void release(long bytes) {
             if (bytes < 0 || bytes > held - readingHeld) {
@@ -136,9 +151,10 @@ final class InFlightBudget {
 
         /**
          * Wraps a stream so that every byte read from it, up to {@code cap}, is reserved as it is read; a read that does
-         * not fit throws {@link OverBudget}. Used where the size is not known up front (chunked or compressed bodies).
-         * Bytes beyond the cap are not reserved: the caller reads at most one chunk past its body limit, to refuse the
-         * body as too large (413), and that answer must not turn into a retryable 429 when the budget equals the limit.
+         * not fit throws {@link OverBudget}, which says whether it could fit in an idle budget. Used where the size is
+         * not known up front (chunked or compressed bodies). Bytes beyond the cap are not reserved: the caller reads at
+         * most one chunk past its body limit, to refuse the body as too large (413), and that answer must not turn into
+         * a retryable 429 when the budget equals the limit.
          */
         InputStream reading(InputStream in, long cap) {
             return new FilterInputStream(in) {
@@ -166,7 +182,7 @@ final class InFlightBudget {
                     long counted = Math.max(0, Math.min(n, cap - read));
                     read += n;
                     if (counted > 0 && !growReading(counted)) {
-                        throw new OverBudget();
+                        throw new OverBudget(!couldFitReading(counted));
                     }
                 }
             };
@@ -186,8 +202,20 @@ final class InFlightBudget {
 
     /** Thrown by a {@link Reservation#reading} stream when the budget is exhausted. */
     static final class OverBudget extends IOException {
-        OverBudget() {
-            super("the in-flight byte budget is exhausted", null);
+        private final boolean neverFits;
+
+        OverBudget(boolean neverFits) {
+            super(
+                    neverFits
+                            ? "the in-flight byte budget could not hold the request even if it were idle"
+                            : "the in-flight byte budget is exhausted",
+                    null);
+            this.neverFits = neverFits;
+        }
+
+        /** Whether the read would not fit even if the budget were idle, so that retrying cannot help. */
+        boolean neverFits() {
+            return neverFits;
         }
     }
 }

@@ -166,7 +166,9 @@ public final class Ingest implements AutoCloseable {
             publisher.close();
             throw new IngestStartException(
                     "The Kafka producer could not fetch the topics' metadata from " + config.kafkaBootstrap()
-                            + " within " + config.kafkaTimeout().toMillis() + " ms: " + e.getMessage(),
+                            + " within "
+                            + KafkaPublisher.maxBlock(config.kafkaTimeout()).toMillis() + " ms: "
+                            + e.getMessage(),
                     e);
         }
         return publisher;

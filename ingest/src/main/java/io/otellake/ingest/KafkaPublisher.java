@@ -28,10 +28,11 @@ import org.jspecify.annotations.Nullable;
  * Writes an export request as one or more Kafka records and waits for Kafka's acknowledgement of every one.
  *
  * <p>Guarantees: {@link #publish} returns only after the record is acknowledged with {@code acks=all}; the producer is
- * idempotent, so its own retries do not duplicate a record. It throws after at most the Kafka timeout otherwise. A
- * failure does not prove that the record was not written (an acknowledgement may be lost on the way back), so a client
- * that retries after a failure may write it twice: delivery is at least once. The producer's delivery timeout equals
- * ours, so a record that timed out is normally also abandoned by the producer, not written later.
+ * idempotent, so its own retries do not duplicate a record. It throws after at most the Kafka timeout otherwise,
+ * however many records a request has. A failure does not prove that the record was not written (an acknowledgement may
+ * be lost on the way back), so a client that retries after a failure may write it twice: delivery is at least once. A
+ * record's delivery timeout equals ours, counted from its send, so a record that timed out is normally also abandoned
+ * by the producer, not written later.
  *
  * <p>The caller chooses the key ({@link Payload}): trace records are keyed by trace id, so that the default
  * partitioner (murmur2 of the key) puts every span of a trace on one partition; log and metric records have none, and
@@ -73,11 +74,20 @@ final class KafkaPublisher implements AutoCloseable {
                 ProducerConfig.BUFFER_MEMORY_CONFIG,
                 Math.max(MIN_BUFFER_MEMORY, (long) BUFFERED_RECORDS_AT_MAX_SIZE * config.maxRecordBytes()));
         // Every way a send can wait is bounded by the Kafka timeout: send() itself (metadata, buffer space), and the
-        // delivery of the batch (Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms).
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
+        // delivery of the batch (Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms). send() may
+        // block for half of it, so that publish() can start the sends of a request of several records in the first
+        // half and still answer within the whole.
+        p.put(
+                ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                maxBlock(config.kafkaTimeout()).toMillis());
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) timeoutMs);
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) (timeoutMs - LINGER_MS));
         return p;
+    }
+
+    /** How long one send may block, waiting for the topic's metadata or for room in the producer's buffer. */
+    static Duration maxBlock(Duration kafkaTimeout) {
+        return kafkaTimeout.dividedBy(2);
     }
 
     /**
@@ -108,13 +118,20 @@ final class KafkaPublisher implements AutoCloseable {
     }
 
     /**
-     * Sends every record, then waits for all their acknowledgements, for at most the Kafka timeout in all.
+     * Sends every record, then waits for all their acknowledgements, for at most the Kafka timeout in all. A send
+     * blocks while the producer has no metadata for the topic or no room in its buffer (Kafka down or slow), for up to
+     * {@link #maxBlock}: a send that failed so ends the request at once, and no send starts later than {@link
+     * #maxBlock} before the deadline. When it throws, the records sent before may still be acknowledged, and written
+     * again when the client retries: at least once, as for any failure.
      *
      * @return each record's metadata, in the order of {@code payloads}
      * @throws PublishException if Kafka did not acknowledge every record in time, or refused one
      */
     List<RecordMetadata> publish(String topic, TenantId tenant, List<Payload> payloads) throws PublishException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        // Each send may block for maxBlock: were they all allowed to, N records could take N times the timeout.
+        long lastSend = deadline - maxBlock(timeout).toNanos();
         List<Header> headers = List.of(
                 new RecordHeader(OtlpTopics.TENANT_HEADER, tenant.value().getBytes(StandardCharsets.UTF_8)));
         long bytes = payloads.stream().mapToLong(p -> p.value().length).sum();
@@ -123,7 +140,22 @@ final class KafkaPublisher implements AutoCloseable {
         try {
             List<Future<RecordMetadata>> acks = new ArrayList<>(payloads.size());
             for (Payload p : payloads) {
-                acks.add(producer.send(new ProducerRecord<>(topic, null, null, p.key(), p.value(), headers)));
+                if (System.nanoTime() - lastSend > 0) {
+                    throw new PublishException(
+                            PublishException.Kind.UNAVAILABLE,
+                            "Kafka did not take " + what + " within " + timeout.toMillis() + " ms: sending "
+                                    + acks.size() + " of them took " + (System.nanoTime() - start) / 1_000_000
+                                    + " ms (waiting for metadata or buffer space)",
+                            null);
+                }
+                Future<RecordMetadata> ack =
+                        producer.send(new ProducerRecord<>(topic, null, null, p.key(), p.value(), headers));
+                if (ack.isDone()) {
+                    // A send that gave up waiting for metadata or buffer space (or refused the record as too large)
+                    // returns a failed future: end the request now, rather than let every further send wait as long.
+                    ack.get();
+                }
+                acks.add(ack);
             }
             List<RecordMetadata> written = new ArrayList<>(acks.size());
             for (Future<RecordMetadata> ack : acks) {

@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * <p>The body limit applies to the decompressed body, counted while decompressing: a gzip bomb costs at most the limit
  * in memory before it is refused with 413. The room for a body is reserved in the shared {@link InFlightBudget} as it
  * is allocated, piece by piece, so the bound holds for chunked bodies of unknown length and for clients that declare a
- * large body and send it slowly; a request that does not fit is answered 429 at once, and its reservation is given
- * back as soon as its answer is built.
+ * large body and send it slowly; a request that does not fit is answered 429 at once, or 413 (without Retry-After)
+ * when it could not fit even in an idle budget (a gzip body is held compressed and decompressed together, a chunked
+ * body in its room and its exact copy), and its reservation is given back as soon as its answer is built.
  */
 final class OtlpHttpHandler {
     static final String TENANT_HEADER = TenantAccess.TENANT_HEADER;
@@ -238,6 +239,14 @@ final class OtlpHttpHandler {
                 // a chunked body's room was larger than the body: an exact copy, reserved while both exist
                 int room = received.length;
                 if (!held.grow(length)) {
+                    if (!held.couldFit(length)) {
+                        throw new Rejection(refused(
+                                encoding,
+                                receiver.neverFits(
+                                        (long) room + length,
+                                        "copying the body out of the room it arrived in",
+                                        "a chunked body's room and its copy are held together")));
+                    }
                     throw overloaded(encoding);
                 }
                 body = Arrays.copyOf(received, length);
@@ -275,7 +284,9 @@ final class OtlpHttpHandler {
 
         /**
          * Decompresses at most one byte more than the limit, so that a body that inflates beyond it (a gzip bomb) is
-         * refused after at most the limit was held, however well it compresses.
+         * refused after at most the limit was held, however well it compresses. The decompressed bytes are reserved as
+         * they are read, beside the compressed ones: when they do not fit, the answer is 413 if they could not fit even
+         * in an idle budget (retrying cannot help), else 429.
          */
         private byte[] inflate(byte[] compressed) throws Rejection {
             byte[] body;
@@ -284,6 +295,18 @@ final class OtlpHttpHandler {
                 InputStream in = held.reading(gzipped, maxBodyBytes);
                 body = in.readNBytes(maxBodyBytes + 1);
             } catch (InFlightBudget.OverBudget e) {
+                if (e.neverFits()) {
+                    // Retrying cannot help: 413, as for a decoded request that could not fit (ExportReceiver).
+                    throw new Rejection(refused(
+                            encoding,
+                            new ExportRefusal(
+                                    ExportRefusal.Kind.TOO_LARGE,
+                                    "decompressing the body would take more than ingest's in-flight limit of "
+                                            + ExportReceiver.mebibytes(
+                                                    receiver.budget().limit())
+                                            + " MiB of memory (its compressed bytes are held until it is"
+                                            + " decompressed): send smaller batches")));
+                }
                 throw overloaded(encoding);
             } catch (EOFException e) {
                 throw new Rejection(rejected(encoding, 400, "the gzip body ends too early"));

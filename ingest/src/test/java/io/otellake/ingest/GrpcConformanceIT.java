@@ -1,5 +1,7 @@
 package io.otellake.ingest;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.RetryInfo;
@@ -31,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The conformance cases over OTLP/gRPC, with a plain grpc-java client that sends the request's bytes as they are.
@@ -169,5 +172,22 @@ class GrpcConformanceIT extends OtlpConformanceIT {
             }
         }
         return null;
+    }
+
+    /**
+     * gRPC decompresses a message before ingest reserves it, and reserves only the decompressed bytes (gRPC's own
+     * buffers, bounded by the call limit, hold the compressed ones): a gzip body that OTLP/HTTP refuses 413, since it
+     * could not fit the budget beside its compressed bytes, is taken.
+     */
+    @Test
+    void aGzipMessageIsReservedOnlyOnceDecompressed() throws Exception {
+        byte[] body = randomLogs(60_000).toByteArray();
+        byte[] gzipped = gzip(body);
+        assertThat(gzipped.length + body.length).isGreaterThan(BUDGET_BYTES);
+
+        Answer answer = send(budgetIngest, OtlpSignal.LOGS, null, null, gzipped, true);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        awaitBytesInFlight(0);
     }
 }

@@ -40,6 +40,34 @@ class InFlightBudgetTest {
         assertThat(budget.reserved()).isZero();
     }
 
+    /** Whether waiting for other requests could help decides between throttling (429) and too large (413). */
+    @Test
+    void aReadThatDoesNotFitSaysWhetherItCouldFitAnIdleBudget() throws Exception {
+        InFlightBudget budget = new InFlightBudget(1000);
+        try (InFlightBudget.Reservation other = budget.reservation();
+                InFlightBudget.Reservation held = budget.reservation()) {
+            assertThat(other.grow(500)).isTrue();
+            assertThat(held.grow(300)).as("a compressed body").isTrue();
+            InputStream fits = held.reading(new ByteArrayInputStream(new byte[700]), 700);
+            assertThatThrownBy(() -> fits.readNBytes(700))
+                    .isInstanceOfSatisfying(InFlightBudget.OverBudget.class, e -> assertThat(e.neverFits())
+                            .as("300 + 700 fit an idle budget of 1000")
+                            .isFalse());
+            held.close();
+        }
+        try (InFlightBudget.Reservation held = budget.reservation()) {
+            assertThat(held.grow(300)).isTrue();
+            InputStream never = held.reading(new ByteArrayInputStream(new byte[701]), 701);
+            assertThatThrownBy(() -> never.readNBytes(701))
+                    .isInstanceOfSatisfying(InFlightBudget.OverBudget.class, e -> assertThat(e.neverFits())
+                            .as("300 + 701 do not")
+                            .isTrue());
+            assertThat(held.couldFit(700)).isTrue();
+            assertThat(held.couldFit(701)).isFalse();
+        }
+        assertThat(budget.reserved()).isZero();
+    }
+
     @Test
     void bytesBeyondTheCapAreNotReserved() throws Exception {
         InFlightBudget budget = new InFlightBudget(100);

@@ -46,6 +46,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.zip.GZIPOutputStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -101,7 +102,8 @@ abstract class OtlpConformanceIT {
      * @param code the status
      * @param body the protobuf response when OK
      * @param message the error message when not OK
-     * @param retryDelay when to retry, from Retry-After or RetryInfo; null if the answer did not say
+     * @param retryDelay when to retry, from Retry-After or RetryInfo; null if the answer did not say. A
+     *     RESOURCE_EXHAUSTED answer without one is not to be retried: 413 over HTTP, where 429 always has one
      */
     record Answer(Code code, byte[] body, String message, @Nullable Duration retryDelay) {}
 
@@ -665,7 +667,7 @@ abstract class OtlpConformanceIT {
      * Starts an OTLP/HTTP log export of {@code holder} on the budget ingest and sends only its first {@code sent}
      * bytes, so that the request holds the room allocated for them in the budget until {@link #sendTheRest}.
      */
-    private static Socket holdPartOfTheBudget(byte[] holder, int sent) throws Exception {
+    static Socket holdPartOfTheBudget(byte[] holder, int sent) throws Exception {
         Socket socket = new Socket("127.0.0.1", budgetIngest.port());
         socket.setSoTimeout(30_000);
         OutputStream out = socket.getOutputStream();
@@ -687,7 +689,7 @@ abstract class OtlpConformanceIT {
     }
 
     /** Sends the rest of a request {@link #holdPartOfTheBudget} began; it is answered 200. */
-    private static void sendTheRest(Socket socket, byte[] holder, int sent) throws IOException {
+    static void sendTheRest(Socket socket, byte[] holder, int sent) throws IOException {
         OutputStream out = socket.getOutputStream();
         out.write(holder, sent, holder.length - sent);
         out.flush();
@@ -696,7 +698,7 @@ abstract class OtlpConformanceIT {
     }
 
     /** One log record whose request is exactly {@code size} bytes. */
-    private static ExportLogsServiceRequest logsOfSize(int size, String tag) {
+    static ExportLogsServiceRequest logsOfSize(int size, String tag) {
         for (int pad = size; pad > 0; pad--) {
             ExportLogsServiceRequest request = ExportLogsServiceRequest.newBuilder()
                     .addResourceLogs(ResourceLogs.newBuilder()
@@ -712,7 +714,22 @@ abstract class OtlpConformanceIT {
         throw new IllegalArgumentException("no log request of exactly " + size + " bytes");
     }
 
-    private static void awaitBytesInFlight(long bytes) throws InterruptedException {
+    /** One log record whose body is {@code letters} random letters, which gzip compresses to about 60 %. */
+    static ExportLogsServiceRequest randomLogs(int letters) {
+        Random random = new Random(letters);
+        StringBuilder text = new StringBuilder(letters);
+        for (int i = 0; i < letters; i++) {
+            text.append((char) ('a' + random.nextInt(26)));
+        }
+        return ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder()
+                        .addScopeLogs(ScopeLogs.newBuilder()
+                                .addLogRecords(LogRecord.newBuilder()
+                                        .setBody(AnyValue.newBuilder().setStringValue(text.toString())))))
+                .build();
+    }
+
+    static void awaitBytesInFlight(long bytes) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (budgetIngest.bytesInFlight() != bytes) {
             assertThat(System.nanoTime())
@@ -723,7 +740,7 @@ abstract class OtlpConformanceIT {
     }
 
     /** The budget ingest's refused-as-overloaded counter, for this transport's log exports. */
-    private long overloaded() {
+    long overloaded() {
         return overloaded(OtlpSignal.LOGS);
     }
 
@@ -1084,6 +1101,7 @@ abstract class OtlpConformanceIT {
         Answer answer = send(OtlpSignal.LOGS, null, request.toByteArray(), false);
 
         assertThat(answer.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(answer.retryDelay()).as("too large: not to be retried").isNull();
         assertThat(topics.get(OtlpSignal.LOGS).mark()).isEqualTo(mark);
     }
 
@@ -1098,8 +1116,29 @@ abstract class OtlpConformanceIT {
 
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         assertThat(answer.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(answer.retryDelay()).as("too large: not to be retried").isNull();
+        assertThat(answer.message()).endsWith("; the limit is " + MAX_BODY_BYTES + " bytes: send smaller batches");
         assertThat(took).isLessThan(Duration.ofSeconds(5));
         assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
+    }
+
+    /**
+     * A gzip bomb sent to an ingest whose budget is as small as its body limit: it could never be taken, so it is
+     * refused as too large, without retry advice. OTLP/HTTP, which holds the compressed bytes while it inflates them,
+     * once answered the retryable 429 when they and the inflated ones ran out of budget, so clients retried for ever.
+     */
+    @Test
+    void aGzipBombThatCouldNeverFitTheBudgetIsTooLargeNotThrottled() throws Exception {
+        byte[] bomb = gzip(new byte[16 * 1024 * 1024]);
+        assertThat(bomb.length).as("compressed, it fits the limit").isLessThan(BUDGET_BYTES / 2);
+        var mark = topics.get(OtlpSignal.LOGS).mark();
+
+        Answer answer = send(budgetIngest, OtlpSignal.LOGS, null, null, bomb, true);
+
+        assertThat(answer.code()).isEqualTo(Code.RESOURCE_EXHAUSTED);
+        assertThat(answer.retryDelay()).as("never fits: not to be retried").isNull();
+        assertThat(topics.get(OtlpSignal.LOGS).mark()).as("nothing written").isEqualTo(mark);
+        awaitBytesInFlight(0);
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -18,7 +19,9 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.otellake.schemas.TenantId;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -200,6 +203,96 @@ class RedactorTest {
         });
     }
 
+    /**
+     * A card number once leaked whenever more digits or a word character touched it: the regex wanted a word boundary
+     * on both sides, and after a failed checksum it retried from the next digit, which is never at one.
+     */
+    @Test
+    void theCardNumberRuleFindsACardNextToLettersAndInsideALongerRunOfGroups() {
+        Map<String, String> expected = Map.of(
+                "card 4111 1111 1111 1111 123", "card **** 123",
+                "4111 1111 1111 1111 12/26", "**** 12/26",
+                "cc 4111-1111-1111-1111-12", "cc ****-12",
+                "card_4111111111111111", "card_****",
+                "ref4111111111111111x", "ref****x",
+                "order 12 4111 1111 1111 1111 paid", "order 12 **** paid",
+                "amex 3782 822463 10005;visa 4111111111111111", "amex ****;visa ****");
+        Redactor redactor = redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true"));
+        expected.forEach(
+                (value, masked) -> assertThat(body(redactor, value)).as(value).isEqualTo(masked));
+        assertThat(metrics.scrape())
+                .contains("otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"card_number\"} 8");
+    }
+
+    /**
+     * The checksum passes one number in ten, so the rule tries only numbers that start and end at a group's edge: a
+     * long number is not searched for card-like windows (this 22-digit one holds the test Visa number, glued to other
+     * digits), and order ids, timestamps and phone numbers are left alone.
+     */
+    @Test
+    void theCardNumberRuleLeavesOrdinaryNumbersAlone() {
+        Redactor redactor = redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true"));
+        for (String value : List.of(
+                "order 1700000000000000001 shipped",
+                "ts=1733232000000000000",
+                "at 1733232000000000000 1733232000000000001 1733232000000000002",
+                "call +1 415-555-2671 or +44 20 7946 0958",
+                "2024-12-03 10:15:42.123456789",
+                "id 9841111111111111117654",
+                "v1.2.3-4111 build 20241203101542")) {
+            assertThat(body(redactor, value)).as(value).isEqualTo(value);
+        }
+    }
+
+    /** Values of 256 KiB of digits and separators, in the shapes that give the scan the most candidates. */
+    @Test
+    void theCardNumberRuleTakesLinearTimeOnLongRunsOfDigits() {
+        Redactor redactor = redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true"));
+        String ones = "1 ".repeat(128 * 1024) + "1";
+        String digits = "1".repeat(256 * 1024);
+        String groups = "1234-".repeat(52 * 1024) + "1234";
+
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            assertThat(body(redactor, ones)).isEqualTo(ones);
+            assertThat(body(redactor, digits)).isEqualTo(digits);
+            assertThat(body(redactor, groups)).isEqualTo(groups);
+            assertThat(body(redactor, digits + " 4111 1111 1111 1111")).isEqualTo(digits + " ****");
+        });
+    }
+
+    /** Bytes values once skipped redaction; text in them is redacted, and binary data is left as it is. */
+    @Test
+    void bytesValuesThatAreUtf8TextAreRedactedAndStayBytes() {
+        byte[] binary = ("\u00ff\u00fe jane@example.com").getBytes(StandardCharsets.ISO_8859_1); // 0xff: not UTF-8
+        ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
+                .setBody(bytes("paid with " + CARD + " by jane@example.com"))
+                .addAttributes(KeyValue.newBuilder().setKey("payload").setValue(bytes("to jöhn@example.com, ok")))
+                .addAttributes(KeyValue.newBuilder().setKey("binary").setValue(bytes(binary)))
+                .addAttributes(KeyValue.newBuilder().setKey("clean").setValue(bytes("nothing here")))
+                .build());
+
+        ExportLogsServiceRequest redacted = (ExportLogsServiceRequest)
+                redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true")).redact(OtlpSignal.LOGS, ACME, request);
+
+        LogRecord record = redacted.getResourceLogs(0).getScopeLogs(0).getLogRecords(0);
+        assertThat(record.getBody()).isEqualTo(bytes("paid with **** by ****"));
+        assertThat(record.getAttributesList())
+                .extracting(KeyValue::getValue)
+                .containsExactly(bytes("to jö****, ok"), bytes(binary), bytes("nothing here"));
+        assertThat(metrics.scrape())
+                .contains(
+                        "otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"card_number\"} 1",
+                        "otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"email\"} 2");
+    }
+
+    private static AnyValue bytes(String text) {
+        return bytes(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static AnyValue bytes(byte[] value) {
+        return AnyValue.newBuilder().setBytesValue(ByteString.copyFrom(value)).build();
+    }
+
     @Test
     void deniedKeysAreReplacedWholeAllowedKeysAreKeptAndHashingKeepsEqualValuesEqual() {
         ExportLogsServiceRequest request = logs(LogRecord.newBuilder()
@@ -282,6 +375,16 @@ class RedactorTest {
                         () -> RedactionConfig.fromEnvironment(Map.of("OTEL_LAKE_REDACTION_TENANTS", "acme:colour=red")))
                 .hasMessage("OTEL_LAKE_REDACTION_TENANTS: unknown setting 'colour'; use enabled, rules, denied_keys,"
                         + " allowed_keys or mode");
+    }
+
+    /** The body of a log record with the string body {@code value}, redacted. */
+    private static String body(Redactor redactor, String value) {
+        return body(redactor.redact(
+                OtlpSignal.LOGS,
+                ACME,
+                logs(LogRecord.newBuilder()
+                        .setBody(AnyValue.newBuilder().setStringValue(value))
+                        .build())));
     }
 
     private static String body(com.google.protobuf.Message request) {
