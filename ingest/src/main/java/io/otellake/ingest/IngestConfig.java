@@ -1,5 +1,6 @@
 package io.otellake.ingest;
 
+import io.otellake.schemas.KafkaClientProperties;
 import io.otellake.schemas.OtlpTopics;
 import io.otellake.schemas.TenantTokens;
 import java.time.Duration;
@@ -46,6 +47,8 @@ import java.util.regex.Pattern;
  * @param authTokens the {@link TenantTokens} setting: {@code <tenant>=sha256:<hex>} entries, and {@code *=sha256:<hex>}
  *     for admin tokens; empty when none is configured
  * @param redaction what is redacted before writing, per tenant ({@code OTEL_LAKE_REDACTION_*})
+ * @param kafkaClient Kafka client settings passed through to every client ingest makes, security above all
+ *     ({@code OTEL_LAKE_KAFKA_CLIENT_*}); {@link #toString()} names them without their values
  */
 public record IngestConfig(
         String kafkaBootstrap,
@@ -66,7 +69,8 @@ public record IngestConfig(
         Duration httpRequestTimeout,
         boolean authEnabled,
         String authTokens,
-        RedactionConfig redaction) {
+        RedactionConfig redaction,
+        KafkaClientProperties kafkaClient) {
 
     public static final String ENV_KAFKA_BOOTSTRAP = "OTEL_LAKE_KAFKA_BOOTSTRAP";
     public static final String ENV_HTTP_HOST = "OTEL_LAKE_INGEST_HTTP_HOST";
@@ -147,6 +151,7 @@ public record IngestConfig(
         Objects.requireNonNull(httpRequestTimeout, "httpRequestTimeout");
         Objects.requireNonNull(authTokens, "authTokens");
         Objects.requireNonNull(redaction, "redaction");
+        Objects.requireNonNull(kafkaClient, "kafkaClient");
         checkBootstrap(kafkaBootstrap);
         check(!httpHost.isBlank(), "httpHost", ENV_HTTP_HOST, "must be a host name or IP address", httpHost);
         check(httpPort >= 0 && httpPort <= 65535, "httpPort", ENV_HTTP_PORT, "must be from 0 to 65535", httpPort);
@@ -236,7 +241,8 @@ public record IngestConfig(
                 + ", kafkaTimeout=" + kafkaTimeout
                 + ", kafkaStartupTimeout=" + kafkaStartupTimeout + ", httpRequestTimeout=" + httpRequestTimeout
                 + ", authEnabled=" + authEnabled + ", authTokens="
-                + (authTokens.isBlank() ? "(none)" : "(set, not shown)") + ", redaction=" + redaction + "]";
+                + (authTokens.isBlank() ? "(none)" : "(set, not shown)") + ", redaction=" + redaction
+                + ", kafkaClient=" + kafkaClient + "]";
     }
 
     /** The defaults. */
@@ -285,6 +291,7 @@ public record IngestConfig(
             b.authTokens(tokens.strip()); // not through read(): its messages quote the value
         }
         b.redaction(RedactionConfig.fromEnvironment(env));
+        b.kafkaClient(KafkaClientProperties.fromEnv(env));
         return b.build();
     }
 
@@ -328,6 +335,7 @@ public record IngestConfig(
         private boolean authEnabled = DEFAULT_AUTH_ENABLED;
         private String authTokens = DEFAULT_AUTH_TOKENS;
         private RedactionConfig redaction = RedactionConfig.OFF;
+        private KafkaClientProperties kafkaClient = KafkaClientProperties.none();
 
         private Builder() {}
 
@@ -351,6 +359,7 @@ public record IngestConfig(
             authEnabled = c.authEnabled;
             authTokens = c.authTokens;
             redaction = c.redaction;
+            kafkaClient = c.kafkaClient;
         }
 
         public Builder kafkaBootstrap(String kafkaBootstrap) {
@@ -444,6 +453,12 @@ public record IngestConfig(
             return this;
         }
 
+        /** Kafka client settings passed through; see {@link IngestConfig#kafkaClient()}. */
+        public Builder kafkaClient(KafkaClientProperties kafkaClient) {
+            this.kafkaClient = Objects.requireNonNull(kafkaClient, "kafkaClient");
+            return this;
+        }
+
         public Builder redaction(RedactionConfig redaction) {
             this.redaction = Objects.requireNonNull(redaction, "redaction");
             return this;
@@ -470,7 +485,8 @@ public record IngestConfig(
                     httpRequestTimeout,
                     authEnabled,
                     authTokens,
-                    redaction);
+                    redaction,
+                    kafkaClient);
         }
     }
 

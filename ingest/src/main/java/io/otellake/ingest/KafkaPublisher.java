@@ -61,6 +61,7 @@ final class KafkaPublisher implements AutoCloseable {
     static Properties producerProperties(IngestConfig config) {
         long timeoutMs = config.kafkaTimeout().toMillis();
         Properties p = new Properties();
+        p.putAll(config.kafkaClient().asMap()); // first: the settings below are ingest's own
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         p.put(ProducerConfig.CLIENT_ID_CONFIG, CLIENT_ID);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());

@@ -30,6 +30,7 @@ final class KafkaReachability implements AutoCloseable {
     KafkaReachability(IngestConfig config) {
         this.bootstrap = config.kafkaBootstrap();
         Properties props = new Properties();
+        props.putAll(config.kafkaClient().asMap()); // first: the settings below are ingest's own
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, KafkaPublisher.CLIENT_ID + "-probe");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());

@@ -47,6 +47,7 @@ final class TopicCreator {
     void ensureTopics() {
         List<String> topics = config.topics();
         Properties props = new Properties();
+        props.putAll(config.kafkaClient().asMap()); // first: the settings below are ingest's own
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, KafkaPublisher.CLIENT_ID + "-admin");
         int timeoutMs = (int) config.kafkaStartupTimeout().toMillis();

@@ -64,9 +64,11 @@ class HttpOverflowIT {
             // half of them stop inside the headers, half inside the body
             startRequest(body, i % 2 == 0 ? 0 : body.length / 2, i % 2 == 0);
         }
-        awaitConnections(stalled, "every stalled client is connected");
+        await("every stalled client is connected", () -> ingest.httpConnections() >= stalled);
+        // a connection is counted once accepted, a request once its head is read: wait for the heads too
+        await("the ones that sent their whole head are in flight", () -> ingest.requestsInFlight() >= stalled / 2);
         assertThat(ingest.requestsInFlight())
-                .as("the ones that sent their whole head")
+                .as("only the ones that sent their whole head")
                 .isEqualTo(stalled / 2);
 
         HttpResponse<byte[]> answered = new OtlpHttp(ingest.uri()).post("/v1/traces", OtlpHttp.PROTOBUF, body);
@@ -135,11 +137,13 @@ class HttpOverflowIT {
         }
     }
 
-    private static void awaitConnections(int n, String what) throws InterruptedException {
+    private static void await(String what, java.util.function.BooleanSupplier until) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (ingest.httpConnections() < n) {
+        while (!until.getAsBoolean()) {
             assertThat(System.nanoTime())
-                    .as("%s (%d connections)", what, ingest.httpConnections())
+                    .as(
+                            "%s (%d connections, %d requests in flight)",
+                            what, ingest.httpConnections(), ingest.requestsInFlight())
                     .isLessThan(deadline);
             Thread.sleep(10);
         }

@@ -3,6 +3,7 @@ package io.otellake.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.otellake.schemas.KafkaClientProperties;
 import io.otellake.schemas.TenantTokens;
 import java.time.Duration;
 import java.util.Map;
@@ -55,6 +56,7 @@ class IngestConfigTest {
                 Map.entry("OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS", "5000"),
                 Map.entry("OTEL_LAKE_AUTH_ENABLED", "TRUE"),
                 Map.entry("OTEL_LAKE_AUTH_TOKENS", " acme=" + ACME_HASH + " "),
+                Map.entry("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL"),
                 Map.entry("UNRELATED", "x")));
 
         assertThat(config)
@@ -77,7 +79,9 @@ class IngestConfigTest {
                         Duration.ofSeconds(5),
                         true,
                         "acme=" + ACME_HASH,
-                        RedactionConfig.OFF));
+                        RedactionConfig.OFF,
+                        KafkaClientProperties.fromEnv(Map.of("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL"))));
+        assertThat(config.kafkaClient().asMap()).containsExactlyEntriesOf(Map.of("security.protocol", "SSL"));
     }
 
     @Test

@@ -24,7 +24,13 @@ final class TopicReader implements AutoCloseable {
     private final List<TopicPartition> partitions;
 
     TopicReader(String bootstrap, String topic) {
+        this(bootstrap, topic, Map.of());
+    }
+
+    /** With {@code client} settings too (a secured broker's). */
+    TopicReader(String bootstrap, String topic, Map<String, String> client) {
         Properties p = new Properties();
+        p.putAll(client);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

@@ -83,6 +83,16 @@ public final class KafkaClientProperties {
         return properties;
     }
 
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof KafkaClientProperties other && properties.equals(other.properties);
+    }
+
+    @Override
+    public int hashCode() {
+        return properties.hashCode();
+    }
+
     /** The property names, never their values (which may be secrets). */
     @Override
     public String toString() {
