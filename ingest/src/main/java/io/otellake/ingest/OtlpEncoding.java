@@ -34,9 +34,26 @@ enum OtlpEncoding {
                 .toLowerCase(Locale.ROOT);
         for (OtlpEncoding encoding : values()) {
             if (encoding.mediaType.equals(type)) {
+                if (encoding == JSON && semicolon >= 0 && !utf8(contentType.substring(semicolon + 1))) {
+                    return Optional.empty(); // OTLP/JSON is UTF-8: a body in another charset would be misread
+                }
                 return Optional.of(encoding);
             }
         }
         return Optional.empty();
+    }
+
+    /** Whether media type parameters {@code parameters} name no charset, or UTF-8. */
+    private static boolean utf8(String parameters) {
+        for (String parameter : parameters.split(";")) {
+            int equals = parameter.indexOf('=');
+            if (equals > 0 && parameter.substring(0, equals).strip().equalsIgnoreCase("charset")) {
+                String charset = parameter.substring(equals + 1).strip().replace("\"", "");
+                if (!charset.equalsIgnoreCase("utf-8") && !charset.equalsIgnoreCase("utf8")) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 }

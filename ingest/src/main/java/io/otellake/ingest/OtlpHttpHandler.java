@@ -111,7 +111,7 @@ final class OtlpHttpHandler {
         if (encoding.isEmpty()) {
             return Reply.text(
                     415,
-                    "Content-Type must be application/x-protobuf or application/json; got "
+                    "Content-Type must be application/x-protobuf or application/json (UTF-8); got "
                             + (contentType == null ? "none" : "'" + contentType + "'"));
         }
         export.encoding = encoding.get();

@@ -199,7 +199,16 @@ class IngestIT {
         assertThat(response.statusCode()).isEqualTo(415);
         assertThat(OtlpHttp.contentType(response)).isEqualTo("text/plain; charset=utf-8");
         assertThat(OtlpHttp.message(response))
-                .isEqualTo("Content-Type must be application/x-protobuf or application/json; got 'text/plain'");
+                .isEqualTo("Content-Type must be application/x-protobuf or application/json (UTF-8); got"
+                        + " 'text/plain'");
+        HttpResponse<byte[]> utf16 = http.post("/v1/logs", "application/json; charset=UTF-16", "{}");
+        assertThat(utf16.statusCode()).isEqualTo(415);
+        assertThat(OtlpHttp.message(utf16))
+                .isEqualTo("Content-Type must be application/x-protobuf or application/json (UTF-8); got"
+                        + " 'application/json; charset=UTF-16'");
+        assertThat(http.post("/v1/logs", "application/json; charset=\"UTF-8\"", "{}")
+                        .statusCode())
+                .isEqualTo(200);
     }
 
     @Test
