@@ -212,10 +212,10 @@ final class OtlpGrpcServer implements AutoCloseable {
         }
 
         private byte[] answer(RequestBody request) {
+            TenantId tenant = tenant(); // first: a client without a valid token learns nothing about its body
             if (request.failure() != null) {
                 throw request.failure().asRuntimeException();
             }
-            TenantId tenant = tenant();
             if (!gate.tryEnter()) {
                 throw unavailable("ingest is shutting down; retry against another instance");
             }

@@ -192,6 +192,21 @@ abstract class OtlpConformanceIT {
     }
 
     @Test
+    void withAuthenticationAMalformedBodyWithoutATokenIsUnauthenticatedNotInvalid() {
+        long before = refused("unauthenticated");
+        byte[] corrupt = gzip(traces(3).toByteArray());
+        for (int i = 10; i < corrupt.length - 8; i++) {
+            corrupt[i] ^= 0x5a;
+        }
+
+        Answer garbage = send(securedIngest, OtlpSignal.TRACES, "team-a", null, new byte[] {-1, -1, -1}, false);
+        Answer badGzip = send(securedIngest, OtlpSignal.TRACES, "team-a", null, corrupt, true);
+
+        assertThat(List.of(garbage, badGzip)).extracting(Answer::code).containsOnly(Code.UNAUTHENTICATED);
+        assertThat(refused("unauthenticated")).isEqualTo(before + 2);
+    }
+
+    @Test
     void withAuthenticationATenantTokenUsedForAnotherTenantIsPermissionDenied() {
         long before = refused("forbidden");
         var mark = topics.get(OtlpSignal.TRACES).mark();
