@@ -61,7 +61,10 @@ import software.amazon.awssdk.core.exception.SdkException;
  *   <li>then the objects are uploaded, then the offsets are committed;
  *   <li>before a partition is consumed (at start-up, on assignment, and after any failed flush), its manifest is
  *       compared with the committed offset: if the committed offset does not cover the manifest's batch, the objects
- *       the manifest lists are deleted, then consumption resumes from the committed offset and rewrites them.
+ *       the manifest lists are deleted, then consumption resumes from the committed offset and rewrites them. When
+ *       Kafka no longer has some of the batch's records (its retention passed while the batch stayed uncommitted), no
+ *       object holding one of them is deleted: a complete batch is kept and committed, and of an incomplete one the
+ *       loss is reported (see {@link PartitionRecovery}).
  * </ol>
  *
  * So a crash at any point (before, during or after the uploads, before or after the commit), a failed upload, a lost
@@ -600,18 +603,52 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
     }
 
-    /** Recovers a partition (see {@link PartitionRecovery}), counting and logging a batch it cleaned up. */
+    /** Recovers a partition (see {@link PartitionRecovery}), counting and logging an uncommitted batch it found. */
     private void recover(TopicPartition tp) {
-        recovery.recover(tp).ifPresent(m -> {
-            recoveredBatches.incrementAndGet();
-            metrics.recovered();
-            log.warn(
-                    "{}: batch {}..{} was not committed; deleted its {} objects, consuming it again",
-                    tp,
-                    m.firstOffset(),
-                    m.nextOffset() - 1,
-                    m.keys().size());
-        });
+        PartitionRecovery.Outcome outcome = recovery.recover(tp);
+        if (outcome.fate() == PartitionRecovery.Fate.COMMITTED) {
+            return;
+        }
+        IntentManifest m = outcome.batch().orElseThrow();
+        recoveredBatches.incrementAndGet();
+        metrics.recovered();
+        switch (outcome.fate()) {
+            case DELETED ->
+                log.warn(
+                        "{}: batch {}..{} was not committed; deleted its {} objects, consuming it again",
+                        tp,
+                        m.firstOffset(),
+                        m.nextOffset() - 1,
+                        m.keys().size());
+            case KEPT ->
+                log.warn(
+                        "{}: batch {}..{} was not committed, and Kafka no longer has its records before offset {}; all its"
+                                + " {} objects are on S3, so the batch is kept and committed",
+                        tp,
+                        m.firstOffset(),
+                        m.nextOffset() - 1,
+                        outcome.logStart(),
+                        m.keys().size());
+            case KEPT_INCOMPLETE ->
+                log.error(
+                        "{}: batch {}..{} was not committed, Kafka no longer has its records before offset {}, and {} of"
+                                + " its objects are not on S3 ({}): {}; kept its {} other objects, deleted {} whose records"
+                                + " are all still in Kafka ({}), consuming again from offset {}",
+                        tp,
+                        m.firstOffset(),
+                        m.nextOffset() - 1,
+                        outcome.logStart(),
+                        outcome.missing().size(),
+                        outcome.missing(),
+                        outcome.lostRange()
+                                .map(r -> "rows of offsets " + r + " that the missing objects held are lost")
+                                .orElse("only trace index files are missing, their spans are on S3"),
+                        outcome.kept().size(),
+                        outcome.deleted().size(),
+                        outcome.deleted(),
+                        outcome.resumeAt());
+            case COMMITTED -> throw new IllegalStateException("unreachable");
+        }
     }
 
     private static void sleep(long ms) {
@@ -650,7 +687,10 @@ public final class Archiver implements Runnable, AutoCloseable {
         return quarantinedRows.get();
     }
 
-    /** Uncommitted batches found and cleaned up since start (after a crash, a failed flush or a lost partition). */
+    /**
+     * Uncommitted batches found before consuming since start (after a crash, a failed flush or a lost partition):
+     * deleted and consumed again, or kept when Kafka no longer had their records.
+     */
     public long recoveredBatches() {
         return recoveredBatches.get();
     }

@@ -110,8 +110,9 @@ final class ArchiverMetrics {
                 "counter",
                 "rows too far in the future or without any time, written to _quarantine",
                 quarantined);
-        out.append("# HELP otel_lake_archiver_recovered_batches_total uncommitted batches cleaned up and consumed"
-                        + " again\n# TYPE otel_lake_archiver_recovered_batches_total counter\n")
+        out.append(
+                        "# HELP otel_lake_archiver_recovered_batches_total uncommitted batches found before consuming:"
+                                + " deleted and consumed again, or kept when Kafka no longer had their records\n# TYPE otel_lake_archiver_recovered_batches_total counter\n")
                 .append("otel_lake_archiver_recovered_batches_total ")
                 .append(recoveredBatches.sum())
                 .append('\n');
