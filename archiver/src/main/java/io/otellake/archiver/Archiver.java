@@ -37,7 +37,9 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
@@ -85,6 +87,11 @@ import software.amazon.awssdk.core.exception.SdkException;
  * has no hour and, filed under 1970, would be deleted by the next retention run. Late rows go to their own event hour,
  * however late.
  *
+ * <p><b>Records Kafka dropped first</b> (its retention passed before any archiver uploaded them: this one was behind,
+ * down or paused by S3 for longer) are lost; that is never silent. The consumer has no automatic offset reset, and when
+ * recovery or a fetch finds the offset to consume below the partition's log start, the offsets in between are logged
+ * as an error and counted ({@code otel_lake_archiver_records_expired_total}), and consumption goes on at the log start.
+ *
  * <p><b>S3 failures</b>: the batch is dropped from memory, the partitions are recovered as above (which waits until
  * S3 answers, retrying after a growing pause of 1 s to 30 s) and consumed again. Memory stays bounded by the file
  * size limit.
@@ -93,6 +100,8 @@ public final class Archiver implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Archiver.class);
     private static final Duration POLL = Duration.ofMillis(200);
     private static final long MAX_BACKOFF_MS = 30_000;
+    /** How long to wait for Kafka's answer to where a partition's log starts or ends. */
+    private static final Duration OFFSETS_TIMEOUT = Duration.ofSeconds(5);
 
     private final ArchiverConfig config;
     private final String root;
@@ -118,6 +127,7 @@ public final class Archiver implements Runnable, AutoCloseable {
     private final AtomicLong quarantinedRows = new AtomicLong();
     private final AtomicLong recoveredBatches = new AtomicLong();
     private final AtomicLong lostBatches = new AtomicLong();
+    private final AtomicLong expiredRecords = new AtomicLong();
     private final ArchiverMetrics metrics = new ArchiverMetrics();
     private @Nullable HttpServer metricsServer;
     private long bufferedBytes;
@@ -157,7 +167,10 @@ public final class Archiver implements Runnable, AutoCloseable {
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // Never let the consumer move its position by itself: a reset to the log start would skip, silently,
+        // records that expired from Kafka before they were archived. Recovery seeks every partition before it is
+        // consumed, and an offset out of range is handled in expired().
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "200");
         // Uploads run between polls; leave room for a batch of several files on a slow S3 (each call is bounded by
         // the S3 client's timeouts) before the group considers this archiver dead.
@@ -227,6 +240,15 @@ public final class Archiver implements Runnable, AutoCloseable {
                     polling = true;
                 } catch (WakeupException e) {
                     break;
+                } catch (OffsetOutOfRangeException e) {
+                    expired(e.offsetOutOfRangePartitions());
+                    continue;
+                } catch (NoOffsetForPartitionException e) {
+                    // Partitions just assigned have no position until recovery seeks them: poll asks for one anyway.
+                    Set<TopicPartition> unsought = new HashSet<>(e.partitions());
+                    unsought.removeAll(unrecovered);
+                    markUnrecovered(unsought);
+                    continue;
                 }
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     accept(record);
@@ -606,6 +628,15 @@ public final class Archiver implements Runnable, AutoCloseable {
     /** Recovers a partition (see {@link PartitionRecovery}), counting and logging an uncommitted batch it found. */
     private void recover(TopicPartition tp) {
         PartitionRecovery.Outcome outcome = recovery.recover(tp);
+        logBatch(tp, outcome);
+        outcome.lostRange().ifPresent(range -> {
+            expiredRecords.addAndGet(range.count());
+            metrics.expired(tp, range.count());
+        });
+        outcome.expired().ifPresent(range -> reportExpired(tp, range));
+    }
+
+    private void logBatch(TopicPartition tp, PartitionRecovery.Outcome outcome) {
         if (outcome.fate() == PartitionRecovery.Fate.COMMITTED) {
             return;
         }
@@ -649,6 +680,60 @@ public final class Archiver implements Runnable, AutoCloseable {
                         outcome.resumeAt());
             case COMMITTED -> throw new IllegalStateException("unreachable");
         }
+    }
+
+    /**
+     * Handles partitions whose fetch position Kafka no longer has. Below the log start: the records in between expired
+     * from Kafka before this archiver consumed them (it was behind by more than the topic's retention); they are
+     * reported as lost, and consumption goes on at the log start. Past the log end (a log truncated by an unclean
+     * leader election): consumption goes on at the end, where the next records will be written. When Kafka cannot say
+     * where the log starts and ends, the position is left as it is, and the next poll fails the same way and retries.
+     */
+    private void expired(Map<TopicPartition, Long> positions) {
+        for (Map.Entry<TopicPartition, Long> e : positions.entrySet()) {
+            TopicPartition tp = e.getKey();
+            long position = e.getValue();
+            if (!consumer.assignment().contains(tp) || unrecovered.contains(tp)) {
+                continue; // recovery seeks it before it is consumed
+            }
+            try {
+                long logStart =
+                        consumer.beginningOffsets(List.of(tp), OFFSETS_TIMEOUT).get(tp);
+                long logEnd = consumer.endOffsets(List.of(tp), OFFSETS_TIMEOUT).get(tp);
+                if (position < logStart) {
+                    reportExpired(tp, new PartitionRecovery.OffsetRange(position, logStart));
+                    consumer.seek(tp, logStart);
+                } else if (position > logEnd) {
+                    log.warn(
+                            "{}: offset {} is past the end of the partition's log ({}), which was truncated;"
+                                    + " consuming from its end",
+                            tp,
+                            position,
+                            logEnd);
+                    consumer.seek(tp, logEnd);
+                }
+            } catch (WakeupException ex) {
+                throw ex;
+            } catch (RuntimeException ex) {
+                log.warn(
+                        "{}: offset {} is out of range, and Kafka did not say where the log starts: {}",
+                        tp,
+                        position,
+                        ex.getMessage());
+            }
+        }
+    }
+
+    private void reportExpired(TopicPartition tp, PartitionRecovery.OffsetRange range) {
+        expiredRecords.addAndGet(range.count());
+        metrics.expired(tp, range.count());
+        log.error(
+                "{}: offsets {} ({} records) expired from Kafka before they were archived; they are lost. Consuming"
+                        + " from offset {}",
+                tp,
+                range,
+                range.count(),
+                range.until());
     }
 
     private static void sleep(long ms) {
@@ -698,6 +783,15 @@ public final class Archiver implements Runnable, AutoCloseable {
     /** Batches dropped uncommitted because the group had given their partitions to another consumer (see flush). */
     public long lostBatches() {
         return lostBatches.get();
+    }
+
+    /**
+     * Offsets of records that left Kafka before any archiver uploaded them, since start: below the log start at
+     * recovery or while consuming, and the offsets of an uncommitted batch that Kafka no longer had when some of its
+     * objects were missing (see {@link PartitionRecovery}).
+     */
+    public long expiredRecords() {
+        return expiredRecords.get();
     }
 
     /** Runs {@code hook} on the archiver's thread at each step of every flush; for tests. */

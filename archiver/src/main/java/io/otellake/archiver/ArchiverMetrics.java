@@ -30,6 +30,7 @@ final class ArchiverMetrics {
     private final Map<String, LongAdder> deadLetters = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> quarantined = new ConcurrentSkipListMap<>();
     private final Map<String, Long> lag = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> expired = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> maintenanceRuns = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> compactedInputs = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> compactedOutputs = new ConcurrentSkipListMap<>();
@@ -65,6 +66,11 @@ final class ArchiverMetrics {
 
     void lostBatch() {
         lostBatches.increment();
+    }
+
+    /** Offsets of a partition whose records left Kafka before they were archived. */
+    void expired(TopicPartition tp, long records) {
+        add(expired, partitionLabels(tp), records);
     }
 
     /** Records behind the end of a partition, as the consumer last saw it. */
@@ -122,6 +128,12 @@ final class ArchiverMetrics {
                 .append("otel_lake_archiver_lost_batches_total ")
                 .append(lostBatches.sum())
                 .append('\n');
+        family(
+                out,
+                "otel_lake_archiver_records_expired_total",
+                "counter",
+                "offsets whose records left Kafka (its retention) before they were archived: lost",
+                expired);
         out.append("# HELP otel_lake_archiver_upload_seconds time to write and upload one Parquet file\n"
                         + "# TYPE otel_lake_archiver_upload_seconds summary\n")
                 .append("otel_lake_archiver_upload_seconds_sum ")

@@ -36,7 +36,11 @@ import org.jspecify.annotations.Nullable;
  *       (one whose offsets straddle it) has those rows archived a second time by the replay: written twice, never lost.
  * </ul>
  *
- * Then the consumer is sought to where consumption resumes.
+ * <p><b>Records that left Kafka unarchived.</b> When consumption would resume below the offset where the partition's
+ * log now starts (the committed offset, or the end of a batch kept above, lies below it: retention removed records no
+ * archiver had uploaded), those records are lost, and recovery says so in {@link Outcome#expired()} rather than letting
+ * the consumer skip them silently; it commits the log start, so that the loss is reported once, and consumption
+ * resumes there. Then the consumer is sought to where consumption resumes.
  *
  * <p><b>Only the owner deletes or commits.</b> The objects of an uncommitted batch may belong to another archiver that
  * owns the partition now and is uploading them, about to commit; an archiver that lost the partition without noticing
@@ -94,6 +98,8 @@ final class PartitionRecovery {
      * @param rowsLost whether a missing object held rows (a Parquet file of the lake or a dead letter, not a trace
      *     index file, whose spans are in their own file)
      * @param resumeAt the offset consumption resumes at, or -1 for the beginning of the partition
+     * @param expired the offsets below the log start, not in this batch, that consumption would have resumed at: their
+     *     records left Kafka before any archiver uploaded them
      */
     record Outcome(
             Fate fate,
@@ -103,11 +109,30 @@ final class PartitionRecovery {
             List<String> deleted,
             List<String> missing,
             boolean rowsLost,
-            long resumeAt) {
+            long resumeAt,
+            Optional<OffsetRange> expired) {
         Outcome {
             kept = List.copyOf(kept);
             deleted = List.copyOf(deleted);
             missing = List.copyOf(missing);
+        }
+
+        Outcome(
+                Fate fate,
+                Optional<IntentManifest> batch,
+                long logStart,
+                List<String> kept,
+                List<String> deleted,
+                List<String> missing,
+                boolean rowsLost,
+                long resumeAt) {
+            this(fate, batch, logStart, kept, deleted, missing, rowsLost, resumeAt, Optional.empty());
+        }
+
+        /** The same outcome, resuming at the log start past the expired offsets. */
+        Outcome expiring(OffsetRange range) {
+            return new Outcome(
+                    fate, batch, range.until(), kept, deleted, missing, rowsLost, range.until(), Optional.of(range));
         }
 
         /**
@@ -162,6 +187,15 @@ final class PartitionRecovery {
                         Fate.DELETED, manifest, logStart, List.of(), batch.keys(), List.of(), false, committedOffset);
             } else {
                 outcome = keep(tp, batch, logStart);
+            }
+        }
+        if (outcome.resumeAt() >= 0) {
+            long logStart = outcome.logStart() >= 0
+                    ? outcome.logStart()
+                    : consumer.beginningOffsets(List.of(tp)).get(tp);
+            if (outcome.resumeAt() < logStart) {
+                commitAsOwner(Map.of(tp, new OffsetAndMetadata(logStart)));
+                outcome = outcome.expiring(new OffsetRange(outcome.resumeAt(), logStart));
             }
         }
         if (outcome.resumeAt() < 0) {

@@ -5,10 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -244,7 +240,8 @@ class PartitionRecoveryIT {
         Set<String> spanIds = new HashSet<>();
         long now = System.currentTimeMillis() * 1_000_000L;
         for (int i = 0; i < 3; i++) {
-            sendTo(tp, "acme", ArchiverIT.traceRequest("cart", now, 2, spanIds).toByteArray());
+            lake.send(
+                    tp, "acme", ArchiverIT.traceRequest("cart", now, 2, spanIds).toByteArray());
         }
         runArchiverUntilCommitted(3);
         assertThat(manifest(tp))
@@ -255,8 +252,8 @@ class PartitionRecoveryIT {
 
         // As after a kill -9 between the uploads and the commit, followed by an outage longer than the topic's
         // retention: the batch is not committed, and Kafka has dropped its records.
-        rewind(tp, 0);
-        deleteRecords(tp, 3);
+        lake.rewind(tp, 0);
+        lake.deleteRecords(tp, 3);
 
         try (Archiver archiver = new Archiver(lake.config(spool, Duration.ofMillis(500)))) {
             archiver.prepare();
@@ -264,6 +261,7 @@ class PartitionRecoveryIT {
             TestLake.await("the recovery", Duration.ofSeconds(60), () -> archiver.recoveredBatches() == 1);
             lake.awaitCommitted(lake.traces, 3);
             assertThat(archiver.rowsArchived()).as("nothing archived again").isZero();
+            assertThat(archiver.expiredRecords()).as("nothing lost").isZero();
         }
         assertThat(lakeKeys()).as("the batch's objects, kept").isEqualTo(archived);
         assertThat(archivedSpanIds()).containsExactlyInAnyOrderElementsOf(spanIds);
@@ -276,7 +274,7 @@ class PartitionRecoveryIT {
         Map<String, Set<String>> spansOf = new HashMap<>();
         for (String tenant : List.of("a", "b", "c")) { // offsets 0, 1 and 2, each tenant its own files
             spansOf.put(tenant, new HashSet<>());
-            sendTo(
+            lake.send(
                     tp,
                     tenant,
                     ArchiverIT.traceRequest("cart", now, 2, spansOf.get(tenant)).toByteArray());
@@ -293,9 +291,9 @@ class PartitionRecoveryIT {
         assertThat(filesOfC).hasSize(2);
 
         // Killed amid the uploads (a's span file never made it), then down while Kafka dropped offsets 0 and 1.
-        rewind(tp, 0);
+        lake.rewind(tp, 0);
         lake.s3.deleteObject(b -> b.bucket(lake.bucket).key(fileOfA.get(0)));
-        deleteRecords(tp, 2);
+        lake.deleteRecords(tp, 2);
 
         try (Archiver archiver = new Archiver(lake.config(spool, Duration.ofMillis(500)))) {
             archiver.prepare();
@@ -304,6 +302,9 @@ class PartitionRecoveryIT {
             lake.awaitCommitted(lake.traces, 3);
             assertThat(archiver.rowsArchived())
                     .as("c's spans, archived again from Kafka")
+                    .isEqualTo(2);
+            assertThat(archiver.expiredRecords())
+                    .as("offsets 0 and 1, whose rows were in the missing file or in b's")
                     .isEqualTo(2);
         }
         assertThat(lake.listKeys("lake/traces/tenant=a/"))
@@ -320,13 +321,6 @@ class PartitionRecoveryIT {
         Set<String> expected = new HashSet<>(spansOf.get("b"));
         expected.addAll(spansOf.get("c"));
         assertThat(archivedSpanIds()).containsExactlyInAnyOrderElementsOf(expected);
-    }
-
-    private void sendTo(TopicPartition tp, String tenant, byte[] value) throws Exception {
-        org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> r =
-                new org.apache.kafka.clients.producer.ProducerRecord<>(tp.topic(), tp.partition(), null, value);
-        r.headers().add(io.otellake.schemas.OtlpTopics.TENANT_HEADER, tenant.getBytes(StandardCharsets.UTF_8));
-        lake.producer.send(r).get();
     }
 
     private IntentManifest manifest(TopicPartition tp) {
@@ -347,24 +341,6 @@ class PartitionRecoveryIT {
         List<String> keys = new ArrayList<>(lake.listKeys("lake/traces/tenant=" + tenant + "/"));
         keys.addAll(lake.listKeys("lake/_index/traces/tenant=" + tenant + "/"));
         return keys;
-    }
-
-    /** Sets the group's committed offset of the partition, as after a crash before the commit. */
-    private void rewind(TopicPartition tp, long offset) throws Exception {
-        try (Admin admin = admin()) {
-            admin.alterConsumerGroupOffsets(lake.group, Map.of(tp, new OffsetAndMetadata(offset)))
-                    .all()
-                    .get();
-        }
-    }
-
-    /** Drops the partition's records before the offset, as the topic's retention does. */
-    private void deleteRecords(TopicPartition tp, long before) throws Exception {
-        try (Admin admin = admin()) {
-            admin.deleteRecords(Map.of(tp, org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(before)))
-                    .all()
-                    .get();
-        }
     }
 
     private Set<String> sendTraces(int requests) throws Exception {
@@ -397,17 +373,7 @@ class PartitionRecoveryIT {
 
     /** The span ids of every row in the lake's span files, as often as they occur. */
     private List<String> archivedSpanIds() throws Exception {
-        Path local = lake.download(lake.listKeys("lake/traces/"), spool.resolve("download-" + System.nanoTime()));
-        List<String> archived = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
-                Statement st = c.createStatement();
-                ResultSet rs =
-                        st.executeQuery("SELECT span_id FROM read_parquet('" + local + "/lake/traces/**/*.parquet')")) {
-            while (rs.next()) {
-                archived.add(rs.getString(1));
-            }
-        }
-        return archived;
+        return lake.archivedSpanIds(spool.resolve("download-" + System.nanoTime()));
     }
 
     private void runArchiverUntilCommitted(long records) throws Exception {
