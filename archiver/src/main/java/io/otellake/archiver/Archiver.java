@@ -102,6 +102,10 @@ public final class Archiver implements Runnable, AutoCloseable {
     private static final long MAX_BACKOFF_MS = 30_000;
     /** How long to wait for Kafka's answer to where a partition's log starts or ends. */
     private static final Duration OFFSETS_TIMEOUT = Duration.ofSeconds(5);
+    /** How often the consumer lag gauges are refreshed, and how long Kafka may take to answer. */
+    private static final Duration LAG_REFRESH = Duration.ofSeconds(5);
+
+    private static final Duration LAG_TIMEOUT = Duration.ofSeconds(1);
 
     private final ArchiverConfig config;
     private final String root;
@@ -131,6 +135,8 @@ public final class Archiver implements Runnable, AutoCloseable {
     private final ArchiverMetrics metrics = new ArchiverMetrics();
     private @Nullable HttpServer metricsServer;
     private long bufferedBytes;
+    /** When the lag gauges were last refreshed ({@link System#nanoTime()}); far enough back to refresh at once. */
+    private long lagRefreshed = System.nanoTime() - LAG_REFRESH.toNanos();
     /** Names this batch's files apart from every other batch's, a replay of the same offsets included. */
     private String batchId = newBatchId();
 
@@ -253,9 +259,7 @@ public final class Archiver implements Runnable, AutoCloseable {
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     accept(record);
                 }
-                for (TopicPartition tp : consumer.assignment()) {
-                    consumer.currentLag(tp).ifPresent(lag -> metrics.lag(tp, lag));
-                }
+                refreshLag();
                 if (dueForFlush()) {
                     flushOrRecover();
                 }
@@ -622,6 +626,42 @@ public final class Archiver implements Runnable, AutoCloseable {
             backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
             log.error("cannot recover {} yet, retrying in {} ms: {}", unrecovered, backoffMs, e.getMessage());
             sleep(backoffMs);
+        }
+    }
+
+    /**
+     * Publishes each assigned partition's lag, the records in Kafka that are not archived and committed yet: the end of
+     * its log minus its committed offset (its log start when it has none), asked of Kafka every {@link #LAG_REFRESH}.
+     * Not the consumer's own lag, measured from its position: a partition paused while S3 fails is not fetched, so that
+     * lag would stand still however many records arrive. When Kafka does not answer in time the gauges keep their last
+     * values.
+     */
+    private void refreshLag() {
+        long now = System.nanoTime();
+        Set<TopicPartition> assigned = consumer.assignment();
+        if (now - lagRefreshed < LAG_REFRESH.toNanos() || assigned.isEmpty()) {
+            return;
+        }
+        lagRefreshed = now;
+        try {
+            Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, LAG_TIMEOUT);
+            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(assigned, LAG_TIMEOUT);
+            Set<TopicPartition> uncommitted = new HashSet<>(assigned);
+            uncommitted.removeIf(tp -> committed.get(tp) != null);
+            Map<TopicPartition, Long> starts =
+                    uncommitted.isEmpty() ? Map.of() : consumer.beginningOffsets(uncommitted, LAG_TIMEOUT);
+            for (TopicPartition tp : assigned) {
+                OffsetAndMetadata done = committed.get(tp);
+                Long from = done != null ? Long.valueOf(done.offset()) : starts.get(tp);
+                Long end = ends.get(tp);
+                if (from != null && end != null) {
+                    metrics.lag(tp, Math.max(0, end - from));
+                }
+            }
+        } catch (WakeupException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            log.debug("consumer lag not refreshed: {}", e.getMessage());
         }
     }
 

@@ -73,7 +73,7 @@ final class ArchiverMetrics {
         add(expired, partitionLabels(tp), records);
     }
 
-    /** Records behind the end of a partition, as the consumer last saw it. */
+    /** Records of a partition in Kafka not archived and committed yet: its log end minus its committed offset. */
     void lag(TopicPartition tp, long records) {
         lag.put(partitionLabels(tp), records);
     }
@@ -171,8 +171,10 @@ final class ArchiverMetrics {
                 "counter",
                 "bytes deleted by retention",
                 retentionBytes);
-        out.append("# HELP otel_lake_archiver_consumer_lag records not yet consumed, per Kafka partition\n"
-                + "# TYPE otel_lake_archiver_consumer_lag gauge\n");
+        out.append(
+                "# HELP otel_lake_archiver_consumer_lag records in Kafka not yet archived and committed (log end minus"
+                        + " committed offset), per Kafka partition\n"
+                        + "# TYPE otel_lake_archiver_consumer_lag gauge\n");
         lag.forEach((labels, value) -> out.append("otel_lake_archiver_consumer_lag{")
                 .append(labels)
                 .append("} ")
