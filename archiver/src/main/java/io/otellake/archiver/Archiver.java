@@ -84,7 +84,9 @@ import software.amazon.awssdk.core.exception.SdkException;
  * archiver's clock goes to {@code <prefix>/_quarantine/<signal>/tenant=<tenant>/}, never to an hour that has not
  * happened yet; so does a row whose unsigned OTLP time is 2^63 ns or more, negative as a Java {@code long}, and a row
  * without any time (a span starting at 0, a log record or data point whose time and fallback time are both 0), which
- * has no hour and, filed under 1970, would be deleted by the next retention run. Late rows go to their own event hour,
+ * has no hour and, filed under 1970, would be deleted by the next retention run; and so does a row whose hour the
+ * tenant's retention has already expired (see {@link RetentionPolicy#hourExpired}), which the next retention run would
+ * delete as well: a clock far off, or milliseconds sent as nanoseconds. Other late rows go to their own event hour,
  * however late.
  *
  * <p><b>Records Kafka dropped first</b> (its retention passed before any archiver uploaded them: this one was behind,
@@ -108,6 +110,7 @@ public final class Archiver implements Runnable, AutoCloseable {
     private static final Duration LAG_TIMEOUT = Duration.ofSeconds(1);
 
     private final ArchiverConfig config;
+    private final RetentionPolicy retention;
     private final String root;
     private final LakeLayout layout;
     private final S3Store store;
@@ -159,8 +162,15 @@ public final class Archiver implements Runnable, AutoCloseable {
 
     private record DeadLetterFor(TopicPartition source, DeadLetter letter) {}
 
+    /** An archiver for a lake whose tenants keep their data {@link RetentionPolicy#DEFAULT 90 days}. */
     public Archiver(ArchiverConfig config) {
+        this(config, RetentionPolicy.DEFAULT);
+    }
+
+    /** @param retention the lake's retention: rows of an hour it has already expired go to quarantine */
+    Archiver(ArchiverConfig config, RetentionPolicy retention) {
         this.config = config;
+        this.retention = retention;
         this.spool = SpoolFolder.claim(config.spoolDir());
         this.layout = config.layout();
         this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
@@ -315,15 +325,25 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
         TenantId owner = tenant;
         long now = System.nanoTime();
-        long futureLimit =
-                System.currentTimeMillis() * 1_000_000L + config.maxFuture().toNanos();
+        long clockNanos = System.currentTimeMillis() * 1_000_000L;
+        long futureLimit = clockNanos + config.maxFuture().toNanos();
         for (FlatRow row : rows) {
-            String directory;
             // OTLP times are unsigned: from 2^63 ns on (year 2262) they read as negative longs, and are future too.
-            // A row without any time (0) has no hour: filed under 1970, the next retention run would delete it.
-            if (row.eventTimeNanos() == 0 || Long.compareUnsigned(row.eventTimeNanos(), futureLimit) > 0) {
+            // A row without any time (0) has no hour, and one whose hour the tenant's retention has already expired
+            // (milliseconds sent as nanoseconds land in 1970, say): filed there, the next retention run would delete
+            // them, unseen.
+            String quarantine = null;
+            if (row.eventTimeNanos() == 0) {
+                quarantine = ArchiverMetrics.NO_TIME;
+            } else if (Long.compareUnsigned(row.eventTimeNanos(), futureLimit) > 0) {
+                quarantine = ArchiverMetrics.FUTURE;
+            } else if (retention.hourExpired(owner.value(), row.eventTimeNanos(), clockNanos)) {
+                quarantine = ArchiverMetrics.PAST_RETENTION;
+            }
+            String directory;
+            if (quarantine != null) {
                 quarantinedRows.incrementAndGet();
-                metrics.quarantined(signal.pathSegment(), 1);
+                metrics.quarantined(signal.pathSegment(), quarantine, 1);
                 directory = root + "_quarantine/" + signal.pathSegment() + "/tenant=" + owner.value() + "/";
             } else {
                 directory = layout.partitionPrefix(Partition.of(signal, owner, row.eventTimeNanos()));

@@ -23,6 +23,7 @@ public final class ArchiverMain {
         Map<String, Duration> retentionTenants;
         Duration retentionInterval;
         boolean retentionEnabled;
+        RetentionPolicy retentionPolicy;
         try {
             config = ArchiverConfig.fromEnvironment(System.getenv());
             compaction = CompactionConfig.fromEnvironment(System.getenv());
@@ -30,6 +31,7 @@ public final class ArchiverMain {
             retentionTenants = Retention.parseOverrides(System.getenv(Retention.ENV_TENANTS));
             retentionInterval = Retention.parseInterval(System.getenv(Retention.ENV_INTERVAL));
             retentionEnabled = Retention.parseEnabled(System.getenv(Retention.ENV_ENABLED));
+            retentionPolicy = new RetentionPolicy(retentionDefault, retentionTenants);
         } catch (IllegalArgumentException e) {
             log.error("invalid configuration: {}", e.getMessage());
             System.exit(2);
@@ -45,7 +47,9 @@ public final class ArchiverMain {
                 retentionInterval);
         Archiver archiver;
         try {
-            archiver = new Archiver(config);
+            // The retention settings hold also where retention runs in another archiver (ENABLED=false here): rows
+            // of an hour they have expired are quarantined rather than filed where that archiver deletes them.
+            archiver = new Archiver(config, retentionPolicy);
             archiver.prepare();
         } catch (RuntimeException e) {
             // S3 unreachable, the metrics port taken or the spool folder not writable: the message says which

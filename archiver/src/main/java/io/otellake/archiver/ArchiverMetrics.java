@@ -56,8 +56,14 @@ final class ArchiverMetrics {
         add(deadLetters, "topic=\"" + topic + "\"", 1);
     }
 
-    void quarantined(String signal, long rowCount) {
-        add(quarantined, "signal=\"" + signal + "\"", rowCount);
+    /** Why rows went to quarantine: the {@code reason} label. */
+    static final String FUTURE = "future";
+
+    static final String NO_TIME = "no_time";
+    static final String PAST_RETENTION = "past_retention";
+
+    void quarantined(String signal, String reason, long rowCount) {
+        add(quarantined, "signal=\"" + signal + "\",reason=\"" + reason + "\"", rowCount);
     }
 
     void recovered() {
@@ -114,7 +120,8 @@ final class ArchiverMetrics {
                 out,
                 "otel_lake_archiver_quarantined_rows_total",
                 "counter",
-                "rows too far in the future or without any time, written to _quarantine",
+                "rows too far in the future, without any time, or of an hour already past the tenant's retention,"
+                        + " written to _quarantine",
                 quarantined);
         out.append(
                         "# HELP otel_lake_archiver_recovered_batches_total uncommitted batches found before consuming:"

@@ -74,8 +74,7 @@ final class Retention {
 
     private final S3Store store;
     private final String root;
-    private final Duration defaultRetention;
-    private final Map<String, Duration> overrides;
+    private final RetentionPolicy policy;
     private final Clock clock;
 
     /** What one run deleted, and how many folders it left alone because their names do not parse. */
@@ -90,12 +89,7 @@ final class Retention {
             S3Store store, LakeLayout layout, Duration defaultRetention, Map<String, Duration> overrides, Clock clock) {
         this.store = Objects.requireNonNull(store, "store");
         this.root = layout.prefix().isEmpty() ? "" : layout.prefix() + "/";
-        this.defaultRetention = requireRetention(defaultRetention, "the default retention (" + ENV_DEFAULT + ")");
-        for (Map.Entry<String, Duration> e : overrides.entrySet()) {
-            TenantId.of(e.getKey());
-            requireRetention(e.getValue(), "the retention of tenant '" + e.getKey() + "' (" + ENV_TENANTS + ")");
-        }
-        this.overrides = Map.copyOf(overrides);
+        this.policy = new RetentionPolicy(defaultRetention, overrides);
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -207,7 +201,7 @@ final class Retention {
 
     /** How long the tenant keeps its data. */
     Duration retentionOf(String tenant) {
-        return overrides.getOrDefault(tenant, defaultRetention);
+        return policy.of(tenant);
     }
 
     private static Optional<String> tenant(String folder, String parent, Tally tally) {
@@ -342,7 +336,7 @@ final class Retention {
         return requireRetention(retention, what);
     }
 
-    private static Duration requireRetention(Duration retention, String what) {
+    static Duration requireRetention(Duration retention, String what) {
         Objects.requireNonNull(retention, what);
         if (retention.compareTo(MIN_RETENTION) < 0) {
             throw new IllegalArgumentException(

@@ -139,7 +139,11 @@ class ArchiverIT {
     }
 
     private void startArchiver(ArchiverConfig config) {
-        archiver = new Archiver(config);
+        startArchiver(config, RetentionPolicy.DEFAULT);
+    }
+
+    private void startArchiver(ArchiverConfig config, RetentionPolicy retention) {
+        archiver = new Archiver(config, retention);
         archiver.prepare();
         loop = new Thread(archiver, "archiver-under-test");
         loop.start();
@@ -608,6 +612,57 @@ class ArchiverIT {
             assertThat(rs.getObject(3)).isNull();
             assertThat(rs.next()).isFalse();
         }
+    }
+
+    @Test
+    void rowsOfAnHourPastTheTenantsRetentionAreQuarantinedNotFiledWhereRetentionDeletesThem() throws Exception {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        Set<String> kept = new HashSet<>();
+        Set<String> expired = new HashSet<>();
+        // acme keeps the default 90 days; brief keeps 2 hours
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("late", now - 80 * 24 * HOUR_NANOS, 2, kept).toByteArray());
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("too-late", now - 100 * 24 * HOUR_NANOS, 1, expired)
+                        .toByteArray());
+        // milliseconds sent as nanoseconds: 1970-01-01T00:29
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("millis", System.currentTimeMillis(), 1, expired).toByteArray());
+        send(traces, 0, "brief", traceRequest("now", now, 1, kept).toByteArray());
+        send(
+                traces,
+                0,
+                "brief",
+                traceRequest("hours-ago", now - 5 * HOUR_NANOS, 2, expired).toByteArray());
+        startArchiver(config(), new RetentionPolicy(Duration.ofDays(90), Map.of("brief", Duration.ofHours(2))));
+
+        awaitCommitted(traces, 5);
+        assertThat(archiver.quarantinedRows()).isEqualTo(4);
+        assertThat(archiver.rowsArchived()).isEqualTo(7);
+        assertThat(listKeys("lake/traces/"))
+                .hasSize(2)
+                .anyMatch(k -> k.startsWith("lake/traces/tenant=acme/dt="
+                        + Instant.ofEpochSecond(0, now - 80 * 24 * HOUR_NANOS)
+                                .toString()
+                                .substring(0, 10)
+                        + "/"))
+                .anyMatch(k -> k.startsWith("lake/traces/tenant=brief/"));
+        assertThat(listKeys("lake/_quarantine/traces/"))
+                .hasSize(2)
+                .anyMatch(k -> k.startsWith("lake/_quarantine/traces/tenant=acme/"))
+                .anyMatch(k -> k.startsWith("lake/_quarantine/traces/tenant=brief/"));
+        assertThat(quarantinedSpanIds()).containsExactlyInAnyOrderElementsOf(expired);
+        assertThat(archiver.metrics().scrape())
+                .contains("otel_lake_archiver_quarantined_rows_total{signal=\"traces\",reason=\"past_retention\"} 4\n");
     }
 
     @Test
