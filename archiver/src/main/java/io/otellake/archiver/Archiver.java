@@ -78,7 +78,8 @@ import software.amazon.awssdk.core.exception.SdkException;
  *
  * <p><b>Poison records</b> (no, several or an invalid tenant header, undecodable protobuf, a request that cannot be
  * flattened) are written to {@code <prefix>/_deadletter/topic=<topic>/partition=<p>/<offset>.json} with the reason, the
- * tenant when known and the raw bytes, counted, and committed past; they never stop the archiver nor loop.
+ * tenant when known, the tenant headers as sent and the raw bytes, counted, and committed past; they never stop the
+ * archiver nor loop.
  *
  * <p><b>Future rows</b>: a row whose event time is more than {@link ArchiverConfig#maxFuture()} ahead of this
  * archiver's clock goes to {@code <prefix>/_quarantine/<signal>/tenant=<tenant>/}, never to an hour that has not

@@ -393,6 +393,10 @@ class ArchiverIT {
                 json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "1.json"))
                         .asByteArray());
         assertThat(badTenant.get("tenant").isNull()).isTrue();
+        assertThat(badTenant.get("tenant_headers").toString())
+                .as("the header as sent, to replay the record under the right tenant")
+                .isEqualTo("[\"../evil\"]");
+        assertThat(noTenant.get("tenant_headers").toString()).isEqualTo("[]");
         assertThat(badTenant.get("offset").asLong()).isEqualTo(1);
         com.fasterxml.jackson.databind.JsonNode undecodable =
                 json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "2.json"))
@@ -403,11 +407,12 @@ class ArchiverIT {
         assertThat(java.util.Base64.getDecoder()
                         .decode(undecodable.get("value_base64").asText()))
                 .isEqualTo(garbage);
-        assertThat(json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "4.json"))
-                                .asByteArray())
-                        .get("reason")
-                        .asText())
+        com.fasterxml.jackson.databind.JsonNode noValue =
+                json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "4.json"))
+                        .asByteArray());
+        assertThat(noValue.get("reason").asText())
                 .isEqualTo("the " + OtlpTopics.TENANT_HEADER + " header has no value");
+        assertThat(noValue.get("tenant_headers").toString()).isEqualTo("[null]");
     }
 
     @Test
@@ -437,6 +442,7 @@ class ArchiverIT {
         assertThat(letter.get("reason").asText())
                 .isEqualTo(OtlpTopics.TENANT_HEADER + " header must be sent once; got 2 of them");
         assertThat(letter.get("tenant").isNull()).isTrue();
+        assertThat(letter.get("tenant_headers").toString()).isEqualTo("[\"acme\",\"globex\"]");
         assertThat(letter.get("offset").asLong()).isZero();
     }
 
