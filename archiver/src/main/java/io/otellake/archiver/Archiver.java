@@ -561,14 +561,14 @@ public final class Archiver implements Runnable, AutoCloseable {
         return file.signal == Signal.TRACES ? TraceIndex.indexKey(root, file.objectKey()) : null;
     }
 
-    /** Uploads a file and, for a span partition's file, its trace index file. */
+    /**
+     * Uploads a file and, for a span partition's file, its trace index file. Each object carries its own row count in
+     * its {@code otel-lake-rows} metadata, and the Kafka partition and offsets of the rows it was made of.
+     */
     private void upload(HourFile file) {
         String key = file.objectKey();
-        long started = System.nanoTime();
-        Map<String, String> metadata = Map.of(
-                "otel-lake-rows", Integer.toString(file.rowCount()),
-                "otel-lake-source", file.source.toString(),
-                "otel-lake-offsets", file.firstOffset + "-" + file.lastOffset);
+        String source = file.source.toString();
+        String offsets = file.firstOffset + "-" + file.lastOffset;
         Path local = null;
         try {
             // A short name of its own, not one made of the key: a key holds the topic (up to 249 characters) and the
@@ -578,13 +578,19 @@ public final class Archiver implements Runnable, AutoCloseable {
             List<org.apache.avro.generic.GenericRecord> rows = file.sortedRows();
             ParquetFiles.write(file.signal, rows, local, config.rowGroupBytes(), ParquetFiles.ZSTD_LEVEL);
             long size = Files.size(local);
-            store.put(key, local, metadata);
+            // the upload alone: sorting and encoding are the archiver's CPU, not S3's latency
+            long started = System.nanoTime();
+            store.put(key, local, metadata(file.rowCount(), source, offsets));
             metrics.uploaded(
                     file.signal.pathSegment(), file.tenant.value(), file.rowCount(), size, System.nanoTime() - started);
             String indexKey = indexKey(file);
             if (indexKey != null) {
-                TraceIndex.write(TraceIndex.entries(rows), local);
-                store.put(indexKey, local, metadata);
+                List<org.apache.avro.generic.GenericRecord> entries = TraceIndex.entries(rows);
+                TraceIndex.write(entries, local);
+                long indexSize = Files.size(local);
+                started = System.nanoTime();
+                store.put(indexKey, local, metadata(entries.size(), source, offsets));
+                metrics.uploadedIndex(file.tenant.value(), indexSize, System.nanoTime() - started);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + local + " for " + key + " failed", e);
@@ -597,6 +603,13 @@ public final class Archiver implements Runnable, AutoCloseable {
                 log.warn("could not delete spool file {}: {}", local, e.getMessage());
             }
         }
+    }
+
+    private static Map<String, String> metadata(int rows, String source, String offsets) {
+        return Map.of(
+                "otel-lake-rows", Integer.toString(rows),
+                "otel-lake-source", source,
+                "otel-lake-offsets", offsets);
     }
 
     private void clearBatch() {

@@ -42,10 +42,25 @@ final class ArchiverMetrics {
     private final LongAdder uploadNanos = new LongAdder();
     private final LongAdder uploads = new LongAdder();
 
-    /** A Parquet file was uploaded to a tenant's hour partition or quarantine. */
+    /** The {@code signal} label of trace index files, in the files and bytes counters. */
+    static final String TRACE_INDEX = "trace_index";
+
+    /** A Parquet file was uploaded to a tenant's hour partition or quarantine, in {@code nanos} (the PUT alone). */
     void uploaded(String signal, String tenant, long rowCount, long byteCount, long nanos) {
         String labels = "signal=\"" + signal + "\",tenant=\"" + tenantLabel(tenant) + "\"";
         add(rows, labels, rowCount);
+        upload(labels, byteCount, nanos);
+    }
+
+    /**
+     * A trace index file was uploaded beside a span file: counted in files and bytes (the lake's objects and storage)
+     * under signal {@value #TRACE_INDEX}, and in the upload time, but not in rows, which count telemetry.
+     */
+    void uploadedIndex(String tenant, long byteCount, long nanos) {
+        upload("signal=\"" + TRACE_INDEX + "\",tenant=\"" + tenantLabel(tenant) + "\"", byteCount, nanos);
+    }
+
+    private void upload(String labels, long byteCount, long nanos) {
         add(files, labels, 1);
         add(bytes, labels, byteCount);
         uploadNanos.add(nanos);
@@ -108,8 +123,18 @@ final class ArchiverMetrics {
     String scrape() {
         StringBuilder out = new StringBuilder();
         family(out, "otel_lake_archiver_rows_total", "counter", "rows written to Parquet files on S3", rows);
-        family(out, "otel_lake_archiver_files_total", "counter", "Parquet files uploaded to S3", files);
-        family(out, "otel_lake_archiver_bytes_total", "counter", "bytes of Parquet files uploaded to S3", bytes);
+        family(
+                out,
+                "otel_lake_archiver_files_total",
+                "counter",
+                "Parquet files uploaded to S3, trace index files under signal trace_index",
+                files);
+        family(
+                out,
+                "otel_lake_archiver_bytes_total",
+                "counter",
+                "bytes of Parquet files uploaded to S3, trace index files under signal trace_index",
+                bytes);
         family(
                 out,
                 "otel_lake_archiver_dead_letters_total",
@@ -141,7 +166,8 @@ final class ArchiverMetrics {
                 "counter",
                 "offsets whose records left Kafka (its retention) before they were archived: lost",
                 expired);
-        out.append("# HELP otel_lake_archiver_upload_seconds time to write and upload one Parquet file\n"
+        out.append("# HELP otel_lake_archiver_upload_seconds time of the S3 upload of one Parquet file (a signal's"
+                        + " or a trace index file), without writing it\n"
                         + "# TYPE otel_lake_archiver_upload_seconds summary\n")
                 .append("otel_lake_archiver_upload_seconds_sum ")
                 .append(uploadNanos.sum() / 1e9)

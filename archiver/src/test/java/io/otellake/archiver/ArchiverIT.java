@@ -702,12 +702,27 @@ class ArchiverIT {
             }
             return body[0].contains("otel_lake_archiver_consumer_lag{topic=\"" + traces + "\",partition=\"0\"} 0\n");
         });
+        String spanFile = listKeys("lake/traces/").get(0);
+        String indexFile = listKeys("lake/_index/traces/").get(0);
+        long spanBytes = s3.headObject(b -> b.bucket(bucket).key(spanFile)).contentLength();
+        long indexBytes = s3.headObject(b -> b.bucket(bucket).key(indexFile)).contentLength();
         assertThat(body[0])
                 .contains("otel_lake_archiver_rows_total{signal=\"traces\",tenant=\"acme\"} 20\n")
+                .doesNotContain("otel_lake_archiver_rows_total{signal=\"trace_index\"")
                 .contains("otel_lake_archiver_files_total{signal=\"traces\",tenant=\"acme\"} 1\n")
+                .contains("otel_lake_archiver_files_total{signal=\"trace_index\",tenant=\"acme\"} 1\n")
+                .contains("otel_lake_archiver_bytes_total{signal=\"traces\",tenant=\"acme\"} " + spanBytes + "\n")
+                .contains("otel_lake_archiver_bytes_total{signal=\"trace_index\",tenant=\"acme\"} " + indexBytes + "\n")
                 .contains("otel_lake_archiver_dead_letters_total{topic=\"" + traces + "\"} 1\n")
-                .contains("otel_lake_archiver_upload_seconds_count 1\n")
-                .containsPattern("otel_lake_archiver_bytes_total\\{signal=\"traces\",tenant=\"acme\"} [1-9][0-9]*\n");
+                .as("one upload each of the span file and its index file")
+                .contains("otel_lake_archiver_upload_seconds_count 2\n");
+        // each object counts its own rows: 20 spans, and one index row per trace (a trace per request)
+        assertThat(s3.headObject(b -> b.bucket(bucket).key(spanFile)).metadata())
+                .containsEntry("otel-lake-rows", "20")
+                .containsEntry("otel-lake-offsets", "0-3");
+        assertThat(s3.headObject(b -> b.bucket(bucket).key(indexFile)).metadata())
+                .containsEntry("otel-lake-rows", "4")
+                .containsEntry("otel-lake-offsets", "0-3");
     }
 
     // --- helpers
