@@ -37,7 +37,9 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
@@ -61,7 +63,10 @@ import software.amazon.awssdk.core.exception.SdkException;
  *   <li>then the objects are uploaded, then the offsets are committed;
  *   <li>before a partition is consumed (at start-up, on assignment, and after any failed flush), its manifest is
  *       compared with the committed offset: if the committed offset does not cover the manifest's batch, the objects
- *       the manifest lists are deleted, then consumption resumes from the committed offset and rewrites them.
+ *       the manifest lists are deleted, then consumption resumes from the committed offset and rewrites them. When
+ *       Kafka no longer has some of the batch's records (its retention passed while the batch stayed uncommitted), no
+ *       object holding one of them is deleted: a complete batch is kept and committed, and of an incomplete one the
+ *       loss is reported (see {@link PartitionRecovery}).
  * </ol>
  *
  * So a crash at any point (before, during or after the uploads, before or after the commit), a failed upload, a lost
@@ -73,14 +78,22 @@ import software.amazon.awssdk.core.exception.SdkException;
  *
  * <p><b>Poison records</b> (no, several or an invalid tenant header, undecodable protobuf, a request that cannot be
  * flattened) are written to {@code <prefix>/_deadletter/topic=<topic>/partition=<p>/<offset>.json} with the reason, the
- * tenant when known and the raw bytes, counted, and committed past; they never stop the archiver nor loop.
+ * tenant when known, the tenant headers as sent and the raw bytes, counted, and committed past; they never stop the
+ * archiver nor loop.
  *
  * <p><b>Future rows</b>: a row whose event time is more than {@link ArchiverConfig#maxFuture()} ahead of this
  * archiver's clock goes to {@code <prefix>/_quarantine/<signal>/tenant=<tenant>/}, never to an hour that has not
  * happened yet; so does a row whose unsigned OTLP time is 2^63 ns or more, negative as a Java {@code long}, and a row
  * without any time (a span starting at 0, a log record or data point whose time and fallback time are both 0), which
- * has no hour and, filed under 1970, would be deleted by the next retention run. Late rows go to their own event hour,
+ * has no hour and, filed under 1970, would be deleted by the next retention run; and so does a row whose hour the
+ * tenant's retention has already expired (see {@link RetentionPolicy#hourExpired}), which the next retention run would
+ * delete as well: a clock far off, or milliseconds sent as nanoseconds. Other late rows go to their own event hour,
  * however late.
+ *
+ * <p><b>Records Kafka dropped first</b> (its retention passed before any archiver uploaded them: this one was behind,
+ * down or paused by S3 for longer) are lost; that is never silent. The consumer has no automatic offset reset, and when
+ * recovery or a fetch finds the offset to consume below the partition's log start, the offsets in between are logged
+ * as an error and counted ({@code otel_lake_archiver_records_expired_total}), and consumption goes on at the log start.
  *
  * <p><b>S3 failures</b>: the batch is dropped from memory, the partitions are recovered as above (which waits until
  * S3 answers, retrying after a growing pause of 1 s to 30 s) and consumed again. Memory stays bounded by the file
@@ -90,8 +103,15 @@ public final class Archiver implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Archiver.class);
     private static final Duration POLL = Duration.ofMillis(200);
     private static final long MAX_BACKOFF_MS = 30_000;
+    /** How long to wait for Kafka's answer to where a partition's log starts or ends. */
+    private static final Duration OFFSETS_TIMEOUT = Duration.ofSeconds(5);
+    /** How often the consumer lag gauges are refreshed, and how long Kafka may take to answer. */
+    private static final Duration LAG_REFRESH = Duration.ofSeconds(5);
+
+    private static final Duration LAG_TIMEOUT = Duration.ofSeconds(1);
 
     private final ArchiverConfig config;
+    private final RetentionPolicy retention;
     private final String root;
     private final LakeLayout layout;
     private final S3Store store;
@@ -115,9 +135,12 @@ public final class Archiver implements Runnable, AutoCloseable {
     private final AtomicLong quarantinedRows = new AtomicLong();
     private final AtomicLong recoveredBatches = new AtomicLong();
     private final AtomicLong lostBatches = new AtomicLong();
+    private final AtomicLong expiredRecords = new AtomicLong();
     private final ArchiverMetrics metrics = new ArchiverMetrics();
     private @Nullable HttpServer metricsServer;
     private long bufferedBytes;
+    /** When the lag gauges were last refreshed ({@link System#nanoTime()}); far enough back to refresh at once. */
+    private long lagRefreshed = System.nanoTime() - LAG_REFRESH.toNanos();
     /** Names this batch's files apart from every other batch's, a replay of the same offsets included. */
     private String batchId = newBatchId();
 
@@ -140,8 +163,15 @@ public final class Archiver implements Runnable, AutoCloseable {
 
     private record DeadLetterFor(TopicPartition source, DeadLetter letter) {}
 
+    /** An archiver for a lake whose tenants keep their data {@link RetentionPolicy#DEFAULT 90 days}. */
     public Archiver(ArchiverConfig config) {
+        this(config, RetentionPolicy.DEFAULT);
+    }
+
+    /** @param retention the lake's retention: rows of an hour it has already expired go to quarantine */
+    Archiver(ArchiverConfig config, RetentionPolicy retention) {
         this.config = config;
+        this.retention = retention;
         this.spool = SpoolFolder.claim(config.spoolDir());
         this.layout = config.layout();
         this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
@@ -154,7 +184,10 @@ public final class Archiver implements Runnable, AutoCloseable {
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // Never let the consumer move its position by itself: a reset to the log start would skip, silently,
+        // records that expired from Kafka before they were archived. Recovery seeks every partition before it is
+        // consumed, and an offset out of range is handled in expired().
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "200");
         // Uploads run between polls; leave room for a batch of several files on a slow S3 (each call is bounded by
         // the S3 client's timeouts) before the group considers this archiver dead.
@@ -224,13 +257,20 @@ public final class Archiver implements Runnable, AutoCloseable {
                     polling = true;
                 } catch (WakeupException e) {
                     break;
+                } catch (OffsetOutOfRangeException e) {
+                    expired(e.offsetOutOfRangePartitions());
+                    continue;
+                } catch (NoOffsetForPartitionException e) {
+                    // Partitions just assigned have no position until recovery seeks them: poll asks for one anyway.
+                    Set<TopicPartition> unsought = new HashSet<>(e.partitions());
+                    unsought.removeAll(unrecovered);
+                    markUnrecovered(unsought);
+                    continue;
                 }
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     accept(record);
                 }
-                for (TopicPartition tp : consumer.assignment()) {
-                    consumer.currentLag(tp).ifPresent(lag -> metrics.lag(tp, lag));
-                }
+                refreshLag();
                 if (dueForFlush()) {
                     flushOrRecover();
                 }
@@ -286,15 +326,25 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
         TenantId owner = tenant;
         long now = System.nanoTime();
-        long futureLimit =
-                System.currentTimeMillis() * 1_000_000L + config.maxFuture().toNanos();
+        long clockNanos = System.currentTimeMillis() * 1_000_000L;
+        long futureLimit = clockNanos + config.maxFuture().toNanos();
         for (FlatRow row : rows) {
-            String directory;
             // OTLP times are unsigned: from 2^63 ns on (year 2262) they read as negative longs, and are future too.
-            // A row without any time (0) has no hour: filed under 1970, the next retention run would delete it.
-            if (row.eventTimeNanos() == 0 || Long.compareUnsigned(row.eventTimeNanos(), futureLimit) > 0) {
+            // A row without any time (0) has no hour, and one whose hour the tenant's retention has already expired
+            // (milliseconds sent as nanoseconds land in 1970, say): filed there, the next retention run would delete
+            // them, unseen.
+            String quarantine = null;
+            if (row.eventTimeNanos() == 0) {
+                quarantine = ArchiverMetrics.NO_TIME;
+            } else if (Long.compareUnsigned(row.eventTimeNanos(), futureLimit) > 0) {
+                quarantine = ArchiverMetrics.FUTURE;
+            } else if (retention.hourExpired(owner.value(), row.eventTimeNanos(), clockNanos)) {
+                quarantine = ArchiverMetrics.PAST_RETENTION;
+            }
+            String directory;
+            if (quarantine != null) {
                 quarantinedRows.incrementAndGet();
-                metrics.quarantined(signal.pathSegment(), 1);
+                metrics.quarantined(signal.pathSegment(), quarantine, 1);
                 directory = root + "_quarantine/" + signal.pathSegment() + "/tenant=" + owner.value() + "/";
             } else {
                 directory = layout.partitionPrefix(Partition.of(signal, owner, row.eventTimeNanos()));
@@ -511,14 +561,14 @@ public final class Archiver implements Runnable, AutoCloseable {
         return file.signal == Signal.TRACES ? TraceIndex.indexKey(root, file.objectKey()) : null;
     }
 
-    /** Uploads a file and, for a span partition's file, its trace index file. */
+    /**
+     * Uploads a file and, for a span partition's file, its trace index file. Each object carries its own row count in
+     * its {@code otel-lake-rows} metadata, and the Kafka partition and offsets of the rows it was made of.
+     */
     private void upload(HourFile file) {
         String key = file.objectKey();
-        long started = System.nanoTime();
-        Map<String, String> metadata = Map.of(
-                "otel-lake-rows", Integer.toString(file.rowCount()),
-                "otel-lake-source", file.source.toString(),
-                "otel-lake-offsets", file.firstOffset + "-" + file.lastOffset);
+        String source = file.source.toString();
+        String offsets = file.firstOffset + "-" + file.lastOffset;
         Path local = null;
         try {
             // A short name of its own, not one made of the key: a key holds the topic (up to 249 characters) and the
@@ -528,13 +578,19 @@ public final class Archiver implements Runnable, AutoCloseable {
             List<org.apache.avro.generic.GenericRecord> rows = file.sortedRows();
             ParquetFiles.write(file.signal, rows, local, config.rowGroupBytes(), ParquetFiles.ZSTD_LEVEL);
             long size = Files.size(local);
-            store.put(key, local, metadata);
+            // the upload alone: sorting and encoding are the archiver's CPU, not S3's latency
+            long started = System.nanoTime();
+            store.put(key, local, metadata(file.rowCount(), source, offsets));
             metrics.uploaded(
                     file.signal.pathSegment(), file.tenant.value(), file.rowCount(), size, System.nanoTime() - started);
             String indexKey = indexKey(file);
             if (indexKey != null) {
-                TraceIndex.write(TraceIndex.entries(rows), local);
-                store.put(indexKey, local, metadata);
+                List<org.apache.avro.generic.GenericRecord> entries = TraceIndex.entries(rows);
+                TraceIndex.write(entries, local);
+                long indexSize = Files.size(local);
+                started = System.nanoTime();
+                store.put(indexKey, local, metadata(entries.size(), source, offsets));
+                metrics.uploadedIndex(file.tenant.value(), indexSize, System.nanoTime() - started);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + local + " for " + key + " failed", e);
@@ -547,6 +603,13 @@ public final class Archiver implements Runnable, AutoCloseable {
                 log.warn("could not delete spool file {}: {}", local, e.getMessage());
             }
         }
+    }
+
+    private static Map<String, String> metadata(int rows, String source, String offsets) {
+        return Map.of(
+                "otel-lake-rows", Integer.toString(rows),
+                "otel-lake-source", source,
+                "otel-lake-offsets", offsets);
     }
 
     private void clearBatch() {
@@ -600,18 +663,151 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
     }
 
-    /** Recovers a partition (see {@link PartitionRecovery}), counting and logging a batch it cleaned up. */
+    /**
+     * Publishes each assigned partition's lag, the records in Kafka that are not archived and committed yet: the end of
+     * its log minus its committed offset (its log start when it has none), asked of Kafka every {@link #LAG_REFRESH}.
+     * Not the consumer's own lag, measured from its position: a partition paused while S3 fails is not fetched, so that
+     * lag would stand still however many records arrive. When Kafka does not answer in time the gauges keep their last
+     * values.
+     */
+    private void refreshLag() {
+        long now = System.nanoTime();
+        Set<TopicPartition> assigned = consumer.assignment();
+        if (now - lagRefreshed < LAG_REFRESH.toNanos() || assigned.isEmpty()) {
+            return;
+        }
+        lagRefreshed = now;
+        try {
+            Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, LAG_TIMEOUT);
+            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(assigned, LAG_TIMEOUT);
+            Set<TopicPartition> uncommitted = new HashSet<>(assigned);
+            uncommitted.removeIf(tp -> committed.get(tp) != null);
+            Map<TopicPartition, Long> starts =
+                    uncommitted.isEmpty() ? Map.of() : consumer.beginningOffsets(uncommitted, LAG_TIMEOUT);
+            for (TopicPartition tp : assigned) {
+                OffsetAndMetadata done = committed.get(tp);
+                Long from = done != null ? Long.valueOf(done.offset()) : starts.get(tp);
+                Long end = ends.get(tp);
+                if (from != null && end != null) {
+                    metrics.lag(tp, Math.max(0, end - from));
+                }
+            }
+        } catch (WakeupException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            log.debug("consumer lag not refreshed: {}", e.getMessage());
+        }
+    }
+
+    /** Recovers a partition (see {@link PartitionRecovery}), counting and logging an uncommitted batch it found. */
     private void recover(TopicPartition tp) {
-        recovery.recover(tp).ifPresent(m -> {
-            recoveredBatches.incrementAndGet();
-            metrics.recovered();
-            log.warn(
-                    "{}: batch {}..{} was not committed; deleted its {} objects, consuming it again",
-                    tp,
-                    m.firstOffset(),
-                    m.nextOffset() - 1,
-                    m.keys().size());
+        PartitionRecovery.Outcome outcome = recovery.recover(tp);
+        logBatch(tp, outcome);
+        outcome.lostRange().ifPresent(range -> {
+            expiredRecords.addAndGet(range.count());
+            metrics.expired(tp, range.count());
         });
+        outcome.expired().ifPresent(range -> reportExpired(tp, range));
+    }
+
+    private void logBatch(TopicPartition tp, PartitionRecovery.Outcome outcome) {
+        if (outcome.fate() == PartitionRecovery.Fate.COMMITTED) {
+            return;
+        }
+        IntentManifest m = outcome.batch().orElseThrow();
+        recoveredBatches.incrementAndGet();
+        metrics.recovered();
+        switch (outcome.fate()) {
+            case DELETED ->
+                log.warn(
+                        "{}: batch {}..{} was not committed; deleted its {} objects, consuming it again",
+                        tp,
+                        m.firstOffset(),
+                        m.nextOffset() - 1,
+                        m.keys().size());
+            case KEPT ->
+                log.warn(
+                        "{}: batch {}..{} was not committed, and Kafka no longer has its records before offset {}; all its"
+                                + " {} objects are on S3, so the batch is kept and committed",
+                        tp,
+                        m.firstOffset(),
+                        m.nextOffset() - 1,
+                        outcome.logStart(),
+                        m.keys().size());
+            case KEPT_INCOMPLETE ->
+                log.error(
+                        "{}: batch {}..{} was not committed, Kafka no longer has its records before offset {}, and {} of"
+                                + " its objects are not on S3 ({}): {}; kept its {} other objects, deleted {} whose records"
+                                + " are all still in Kafka ({}), consuming again from offset {}",
+                        tp,
+                        m.firstOffset(),
+                        m.nextOffset() - 1,
+                        outcome.logStart(),
+                        outcome.missing().size(),
+                        outcome.missing(),
+                        outcome.lostRange()
+                                .map(r -> "rows of offsets " + r + " that the missing objects held are lost")
+                                .orElse("only trace index files are missing, their spans are on S3"),
+                        outcome.kept().size(),
+                        outcome.deleted().size(),
+                        outcome.deleted(),
+                        outcome.resumeAt());
+            case COMMITTED -> throw new IllegalStateException("unreachable");
+        }
+    }
+
+    /**
+     * Handles partitions whose fetch position Kafka no longer has. Below the log start: the records in between expired
+     * from Kafka before this archiver consumed them (it was behind by more than the topic's retention); they are
+     * reported as lost, and consumption goes on at the log start. Past the log end (a log truncated by an unclean
+     * leader election): consumption goes on at the end, where the next records will be written. When Kafka cannot say
+     * where the log starts and ends, the position is left as it is, and the next poll fails the same way and retries.
+     */
+    private void expired(Map<TopicPartition, Long> positions) {
+        for (Map.Entry<TopicPartition, Long> e : positions.entrySet()) {
+            TopicPartition tp = e.getKey();
+            long position = e.getValue();
+            if (!consumer.assignment().contains(tp) || unrecovered.contains(tp)) {
+                continue; // recovery seeks it before it is consumed
+            }
+            try {
+                long logStart =
+                        consumer.beginningOffsets(List.of(tp), OFFSETS_TIMEOUT).get(tp);
+                long logEnd = consumer.endOffsets(List.of(tp), OFFSETS_TIMEOUT).get(tp);
+                if (position < logStart) {
+                    reportExpired(tp, new PartitionRecovery.OffsetRange(position, logStart));
+                    consumer.seek(tp, logStart);
+                } else if (position > logEnd) {
+                    log.warn(
+                            "{}: offset {} is past the end of the partition's log ({}), which was truncated;"
+                                    + " consuming from its end",
+                            tp,
+                            position,
+                            logEnd);
+                    consumer.seek(tp, logEnd);
+                }
+            } catch (WakeupException ex) {
+                throw ex;
+            } catch (RuntimeException ex) {
+                log.warn(
+                        "{}: offset {} is out of range, and Kafka did not say where the log starts: {}",
+                        tp,
+                        position,
+                        ex.getMessage());
+            }
+        }
+    }
+
+    private void reportExpired(TopicPartition tp, PartitionRecovery.OffsetRange range) {
+        expiredRecords.addAndGet(range.count());
+        metrics.expired(tp, range.count());
+        log.error(
+                "{}: offsets {} ({} records) expired from Kafka before they were archived; they are lost. Consuming"
+                        + " from offset {}",
+                tp,
+                range,
+                range.count(),
+                range.until());
     }
 
     private static void sleep(long ms) {
@@ -650,7 +846,10 @@ public final class Archiver implements Runnable, AutoCloseable {
         return quarantinedRows.get();
     }
 
-    /** Uncommitted batches found and cleaned up since start (after a crash, a failed flush or a lost partition). */
+    /**
+     * Uncommitted batches found before consuming since start (after a crash, a failed flush or a lost partition):
+     * deleted and consumed again, or kept when Kafka no longer had their records.
+     */
     public long recoveredBatches() {
         return recoveredBatches.get();
     }
@@ -658,6 +857,15 @@ public final class Archiver implements Runnable, AutoCloseable {
     /** Batches dropped uncommitted because the group had given their partitions to another consumer (see flush). */
     public long lostBatches() {
         return lostBatches.get();
+    }
+
+    /**
+     * Offsets of records that left Kafka before any archiver uploaded them, since start: below the log start at
+     * recovery or while consuming, and the offsets of an uncommitted batch that Kafka no longer had when some of its
+     * objects were missing (see {@link PartitionRecovery}).
+     */
+    public long expiredRecords() {
+        return expiredRecords.get();
     }
 
     /** Runs {@code hook} on the archiver's thread at each step of every flush; for tests. */

@@ -23,6 +23,7 @@ public final class ArchiverMain {
         Map<String, Duration> retentionTenants;
         Duration retentionInterval;
         boolean retentionEnabled;
+        RetentionPolicy retentionPolicy;
         try {
             config = ArchiverConfig.fromEnvironment(System.getenv());
             compaction = CompactionConfig.fromEnvironment(System.getenv());
@@ -30,6 +31,7 @@ public final class ArchiverMain {
             retentionTenants = Retention.parseOverrides(System.getenv(Retention.ENV_TENANTS));
             retentionInterval = Retention.parseInterval(System.getenv(Retention.ENV_INTERVAL));
             retentionEnabled = Retention.parseEnabled(System.getenv(Retention.ENV_ENABLED));
+            retentionPolicy = new RetentionPolicy(retentionDefault, retentionTenants);
         } catch (IllegalArgumentException e) {
             log.error("invalid configuration: {}", e.getMessage());
             System.exit(2);
@@ -45,7 +47,9 @@ public final class ArchiverMain {
                 retentionInterval);
         Archiver archiver;
         try {
-            archiver = new Archiver(config);
+            // The retention settings hold also where retention runs in another archiver (ENABLED=false here): rows
+            // of an hour they have expired are quarantined rather than filed where that archiver deletes them.
+            archiver = new Archiver(config, retentionPolicy);
             archiver.prepare();
         } catch (RuntimeException e) {
             // S3 unreachable, the metrics port taken or the spool folder not writable: the message says which
@@ -67,10 +71,7 @@ public final class ArchiverMain {
             t.setDaemon(true);
             return t;
         });
-        Retention retention = retentionEnabled
-                ? new Retention(
-                        new S3Store(config), config.layout(), retentionDefault, retentionTenants, Clock.systemUTC())
-                : null;
+        Retention retention = retentionEnabled ? retention(config, retentionDefault, retentionTenants) : null;
         Compactor compactor = compaction.enabled()
                 ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics(), retention)
                 : null;
@@ -109,35 +110,56 @@ public final class ArchiverMain {
                 .addShutdownHook(new Thread(
                         () -> {
                             maintenance.shutdownNow();
-                            releaseLease(maintenance, compactor);
+                            releaseLeases(maintenance, compactor, retention);
                             archiver.close();
                         },
                         "archiver-shutdown"));
         loop.start();
     }
 
+    /** Retention as configured, run only while this archiver holds the retention lease. */
+    private static Retention retention(
+            ArchiverConfig config, Duration defaultRetention, Map<String, Duration> tenants) {
+        S3Store store = new S3Store(config);
+        String root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
+        Lease lease = new Lease(Lease.Kind.RETENTION, store, root, Lease.ownerId(config), Clock.systemUTC());
+        return new Retention(store, config.layout(), defaultRetention, tenants, Clock.systemUTC(), lease);
+    }
+
     /**
-     * Hands the compaction lease on once the running pass, if any, has stopped, so that the next archiver (this one
-     * restarted, say) compacts at once instead of waiting out the lease. A pass still running after 30 s keeps it.
+     * Hands the compaction and retention leases on once the running pass, if any, has stopped, so that the next
+     * archiver (this one restarted, say) compacts and applies retention at once instead of waiting out the leases. A
+     * pass still running after 30 s keeps them.
      */
-    private static void releaseLease(ScheduledExecutorService maintenance, @Nullable Compactor compactor) {
-        if (compactor == null) {
+    private static void releaseLeases(
+            ScheduledExecutorService maintenance, @Nullable Compactor compactor, @Nullable Retention retention) {
+        if (compactor == null && retention == null) {
             return;
         }
         try {
-            if (maintenance.awaitTermination(30, TimeUnit.SECONDS)) {
-                try {
-                    compactor.releaseLease();
-                } finally {
-                    compactor.close();
-                }
-            } else {
-                log.warn("a compaction pass is still running; keeping the compaction lease until it expires");
+            if (!maintenance.awaitTermination(30, TimeUnit.SECONDS)) {
+                log.warn("a compaction or retention pass is still running; keeping the leases until they expire");
+                return;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            log.warn("could not release the compaction lease; it expires by itself: {}", e.getMessage());
+            return;
+        }
+        if (compactor != null) {
+            try {
+                compactor.releaseLease();
+            } catch (RuntimeException e) {
+                log.warn("could not release the compaction lease; it expires by itself: {}", e.getMessage());
+            } finally {
+                compactor.close();
+            }
+        }
+        if (retention != null) {
+            try {
+                retention.releaseLease();
+            } catch (RuntimeException e) {
+                log.warn("could not release the retention lease; it expires by itself: {}", e.getMessage());
+            }
         }
     }
 }

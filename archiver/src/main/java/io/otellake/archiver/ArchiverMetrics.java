@@ -30,6 +30,7 @@ final class ArchiverMetrics {
     private final Map<String, LongAdder> deadLetters = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> quarantined = new ConcurrentSkipListMap<>();
     private final Map<String, Long> lag = new ConcurrentSkipListMap<>();
+    private final Map<String, LongAdder> expired = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> maintenanceRuns = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> compactedInputs = new ConcurrentSkipListMap<>();
     private final Map<String, LongAdder> compactedOutputs = new ConcurrentSkipListMap<>();
@@ -41,10 +42,25 @@ final class ArchiverMetrics {
     private final LongAdder uploadNanos = new LongAdder();
     private final LongAdder uploads = new LongAdder();
 
-    /** A Parquet file was uploaded to a tenant's hour partition or quarantine. */
+    /** The {@code signal} label of trace index files, in the files and bytes counters. */
+    static final String TRACE_INDEX = "trace_index";
+
+    /** A Parquet file was uploaded to a tenant's hour partition or quarantine, in {@code nanos} (the PUT alone). */
     void uploaded(String signal, String tenant, long rowCount, long byteCount, long nanos) {
         String labels = "signal=\"" + signal + "\",tenant=\"" + tenantLabel(tenant) + "\"";
         add(rows, labels, rowCount);
+        upload(labels, byteCount, nanos);
+    }
+
+    /**
+     * A trace index file was uploaded beside a span file: counted in files and bytes (the lake's objects and storage)
+     * under signal {@value #TRACE_INDEX}, and in the upload time, but not in rows, which count telemetry.
+     */
+    void uploadedIndex(String tenant, long byteCount, long nanos) {
+        upload("signal=\"" + TRACE_INDEX + "\",tenant=\"" + tenantLabel(tenant) + "\"", byteCount, nanos);
+    }
+
+    private void upload(String labels, long byteCount, long nanos) {
         add(files, labels, 1);
         add(bytes, labels, byteCount);
         uploadNanos.add(nanos);
@@ -55,8 +71,14 @@ final class ArchiverMetrics {
         add(deadLetters, "topic=\"" + topic + "\"", 1);
     }
 
-    void quarantined(String signal, long rowCount) {
-        add(quarantined, "signal=\"" + signal + "\"", rowCount);
+    /** Why rows went to quarantine: the {@code reason} label. */
+    static final String FUTURE = "future";
+
+    static final String NO_TIME = "no_time";
+    static final String PAST_RETENTION = "past_retention";
+
+    void quarantined(String signal, String reason, long rowCount) {
+        add(quarantined, "signal=\"" + signal + "\",reason=\"" + reason + "\"", rowCount);
     }
 
     void recovered() {
@@ -67,7 +89,12 @@ final class ArchiverMetrics {
         lostBatches.increment();
     }
 
-    /** Records behind the end of a partition, as the consumer last saw it. */
+    /** Offsets of a partition whose records left Kafka before they were archived. */
+    void expired(TopicPartition tp, long records) {
+        add(expired, partitionLabels(tp), records);
+    }
+
+    /** Records of a partition in Kafka not archived and committed yet: its log end minus its committed offset. */
     void lag(TopicPartition tp, long records) {
         lag.put(partitionLabels(tp), records);
     }
@@ -96,8 +123,18 @@ final class ArchiverMetrics {
     String scrape() {
         StringBuilder out = new StringBuilder();
         family(out, "otel_lake_archiver_rows_total", "counter", "rows written to Parquet files on S3", rows);
-        family(out, "otel_lake_archiver_files_total", "counter", "Parquet files uploaded to S3", files);
-        family(out, "otel_lake_archiver_bytes_total", "counter", "bytes of Parquet files uploaded to S3", bytes);
+        family(
+                out,
+                "otel_lake_archiver_files_total",
+                "counter",
+                "Parquet files uploaded to S3, trace index files under signal trace_index",
+                files);
+        family(
+                out,
+                "otel_lake_archiver_bytes_total",
+                "counter",
+                "bytes of Parquet files uploaded to S3, trace index files under signal trace_index",
+                bytes);
         family(
                 out,
                 "otel_lake_archiver_dead_letters_total",
@@ -108,10 +145,12 @@ final class ArchiverMetrics {
                 out,
                 "otel_lake_archiver_quarantined_rows_total",
                 "counter",
-                "rows too far in the future or without any time, written to _quarantine",
+                "rows too far in the future, without any time, or of an hour already past the tenant's retention,"
+                        + " written to _quarantine",
                 quarantined);
-        out.append("# HELP otel_lake_archiver_recovered_batches_total uncommitted batches cleaned up and consumed"
-                        + " again\n# TYPE otel_lake_archiver_recovered_batches_total counter\n")
+        out.append(
+                        "# HELP otel_lake_archiver_recovered_batches_total uncommitted batches found before consuming:"
+                                + " deleted and consumed again, or kept when Kafka no longer had their records\n# TYPE otel_lake_archiver_recovered_batches_total counter\n")
                 .append("otel_lake_archiver_recovered_batches_total ")
                 .append(recoveredBatches.sum())
                 .append('\n');
@@ -121,7 +160,14 @@ final class ArchiverMetrics {
                 .append("otel_lake_archiver_lost_batches_total ")
                 .append(lostBatches.sum())
                 .append('\n');
-        out.append("# HELP otel_lake_archiver_upload_seconds time to write and upload one Parquet file\n"
+        family(
+                out,
+                "otel_lake_archiver_records_expired_total",
+                "counter",
+                "offsets whose records left Kafka (its retention) before they were archived: lost",
+                expired);
+        out.append("# HELP otel_lake_archiver_upload_seconds time of the S3 upload of one Parquet file (a signal's"
+                        + " or a trace index file), without writing it\n"
                         + "# TYPE otel_lake_archiver_upload_seconds summary\n")
                 .append("otel_lake_archiver_upload_seconds_sum ")
                 .append(uploadNanos.sum() / 1e9)
@@ -158,8 +204,10 @@ final class ArchiverMetrics {
                 "counter",
                 "bytes deleted by retention",
                 retentionBytes);
-        out.append("# HELP otel_lake_archiver_consumer_lag records not yet consumed, per Kafka partition\n"
-                + "# TYPE otel_lake_archiver_consumer_lag gauge\n");
+        out.append(
+                "# HELP otel_lake_archiver_consumer_lag records in Kafka not yet archived and committed (log end minus"
+                        + " committed offset), per Kafka partition\n"
+                        + "# TYPE otel_lake_archiver_consumer_lag gauge\n");
         lag.forEach((labels, value) -> out.append("otel_lake_archiver_consumer_lag{")
                 .append(labels)
                 .append("} ")

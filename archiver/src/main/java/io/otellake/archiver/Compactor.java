@@ -24,7 +24,6 @@ import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -65,7 +64,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>One compactor per lake at a time.</b> Two compactors merging the same hour at once would each write a
  * compacted file of the same rows. Every archiver may have compaction on: a pass runs only while its archiver holds
- * the {@link CompactionLease}, which it checks again just before each upload of a compacted file.
+ * the compaction {@link Lease}, which it checks again just before each upload of a compacted file.
  *
  * <p>A closed day's trace index files (under {@code _index/traces/tenant=<t>/dt=<day>/}, in hour folders) are rolled
  * up the same way, into compacted files at the top of the day folder that name their inputs relative to it.
@@ -95,7 +94,7 @@ final class Compactor implements AutoCloseable {
     /** Where inputs and output are written; what a killed archiver left there is removed by the next one. */
     private final SpoolFolder spool;
 
-    private final CompactionLease lease;
+    private final Lease lease;
     private final @Nullable Retention retention;
 
     /** A compactor for a lake without retention. */
@@ -125,11 +124,7 @@ final class Compactor implements AutoCloseable {
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "otel-lake-compactor");
         this.admin = Admin.create(props);
-        this.lease = new CompactionLease(
-                store,
-                root,
-                config.instanceId().isEmpty() ? "archiver-" + UUID.randomUUID() : config.instanceId(),
-                clock);
+        this.lease = new Lease(Lease.Kind.COMPACTION, store, root, Lease.ownerId(config), clock);
     }
 
     /** What one pass did. */
@@ -582,7 +577,7 @@ final class Compactor implements AutoCloseable {
     }
 
     /**
-     * Gives up the compaction lease (see {@link CompactionLease#release()}), so that the next archiver, this one
+     * Gives up the compaction lease (see {@link Lease#release()}), so that the next archiver, this one
      * restarted included, compacts at once. Only once no pass runs or will run; S3 failures propagate.
      */
     void releaseLease() {

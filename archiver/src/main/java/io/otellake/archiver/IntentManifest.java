@@ -13,7 +13,7 @@ import java.util.Objects;
  *
  * <p>The batch is done once the consumer group's committed offset of the partition is at least {@code nextOffset}.
  * Until then its objects may be on S3 partly or wholly, and whoever owns the partition next deletes them before it
- * consumes again (see {@link Archiver}).
+ * consumes again, unless Kafka no longer has the records they hold (see {@link PartitionRecovery}).
  */
 record IntentManifest(String topic, int partition, long firstOffset, long nextOffset, List<String> keys) {
     private static final ObjectMapper JSON =

@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +42,11 @@ import org.slf4j.LoggerFactory;
  * {@code action=retention-delete tenant=acme signal=traces partition=dt=2026-01-02/hour=03 objects=4 bytes=81920}
  * (signal {@code _index/traces} and {@code partition=dt=<day>} for an index day). When a delete fails, the line still
  * comes, with the objects deleted before the failure and {@code error=}, and the run stops with the exception.
+ *
+ * <p><b>One archiver at a time.</b> With a {@link Lease} of kind {@link Lease.Kind#RETENTION}, as every archiver has, a
+ * run happens only in the archiver that holds it, and is skipped elsewhere ({@link RunResult#skipped()}); the holder
+ * checks it again before it deletes each partition, and stops the run when another archiver has taken it over. So a
+ * partition is deleted, and audited, by one archiver, not by every archiver with retention on.
  *
  * <p><b>Not covered.</b> Objects are deleted one by one, so readers may see an hour partly deleted while a run is in
  * it. A file written into an hour after the run listed it (very late data) stays until the next run. A run that fails
@@ -74,13 +80,28 @@ final class Retention {
 
     private final S3Store store;
     private final String root;
-    private final Duration defaultRetention;
-    private final Map<String, Duration> overrides;
+    private final RetentionPolicy policy;
     private final Clock clock;
+    private final @Nullable Lease lease;
 
-    /** What one run deleted, and how many folders it left alone because their names do not parse. */
+    /**
+     * What one run deleted, and how many folders it left alone because their names do not parse; or, when {@code
+     * skipped}, that another archiver holds the retention lease and this one did nothing.
+     */
     record RunResult(
-            int partitionsDeleted, int indexDaysDeleted, long objectsDeleted, long bytesDeleted, int malformed) {}
+            int partitionsDeleted,
+            int indexDaysDeleted,
+            long objectsDeleted,
+            long bytesDeleted,
+            int malformed,
+            boolean skipped) {
+        static final RunResult SKIPPED = new RunResult(0, 0, 0, 0, 0, true);
+
+        /** A run that took place. */
+        RunResult(int partitionsDeleted, int indexDaysDeleted, long objectsDeleted, long bytesDeleted, int malformed) {
+            this(partitionsDeleted, indexDaysDeleted, objectsDeleted, bytesDeleted, malformed, false);
+        }
+    }
 
     /**
      * @param defaultRetention how long a tenant without an override keeps its data; at least one hour
@@ -88,19 +109,35 @@ final class Retention {
      */
     Retention(
             S3Store store, LakeLayout layout, Duration defaultRetention, Map<String, Duration> overrides, Clock clock) {
+        this(store, layout, defaultRetention, overrides, clock, null);
+    }
+
+    /**
+     * The same, run only while holding {@code lease} (see the class comment); without one, every run takes place.
+     */
+    Retention(
+            S3Store store,
+            LakeLayout layout,
+            Duration defaultRetention,
+            Map<String, Duration> overrides,
+            Clock clock,
+            @Nullable Lease lease) {
+        this.lease = lease;
         this.store = Objects.requireNonNull(store, "store");
         this.root = layout.prefix().isEmpty() ? "" : layout.prefix() + "/";
-        this.defaultRetention = requireRetention(defaultRetention, "the default retention (" + ENV_DEFAULT + ")");
-        for (Map.Entry<String, Duration> e : overrides.entrySet()) {
-            TenantId.of(e.getKey());
-            requireRetention(e.getValue(), "the retention of tenant '" + e.getKey() + "' (" + ENV_TENANTS + ")");
-        }
-        this.overrides = Map.copyOf(overrides);
+        this.policy = new RetentionPolicy(defaultRetention, overrides);
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    /** One pass over every tenant of every signal, then over the trace index; throws when S3 fails. */
+    /**
+     * One pass over every tenant of every signal, then over the trace index; throws when S3 fails, or when another
+     * archiver took the lease over during the run.
+     */
     RunResult run() {
+        if (lease != null && !lease.hold()) {
+            log.info("retention run skipped: another archiver holds the retention lease");
+            return RunResult.SKIPPED;
+        }
         Instant now = clock.instant();
         Tally tally = new Tally();
         for (String signal : SIGNALS) {
@@ -170,6 +207,10 @@ final class Retention {
 
     /** Deletes every object below {@code prefix}, then writes the audit line, also when a delete fails. */
     private void deleteAll(String prefix, String tenant, String signal, String partition, Tally tally) {
+        if (lease != null && !lease.hold()) {
+            throw new IllegalStateException("retention lease lost to another archiver before deleting " + prefix
+                    + "; this run stops, the holder's runs go on");
+        }
         long objects = 0;
         long bytes = 0;
         try {
@@ -205,9 +246,19 @@ final class Retention {
                 bytes);
     }
 
+    /**
+     * Gives up the retention lease, if any (see {@link Lease#release()}), so that the next archiver, this one restarted
+     * included, runs retention at once. Only once no run is going on or will start; S3 failures propagate.
+     */
+    void releaseLease() {
+        if (lease != null) {
+            lease.release();
+        }
+    }
+
     /** How long the tenant keeps its data. */
     Duration retentionOf(String tenant) {
-        return overrides.getOrDefault(tenant, defaultRetention);
+        return policy.of(tenant);
     }
 
     private static Optional<String> tenant(String folder, String parent, Tally tally) {
@@ -342,7 +393,7 @@ final class Retention {
         return requireRetention(retention, what);
     }
 
-    private static Duration requireRetention(Duration retention, String what) {
+    static Duration requireRetention(Duration retention, String what) {
         Objects.requireNonNull(retention, what);
         if (retention.compareTo(MIN_RETENTION) < 0) {
             throw new IllegalArgumentException(

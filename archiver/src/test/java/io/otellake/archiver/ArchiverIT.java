@@ -139,7 +139,11 @@ class ArchiverIT {
     }
 
     private void startArchiver(ArchiverConfig config) {
-        archiver = new Archiver(config);
+        startArchiver(config, RetentionPolicy.DEFAULT);
+    }
+
+    private void startArchiver(ArchiverConfig config, RetentionPolicy retention) {
+        archiver = new Archiver(config, retention);
         archiver.prepare();
         loop = new Thread(archiver, "archiver-under-test");
         loop.start();
@@ -389,6 +393,10 @@ class ArchiverIT {
                 json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "1.json"))
                         .asByteArray());
         assertThat(badTenant.get("tenant").isNull()).isTrue();
+        assertThat(badTenant.get("tenant_headers").toString())
+                .as("the header as sent, to replay the record under the right tenant")
+                .isEqualTo("[\"../evil\"]");
+        assertThat(noTenant.get("tenant_headers").toString()).isEqualTo("[]");
         assertThat(badTenant.get("offset").asLong()).isEqualTo(1);
         com.fasterxml.jackson.databind.JsonNode undecodable =
                 json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "2.json"))
@@ -399,11 +407,12 @@ class ArchiverIT {
         assertThat(java.util.Base64.getDecoder()
                         .decode(undecodable.get("value_base64").asText()))
                 .isEqualTo(garbage);
-        assertThat(json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "4.json"))
-                                .asByteArray())
-                        .get("reason")
-                        .asText())
+        com.fasterxml.jackson.databind.JsonNode noValue =
+                json.readTree(s3.getObjectAsBytes(b -> b.bucket(bucket).key(deadLetters + "4.json"))
+                        .asByteArray());
+        assertThat(noValue.get("reason").asText())
                 .isEqualTo("the " + OtlpTopics.TENANT_HEADER + " header has no value");
+        assertThat(noValue.get("tenant_headers").toString()).isEqualTo("[null]");
     }
 
     @Test
@@ -433,6 +442,7 @@ class ArchiverIT {
         assertThat(letter.get("reason").asText())
                 .isEqualTo(OtlpTopics.TENANT_HEADER + " header must be sent once; got 2 of them");
         assertThat(letter.get("tenant").isNull()).isTrue();
+        assertThat(letter.get("tenant_headers").toString()).isEqualTo("[\"acme\",\"globex\"]");
         assertThat(letter.get("offset").asLong()).isZero();
     }
 
@@ -611,6 +621,57 @@ class ArchiverIT {
     }
 
     @Test
+    void rowsOfAnHourPastTheTenantsRetentionAreQuarantinedNotFiledWhereRetentionDeletesThem() throws Exception {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        Set<String> kept = new HashSet<>();
+        Set<String> expired = new HashSet<>();
+        // acme keeps the default 90 days; brief keeps 2 hours
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("late", now - 80 * 24 * HOUR_NANOS, 2, kept).toByteArray());
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("too-late", now - 100 * 24 * HOUR_NANOS, 1, expired)
+                        .toByteArray());
+        // milliseconds sent as nanoseconds: 1970-01-01T00:29
+        send(
+                traces,
+                0,
+                "acme",
+                traceRequest("millis", System.currentTimeMillis(), 1, expired).toByteArray());
+        send(traces, 0, "brief", traceRequest("now", now, 1, kept).toByteArray());
+        send(
+                traces,
+                0,
+                "brief",
+                traceRequest("hours-ago", now - 5 * HOUR_NANOS, 2, expired).toByteArray());
+        startArchiver(config(), new RetentionPolicy(Duration.ofDays(90), Map.of("brief", Duration.ofHours(2))));
+
+        awaitCommitted(traces, 5);
+        assertThat(archiver.quarantinedRows()).isEqualTo(4);
+        assertThat(archiver.rowsArchived()).isEqualTo(7);
+        assertThat(listKeys("lake/traces/"))
+                .hasSize(2)
+                .anyMatch(k -> k.startsWith("lake/traces/tenant=acme/dt="
+                        + Instant.ofEpochSecond(0, now - 80 * 24 * HOUR_NANOS)
+                                .toString()
+                                .substring(0, 10)
+                        + "/"))
+                .anyMatch(k -> k.startsWith("lake/traces/tenant=brief/"));
+        assertThat(listKeys("lake/_quarantine/traces/"))
+                .hasSize(2)
+                .anyMatch(k -> k.startsWith("lake/_quarantine/traces/tenant=acme/"))
+                .anyMatch(k -> k.startsWith("lake/_quarantine/traces/tenant=brief/"));
+        assertThat(quarantinedSpanIds()).containsExactlyInAnyOrderElementsOf(expired);
+        assertThat(archiver.metrics().scrape())
+                .contains("otel_lake_archiver_quarantined_rows_total{signal=\"traces\",reason=\"past_retention\"} 4\n");
+    }
+
+    @Test
     void metricsCountRowsFilesDeadLettersAndLagPerPartition() throws Exception {
         try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
             metricsPort = free.getLocalPort();
@@ -641,12 +702,27 @@ class ArchiverIT {
             }
             return body[0].contains("otel_lake_archiver_consumer_lag{topic=\"" + traces + "\",partition=\"0\"} 0\n");
         });
+        String spanFile = listKeys("lake/traces/").get(0);
+        String indexFile = listKeys("lake/_index/traces/").get(0);
+        long spanBytes = s3.headObject(b -> b.bucket(bucket).key(spanFile)).contentLength();
+        long indexBytes = s3.headObject(b -> b.bucket(bucket).key(indexFile)).contentLength();
         assertThat(body[0])
                 .contains("otel_lake_archiver_rows_total{signal=\"traces\",tenant=\"acme\"} 20\n")
+                .doesNotContain("otel_lake_archiver_rows_total{signal=\"trace_index\"")
                 .contains("otel_lake_archiver_files_total{signal=\"traces\",tenant=\"acme\"} 1\n")
+                .contains("otel_lake_archiver_files_total{signal=\"trace_index\",tenant=\"acme\"} 1\n")
+                .contains("otel_lake_archiver_bytes_total{signal=\"traces\",tenant=\"acme\"} " + spanBytes + "\n")
+                .contains("otel_lake_archiver_bytes_total{signal=\"trace_index\",tenant=\"acme\"} " + indexBytes + "\n")
                 .contains("otel_lake_archiver_dead_letters_total{topic=\"" + traces + "\"} 1\n")
-                .contains("otel_lake_archiver_upload_seconds_count 1\n")
-                .containsPattern("otel_lake_archiver_bytes_total\\{signal=\"traces\",tenant=\"acme\"} [1-9][0-9]*\n");
+                .as("one upload each of the span file and its index file")
+                .contains("otel_lake_archiver_upload_seconds_count 2\n");
+        // each object counts its own rows: 20 spans, and one index row per trace (a trace per request)
+        assertThat(s3.headObject(b -> b.bucket(bucket).key(spanFile)).metadata())
+                .containsEntry("otel-lake-rows", "20")
+                .containsEntry("otel-lake-offsets", "0-3");
+        assertThat(s3.headObject(b -> b.bucket(bucket).key(indexFile)).metadata())
+                .containsEntry("otel-lake-rows", "4")
+                .containsEntry("otel-lake-offsets", "0-3");
     }
 
     // --- helpers

@@ -18,7 +18,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * The archiver's process: how it fails on bad settings, in plain text or, when asked, in JSON lines; how it waits for
- * an S3 server that is not up yet; how it hands the compaction lease on when it is stopped.
+ * an S3 server that is not up yet; how it hands the compaction and retention leases on when it is stopped.
  */
 class ArchiverMainIT {
     @TempDir
@@ -89,7 +89,7 @@ class ArchiverMainIT {
     }
 
     @Test
-    void stoppedCleanlyItHandsTheCompactionLeaseOnAtOnce() throws Exception {
+    void stoppedCleanlyItHandsTheCompactionAndRetentionLeasesOnAtOnce() throws Exception {
         try (TestLake lake = new TestLake();
                 S3Store store = new S3Store(lake.config(work.resolve("spool"), Duration.ofSeconds(1)))) {
             Path log = work.resolve("archiver.log");
@@ -108,20 +108,30 @@ class ArchiverMainIT {
             pb.environment()
                     .put("OTEL_LAKE_ARCHIVER_SPOOL_DIR", work.resolve("spool").toString());
             pb.environment().put("OTEL_LAKE_COMPACTION_INTERVAL", "PT1S");
-            pb.environment().put("OTEL_LAKE_RETENTION_ENABLED", "false");
             Process p =
                     pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
                 TestLake.await("the compaction lease", Duration.ofSeconds(60), () -> read(log)
                         .contains("holding the compaction lease as archiver-"));
-                CompactionLease next = new CompactionLease(store, "lake/", "next-archiver", Clock.systemUTC());
+                assertThat(read(log)).contains("holding the retention lease as archiver-");
+                Lease next = new Lease(Lease.Kind.COMPACTION, store, "lake/", "next-archiver", Clock.systemUTC());
                 assertThat(next.hold()).as("held by the running archiver").isFalse();
+                Lease nextRetention =
+                        new Lease(Lease.Kind.RETENTION, store, "lake/", "next-archiver", Clock.systemUTC());
+                assertThat(nextRetention.hold())
+                        .as("held by the running archiver")
+                        .isFalse();
 
                 p.destroy(); // SIGTERM, as a supervisor stops it
                 assertThat(p.waitFor(90, TimeUnit.SECONDS)).isTrue();
-                assertThat(read(log)).contains("released the compaction lease (generation 1)");
+                assertThat(read(log))
+                        .contains("released the compaction lease (generation 1)")
+                        .contains("released the retention lease (generation 1)");
                 assertThat(next.hold())
-                        .as("taken over at once, not after " + CompactionLease.TTL)
+                        .as("taken over at once, not after " + Lease.TTL)
+                        .isTrue();
+                assertThat(nextRetention.hold())
+                        .as("taken over at once, not after " + Lease.TTL)
                         .isTrue();
             } finally {
                 p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);

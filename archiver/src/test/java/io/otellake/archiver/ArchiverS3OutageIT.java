@@ -31,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The archiver while its S3 server is down: nothing is committed that is not on S3, consumption pauses instead of
- * buffering what keeps arriving, and once S3 is back every record lands exactly once without anyone restarting the
- * archiver.
+ * buffering what keeps arriving, the consumer lag shows what waits, and once S3 is back every record lands exactly once
+ * without anyone restarting the archiver.
  *
  * <p>This test stops and starts its own S3 server (same port, same data directory), so that no other test ever meets
  * a stopped shared one; Kafka is the shared broker.
@@ -211,6 +211,42 @@ class ArchiverS3OutageIT {
                     .isZero();
         }
         assertThat(loop.isAlive()).isTrue();
+    }
+
+    @Test
+    void theConsumerLagKeepsGrowingWhileS3IsDownAndConsumptionIsPaused() throws Exception {
+        org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(lake.traces, 0);
+        String lag = "otel_lake_archiver_consumer_lag{topic=\"" + lake.traces + "\",partition=\"0\"} ";
+        startArchiver();
+        sendTraces(tp, 5);
+        lake.awaitCommitted(lake.traces, 5);
+        awaitScraped(lag + "0\n");
+
+        s3server.stop();
+        sendTraces(tp, 50);
+        awaitScraped(lag + "50\n");
+        assertThat(lake.committed(lake.traces)).isEqualTo(5);
+
+        s3server.start();
+        lake.awaitCommitted(lake.traces, 55);
+        awaitScraped(lag + "0\n");
+    }
+
+    private void sendTraces(org.apache.kafka.common.TopicPartition tp, int requests) throws Exception {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        for (int i = 0; i < requests; i++) {
+            lake.send(
+                    tp,
+                    "acme",
+                    ArchiverIT.traceRequest("checkout", now, SPANS_PER_REQUEST, spanIds)
+                            .toByteArray());
+        }
+    }
+
+    private void awaitScraped(String line) throws InterruptedException {
+        TestLake.await("'" + line.strip() + "' in the metrics", Duration.ofSeconds(60), () -> archiver.metrics()
+                .scrape()
+                .contains(line));
     }
 
     private Thread startArchiver() {

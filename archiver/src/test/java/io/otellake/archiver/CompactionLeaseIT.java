@@ -44,15 +44,15 @@ class CompactionLeaseIT {
 
     @Test
     void oneHolderAtATimeRenewedBeforeItExpiresAndTakenOverOnlyAfter() {
-        CompactionLease a = lease("archiver-a");
-        CompactionLease b = lease("archiver-b");
+        Lease a = lease("archiver-a");
+        Lease b = lease("archiver-b");
 
         assertThat(a.hold()).isTrue();
         assertThat(b.hold()).as("a holds it").isFalse();
         assertThat(generations()).containsExactly("0000000000000000000.json");
 
         // Within its lease, a holds it without asking S3 again; with less than RENEW_BELOW left, a renews it.
-        clock.advance(CompactionLease.TTL.minus(CompactionLease.RENEW_BELOW).minusSeconds(1));
+        clock.advance(Lease.TTL.minus(Lease.RENEW_BELOW).minusSeconds(1));
         assertThat(a.hold()).isTrue();
         assertThat(generations()).hasSize(1);
         clock.advance(Duration.ofSeconds(2));
@@ -60,12 +60,12 @@ class CompactionLeaseIT {
         assertThat(generations()).containsExactly("0000000000000000000.json", "0000000000000000001.json");
 
         // Past the first generation's expiry, but the renewal holds: b still waits.
-        clock.advance(CompactionLease.RENEW_BELOW);
+        clock.advance(Lease.RENEW_BELOW);
         assertThat(b.hold()).as("a renewed it").isFalse();
 
         // a stops asking (a crashed archiver); once b has seen the same generation for TTL, b takes it over, and a
         // has lost it.
-        clock.advance(CompactionLease.TTL.minusSeconds(1));
+        clock.advance(Lease.TTL.minusSeconds(1));
         assertThat(b.hold())
                 .as("b first saw generation 1 TTL ago, less a second")
                 .isFalse();
@@ -81,7 +81,7 @@ class CompactionLeaseIT {
     void ofManyArchiversAskingAtOnceExactlyOneGetsIt() throws Exception {
         int archivers = 8;
         for (int round = 0; round < 5; round++) {
-            List<CompactionLease> leases = new ArrayList<>();
+            List<Lease> leases = new ArrayList<>();
             for (int i = 0; i < archivers; i++) {
                 leases.add(lease("archiver-" + round + "-" + i));
             }
@@ -90,17 +90,17 @@ class CompactionLeaseIT {
                 assertThat(holders(leases))
                         .as("holders on first sight in round " + round)
                         .isZero();
-                clock.advance(CompactionLease.TTL);
+                clock.advance(Lease.TTL);
             }
             assertThat(holders(leases)).as("holders in round " + round).isEqualTo(1);
-            clock.advance(CompactionLease.TTL.plusSeconds(1));
+            clock.advance(Lease.TTL.plusSeconds(1));
         }
     }
 
     /** How many of the leases answer true when all ask at once. */
-    private static int holders(List<CompactionLease> leases) throws Exception {
+    private static int holders(List<Lease> leases) throws Exception {
         List<Callable<Boolean>> asks = new ArrayList<>();
-        for (CompactionLease lease : leases) {
+        for (Lease lease : leases) {
             asks.add(lease::hold);
         }
         ExecutorService pool = Executors.newFixedThreadPool(leases.size());
@@ -117,15 +117,16 @@ class CompactionLeaseIT {
 
     @Test
     void anArchiverWhoseClockIsAheadOrSteppedStillWaitsForTheLeaseToGoUnrenewed() {
-        CompactionLease a = lease("archiver-a");
+        Lease a = lease("archiver-a");
         // b's time of day is an hour ahead of a's; the time that passes for b passes with the test's clock
         MovableClock ahead = new MovableClock(clock.instant().plus(Duration.ofHours(1)));
-        CompactionLease b = new CompactionLease(store, "lake/", "archiver-b", ahead, () -> clock.millis() * 1_000_000L);
+        Lease b = new Lease(
+                Lease.Kind.COMPACTION, store, "lake/", "archiver-b", ahead, () -> clock.millis() * 1_000_000L);
 
         assertThat(a.hold()).isTrue();
         // by b's time of day a's lease (expires_ms) ended 50 minutes ago; b must not trust that
         assertThat(b.hold()).as("a holds it, whatever b's clock says").isFalse();
-        clock.advance(CompactionLease.TTL.minus(CompactionLease.RENEW_BELOW).plusSeconds(1));
+        clock.advance(Lease.TTL.minus(Lease.RENEW_BELOW).plusSeconds(1));
         assertThat(a.hold()).as("a renews it").isTrue();
         ahead.advance(Duration.ofDays(1)); // b's clock is stepped a day ahead
         assertThat(b.hold())
@@ -133,7 +134,7 @@ class CompactionLeaseIT {
                 .isFalse();
 
         // a stops renewing: b takes over once it has seen a's last generation unchanged for TTL of its own time
-        clock.advance(CompactionLease.TTL.minusSeconds(1));
+        clock.advance(Lease.TTL.minusSeconds(1));
         assertThat(b.hold()).isFalse();
         clock.advance(Duration.ofSeconds(1));
         assertThat(b.hold()).isTrue();
@@ -142,8 +143,8 @@ class CompactionLeaseIT {
 
     @Test
     void aReleasedLeaseIsTakenOverAtOnce() {
-        CompactionLease a = lease("archiver-a");
-        CompactionLease b = lease("archiver-b");
+        Lease a = lease("archiver-a");
+        Lease b = lease("archiver-b");
         assertThat(a.hold()).isTrue();
         assertThat(b.hold()).isFalse();
 
@@ -158,7 +159,7 @@ class CompactionLeaseIT {
 
     @Test
     void anUnreadableGenerationDoesNotBlockCompactionForever() {
-        String stray = "lake/" + CompactionLease.FOLDER + "0000000000000000007.json";
+        String stray = "lake/" + Lease.Kind.COMPACTION.folder + "0000000000000000007.json";
         // not asserted: a conditional PUT that the SDK retried after it succeeded answers 412 (seen once here)
         store.putIfAbsent(stray, new byte[] {'x'});
         assertThat(store.get(stray)).hasValueSatisfying(body -> assertThat(body).containsExactly('x'));
@@ -169,11 +170,11 @@ class CompactionLeaseIT {
     @Test
     void aGenerationNameBeyondTheLastGenerationDoesNotBlockCompactionForever() {
         // nineteen digits, as the pattern asks, but more than a long holds; and the largest long, which has no next
-        String tooLarge = "lake/" + CompactionLease.FOLDER + "9999999999999999999.json";
-        String largest = "lake/" + CompactionLease.FOLDER + Long.MAX_VALUE + ".json";
+        String tooLarge = "lake/" + Lease.Kind.COMPACTION.folder + "9999999999999999999.json";
+        String largest = "lake/" + Lease.Kind.COMPACTION.folder + Long.MAX_VALUE + ".json";
         store.putJson(tooLarge, "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         store.putJson(largest, "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        CompactionLease a = lease("archiver-a");
+        Lease a = lease("archiver-a");
 
         assertThat(a.hold()).isTrue();
         assertThat(lease("archiver-b").hold()).as("a holds it").isFalse();
@@ -181,17 +182,17 @@ class CompactionLeaseIT {
                 .containsExactly("0000000000000000000.json", Long.MAX_VALUE + ".json", "9999999999999999999.json");
     }
 
-    private CompactionLease lease(String owner) {
+    private Lease lease(String owner) {
         return lease(owner, clock);
     }
 
     /** A lease whose time passes with {@code clock}, as {@link System#nanoTime()} passes with real time. */
-    private CompactionLease lease(String owner, MovableClock clock) {
-        return new CompactionLease(store, "lake/", owner, clock, () -> clock.millis() * 1_000_000L);
+    private Lease lease(String owner, MovableClock clock) {
+        return new Lease(Lease.Kind.COMPACTION, store, "lake/", owner, clock, () -> clock.millis() * 1_000_000L);
     }
 
     private List<String> generations() {
-        String folder = "lake/" + CompactionLease.FOLDER;
+        String folder = "lake/" + Lease.Kind.COMPACTION.folder;
         return store.list(folder).stream()
                 .map(o -> o.key().substring(folder.length()))
                 .toList();

@@ -5,10 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -86,9 +82,9 @@ class PartitionRecoveryIT {
         assertThat(store.get(ownersFile)).as("the new owner's uncommitted file").isPresent();
 
         // The owner itself, recovering after a failed flush, does clean up its batch.
-        assertThat(new PartitionRecovery(owner, store, "lake/").recover(tp))
-                .map(IntentManifest::keys)
-                .contains(List.of(ownersFile));
+        PartitionRecovery.Outcome recovered = new PartitionRecovery(owner, store, "lake/").recover(tp);
+        assertThat(recovered.fate()).isEqualTo(PartitionRecovery.Fate.DELETED);
+        assertThat(recovered.deleted()).containsExactly(ownersFile);
         assertThat(store.get(ownersFile)).isEmpty();
     }
 
@@ -238,6 +234,115 @@ class PartitionRecoveryIT {
         }
     }
 
+    @Test
+    void aBatchWhoseRecordsKafkaNoLongerHasIsKeptAndCommittedNotDeleted() throws Exception {
+        TopicPartition tp = new TopicPartition(lake.traces, 0);
+        Set<String> spanIds = new HashSet<>();
+        long now = System.currentTimeMillis() * 1_000_000L;
+        for (int i = 0; i < 3; i++) {
+            lake.send(
+                    tp, "acme", ArchiverIT.traceRequest("cart", now, 2, spanIds).toByteArray());
+        }
+        runArchiverUntilCommitted(3);
+        assertThat(manifest(tp))
+                .as("the premise: one batch")
+                .extracting("firstOffset", "nextOffset")
+                .containsExactly(0L, 3L);
+        List<String> archived = lakeKeys();
+
+        // As after a kill -9 between the uploads and the commit, followed by an outage longer than the topic's
+        // retention: the batch is not committed, and Kafka has dropped its records.
+        lake.rewind(tp, 0);
+        lake.deleteRecords(tp, 3);
+
+        try (Archiver archiver = new Archiver(lake.config(spool, Duration.ofMillis(500)))) {
+            archiver.prepare();
+            new Thread(archiver, "archiver-under-test").start();
+            TestLake.await("the recovery", Duration.ofSeconds(60), () -> archiver.recoveredBatches() == 1);
+            lake.awaitCommitted(lake.traces, 3);
+            assertThat(archiver.rowsArchived()).as("nothing archived again").isZero();
+            assertThat(archiver.expiredRecords()).as("nothing lost").isZero();
+        }
+        assertThat(lakeKeys()).as("the batch's objects, kept").isEqualTo(archived);
+        assertThat(archivedSpanIds()).containsExactlyInAnyOrderElementsOf(spanIds);
+    }
+
+    @Test
+    void anIncompleteBatchWhoseRecordsKafkaPartlyDroppedKeepsWhatIsOnS3AndReplaysWhatKafkaStillHas() throws Exception {
+        TopicPartition tp = new TopicPartition(lake.traces, 0);
+        long now = System.currentTimeMillis() * 1_000_000L;
+        Map<String, Set<String>> spansOf = new HashMap<>();
+        for (String tenant : List.of("a", "b", "c")) { // offsets 0, 1 and 2, each tenant its own files
+            spansOf.put(tenant, new HashSet<>());
+            lake.send(
+                    tp,
+                    tenant,
+                    ArchiverIT.traceRequest("cart", now, 2, spansOf.get(tenant)).toByteArray());
+        }
+        runArchiverUntilCommitted(3);
+        assertThat(manifest(tp).keys())
+                .as("the premise: one batch of three span and three index files")
+                .hasSize(6);
+        List<String> fileOfA = lake.listKeys("lake/traces/tenant=a/");
+        List<String> filesOfB = tenantKeys("b");
+        List<String> indexOfA = lake.listKeys("lake/_index/traces/tenant=a/");
+        List<String> filesOfC = tenantKeys("c");
+        assertThat(fileOfA).hasSize(1);
+        assertThat(filesOfC).hasSize(2);
+
+        // Killed amid the uploads (a's span file never made it), then down while Kafka dropped offsets 0 and 1.
+        lake.rewind(tp, 0);
+        lake.s3.deleteObject(b -> b.bucket(lake.bucket).key(fileOfA.get(0)));
+        lake.deleteRecords(tp, 2);
+
+        try (Archiver archiver = new Archiver(lake.config(spool, Duration.ofMillis(500)))) {
+            archiver.prepare();
+            new Thread(archiver, "archiver-under-test").start();
+            TestLake.await("the recovery", Duration.ofSeconds(60), () -> archiver.recoveredBatches() == 1);
+            lake.awaitCommitted(lake.traces, 3);
+            assertThat(archiver.rowsArchived())
+                    .as("c's spans, archived again from Kafka")
+                    .isEqualTo(2);
+            assertThat(archiver.expiredRecords())
+                    .as("offsets 0 and 1, whose rows were in the missing file or in b's")
+                    .isEqualTo(2);
+        }
+        assertThat(lake.listKeys("lake/traces/tenant=a/"))
+                .as("a's rows: lost with the file")
+                .isEmpty();
+        assertThat(lake.listKeys("lake/_index/traces/tenant=a/")).isEqualTo(indexOfA);
+        assertThat(tenantKeys("b"))
+                .as("b's files: the only copy of offset 1, kept")
+                .isEqualTo(filesOfB);
+        assertThat(tenantKeys("c"))
+                .as("c's files: offset 2 is still in Kafka, so they were deleted and written again")
+                .hasSize(2)
+                .doesNotContainAnyElementsOf(filesOfC);
+        Set<String> expected = new HashSet<>(spansOf.get("b"));
+        expected.addAll(spansOf.get("c"));
+        assertThat(archivedSpanIds()).containsExactlyInAnyOrderElementsOf(expected);
+    }
+
+    private IntentManifest manifest(TopicPartition tp) {
+        String key = PartitionRecovery.manifestKey("lake/", tp);
+        return IntentManifest.fromJson(
+                lake.s3.getObjectAsBytes(b -> b.bucket(lake.bucket).key(key)).asByteArray(), key);
+    }
+
+    /** Every span and index file of the lake, in key order. */
+    private List<String> lakeKeys() {
+        List<String> keys = new ArrayList<>(lake.listKeys("lake/traces/"));
+        keys.addAll(lake.listKeys("lake/_index/"));
+        return keys;
+    }
+
+    /** A tenant's span and index files. */
+    private List<String> tenantKeys(String tenant) {
+        List<String> keys = new ArrayList<>(lake.listKeys("lake/traces/tenant=" + tenant + "/"));
+        keys.addAll(lake.listKeys("lake/_index/traces/tenant=" + tenant + "/"));
+        return keys;
+    }
+
     private Set<String> sendTraces(int requests) throws Exception {
         Set<String> spanIds = new HashSet<>();
         long now = System.currentTimeMillis() * 1_000_000L;
@@ -268,17 +373,7 @@ class PartitionRecoveryIT {
 
     /** The span ids of every row in the lake's span files, as often as they occur. */
     private List<String> archivedSpanIds() throws Exception {
-        Path local = lake.download(lake.listKeys("lake/traces/"), spool.resolve("download-" + System.nanoTime()));
-        List<String> archived = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
-                Statement st = c.createStatement();
-                ResultSet rs =
-                        st.executeQuery("SELECT span_id FROM read_parquet('" + local + "/lake/traces/**/*.parquet')")) {
-            while (rs.next()) {
-                archived.add(rs.getString(1));
-            }
-        }
-        return archived;
+        return lake.archivedSpanIds(spool.resolve("download-" + System.nanoTime()));
     }
 
     private void runArchiverUntilCommitted(long records) throws Exception {

@@ -15,6 +15,11 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -143,6 +148,66 @@ class RetentionIT {
                 .containsExactlyInAnyOrder(
                         "traces/tenant=acme/dt=2026-06-10/hour=11/a.parquet", "_manifests/traces/0.json");
         assertThat(result).isEqualTo(new Retention.RunResult(1, 1, 2, 20, 0));
+    }
+
+    @Test
+    void twoArchiversTakeTurnsSoEachPartitionIsDeletedAndAuditedOnce() throws Exception {
+        AtomicLong nanoTime = new AtomicLong();
+        Retention a = withLease("archiver-a", nanoTime);
+        Retention b = withLease("archiver-b", nanoTime);
+        put("lake/traces/tenant=acme/dt=2026-01-01/hour=00/a.parquet", 10);
+
+        // Both start a run at the same moment: S3 lets one of them create the retention lease.
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        Future<Retention.RunResult> ranA = pool.submit(() -> {
+            start.await();
+            return a.run();
+        });
+        Future<Retention.RunResult> ranB = pool.submit(() -> {
+            start.await();
+            return b.run();
+        });
+        start.countDown();
+        List<Retention.RunResult> results = List.of(ranA.get(), ranB.get());
+        pool.shutdown();
+        assertThat(results)
+                .containsExactlyInAnyOrder(new Retention.RunResult(1, 0, 1, 10, 0), Retention.RunResult.SKIPPED);
+        assertThat(auditLines.list)
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .containsExactly(line("acme", "traces", "dt=2026-01-01/hour=00", 1, 10));
+        Retention holder = results.get(0).skipped() ? b : a;
+        Retention other = holder == a ? b : a;
+
+        // While the holder's lease lasts, the other archiver's runs are skipped: the next expired hour is the holder's.
+        auditLines.list.clear();
+        put("lake/logs/tenant=acme/dt=2026-01-02/hour=00/a.parquet", 10);
+        nanoTime.addAndGet(Lease.TTL.minus(Lease.RENEW_BELOW).toNanos() - 1);
+        assertThat(other.run()).isEqualTo(Retention.RunResult.SKIPPED);
+        assertThat(store.list("lake/logs/"))
+                .extracting(S3Store.Listed::key)
+                .containsExactly("lake/logs/tenant=acme/dt=2026-01-02/hour=00/a.parquet");
+        assertThat(auditLines.list).isEmpty();
+        assertThat(holder.run()).isEqualTo(new Retention.RunResult(1, 0, 1, 10, 0));
+        assertThat(auditLines.list)
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .containsExactly(line("acme", "logs", "dt=2026-01-02/hour=00", 1, 10));
+
+        // The holder stops (killed, say): a lease left unrenewed for its whole term is the other archiver's.
+        auditLines.list.clear();
+        put("lake/metrics/tenant=acme/dt=2026-01-03/hour=00/a.parquet", 10);
+        assertThat(other.run()).as("the holder renewed the lease just now").isEqualTo(Retention.RunResult.SKIPPED);
+        nanoTime.addAndGet(Lease.TTL.toNanos());
+        assertThat(other.run()).isEqualTo(new Retention.RunResult(1, 0, 1, 10, 0));
+        assertThat(auditLines.list)
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .containsExactly(line("acme", "metrics", "dt=2026-01-03/hour=00", 1, 10));
+        assertThat(holder.run()).as("taken over").isEqualTo(Retention.RunResult.SKIPPED);
+    }
+
+    private Retention withLease(String owner, AtomicLong nanoTime) {
+        Lease lease = new Lease(Lease.Kind.RETENTION, store, "lake/", owner, NOW, nanoTime::get);
+        return new Retention(store, new LakeLayout("lake"), Retention.DEFAULT_RETENTION, Map.of(), NOW, lease);
     }
 
     private static String line(String tenant, String signal, String partition, int objects, long bytes) {

@@ -8,7 +8,12 @@ import io.otellake.schemas.OtlpTopics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -17,6 +22,7 @@ import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -119,6 +125,50 @@ final class TestLake implements AutoCloseable {
         ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null, value);
         r.headers().add(OtlpTopics.TENANT_HEADER, tenant.getBytes(StandardCharsets.UTF_8));
         producer.send(r).get();
+    }
+
+    /** Sends a record of the tenant to the partition. */
+    void send(TopicPartition tp, String tenant, byte[] value) throws Exception {
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(tp.topic(), tp.partition(), null, value);
+        r.headers().add(OtlpTopics.TENANT_HEADER, tenant.getBytes(StandardCharsets.UTF_8));
+        producer.send(r).get();
+    }
+
+    /** Sets the group's committed offset of the partition, as after a crash before the commit. */
+    void rewind(TopicPartition tp, long offset) throws Exception {
+        try (Admin admin = admin()) {
+            admin.alterConsumerGroupOffsets(group, Map.of(tp, new OffsetAndMetadata(offset)))
+                    .all()
+                    .get();
+        }
+    }
+
+    /** Drops the partition's records before the offset, as the topic's retention does. */
+    void deleteRecords(TopicPartition tp, long before) throws Exception {
+        try (Admin admin = admin()) {
+            admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(before)))
+                    .all()
+                    .get();
+        }
+    }
+
+    /** The span ids of every row in the lake's span files, as often as they occur; downloads them below {@code work}. */
+    List<String> archivedSpanIds(Path work) throws Exception {
+        Path local = download(listKeys("lake/traces/"), work);
+        List<String> archived = new ArrayList<>();
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+                Statement st = c.createStatement();
+                ResultSet rs =
+                        st.executeQuery("SELECT span_id FROM read_parquet('" + local + "/lake/traces/**/*.parquet')")) {
+            while (rs.next()) {
+                archived.add(rs.getString(1));
+            }
+        }
+        return archived;
+    }
+
+    private Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
     }
 
     /** The sum of the group's committed offsets over the topic's partitions. */

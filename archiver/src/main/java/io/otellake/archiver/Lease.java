@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -15,38 +16,60 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The lake's one compactor. Archivers with compaction on take turns through a lease kept in S3, so that two of them
- * never merge the same hour into two compacted files (which readers would see twice).
+ * A task that one archiver at a time runs on the lake: compaction, so that two archivers never merge the same hour
+ * into two compacted files (which readers would see twice), and retention, so that one archiver deletes an expired
+ * hour and writes its audit lines, not every archiver that has retention on. Archivers take turns through a lease kept
+ * in S3, one per {@link Kind}.
  *
- * <p><b>Protocol.</b> The lease is a series of generations, {@code <prefix>/_locks/compactor/<generation>.json},
- * each {@code {"owner": ..., "expires_ms": ...}}, created only with {@code If-None-Match: *}: of several archivers
- * that try to create the same generation, S3 lets exactly one succeed. The newest generation is the lease. An
- * archiver holds it for {@link #TTL} from the moment it started creating the newest generation; it renews by creating
- * the next generation before then. Another archiver takes the lease over the same way, but only once it has seen the
- * same newest generation for a whole {@link #TTL}. Both measure time elapsed on their own monotonic clock ({@link
- * System#nanoTime()}), never a time of day. The holder keeps its own previous generation and deletes older ones.
- * ({@code expires_ms} is for people reading the folder; no archiver compares another machine's time with its own.)
+ * <p><b>Protocol.</b> The lease is a series of generations, {@code <prefix>/_locks/<kind>/<generation>.json} (kind
+ * {@code compactor} or {@code retention}), each {@code {"owner": ..., "expires_ms": ...}}, created only with {@code
+ * If-None-Match: *}: of several archivers that try to create the same generation, S3 lets exactly one succeed. The
+ * newest generation is the lease. An archiver holds it for {@link #TTL} from the moment it started creating the newest
+ * generation; it renews by creating the next generation before then. Another archiver takes the lease over the same
+ * way, but only once it has seen the same newest generation for a whole {@link #TTL}. Both measure time elapsed on
+ * their own monotonic clock ({@link System#nanoTime()}), never a time of day. The holder keeps its own previous
+ * generation and deletes older ones. ({@code expires_ms} is for people reading the folder; no archiver compares
+ * another machine's time with its own.)
  *
  * <p><b>Guarantee.</b> {@link #hold()} returns true only when this archiver holds the lease for at least {@link
  * #RENEW_BELOW} more, longer than an S3 call may last (3 minutes, see {@link S3Store}); the compactor asks just before
- * each upload of a compacted file, so no compacted file is uploaded by an archiver whose lease another one could have
- * taken over. This holds whatever the archivers' clocks say, and when they are stepped: another archiver cannot see a
- * generation before it was created, so it waits at least {@link #TTL} after the holder started creating it; only the
- * rates at which time passes must agree, which they do to a few parts per million. An archiver that stops holding
- * the lease (a crash, or a restart with a new owner id) is taken over {@link #TTL} after the others first saw its last
- * generation, so an archiver that starts next to another's lease waits {@link #TTL} before it compacts; with {@code
+ * each upload of a compacted file, retention before it deletes each partition, so no compacted file is uploaded, and
+ * no partition deleted, by an archiver whose lease another one could have taken over. This holds whatever the
+ * archivers' clocks say, and when they are stepped: another archiver cannot see a generation before it was created,
+ * so it waits at least {@link #TTL} after the holder started creating it; only the rates at which time passes must
+ * agree, which they do to a few parts per million. An archiver that stops holding the lease (a crash, or a restart
+ * with a new owner id) is taken over {@link #TTL} after the others first saw its last generation, so an archiver that
+ * starts next to another's lease waits {@link #TTL} before it runs the task; with {@code
  * OTEL_LAKE_ARCHIVER_INSTANCE_ID} set the owner id survives a restart, and the instance keeps its lease.
  */
-final class CompactionLease {
+final class Lease {
     static final Duration TTL = Duration.ofMinutes(10);
     static final Duration RENEW_BELOW = Duration.ofMinutes(6);
-    static final String FOLDER = "_locks/compactor/";
 
-    private static final Logger log = LoggerFactory.getLogger(CompactionLease.class);
+    /** The tasks that take turns through a lease, each with a folder of its own. */
+    enum Kind {
+        COMPACTION("compactor"),
+        RETENTION("retention");
+
+        /** The lease's folder below the lake prefix, ending in {@code /}. */
+        final String folder;
+
+        Kind(String name) {
+            this.folder = "_locks/" + name + "/";
+        }
+
+        /** How the logs name it: the compaction lease, the retention lease. */
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(Lease.class);
     private static final Pattern GENERATION = Pattern.compile("(\\d{19})\\.json");
     private static final Pattern BODY = Pattern.compile("\\{\"owner\":\"([^\"]*)\",\"expires_ms\":(\\d+)}");
 
     private final S3Store store;
+    private final Kind kind;
     private final String folder;
     private final String owner;
     private final Clock clock;
@@ -63,23 +86,29 @@ final class CompactionLease {
      * @param root the lake's key prefix, with its trailing slash (or empty)
      * @param owner this archiver's id: unique among running archivers ({@code [A-Za-z0-9._-]+})
      */
-    CompactionLease(S3Store store, String root, String owner, Clock clock) {
-        this(store, root, owner, clock, System::nanoTime);
+    Lease(Kind kind, S3Store store, String root, String owner, Clock clock) {
+        this(kind, store, root, owner, clock, System::nanoTime);
     }
 
     /**
      * The same, with {@code nanoTime} for the time that passes ({@link System#nanoTime()} outside tests); {@code clock}
      * only dates {@code expires_ms}.
      */
-    CompactionLease(S3Store store, String root, String owner, Clock clock, LongSupplier nanoTime) {
+    Lease(Kind kind, S3Store store, String root, String owner, Clock clock, LongSupplier nanoTime) {
         if (!owner.matches("[A-Za-z0-9._-]{1,200}")) {
             throw new IllegalArgumentException("a lease owner is 1-200 of A-Z a-z 0-9 . _ -, got '" + owner + "'");
         }
         this.store = store;
-        this.folder = root + FOLDER;
+        this.kind = kind;
+        this.folder = root + kind.folder;
         this.owner = owner;
         this.clock = clock;
         this.nanoTime = nanoTime;
+    }
+
+    /** This archiver's owner id: its {@code OTEL_LAKE_ARCHIVER_INSTANCE_ID}, or a random one when it has none. */
+    static String ownerId(ArchiverConfig config) {
+        return config.instanceId().isEmpty() ? "archiver-" + UUID.randomUUID() : config.instanceId();
     }
 
     /**
@@ -97,10 +126,10 @@ final class CompactionLease {
             Matcher m = GENERATION.matcher(o.key().substring(folder.length()));
             if (m.matches()) {
                 // Generations count up from 0 by one, so a name of Long.MAX_VALUE or more (which has no next
-                // generation, or does not even fit a long) is a stray object: ignored, or it would stop compaction.
+                // generation, or does not even fit a long) is a stray object: ignored, or it would stop the task.
                 Optional<Long> generation = generation(m.group(1));
                 if (generation.isEmpty()) {
-                    log.warn("compaction lease: ignoring {}, not a generation this lease can follow", o.key());
+                    log.warn("{} lease: ignoring {}, not a generation this lease can follow", kind.label(), o.key());
                     continue;
                 }
                 generations.add(generation.get());
@@ -108,7 +137,7 @@ final class CompactionLease {
             }
         }
         if (newest >= 0 && newest != held) {
-            Optional<String> current = store.get(key(newest)).map(CompactionLease::owner);
+            Optional<String> current = store.get(key(newest)).map(Lease::owner);
             if (newest != seen) {
                 seen = newest;
                 seenSince = nanoTime.getAsLong(); // after the listing: not before the generation existed
@@ -118,7 +147,7 @@ final class CompactionLease {
                     && !current.get().equals(owner)
                     && seenSince + TTL.toNanos() - nanoTime.getAsLong() > 0) {
                 if (held >= 0) {
-                    log.warn("compaction lease taken over by {} (generation {})", current.get(), newest);
+                    log.warn("{} lease taken over by {} (generation {})", kind.label(), current.get(), newest);
                 }
                 held = -1;
                 return false;
@@ -134,7 +163,7 @@ final class CompactionLease {
             return false;
         }
         if (held < 0) {
-            log.info("holding the compaction lease as {} (generation {})", owner, next);
+            log.info("holding the {} lease as {} (generation {})", kind.label(), owner, next);
         }
         held = next;
         heldUntil = until;
@@ -160,7 +189,7 @@ final class CompactionLease {
         held = -1;
         byte[] body = ("{\"owner\":\"\",\"expires_ms\":" + clock.millis() + "}").getBytes(StandardCharsets.UTF_8);
         if (create(key(next), body)) {
-            log.info("released the compaction lease (generation {})", next);
+            log.info("released the {} lease (generation {})", kind.label(), next);
         }
     }
 
@@ -200,7 +229,7 @@ final class CompactionLease {
 
     /**
      * A generation's owner; empty for one that cannot be read, which counts as expired, so a stray object cannot block
-     * compaction.
+     * the task.
      */
     private static String owner(byte[] body) {
         Matcher m = BODY.matcher(new String(body, StandardCharsets.UTF_8).strip());
