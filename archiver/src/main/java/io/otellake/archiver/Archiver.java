@@ -181,6 +181,7 @@ public final class Archiver implements Runnable, AutoCloseable {
                 config.logsTopic(), Signal.LOGS,
                 config.metricsTopic(), Signal.METRICS);
         Properties props = new Properties();
+        props.putAll(config.kafkaClient().asMap()); // first: the settings below are the archiver's own
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

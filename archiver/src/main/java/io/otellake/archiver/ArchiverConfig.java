@@ -1,5 +1,6 @@
 package io.otellake.archiver;
 
+import io.otellake.schemas.KafkaClientProperties;
 import io.otellake.schemas.LakeLayout;
 import io.otellake.schemas.OtlpTopics;
 import java.net.URI;
@@ -24,6 +25,8 @@ import java.util.function.Function;
  * @param s3StartupTimeout how long start-up waits for S3 (retrying with backoff) before it gives up with exit code 3
  * @param rowGroupBytes the Parquet row group size of every file the archiver writes (parquet-mr's measure: the
  *     buffered, uncompressed bytes at which a row group is cut)
+ * @param kafkaClient Kafka client settings passed through to the archiver's consumer and admin clients, security above
+ *     all ({@code OTEL_LAKE_KAFKA_CLIENT_*}); {@link #toString()} names them without their values
  */
 public record ArchiverConfig(
         String kafkaBootstrap,
@@ -44,7 +47,8 @@ public record ArchiverConfig(
         int metricsPort,
         Path spoolDir,
         Duration s3StartupTimeout,
-        long rowGroupBytes) {
+        long rowGroupBytes,
+        KafkaClientProperties kafkaClient) {
 
     public static final String DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092";
     public static final String DEFAULT_GROUP_ID = "otel-lake-archiver";
@@ -65,6 +69,7 @@ public record ArchiverConfig(
         Objects.requireNonNull(kafkaBootstrap, "kafkaBootstrap");
         Objects.requireNonNull(groupId, "groupId");
         Objects.requireNonNull(instanceId, "instanceId");
+        Objects.requireNonNull(kafkaClient, "kafkaClient");
         Objects.requireNonNull(tracesTopic, "tracesTopic");
         Objects.requireNonNull(logsTopic, "logsTopic");
         Objects.requireNonNull(metricsTopic, "metricsTopic");
@@ -149,7 +154,8 @@ public record ArchiverConfig(
                         or(get, "OTEL_LAKE_S3_STARTUP_TIMEOUT", DEFAULT_S3_STARTUP_TIMEOUT.toString())),
                 parseLong(
                         "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES",
-                        or(get, "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES", Long.toString(DEFAULT_ROW_GROUP_BYTES))));
+                        or(get, "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES", Long.toString(DEFAULT_ROW_GROUP_BYTES))),
+                KafkaClientProperties.fromEnv(env));
     }
 
     /** The same settings with another S3 location, file age and spool folder; convenient in tests. */
@@ -173,7 +179,8 @@ public record ArchiverConfig(
                 metricsPort,
                 spoolDir,
                 s3StartupTimeout,
-                rowGroupBytes);
+                rowGroupBytes,
+                kafkaClient);
     }
 
     public LakeLayout layout() {
@@ -191,7 +198,7 @@ public record ArchiverConfig(
                 + ", maxFileAge=" + maxFileAge + ", maxFuture=" + maxFuture + ", metricsPort=" + metricsPort
                 + ", spoolDir=" + spoolDir + ", s3StartupTimeout=" + s3StartupTimeout + ", rowGroupBytes="
                 + rowGroupBytes
-                + "]";
+                + ", kafkaClient=" + kafkaClient + "]";
     }
 
     /** Kafka's rule, the one ingest checks: a topic ingest writes to is one the archiver can read. */

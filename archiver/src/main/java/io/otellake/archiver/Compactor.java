@@ -121,6 +121,7 @@ final class Compactor implements AutoCloseable {
         this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
         this.store = new S3Store(config);
         Properties props = new Properties();
+        props.putAll(config.kafkaClient().asMap()); // first: the settings below are the archiver's own
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "otel-lake-compactor");
         this.admin = Admin.create(props);

@@ -131,7 +131,8 @@ class ArchiverIT {
                 metricsPort,
                 spool,
                 ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT,
-                ArchiverConfig.DEFAULT_ROW_GROUP_BYTES);
+                ArchiverConfig.DEFAULT_ROW_GROUP_BYTES,
+                io.otellake.schemas.KafkaClientProperties.none());
     }
 
     private void startArchiver() {

@@ -97,7 +97,8 @@ final class TestLake implements AutoCloseable {
                 0,
                 spool,
                 ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT,
-                ArchiverConfig.DEFAULT_ROW_GROUP_BYTES);
+                ArchiverConfig.DEFAULT_ROW_GROUP_BYTES,
+                io.otellake.schemas.KafkaClientProperties.none());
     }
 
     /** A compactor for this corner: every closed hour (no grace) of the last 3 days, 1 MiB files, passes by hand. */
