@@ -182,7 +182,8 @@ record LogFilter(
             params.addAll(services);
         }
         if (severityMin != null) {
-            sql.append(" AND severity_number >= ?");
+            // 1-24 only: a number beyond the OTLP range (accepted as sent) has no severity, as the volume's groups say
+            sql.append(" AND severity_number >= ? AND severity_number <= 24");
             params.add(severityMin);
         }
         if (traceId != null) {

@@ -9,7 +9,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.http.ProblemDetail;
@@ -99,23 +98,6 @@ class DuckDbTest {
     private LakeProperties props(String memoryLimit) {
         LakeProperties d = LakeProperties.defaults(
                 new LakeProperties.S3(URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", ""), cache);
-        return new LakeProperties(
-                d.s3(),
-                d.cacheDir(),
-                d.cacheMaxBytes(),
-                d.maxRange(),
-                d.traceLookback(),
-                d.defaultLimit(),
-                d.maxLimit(),
-                memoryLimit,
-                d.duckdbThreads(),
-                Duration.ofSeconds(30),
-                d.maxConcurrentQueries(),
-                d.queueTimeout(),
-                d.maxBytesPerQuery(),
-                d.maxTraceSpans(),
-                d.authEnabled(),
-                d.authTokens(),
-                d.listingTtl());
+        return QueryApiIT.with(d, d.cacheMaxBytes(), memoryLimit, d.maxTraceSpans());
     }
 }

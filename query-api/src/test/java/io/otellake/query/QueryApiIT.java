@@ -96,6 +96,12 @@ class QueryApiIT {
                     "acme",
                     LogFlattener.flatten(logs("checkout", T10, "Payment DECLINED for order 7", 7)));
             put(s3, Signal.LOGS, "acme", LogFlattener.flatten(logs("cart", T10.plusSeconds(1), "cart saved", 0)));
+            ExportLogsServiceRequest.Builder odd = logs("odd", T10, "severity out of range", 0).toBuilder();
+            odd.getResourceLogsBuilder(0)
+                    .getScopeLogsBuilder(0)
+                    .getLogRecordsBuilder(0)
+                    .setSeverityNumberValue(999);
+            put(s3, Signal.LOGS, "odd", LogFlattener.flatten(odd.build()));
             put(
                     s3,
                     Signal.LOGS,
@@ -585,6 +591,41 @@ class QueryApiIT {
         }
     }
 
+    /** The cache is checked against ETags: an object overwritten under the same key is fetched again, not served stale. */
+    @Test
+    void anObjectOverwrittenUnderItsKeyIsFetchedAgainNotServedFromTheCache() throws Exception {
+        Instant at = Instant.parse("2024-06-03T05:06:07Z");
+        String range = "/api/v1/logs?start=2024-06-03T05:00:00Z&end=2024-06-03T06:00:00Z";
+        try (S3Client s3 = s3()) {
+            putFile(
+                    s3,
+                    "etag",
+                    "otlp-logs+0+0.parquet",
+                    LogFlattener.flatten(logs("svc", at, "first version", 0)),
+                    Map.of());
+        }
+        JsonNode first = getJson(range, "etag", 200);
+        assertThat(first.get("data")).extracting(n -> n.get("body").asString()).containsExactly("first version");
+        assertThat(getJson(range, "etag", 200).get("stats").get("cache_hits").asInt())
+                .as("cached")
+                .isEqualTo(1);
+
+        try (S3Client s3 = s3()) {
+            putFile(
+                    s3,
+                    "etag",
+                    "otlp-logs+0+0.parquet",
+                    LogFlattener.flatten(logs("svc", at, "second version", 0)),
+                    Map.of());
+        }
+        Thread.sleep(5_500); // the listing, and the ETag it holds, is reused for otel-lake.listing-ttl (5 s)
+
+        JsonNode second = getJson(range, "etag", 200);
+        assertThat(second.get("data")).extracting(n -> n.get("body").asString()).containsExactly("second version");
+        assertThat(second.get("stats").get("cache_hits").asInt()).isZero();
+        assertThat(second.get("stats").get("bytes_fetched").asLong()).isPositive();
+    }
+
     /** Writes log rows of one hour as a file with the given name and S3 metadata. */
     private static void putFile(S3Client s3, String tenant, String name, List<FlatRow> rows, Map<String, String> meta)
             throws Exception {
@@ -934,6 +975,26 @@ class QueryApiIT {
     }
 
     @Test
+    void aSeverityNumberBeyondTheOtlpRangeHasNoSeverityInSearchAndVolumeAlike() throws Exception {
+        String range = "start=2024-05-01T10:00:00Z&end=2024-05-01T11:00:00Z";
+        assertThat(getJson("/api/v1/logs?" + range, "odd", 200)
+                        .get("data")
+                        .get(0)
+                        .get("severity_number")
+                        .asInt())
+                .isEqualTo(999);
+        assertThat(getJson("/api/v1/logs?severity_min=FATAL4&" + range, "odd", 200)
+                        .get("data"))
+                .isEmpty();
+        assertThat(getJson("/api/v1/logs/volume?step=1h&" + range, "odd", 200)
+                        .get("data")
+                        .get(0)
+                        .get("severity")
+                        .asString())
+                .isEqualTo("UNSPECIFIED");
+    }
+
+    @Test
     void volumeCountsPerStepAndSeverity() throws Exception {
         JsonNode body = getJson("/api/v1/logs/volume?" + PAGER_RANGE + "&step=1m", "pager", 200);
 
@@ -1131,24 +1192,7 @@ class QueryApiIT {
                 new LakeProperties.S3(
                         s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey()),
                 Files.createTempDirectory("query-it-small-cache"));
-        LakeProperties small = new LakeProperties(
-                d.s3(),
-                d.cacheDir(),
-                1000,
-                d.maxRange(),
-                d.traceLookback(),
-                d.defaultLimit(),
-                d.maxLimit(),
-                d.duckdbMemoryLimit(),
-                d.duckdbThreads(),
-                d.queryTimeout(),
-                d.maxConcurrentQueries(),
-                d.queueTimeout(),
-                d.maxBytesPerQuery(),
-                d.maxTraceSpans(),
-                d.authEnabled(),
-                d.authTokens(),
-                d.listingTtl());
+        LakeProperties small = with(d, 1000, d.duckdbMemoryLimit(), d.maxTraceSpans());
         try (ArchiveFiles archive = new ArchiveFiles(small);
                 DuckDb duckDb = new DuckDb(small, archive);
                 QueryRunner runner = new QueryRunner(duckDb, small)) {
@@ -1177,24 +1221,7 @@ class QueryApiIT {
                 new LakeProperties.S3(
                         s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey()),
                 Files.createTempDirectory("query-it-limits"));
-        LakeProperties oneSpan = new LakeProperties(
-                d.s3(),
-                d.cacheDir(),
-                d.cacheMaxBytes(),
-                d.maxRange(),
-                d.traceLookback(),
-                d.defaultLimit(),
-                d.maxLimit(),
-                d.duckdbMemoryLimit(),
-                d.duckdbThreads(),
-                d.queryTimeout(),
-                d.maxConcurrentQueries(),
-                d.queueTimeout(),
-                d.maxBytesPerQuery(),
-                1,
-                d.authEnabled(),
-                d.authTokens(),
-                d.listingTtl());
+        LakeProperties oneSpan = with(d, d.cacheMaxBytes(), d.duckdbMemoryLimit(), 1);
         Instant start = Instant.parse("2024-05-01T10:00:00Z");
         Instant end = Instant.parse("2024-05-01T12:00:00Z");
         try (ArchiveFiles archive = new ArchiveFiles(oneSpan);
@@ -1323,6 +1350,28 @@ class QueryApiIT {
                 assertThat(value.isString()).as(where + " is a string").isTrue();
             default -> assertThat(type).as(where + ": any value, no type").isEmpty();
         }
+    }
+
+    /** {@code d} with another cache bound, DuckDB memory limit and span limit of a trace lookup. */
+    static LakeProperties with(LakeProperties d, long cacheMaxBytes, String duckdbMemoryLimit, int maxTraceSpans) {
+        return new LakeProperties(
+                d.s3(),
+                d.cacheDir(),
+                cacheMaxBytes,
+                d.maxRange(),
+                d.traceLookback(),
+                d.defaultLimit(),
+                d.maxLimit(),
+                duckdbMemoryLimit,
+                d.duckdbThreads(),
+                d.queryTimeout(),
+                d.maxConcurrentQueries(),
+                d.queueTimeout(),
+                d.maxBytesPerQuery(),
+                maxTraceSpans,
+                d.authEnabled(),
+                d.authTokens(),
+                d.listingTtl());
     }
 
     @Test
