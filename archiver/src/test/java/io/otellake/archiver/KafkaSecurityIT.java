@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.otellake.infra.KafkaBroker;
 import io.otellake.infra.S3Server;
-import io.otellake.schemas.KafkaClientProperties;
 import io.otellake.schemas.OtlpTopics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -55,37 +54,29 @@ class KafkaSecurityIT {
     @Test
     void withTheBrokersSecuritySettingsTheArchiverArchivesAndCommits() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
-        KafkaClientProperties security = KafkaClientProperties.fromEnv(Map.of(
-                "OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SASL_PLAINTEXT",
-                "OTEL_LAKE_KAFKA_CLIENT_SASL_MECHANISM", "PLAIN",
-                "OTEL_LAKE_KAFKA_CLIENT_SASL_JAAS_CONFIG", KafkaBroker.saslPlainJaasConfig(USER, PASSWORD)));
-        Map<String, Object> client = new HashMap<>(security.asMap());
-        client.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        String traces = "traces-" + run;
         S3Server s3server = LakeServers.s3();
+        String traces = "traces-" + run;
         String bucket = "bucket-" + run;
-        Path spool = Files.createTempDirectory("archiver-sasl-spool");
-        ArchiverConfig config = new ArchiverConfig(
-                kafka.bootstrapServers(),
-                "group-" + run,
-                "",
-                traces,
-                "logs-" + run,
-                "metrics-" + run,
-                s3server.endpoint(),
-                "us-east-1",
-                bucket,
-                "lake",
-                s3server.accessKey(),
-                s3server.secretKey(),
-                ArchiverConfig.DEFAULT_MAX_FILE_BYTES,
-                Duration.ofMillis(500),
-                ArchiverConfig.DEFAULT_MAX_FUTURE,
-                0,
-                spool,
-                ArchiverConfig.DEFAULT_S3_STARTUP_TIMEOUT,
-                ArchiverConfig.DEFAULT_ROW_GROUP_BYTES,
-                security);
+        Map<String, String> env = new HashMap<>();
+        env.put("OTEL_LAKE_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+        env.put("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SASL_PLAINTEXT");
+        env.put("OTEL_LAKE_KAFKA_CLIENT_SASL_MECHANISM", "PLAIN");
+        env.put("OTEL_LAKE_KAFKA_CLIENT_SASL_JAAS_CONFIG", KafkaBroker.saslPlainJaasConfig(USER, PASSWORD));
+        env.put("OTEL_LAKE_ARCHIVER_GROUP_ID", "group-" + run);
+        env.put("OTEL_LAKE_TRACES_TOPIC", traces);
+        env.put("OTEL_LAKE_LOGS_TOPIC", "logs-" + run);
+        env.put("OTEL_LAKE_METRICS_TOPIC", "metrics-" + run);
+        env.put("OTEL_LAKE_S3_ENDPOINT", s3server.endpoint().toString());
+        env.put("OTEL_LAKE_S3_BUCKET", bucket);
+        env.put("OTEL_LAKE_S3_ACCESS_KEY", s3server.accessKey());
+        env.put("OTEL_LAKE_S3_SECRET_KEY", s3server.secretKey());
+        env.put("OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", "PT0.5S");
+        env.put(
+                "OTEL_LAKE_ARCHIVER_SPOOL_DIR",
+                Files.createTempDirectory("archiver-sasl-spool").toString());
+        ArchiverConfig config = ArchiverConfig.fromEnvironment(env);
+        Map<String, Object> client = new HashMap<>(config.kafkaClient().asMap());
+        client.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         assertThat(config.toString())
                 .contains("kafkaClient=KafkaClientProperties[sasl.jaas.config, sasl.mechanism, security.protocol]")
                 .doesNotContain(PASSWORD);
