@@ -57,11 +57,7 @@ class KafkaSecurityIT {
         S3Server s3server = LakeServers.s3();
         String traces = "traces-" + run;
         String bucket = "bucket-" + run;
-        Map<String, String> env = new HashMap<>();
-        env.put("OTEL_LAKE_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
-        env.put("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SASL_PLAINTEXT");
-        env.put("OTEL_LAKE_KAFKA_CLIENT_SASL_MECHANISM", "PLAIN");
-        env.put("OTEL_LAKE_KAFKA_CLIENT_SASL_JAAS_CONFIG", KafkaBroker.saslPlainJaasConfig(USER, PASSWORD));
+        Map<String, String> env = new HashMap<>(kafka.clientEnvironment());
         env.put("OTEL_LAKE_ARCHIVER_GROUP_ID", "group-" + run);
         env.put("OTEL_LAKE_TRACES_TOPIC", traces);
         env.put("OTEL_LAKE_LOGS_TOPIC", "logs-" + run);

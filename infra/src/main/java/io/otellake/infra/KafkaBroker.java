@@ -13,7 +13,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.UUID;
@@ -99,6 +101,21 @@ public final class KafkaBroker implements AutoCloseable {
         Objects.requireNonNull(password, "password");
         List<Integer> ports = Ports.freePorts(2);
         return start(dataDir, ports.get(0), ports.get(1), dataDir.resolve("broker.log"), new String[] {user, password});
+    }
+
+    /**
+     * The environment variables that point ingest and the archiver at this broker: {@code OTEL_LAKE_KAFKA_BOOTSTRAP},
+     * and for a SASL/PLAIN broker the {@code OTEL_LAKE_KAFKA_CLIENT_*} settings of its user.
+     */
+    public Map<String, String> clientEnvironment() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("OTEL_LAKE_KAFKA_BOOTSTRAP", bootstrapServers());
+        if (saslPlain != null) {
+            env.put("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SASL_PLAINTEXT");
+            env.put("OTEL_LAKE_KAFKA_CLIENT_SASL_MECHANISM", "PLAIN");
+            env.put("OTEL_LAKE_KAFKA_CLIENT_SASL_JAAS_CONFIG", saslPlainJaasConfig(saslPlain[0], saslPlain[1]));
+        }
+        return env;
     }
 
     /** The JAAS configuration a client of a SASL/PLAIN broker gives as {@code sasl.jaas.config}. */

@@ -40,15 +40,7 @@ class KafkaSecurityIT {
 
     @Test
     void withTheBrokersSecuritySettingsIngestCreatesItsTopicsAndWritesAcknowledgedRecords() throws Exception {
-        Map<String, String> env = Map.of(
-                "OTEL_LAKE_KAFKA_BOOTSTRAP",
-                kafka.bootstrapServers(),
-                "OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL",
-                "SASL_PLAINTEXT",
-                "OTEL_LAKE_KAFKA_CLIENT_SASL_MECHANISM",
-                "PLAIN",
-                "OTEL_LAKE_KAFKA_CLIENT_SASL_JAAS_CONFIG",
-                KafkaBroker.saslPlainJaasConfig(USER, PASSWORD));
+        Map<String, String> env = kafka.clientEnvironment();
         IngestConfig config = IngestConfig.fromEnvironment(env).toBuilder()
                 .httpHost("127.0.0.1")
                 .httpPort(0)
