@@ -111,7 +111,7 @@ public final class Ingest implements AutoCloseable {
                 exports.put(signal.path(), new OtlpHttpHandler(receiver, gate, access, config.httpRequestTimeout()));
             }
             HealthHandler health = new HealthHandler(gate, kafka::reachable);
-            MetricsHandler scrape = new MetricsHandler(metrics);
+            MetricsHandler scrape = new MetricsHandler(metrics, access);
             server = bind(config, heads, head -> {
                 OtlpHttpHandler export = exports.get(head.path());
                 if (export != null) {

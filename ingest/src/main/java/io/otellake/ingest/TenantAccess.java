@@ -70,6 +70,20 @@ final class TenantAccess {
         return grant.tenant();
     }
 
+    /**
+     * Allows a request to read what spans tenants (the metrics, whose labels name every tenant and its traffic): with
+     * authentication off anyone may; on, only an admin token.
+     *
+     * @throws ExportRefusal {@link ExportRefusal.Kind#UNAUTHENTICATED} without a valid token, {@link
+     *     ExportRefusal.Kind#FORBIDDEN} with a tenant's
+     */
+    void requireAdmin(List<String> authorizationValues) throws ExportRefusal {
+        if (enabled && !grant(authorizationValues).admin()) {
+            throw new ExportRefusal(
+                    ExportRefusal.Kind.FORBIDDEN, "only an admin token may read what spans tenants, such as /metrics");
+        }
+    }
+
     private TenantTokens.Grant grant(List<String> authorizationValues) throws ExportRefusal {
         if (authorizationValues.size() > 1) {
             throw new ExportRefusal(ExportRefusal.Kind.UNAUTHENTICATED, "send one Authorization header, not several");

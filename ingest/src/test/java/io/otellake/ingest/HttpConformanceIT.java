@@ -101,6 +101,38 @@ class HttpConformanceIT extends OtlpConformanceIT {
                         + " (its compressed bytes are held until it is decompressed): send smaller batches");
     }
 
+    /** With authentication on, the metrics, whose labels name every tenant and its traffic, need an admin token. */
+    @Test
+    void withAuthenticationOnlyAnAdminTokenReadsTheMetrics() {
+        OtlpHttp http = new OtlpHttp(securedIngest.uri());
+
+        HttpResponse<byte[]> none =
+                http.send(HttpRequest.newBuilder(securedIngest.uri().resolve("/metrics"))
+                        .GET()
+                        .build());
+        HttpResponse<byte[]> tenant = metrics(http, TEAM_A_TOKEN);
+        HttpResponse<byte[]> admin = metrics(http, ADMIN_TOKEN);
+
+        assertThat(none.statusCode()).isEqualTo(401);
+        assertThat(none.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
+        assertThat(tenant.statusCode()).isEqualTo(403);
+        assertThat(OtlpHttp.message(tenant))
+                .isEqualTo("only an admin token may read what spans tenants, such as /metrics");
+        assertThat(admin.statusCode()).isEqualTo(200);
+        assertThat(new String(admin.body(), java.nio.charset.StandardCharsets.UTF_8))
+                .contains("otel_lake_ingest_requests_refused_total");
+        assertThat(new OtlpHttp(ingest.uri()).get("/metrics").statusCode())
+                .as("authentication off: anyone")
+                .isEqualTo(200);
+    }
+
+    private static HttpResponse<byte[]> metrics(OtlpHttp http, String token) {
+        return http.send(HttpRequest.newBuilder(securedIngest.uri().resolve("/metrics"))
+                .header("Authorization", "Bearer " + token)
+                .GET()
+                .build());
+    }
+
     /** A gzip body that fits the idle budget beside its compressed bytes is throttled while others hold part of it. */
     @Test
     void aGzipBodyThatDoesNotFitNowIsThrottledUntilItFits() throws Exception {

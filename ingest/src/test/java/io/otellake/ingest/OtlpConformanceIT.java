@@ -458,9 +458,21 @@ abstract class OtlpConformanceIT {
                 + status + "\"} ";
     }
 
+    /** The metrics of {@code target}, read with the admin token (which authentication on requires). */
+    static String scrape(Ingest target) {
+        return new String(
+                new OtlpHttp(target.uri())
+                        .send(java.net.http.HttpRequest.newBuilder(target.uri().resolve("/metrics"))
+                                .header("Authorization", "Bearer " + ADMIN_TOKEN)
+                                .GET()
+                                .build())
+                        .body(),
+                StandardCharsets.UTF_8);
+    }
+
     /** The value of one series of a counter (0 while it has none), as scraped from /metrics. */
     private static long metric(Ingest target, String series) {
-        String metrics = new String(new OtlpHttp(target.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
+        String metrics = scrape(target);
         return metrics.lines()
                 .filter(line -> line.startsWith(series))
                 .mapToLong(line -> Long.parseLong(line.substring(series.length())))
@@ -765,8 +777,7 @@ abstract class OtlpConformanceIT {
                 + signal.name().toLowerCase(Locale.ROOT)
                 + "\",transport=\"" + transport()
                 + "\",reason=\"overloaded\"} ";
-        String metrics =
-                new String(new OtlpHttp(budgetIngest.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
+        String metrics = scrape(budgetIngest);
         return metrics.lines()
                 .filter(line -> line.startsWith(series))
                 .mapToLong(line -> Long.parseLong(line.substring(series.length())))
@@ -778,8 +789,7 @@ abstract class OtlpConformanceIT {
     private long refused(String reason) {
         String series = "otel_lake_ingest_requests_refused_total{signal=\"traces\",transport=\"" + transport()
                 + "\",reason=\"" + reason + "\"} ";
-        String metrics =
-                new String(new OtlpHttp(securedIngest.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
+        String metrics = scrape(securedIngest);
         return metrics.lines()
                 .filter(line -> line.startsWith(series))
                 .mapToLong(line -> Long.parseLong(line.substring(series.length())))
@@ -789,7 +799,7 @@ abstract class OtlpConformanceIT {
 
     private static long redactions(Ingest target, String signal, String rule) {
         String series = "otel_lake_ingest_redactions_total{signal=\"" + signal + "\",rule=\"" + rule + "\"} ";
-        String metrics = new String(new OtlpHttp(target.uri()).get("/metrics").body(), StandardCharsets.UTF_8);
+        String metrics = scrape(target);
         return metrics.lines()
                 .filter(line -> line.startsWith(series))
                 .mapToLong(line -> Long.parseLong(line.substring(series.length())))
