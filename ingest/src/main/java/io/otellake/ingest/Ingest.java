@@ -186,6 +186,7 @@ public final class Ingest implements AutoCloseable {
                     address,
                     config.httpThreads(),
                     config.httpRequestTimeout(),
+                    config.httpMaxConnections(),
                     daemonThreads("ingest-http-"),
                     heads,
                     router);

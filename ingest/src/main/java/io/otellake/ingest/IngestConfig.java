@@ -49,6 +49,9 @@ import java.util.regex.Pattern;
  * @param redaction what is redacted before writing, per tenant ({@code OTEL_LAKE_REDACTION_*})
  * @param kafkaClient Kafka client settings passed through to every client ingest makes, security above all
  *     ({@code OTEL_LAKE_KAFKA_CLIENT_*}); {@link #toString()} names them without their values
+ * @param httpMaxConnections the most OTLP/HTTP connections open at once; at the bound, ingest accepts no more until
+ *     one closes (they wait in the operating system's accept queue), so that many clients cannot exhaust its file
+ *     descriptors
  */
 public record IngestConfig(
         String kafkaBootstrap,
@@ -70,7 +73,8 @@ public record IngestConfig(
         boolean authEnabled,
         String authTokens,
         RedactionConfig redaction,
-        KafkaClientProperties kafkaClient) {
+        KafkaClientProperties kafkaClient,
+        int httpMaxConnections) {
 
     public static final String ENV_KAFKA_BOOTSTRAP = "OTEL_LAKE_KAFKA_BOOTSTRAP";
     public static final String ENV_HTTP_HOST = "OTEL_LAKE_INGEST_HTTP_HOST";
@@ -88,6 +92,7 @@ public record IngestConfig(
     public static final String ENV_KAFKA_TIMEOUT_MS = "OTEL_LAKE_KAFKA_TIMEOUT_MS";
     public static final String ENV_KAFKA_STARTUP_TIMEOUT_MS = "OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS";
     public static final String ENV_HTTP_REQUEST_TIMEOUT_MS = "OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS";
+    public static final String ENV_HTTP_MAX_CONNECTIONS = "OTEL_LAKE_INGEST_HTTP_MAX_CONNECTIONS";
     /** The same variables as the query API's, so that one setting serves both. */
     public static final String ENV_AUTH_ENABLED = "OTEL_LAKE_AUTH_ENABLED";
 
@@ -120,6 +125,9 @@ public record IngestConfig(
     public static final Duration DEFAULT_KAFKA_STARTUP_TIMEOUT = Duration.ofSeconds(30);
     /** A minute: an 8 MiB body at 1 Mbit/s takes about 67 s; OTLP exporters give up after 10 s by default. */
     public static final Duration DEFAULT_HTTP_REQUEST_TIMEOUT = Duration.ofSeconds(60);
+
+    public static final int DEFAULT_HTTP_MAX_CONNECTIONS = 10_000;
+    static final int MAX_HTTP_MAX_CONNECTIONS = 1_000_000;
     /** Off: the local default, where the tenant header alone decides. */
     public static final boolean DEFAULT_AUTH_ENABLED = false;
 
@@ -168,6 +176,12 @@ public record IngestConfig(
                 ENV_HTTP_THREADS,
                 "must be from 1 to " + MAX_HTTP_THREADS,
                 httpThreads);
+        check(
+                httpMaxConnections >= 1 && httpMaxConnections <= MAX_HTTP_MAX_CONNECTIONS,
+                "httpMaxConnections",
+                ENV_HTTP_MAX_CONNECTIONS,
+                "must be from 1 to " + MAX_HTTP_MAX_CONNECTIONS,
+                httpMaxConnections);
         checkTopic(tracesTopic, "tracesTopic", ENV_TRACES_TOPIC);
         checkTopic(logsTopic, "logsTopic", ENV_LOGS_TOPIC);
         check(
@@ -242,7 +256,7 @@ public record IngestConfig(
                 + ", kafkaStartupTimeout=" + kafkaStartupTimeout + ", httpRequestTimeout=" + httpRequestTimeout
                 + ", authEnabled=" + authEnabled + ", authTokens="
                 + (authTokens.isBlank() ? "(none)" : "(set, not shown)") + ", redaction=" + redaction
-                + ", kafkaClient=" + kafkaClient + "]";
+                + ", kafkaClient=" + kafkaClient + ", httpMaxConnections=" + httpMaxConnections + "]";
     }
 
     /** The defaults. */
@@ -285,6 +299,7 @@ public record IngestConfig(
         read(env, ENV_KAFKA_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaTimeout);
         read(env, ENV_KAFKA_STARTUP_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaStartupTimeout);
         read(env, ENV_HTTP_REQUEST_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::httpRequestTimeout);
+        read(env, ENV_HTTP_MAX_CONNECTIONS, IngestConfig::parseInt).ifPresent(b::httpMaxConnections);
         read(env, ENV_AUTH_ENABLED, IngestConfig::parseBoolean).ifPresent(b::authEnabled);
         String tokens = env.get(ENV_AUTH_TOKENS);
         if (tokens != null && !tokens.isBlank()) {
@@ -332,6 +347,7 @@ public record IngestConfig(
         private Duration kafkaTimeout = DEFAULT_KAFKA_TIMEOUT;
         private Duration kafkaStartupTimeout = DEFAULT_KAFKA_STARTUP_TIMEOUT;
         private Duration httpRequestTimeout = DEFAULT_HTTP_REQUEST_TIMEOUT;
+        private int httpMaxConnections = DEFAULT_HTTP_MAX_CONNECTIONS;
         private boolean authEnabled = DEFAULT_AUTH_ENABLED;
         private String authTokens = DEFAULT_AUTH_TOKENS;
         private RedactionConfig redaction = RedactionConfig.OFF;
@@ -360,6 +376,7 @@ public record IngestConfig(
             authTokens = c.authTokens;
             redaction = c.redaction;
             kafkaClient = c.kafkaClient;
+            httpMaxConnections = c.httpMaxConnections;
         }
 
         public Builder kafkaBootstrap(String kafkaBootstrap) {
@@ -453,6 +470,11 @@ public record IngestConfig(
             return this;
         }
 
+        public Builder httpMaxConnections(int httpMaxConnections) {
+            this.httpMaxConnections = httpMaxConnections;
+            return this;
+        }
+
         /** Kafka client settings passed through; see {@link IngestConfig#kafkaClient()}. */
         public Builder kafkaClient(KafkaClientProperties kafkaClient) {
             this.kafkaClient = Objects.requireNonNull(kafkaClient, "kafkaClient");
@@ -486,7 +508,8 @@ public record IngestConfig(
                     authEnabled,
                     authTokens,
                     redaction,
-                    kafkaClient);
+                    kafkaClient,
+                    httpMaxConnections);
         }
     }
 

@@ -77,6 +77,10 @@ import org.slf4j.LoggerFactory;
  *       or after waiting longer than the request timeout, they get {@link HttpCall#busy()} (429).
  *   <li>Every {@link HttpCall} gets {@link HttpCall#done} exactly once, whether it was answered or its connection went
  *       away.
+ *   <li>At most {@code maxConnections} connections are open at once: at the bound the server stops accepting, and
+ *       further clients wait in the operating system's accept queue (then their connects time out, which OTLP
+ *       exporters retry) until a connection closes, instead of ingest running out of file descriptors. One accepted
+ *       in the moment before accepting stopped is closed at once.
  * </ul>
  */
 final class OtlpHttpServer implements AutoCloseable {
@@ -100,6 +104,7 @@ final class OtlpHttpServer implements AutoCloseable {
     private final Function<HttpHead, HttpCall> router;
     private final InFlightBudget heads;
     private final long requestTimeoutNanos;
+    private final int maxConnections;
     private final EventLoopGroup acceptor;
     private final EventLoopGroup loops;
     private final ThreadPoolExecutor workers;
@@ -110,10 +115,12 @@ final class OtlpHttpServer implements AutoCloseable {
             InetSocketAddress address,
             int workerThreads,
             Duration requestTimeout,
+            int maxConnections,
             ThreadFactory workerThreadFactory,
             InFlightBudget heads,
             Function<HttpHead, HttpCall> router) {
         this.router = router;
+        this.maxConnections = maxConnections;
         this.heads = heads;
         this.requestTimeoutNanos = requestTimeout.toNanos();
         this.workers = new ThreadPoolExecutor(
@@ -138,6 +145,10 @@ final class OtlpHttpServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         connections.add(channel);
+                        if (!limitConnections(channel)) {
+                            channel.close();
+                            return;
+                        }
                         RequestDecoder decoder = new RequestDecoder();
                         Connection connection = new Connection(decoder);
                         // A decoder and an encoder rather than HttpServerCodec, which closes a connection that
@@ -160,9 +171,27 @@ final class OtlpHttpServer implements AutoCloseable {
     }
 
     /**
+     * Accepts only while fewer than {@link #maxConnections} are open: the decision is made again on the acceptor's
+     * thread whenever a connection opens or closes, so none is lost between two. The acceptor may have accepted a few
+     * more in the moment before it stopped: {@code false} for those, which are closed at once.
+     */
+    private boolean limitConnections(Channel channel) {
+        Channel server = channel.parent();
+        server.eventLoop().execute(() -> accepting(server));
+        channel.closeFuture().addListener(closed -> server.eventLoop().execute(() -> accepting(server)));
+        return connections.size() <= maxConnections;
+    }
+
+    private void accepting(Channel server) {
+        if (server.isOpen()) {
+            server.config().setAutoRead(connections.size() < maxConnections);
+        }
+    }
+
+    /**
      * Listens on {@code address}; complete requests are finished on {@code workerThreads} threads made by {@code
-     * threads}, and must arrive within {@code requestTimeout}; heads are reserved in {@code heads} from their first byte
-     * until their request ends.
+     * threads}, and must arrive within {@code requestTimeout}, on at most {@code maxConnections} connections at once;
+     * heads are reserved in {@code heads} from their first byte until their request ends.
      *
      * @throws BindFailure when the address cannot be bound (its cause says why, often a {@link java.net.BindException})
      */
@@ -170,10 +199,11 @@ final class OtlpHttpServer implements AutoCloseable {
             InetSocketAddress address,
             int workerThreads,
             Duration requestTimeout,
+            int maxConnections,
             ThreadFactory threads,
             InFlightBudget heads,
             Function<HttpHead, HttpCall> router) {
-        return new OtlpHttpServer(address, workerThreads, requestTimeout, threads, heads, router);
+        return new OtlpHttpServer(address, workerThreads, requestTimeout, maxConnections, threads, heads, router);
     }
 
     InetSocketAddress address() {

@@ -57,6 +57,7 @@ class IngestConfigTest {
                 Map.entry("OTEL_LAKE_AUTH_ENABLED", "TRUE"),
                 Map.entry("OTEL_LAKE_AUTH_TOKENS", " acme=" + ACME_HASH + " "),
                 Map.entry("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL"),
+                Map.entry("OTEL_LAKE_INGEST_HTTP_MAX_CONNECTIONS", "20000"),
                 Map.entry("UNRELATED", "x")));
 
         assertThat(config)
@@ -80,7 +81,8 @@ class IngestConfigTest {
                         true,
                         "acme=" + ACME_HASH,
                         RedactionConfig.OFF,
-                        KafkaClientProperties.fromEnv(Map.of("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL"))));
+                        KafkaClientProperties.fromEnv(Map.of("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL")),
+                        20_000));
         assertThat(config.kafkaClient().asMap()).containsExactlyEntriesOf(Map.of("security.protocol", "SSL"));
     }
 
@@ -100,6 +102,9 @@ class IngestConfigTest {
         assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS", "0")))
                 .hasMessage("httpRequestTimeout must be from 1000 to 600000 ms (set"
                         + " OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS); got '0 ms'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_HTTP_MAX_CONNECTIONS", "0")))
+                .hasMessage("httpMaxConnections must be from 1 to 1000000 (set OTEL_LAKE_INGEST_HTTP_MAX_CONNECTIONS);"
+                        + " got '0'");
         assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_BOOTSTRAP", "kafka")))
                 .hasMessage("kafkaBootstrap must be a comma-separated list of host:port, such as 127.0.0.1:9092 (set"
                         + " OTEL_LAKE_KAFKA_BOOTSTRAP); got 'kafka'");

@@ -1,6 +1,7 @@
 package io.otellake.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
@@ -410,6 +411,30 @@ class OtlpHttpServerTest {
         }
     }
 
+    @Test
+    void atTheConnectionBoundNoMoreIsServedUntilOneCloses() throws Exception {
+        start(1, TIMEOUT, new InFlightBudget(1L << 30), 2);
+        Socket first = connect();
+        Socket second = connect();
+        assertStillServes(first);
+        assertStillServes(second);
+        awaitConnections(2);
+
+        Socket third = connect(); // the operating system completes the handshake; the server does not take it yet
+        send(third, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        third.setSoTimeout(1_000);
+        assertThatThrownBy(() -> third.getInputStream().read())
+                .as("not served while two are open")
+                .isInstanceOf(java.net.SocketTimeoutException.class);
+        assertThat(server.connections()).isEqualTo(2);
+
+        first.close();
+
+        third.setSoTimeout(15_000);
+        assertThat(read(third).body()).as("served once one closed").isEqualTo("2");
+        assertStillServes(second);
+    }
+
     // --- the server under test and its calls
 
     private void start(int workers, Duration requestTimeout) {
@@ -417,10 +442,15 @@ class OtlpHttpServerTest {
     }
 
     private void start(int workers, Duration requestTimeout, InFlightBudget budget) {
+        start(workers, requestTimeout, budget, IngestConfig.DEFAULT_HTTP_MAX_CONNECTIONS);
+    }
+
+    private void start(int workers, Duration requestTimeout, InFlightBudget budget, int maxConnections) {
         server = OtlpHttpServer.start(
                 new InetSocketAddress("127.0.0.1", 0),
                 workers,
                 requestTimeout,
+                maxConnections,
                 r -> {
                     Thread t = new Thread(r, "test-worker");
                     t.setDaemon(true);
