@@ -38,35 +38,50 @@ class ApiDocs {
 
     @Bean
     OpenApiCustomizer tenantHeaderAndParameterSchemas() {
-        return api -> api.getPaths()
-                .forEach((path, item) -> item.readOperations().forEach(operation -> {
-                    if (operation.getParameters() != null) {
-                        for (Parameter p : operation.getParameters()) {
-                            if (p.getSchema() == null && p.getContent() == null) {
-                                p.setSchema(new StringSchema());
-                            }
+        return api -> {
+            addComponents(api);
+            api.getPaths().forEach((path, item) -> item.readOperations().forEach(operation -> {
+                if (operation.getParameters() != null) {
+                    for (Parameter p : operation.getParameters()) {
+                        if (p.getSchema() == null && p.getContent() == null) {
+                            p.setSchema(new StringSchema());
                         }
                     }
-                    if (path.startsWith("/api/")) {
-                        addProblemResponses(api, operation, path.contains("{"));
-                        addAnswer(api, operation, path);
-                        operation.addSecurityItem(new SecurityRequirement().addList(BEARER));
-                        operation.addParametersItem(new HeaderParameter()
-                                .name(Tenants.HEADER)
-                                .description(
-                                        "The tenant: 1 to 64 of A-Z a-z 0-9 _ -; default without one (authentication"
-                                                + " off), or the token's own (authentication on, where an admin token must name it).")
-                                .schema(new StringSchema().pattern("^[A-Za-z0-9_-]{1,64}$")));
-                    }
-                }));
+                }
+                if (path.startsWith("/api/")) {
+                    addProblemResponses(operation, path.contains("{"));
+                    addAnswer(operation, path);
+                    operation.addSecurityItem(new SecurityRequirement().addList(BEARER));
+                    operation.addParametersItem(new HeaderParameter()
+                            .name(Tenants.HEADER)
+                            .description(
+                                    "The tenant: 1 to 64 of A-Z a-z 0-9 _ -; default without one (authentication"
+                                            + " off), or the token's own (authentication on, where an admin token must name it).")
+                            .schema(new StringSchema().pattern("^[A-Za-z0-9_-]{1,64}$")));
+                }
+            }));
+        };
     }
 
     /**
-     * The shape of each operation's 200 answer, as the controllers build it (maps, so springdoc sees only "object"), and
-     * the bearer token scheme. {@code QueryApiIT} checks real answers against these schemas, field by field.
+     * The schemas the API's operations refer to, once: problem details, the shape of each 200 answer as the
+     * controllers build it (maps, so springdoc sees only "object"), and the bearer token scheme. {@code QueryApiIT}
+     * checks real answers against these schemas, field by field.
      */
-    private static void addAnswer(OpenAPI api, Operation operation, String path) {
+    private static void addComponents(OpenAPI api) {
+        if (api.getComponents() == null) {
+            api.setComponents(new Components());
+        }
         Components components = api.getComponents();
+        components.addSchemas(
+                PROBLEM,
+                new ObjectSchema()
+                        .description("RFC 9457 problem details")
+                        .addProperty("type", new StringSchema())
+                        .addProperty("title", new StringSchema())
+                        .addProperty("status", new IntegerSchema())
+                        .addProperty("detail", new StringSchema().description("what is wrong, for a person"))
+                        .addProperty("instance", new StringSchema()));
         components.addSecuritySchemes(
                 BEARER,
                 new SecurityScheme()
@@ -207,6 +222,10 @@ class ApiDocs {
                                                 "services", array(new StringSchema())))),
                                 "stats",
                                 ref("QueryStats"))));
+    }
+
+    /** Each operation's 200 answer, by the schemas of {@link #addComponents}. */
+    private static void addAnswer(Operation operation, String path) {
         String answer =
                 switch (path) {
                     case "/api/v1/logs" -> "LogPage";
@@ -257,20 +276,7 @@ class ApiDocs {
     }
 
     /** The errors every API operation may answer, as {@link ApiErrors} writes them: RFC 9457 problem details. */
-    private static void addProblemResponses(OpenAPI api, Operation operation, boolean byId) {
-        if (api.getComponents() == null) {
-            api.setComponents(new Components());
-        }
-        api.getComponents()
-                .addSchemas(
-                        PROBLEM,
-                        new ObjectSchema()
-                                .description("RFC 9457 problem details")
-                                .addProperty("type", new StringSchema())
-                                .addProperty("title", new StringSchema())
-                                .addProperty("status", new IntegerSchema())
-                                .addProperty("detail", new StringSchema().description("what is wrong, for a person"))
-                                .addProperty("instance", new StringSchema()));
+    private static void addProblemResponses(Operation operation, boolean byId) {
         Map<String, String> errors = new LinkedHashMap<>();
         errors.put("400", "A parameter is malformed, unknown or repeated, or the range is too long.");
         errors.put("401", "Authentication is on and the bearer token is missing or unknown.");

@@ -13,13 +13,16 @@ import java.time.Duration;
  * whole limit.
  */
 final class RequestDeadline {
-    private static final ThreadLocal<long[]> DEADLINE = new ThreadLocal<>();
+    private static final ThreadLocal<Deadline> DEADLINE = new ThreadLocal<>();
+
+    /** When the request's time is up ({@link System#nanoTime()}), and its limit, for the message. */
+    private record Deadline(long atNanos, long limitMillis) {}
 
     private RequestDeadline() {}
 
     /** Starts the limit of the request on this thread. */
     static void start(Duration limit) {
-        DEADLINE.set(new long[] {System.nanoTime() + limit.toNanos(), limit.toMillis()});
+        DEADLINE.set(new Deadline(System.nanoTime() + limit.toNanos(), limit.toMillis()));
     }
 
     /** Ends it (the thread serves other requests next). */
@@ -29,16 +32,16 @@ final class RequestDeadline {
 
     /** What remains of the request's time, at most {@code limit}: {@code limit} itself on a thread with no request. */
     static long remainingNanos(Duration limit) {
-        long[] deadline = DEADLINE.get();
+        Deadline deadline = DEADLINE.get();
         long whole = limit.toNanos();
-        return deadline == null ? whole : Math.min(whole, deadline[0] - System.nanoTime());
+        return deadline == null ? whole : Math.min(whole, deadline.atNanos() - System.nanoTime());
     }
 
     /** Throws the 504 when the request's time has run out. */
     static void check() {
-        long[] deadline = DEADLINE.get();
-        if (deadline != null && deadline[0] - System.nanoTime() <= 0) {
-            throw exceeded(deadline[1]);
+        Deadline deadline = DEADLINE.get();
+        if (deadline != null && deadline.atNanos() - System.nanoTime() <= 0) {
+            throw exceeded(deadline.limitMillis());
         }
     }
 
