@@ -3,19 +3,15 @@ package io.otellake.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.IOException;
-import java.net.ServerSocket;
+import io.otellake.infra.Ports;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** Start-up without a Kafka: no server needed, since the point is that there is none. */
 class IngestStartupTest {
     @Test
-    void failsWithinTheStartupTimeoutWhenKafkaDoesNotAnswer() throws IOException {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
+    void failsWithinTheStartupTimeoutWhenKafkaDoesNotAnswer() {
+        int closedPort = Ports.freePort(); // nothing listens there
         IngestConfig config = IngestConfig.builder()
                 .kafkaBootstrap("127.0.0.1:" + closedPort)
                 .httpHost("127.0.0.1")

@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.otellake.infra.Ports;
 import io.otellake.schemas.TenantId;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -20,11 +19,8 @@ class KafkaPublisherTest {
      * send blocks until it gives up: a request of five traces, one record each, once waited five times the timeout.
      */
     @Test
-    void aRequestOfSeveralRecordsFailsWithinTheTimeoutWhenKafkaCannotBeReached() throws IOException {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
+    void aRequestOfSeveralRecordsFailsWithinTheTimeoutWhenKafkaCannotBeReached() {
+        int closedPort = Ports.freePort(); // nothing listens there
         IngestConfig config = IngestConfig.builder()
                 .kafkaBootstrap("127.0.0.1:" + closedPort)
                 .kafkaTimeout(TIMEOUT)
