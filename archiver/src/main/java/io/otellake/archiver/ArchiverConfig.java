@@ -155,7 +155,13 @@ public record ArchiverConfig(
                 parseLong(
                         "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES",
                         or(get, "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES", Long.toString(DEFAULT_ROW_GROUP_BYTES))),
-                KafkaClientProperties.fromEnv(env));
+                KafkaClientProperties.fromEnv(
+                        env,
+                        Map.of(
+                                "client.id",
+                                "the archiver names its clients otel-lake-archiver and otel-lake-compactor",
+                                "max.poll.interval.ms",
+                                "the archiver allows 15 minutes between polls, for uploads to a slow S3")));
     }
 
     /** The same settings with another S3 location, file age and spool folder; convenient in tests. */

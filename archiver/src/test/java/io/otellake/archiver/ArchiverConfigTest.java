@@ -24,6 +24,22 @@ class ArchiverConfigTest {
     }
 
     @Test
+    void kafkaSettingsTheArchiverSetsItselfAreRefusedInsteadOfSilentlyReplaced() {
+        assertThatThrownBy(() ->
+                        ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_CLIENT_MAX_POLL_INTERVAL_MS", "60000")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("OTEL_LAKE_KAFKA_CLIENT_MAX_POLL_INTERVAL_MS sets max.poll.interval.ms, which would be"
+                        + " replaced: the archiver allows 15 minutes between polls, for uploads to a slow S3; remove"
+                        + " the variable");
+        assertThatThrownBy(() -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_CLIENT_CLIENT_ID", "mine")))
+                .hasMessageStartingWith("OTEL_LAKE_KAFKA_CLIENT_CLIENT_ID sets client.id, which would be replaced");
+        assertThat(ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_CLIENT_FETCH_MAX_BYTES", "1048576"))
+                        .kafkaClient()
+                        .asMap())
+                .containsExactlyEntriesOf(Map.of("fetch.max.bytes", "1048576"));
+    }
+
+    @Test
     void topicNamesFollowKafkasRuleAsIngestDoes() {
         ArchiverConfig dotted = ArchiverConfig.fromEnvironment(
                 Map.of("OTEL_LAKE_TRACES_TOPIC", "otlp.traces", "OTEL_LAKE_LOGS_TOPIC", "t".repeat(249)));

@@ -140,6 +140,31 @@ public record IngestConfig(
     static final int KAFKA_RECORD_HEADROOM_BYTES = 64 * 1024;
 
     static final int MIN_MAX_BODY_BYTES = 1024;
+
+    /**
+     * Kafka client properties ingest sets on its clients whatever {@code OTEL_LAKE_KAFKA_CLIENT_*} says, with what sets
+     * them: a variable for one of them is refused at start-up rather than silently replaced.
+     */
+    static final Map<String, String> KAFKA_PROPERTIES_SET_BY_INGEST = Map.of(
+            "client.id",
+            "ingest names its clients otel-lake-ingest",
+            "compression.type",
+            "ingest compresses its records with zstd",
+            "linger.ms",
+            "ingest batches records for " + KafkaPublisher.LINGER_MS + " ms",
+            "max.request.size",
+            "it follows " + ENV_MAX_BODY_BYTES,
+            "buffer.memory",
+            "it follows " + ENV_MAX_BODY_BYTES,
+            "max.block.ms",
+            "it follows " + ENV_KAFKA_TIMEOUT_MS,
+            "delivery.timeout.ms",
+            "it follows " + ENV_KAFKA_TIMEOUT_MS,
+            "request.timeout.ms",
+            "it follows " + ENV_KAFKA_TIMEOUT_MS + " (and " + ENV_KAFKA_STARTUP_TIMEOUT_MS + " for topic creation)",
+            "default.api.timeout.ms",
+            "it follows " + ENV_KAFKA_STARTUP_TIMEOUT_MS);
+
     static final int MAX_MAX_BODY_BYTES = 64 * 1024 * 1024;
     static final int MAX_HTTP_THREADS = 1024;
     static final Duration MIN_KAFKA_TIMEOUT = Duration.ofSeconds(1);
@@ -306,7 +331,7 @@ public record IngestConfig(
             b.authTokens(tokens.strip()); // not through read(): its messages quote the value
         }
         b.redaction(RedactionConfig.fromEnvironment(env));
-        b.kafkaClient(KafkaClientProperties.fromEnv(env));
+        b.kafkaClient(KafkaClientProperties.fromEnv(env, KAFKA_PROPERTIES_SET_BY_INGEST));
         return b.build();
     }
 

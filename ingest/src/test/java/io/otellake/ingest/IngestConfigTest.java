@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.otellake.schemas.KafkaClientProperties;
 import io.otellake.schemas.TenantTokens;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -84,6 +85,27 @@ class IngestConfigTest {
                         KafkaClientProperties.fromEnv(Map.of("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL")),
                         20_000));
         assertThat(config.kafkaClient().asMap()).containsExactlyEntriesOf(Map.of("security.protocol", "SSL"));
+    }
+
+    @Test
+    void kafkaSettingsIngestSetsItselfAreRefusedInsteadOfSilentlyReplaced() {
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_CLIENT_COMPRESSION_TYPE", "lz4")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("OTEL_LAKE_KAFKA_CLIENT_COMPRESSION_TYPE sets compression.type, which would be replaced:"
+                        + " ingest compresses its records with zstd; remove the variable");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_CLIENT_LINGER_MS", "100")))
+                .hasMessage("OTEL_LAKE_KAFKA_CLIENT_LINGER_MS sets linger.ms, which would be replaced: ingest batches"
+                        + " records for 5 ms; remove the variable");
+        // every property of the producer is refused: owned for the guarantees, or set by ingest from its own settings
+        for (String property :
+                KafkaPublisher.producerProperties(IngestConfig.defaults()).stringPropertyNames()) {
+            String variable = "OTEL_LAKE_KAFKA_CLIENT_"
+                    + property.toUpperCase(Locale.ROOT).replace('.', '_');
+            assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of(variable, "1")))
+                    .as(variable)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(variable + " sets " + property + ", which ");
+        }
     }
 
     @Test

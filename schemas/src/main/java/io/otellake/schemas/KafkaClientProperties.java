@@ -56,6 +56,18 @@ public final class KafkaClientProperties {
      * @throws IllegalArgumentException naming the variable, when it sets a property the services own or names none
      */
     public static KafkaClientProperties fromEnv(Map<String, String> env) {
+        return fromEnv(env, Map.of());
+    }
+
+    /**
+     * The properties the {@code OTEL_LAKE_KAFKA_CLIENT_*} variables of {@code env} set, for a service that also sets
+     * the properties named by the keys of {@code setByService} itself: a variable for one of them would be replaced
+     * without a word, so it is refused, with the value's sentence that says what sets it instead.
+     *
+     * @throws IllegalArgumentException naming the variable, when it sets a property the services own, one of {@code
+     *     setByService}, or names none
+     */
+    public static KafkaClientProperties fromEnv(Map<String, String> env, Map<String, String> setByService) {
         Map<String, String> properties = new TreeMap<>();
         env.forEach((variable, value) -> {
             if (!variable.startsWith(ENV_PREFIX)) {
@@ -72,6 +84,11 @@ public final class KafkaClientProperties {
                 throw new IllegalArgumentException(variable + " sets " + name + ", which otel-lake sets itself: its"
                         + " guarantees (acknowledged means written, offsets committed only for archived data) rest"
                         + " on it; remove the variable");
+            }
+            String setBy = setByService.get(name);
+            if (setBy != null) {
+                throw new IllegalArgumentException(
+                        variable + " sets " + name + ", which would be replaced: " + setBy + "; remove the variable");
             }
             properties.put(name, value);
         });

@@ -42,4 +42,23 @@ class KafkaClientPropertiesTest {
                     .hasMessageContaining("does not name a Kafka client property");
         }
     }
+
+    @Test
+    void propertiesAServiceSetsItselfAreRefusedWithWhatSetsThem() {
+        Map<String, String> setByService = Map.of("linger.ms", "ingest batches for 5 ms");
+
+        assertThatThrownBy(() ->
+                        KafkaClientProperties.fromEnv(Map.of("OTEL_LAKE_KAFKA_CLIENT_LINGER_MS", "50"), setByService))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("OTEL_LAKE_KAFKA_CLIENT_LINGER_MS sets linger.ms, which would be replaced: ingest batches"
+                        + " for 5 ms; remove the variable");
+        assertThat(KafkaClientProperties.fromEnv(
+                                Map.of("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL"), setByService)
+                        .asMap())
+                .containsExactlyEntriesOf(Map.of("security.protocol", "SSL"));
+        // without the service's list, the same variable passes through, as before
+        assertThat(KafkaClientProperties.fromEnv(Map.of("OTEL_LAKE_KAFKA_CLIENT_LINGER_MS", "50"))
+                        .asMap())
+                .containsExactlyEntriesOf(Map.of("linger.ms", "50"));
+    }
 }
