@@ -73,7 +73,8 @@ public final class ArchiverMain {
         });
         Retention retention = retentionEnabled ? retention(config, retentionDefault, retentionTenants) : null;
         Compactor compactor = compaction.enabled()
-                ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics(), retention)
+                // the policy even where retention runs in another archiver: that one may be deleting an hour now
+                ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics(), retentionPolicy)
                 : null;
         if (compactor != null) {
             maintenance.scheduleWithFixedDelay(

@@ -95,7 +95,7 @@ final class Compactor implements AutoCloseable {
     private final SpoolFolder spool;
 
     private final Lease lease;
-    private final @Nullable Retention retention;
+    private final @Nullable RetentionPolicy retention;
 
     /** A compactor for a lake without retention. */
     Compactor(ArchiverConfig config, CompactionConfig compaction, Clock clock, ArchiverMetrics metrics) {
@@ -103,15 +103,16 @@ final class Compactor implements AutoCloseable {
     }
 
     /**
-     * @param retention the lake's retention, if it has one: hours and index days that have expired, or expire within
-     *     {@link #EXPIRY_MARGIN}, are left to it, never compacted (see the class comment)
+     * @param retention the lake's retention, if it has one, whether this archiver or another one applies it: hours
+     *     and index days that have expired, or expire within {@link #EXPIRY_MARGIN}, are left to it, never compacted
+     *     (see the class comment)
      */
     Compactor(
             ArchiverConfig config,
             CompactionConfig compaction,
             Clock clock,
             ArchiverMetrics metrics,
-            @Nullable Retention retention) {
+            @Nullable RetentionPolicy retention) {
         this.retention = retention;
         this.config = config;
         this.compaction = compaction;
@@ -547,7 +548,7 @@ final class Compactor implements AutoCloseable {
         if (retention == null) {
             return false;
         }
-        return !end.isAfter(now.minus(retention.retentionOf(tenant.value())).plus(EXPIRY_MARGIN));
+        return !end.isAfter(now.minus(retention.of(tenant.value())).plus(EXPIRY_MARGIN));
     }
 
     /** The tenant a folder {@code .../tenant=<id>/} is, or null when it is no valid tenant folder. */

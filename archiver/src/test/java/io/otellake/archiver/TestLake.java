@@ -107,7 +107,7 @@ final class TestLake implements AutoCloseable {
     }
 
     /** The same, in a lake with this retention. */
-    Compactor compactor(Path spool, @Nullable Retention retention) {
+    Compactor compactor(Path spool, @Nullable RetentionPolicy retention) {
         return new Compactor(
                 config(spool, Duration.ofMillis(300)),
                 new CompactionConfig(
