@@ -370,7 +370,7 @@ class ArchiveFiles implements AutoCloseable {
     }
 
     /**
-     * The objects of the given hours. Ranges that cover most of a day list the day once instead of hour by hour;
+     * The objects of the given hours. A day of which the range covers more than two hours is listed once instead of hour by hour;
      * listings run in parallel and are reused for {@code otel-lake.listing-ttl}, which bounds how stale a query's
      * view of the archive can be.
      */

@@ -196,11 +196,30 @@ class LogController {
                 throw new BadRequestException("end must be after start");
             }
             if (Duration.between(start, end).compareTo(maxRange) > 0) {
-                throw new BadRequestException("the time range is longer than the allowed " + maxRange.toDays()
-                        + " days; narrow start and end");
+                throw new BadRequestException(
+                        "the time range is longer than the allowed " + describe(maxRange) + "; narrow start and end");
             }
             AuditLog.range(start, end);
             return new TimeRange(start, end);
+        }
+
+        /** {@code 31 days}, {@code 12 hours}, {@code 90 minutes}: the largest unit that says it exactly. */
+        static String describe(Duration d) {
+            long seconds = d.toSeconds();
+            if (seconds % 86_400 == 0) {
+                return plural(seconds / 86_400, "day");
+            }
+            if (seconds % 3_600 == 0) {
+                return plural(seconds / 3_600, "hour");
+            }
+            if (seconds % 60 == 0) {
+                return plural(seconds / 60, "minute");
+            }
+            return plural(seconds, "second");
+        }
+
+        private static String plural(long n, String unit) {
+            return n + " " + unit + (n == 1 ? "" : "s");
         }
     }
 

@@ -31,10 +31,10 @@ final class RequestParams {
         });
     }
 
-    /** {@code limit}: a whole number from 1 to {@code max}; {@code fallback} when absent. */
+    /** {@code limit}: a whole number from 1 to {@code max}; {@code fallback}, but at most {@code max}, when absent. */
     static int limit(@Nullable String text, int fallback, int max) {
         if (text == null || text.isBlank()) {
-            return fallback;
+            return Math.min(fallback, max);
         }
         try {
             int n = parseAsciiInt(text.trim());
