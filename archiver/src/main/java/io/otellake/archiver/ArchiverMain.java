@@ -97,7 +97,7 @@ public final class ArchiverMain {
                         try {
                             Retention.RunResult run = retention.run();
                             metrics.retained("all", run.objectsDeleted(), run.bytesDeleted());
-                            metrics.maintenanceRun("retention", true);
+                            metrics.maintenanceRun("retention", run.skipped() ? "skipped" : "ok");
                         } catch (RuntimeException e) {
                             metrics.maintenanceRun("retention", false);
                             log.error("retention run failed, retrying at the next interval: {}", e.getMessage());

@@ -101,7 +101,12 @@ final class ArchiverMetrics {
 
     /** A compaction or retention pass ended, well or not. */
     void maintenanceRun(String task, boolean succeeded) {
-        add(maintenanceRuns, "task=\"" + task + "\",outcome=\"" + (succeeded ? "ok" : "failed") + "\"", 1);
+        maintenanceRun(task, succeeded ? "ok" : "failed");
+    }
+
+    /** A compaction or retention pass ended: {@code ok}, {@code failed}, or {@code skipped} (another held the lease). */
+    void maintenanceRun(String task, String outcome) {
+        add(maintenanceRuns, "task=\"" + task + "\",outcome=\"" + outcome + "\"", 1);
     }
 
     /** {@code inputs} files of a signal (or {@code trace_index}) were merged into one. */

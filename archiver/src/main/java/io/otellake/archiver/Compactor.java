@@ -135,6 +135,11 @@ final class Compactor implements AutoCloseable {
     /** One pass over every tenant's closed hours within the lookback, then over the trace index's closed days. */
     Pass runOnce() {
         try {
+            if (!lease.hold()) {
+                log.info("compaction pass skipped: another archiver holds the compaction lease");
+                metrics.maintenanceRun("compaction", "skipped");
+                return new Pass(0, 0, 0, 0);
+            }
             Pass pass = pass();
             metrics.maintenanceRun("compaction", true);
             return pass;
@@ -144,11 +149,8 @@ final class Compactor implements AutoCloseable {
         }
     }
 
+    /** A pass, while this archiver holds the lease. */
     private Pass pass() {
-        if (!lease.hold()) {
-            log.info("compaction pass skipped: another archiver holds the compaction lease");
-            return new Pass(0, 0, 0, 0);
-        }
         Instant now = clock.instant();
         Committed committed = new Committed();
         int hours = 0;

@@ -138,8 +138,10 @@ class CompactionIT {
         readerThread.start();
         reader.awaitSnapshots(2);
         Compactor.Pass pass;
-        try (Compactor compactor = compactor("compactor");
-                Compactor rival = compactor("rival")) {
+        ArchiverMetrics compactorMetrics = new ArchiverMetrics();
+        ArchiverMetrics rivalMetrics = new ArchiverMetrics();
+        try (Compactor compactor = lake.compactor(spool.resolve("compactor"), null, compactorMetrics);
+                Compactor rival = lake.compactor(spool.resolve("rival"), null, rivalMetrics)) {
             // Two archivers with compaction on, passing at the same moment: one holds the lease and compacts, the
             // other does nothing (without the lease both would merge the hour, and readers would see it twice).
             CompletableFuture<Compactor.Pass> rivalPass = CompletableFuture.supplyAsync(rival::runOnce);
@@ -151,6 +153,13 @@ class CompactionIT {
                     .containsOnlyOnce(nothing);
             pass = ownPass.equals(nothing) ? otherPass : ownPass;
             Compactor holder = ownPass.equals(nothing) ? rival : compactor;
+            String skipped = "otel_lake_archiver_maintenance_runs_total{task=\"compaction\",outcome=\"skipped\"} 1";
+            String done = "otel_lake_archiver_maintenance_runs_total{task=\"compaction\",outcome=\"ok\"} 1";
+            assertThat(List.of(compactorMetrics.scrape(), rivalMetrics.scrape()))
+                    .as("the one without the lease counts its pass as skipped, the other as done")
+                    .satisfiesExactlyInAnyOrder(
+                            m -> assertThat(m).contains(skipped).doesNotContain("outcome=\"ok\""),
+                            m -> assertThat(m).contains(done).doesNotContain("outcome=\"skipped\""));
             reader.awaitSnapshots(reader.snapshots.get() + 2);
             reader.stop.set(true);
             readerThread.join();

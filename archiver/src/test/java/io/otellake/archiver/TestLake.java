@@ -108,6 +108,11 @@ final class TestLake implements AutoCloseable {
 
     /** The same, in a lake with this retention. */
     Compactor compactor(Path spool, @Nullable RetentionPolicy retention) {
+        return compactor(spool, retention, new ArchiverMetrics());
+    }
+
+    /** The same, counting into {@code metrics}. */
+    Compactor compactor(Path spool, @Nullable RetentionPolicy retention, ArchiverMetrics metrics) {
         return new Compactor(
                 config(spool, Duration.ofMillis(300)),
                 new CompactionConfig(
@@ -118,7 +123,7 @@ final class TestLake implements AutoCloseable {
                         1 << 20,
                         CompactionConfig.DEFAULT_ZSTD_LEVEL),
                 java.time.Clock.systemUTC(),
-                new ArchiverMetrics(),
+                metrics,
                 retention);
     }
 
