@@ -196,11 +196,36 @@ class LogController {
                 throw new BadRequestException("end must be after start");
             }
             if (Duration.between(start, end).compareTo(maxRange) > 0) {
-                throw new BadRequestException("the time range is longer than the allowed " + maxRange.toDays()
-                        + " days; narrow start and end");
+                throw new BadRequestException(
+                        "the time range is longer than the allowed " + describe(maxRange) + "; narrow start and end");
             }
             AuditLog.range(start, end);
             return new TimeRange(start, end);
+        }
+
+        /**
+         * {@code OTEL_LAKE_MAX_RANGE} as a person reads it: in days, hours or minutes when it is a whole number of
+         * them (a limit of 12 hours was named "0 days", one of 36 hours "1 days"), else as ISO-8601.
+         */
+        private static String describe(Duration d) {
+            if (d.getNano() == 0) {
+                long seconds = d.getSeconds();
+                if (seconds % 86_400 == 0) {
+                    return plural(seconds / 86_400, "day");
+                }
+                if (seconds % 3_600 == 0) {
+                    return plural(seconds / 3_600, "hour");
+                }
+                if (seconds % 60 == 0) {
+                    return plural(seconds / 60, "minute");
+                }
+                return plural(seconds, "second");
+            }
+            return d.toString();
+        }
+
+        private static String plural(long n, String unit) {
+            return n + " " + unit + (n == 1 ? "" : "s");
         }
     }
 
