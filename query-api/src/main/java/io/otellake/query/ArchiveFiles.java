@@ -301,9 +301,15 @@ class ArchiveFiles implements AutoCloseable {
                     S3Object o = objects.get(next++);
                     inFlight.add(fetchers.submit(() -> cache.get(
                             o.key(),
-                            o.eTag(),
+                            version(o),
                             target -> s3.getObject(
-                                    b -> b.bucket(bucket).key(o.key()).ifMatch(o.eTag()), target))));
+                                    b -> {
+                                        b.bucket(bucket).key(o.key());
+                                        if (o.eTag() != null) {
+                                            b.ifMatch(o.eTag());
+                                        }
+                                    },
+                                    target))));
                 }
                 got.add(await(inFlight.remove()));
             }
@@ -336,6 +342,14 @@ class ArchiveFiles implements AutoCloseable {
             }
         }
         return new Fetched(files, partitions, bytes, hits, cutFiles);
+    }
+
+    /**
+     * What tells one content of {@code o}'s key from another: its ETag, or, for an object listed without one (S3Proxy
+     * lists a file copied into its directory without the attributes it keeps beside it so), its time and size.
+     */
+    private static String version(S3Object o) {
+        return o.eTag() != null ? o.eTag() : "no-etag:" + o.lastModified() + ":" + o.size();
     }
 
     /**

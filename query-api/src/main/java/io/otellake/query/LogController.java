@@ -203,19 +203,25 @@ class LogController {
             return new TimeRange(start, end);
         }
 
-        /** {@code 31 days}, {@code 12 hours}, {@code 90 minutes}: the largest unit that says it exactly. */
-        static String describe(Duration d) {
-            long seconds = d.toSeconds();
-            if (seconds % 86_400 == 0) {
-                return plural(seconds / 86_400, "day");
+        /**
+         * {@code OTEL_LAKE_MAX_RANGE} as a person reads it: in days, hours or minutes when it is a whole number of
+         * them (a limit of 12 hours was named "0 days", one of 36 hours "1 days"), else as ISO-8601.
+         */
+        private static String describe(Duration d) {
+            if (d.getNano() == 0) {
+                long seconds = d.getSeconds();
+                if (seconds % 86_400 == 0) {
+                    return plural(seconds / 86_400, "day");
+                }
+                if (seconds % 3_600 == 0) {
+                    return plural(seconds / 3_600, "hour");
+                }
+                if (seconds % 60 == 0) {
+                    return plural(seconds / 60, "minute");
+                }
+                return plural(seconds, "second");
             }
-            if (seconds % 3_600 == 0) {
-                return plural(seconds / 3_600, "hour");
-            }
-            if (seconds % 60 == 0) {
-                return plural(seconds / 60, "minute");
-            }
-            return plural(seconds, "second");
+            return d.toString();
         }
 
         private static String plural(long n, String unit) {

@@ -179,4 +179,31 @@ class QueryAuthIT {
                 .anySatisfy(line -> assertThat(line).contains("who=anonymous", "range=-", "status=401"))
                 .noneSatisfy(line -> assertThat(line).contains("acme-token"));
     }
+
+    @Test
+    void aPathCannotBreakItsAuditLineNorForgeAnother() throws Exception {
+        Logger logger = (Logger) LoggerFactory.getLogger("otel-lake.audit");
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        logger.addAppender(lines);
+        try {
+            // the servlet container decodes the path: %0A is a line feed, %20 a space, before the audit line is written
+            QueryApiIT.problem(
+                    get(
+                            "/api/v1/traces/" + QueryApiIT.TRACE
+                                    + "%0D%0Awho=token:deadbeef%20tenant=globex%E2%80%A8%25",
+                            "acme-token",
+                            null),
+                    400,
+                    "trace_id must be 32 hex characters");
+        } finally {
+            logger.detachAppender(lines);
+        }
+        String fingerprint = TenantTokens.hashOf("acme-token").substring("sha256:".length(), "sha256:".length() + 8);
+        assertThat(lines.list).hasSize(1);
+        assertThat(lines.list.get(0).getFormattedMessage())
+                .startsWith("who=token:" + fingerprint + " tenant=acme method=GET path=/api/v1/traces/"
+                        + QueryApiIT.TRACE + "%0D%0Awho=token:deadbeef%20tenant=globex%E2%80%A8%25 range=- query="
+                        + " status=400 elapsed_ms=");
+    }
 }
