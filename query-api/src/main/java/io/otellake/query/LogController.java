@@ -72,11 +72,16 @@ class LogController {
             throws SQLException {
         RequestParams.requireKnown(
                 params, SEARCH_PARAMETERS, LogFilter.REPEATABLE, LogFilter.ATTR_PREFIX, LogFilter.RESOURCE_PREFIX);
-        TimeRange range =
-                TimeRange.of(params.getFirst("start"), params.getFirst("end"), Duration.ofHours(1), props.maxRange());
-        String cursor = params.getFirst("cursor");
+        String cursorText = params.getFirst("cursor");
         LogSearch.Direction direction = direction(params.getFirst("direction"));
         String query = LogCursor.query(tenant, direction, params);
+        LogCursor cursor = cursorText == null || cursorText.isEmpty() ? null : LogCursor.decode(cursorText, query);
+        TimeRange range = TimeRange.of(
+                params.getFirst("start"),
+                params.getFirst("end"),
+                Duration.ofHours(1),
+                props.maxRange(),
+                cursor != null && cursor.hasRange() ? new TimeRange(cursor.rangeStart(), cursor.rangeEnd()) : null);
         LogSearch.Result result = search.search(new LogSearch.Query(
                 tenant,
                 range.start(),
@@ -84,12 +89,16 @@ class LogController {
                 LogFilter.parse(params),
                 RequestParams.limit(params.getFirst("limit"), props.defaultLimit(), props.maxLimit()),
                 direction,
-                cursor == null || cursor.isEmpty() ? null : LogCursor.decode(cursor, query)));
+                cursor));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("data", result.data());
         body.put(
                 "next_cursor",
-                result.nextCursor() == null ? null : result.nextCursor().encode(query));
+                result.nextCursor() == null
+                        ? null
+                        : result.nextCursor()
+                                .inRange(range.start(), range.end())
+                                .encode(query));
         body.put("stats", result.stats());
         return body;
     }
@@ -182,8 +191,26 @@ class LogController {
     record TimeRange(Instant start, Instant end) {
         static TimeRange of(
                 @Nullable String startText, @Nullable String endText, Duration defaultSpan, Duration maxRange) {
+            return of(startText, endText, defaultSpan, maxRange, null);
+        }
+
+        /**
+         * The range of {@code start} and {@code end}, or, when neither is given, {@code pinned} (the range a cursor's
+         * first page searched, which this page continues) if there is one, else the {@code defaultSpan} before now.
+         * Either way checked against the bounds and {@code maxRange}: a cursor is not signed.
+         */
+        static TimeRange of(
+                @Nullable String startText,
+                @Nullable String endText,
+                Duration defaultSpan,
+                Duration maxRange,
+                @Nullable TimeRange pinned) {
             Instant end = TimeParam.parse("end", endText);
             Instant start = TimeParam.parse("start", startText);
+            if (start == null && end == null && pinned != null) {
+                start = pinned.start();
+                end = pinned.end();
+            }
             if (end == null) {
                 end = start == null ? Instant.now() : start.plus(defaultSpan);
             }

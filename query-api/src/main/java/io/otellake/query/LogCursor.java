@@ -16,19 +16,45 @@ import org.springframework.util.MultiValueMap;
  * that holds them, so it survives compaction, which moves records into new files: paging never repeats nor skips a
  * record, whatever the archiver does between two pages. Records of one time and content are the same to a reader, so
  * it does not matter which copy a page returns, only how many. Opaque to clients: base64url of
- * {@code v3:<nanos>:<content hash>:<seen>:<query>}, where {@code query} fingerprints the tenant, direction, range and
- * filters of the search that returned it ({@link #query}): a cursor given with other ones would continue a different
- * order or set of records, so it is refused (400) rather than silently repeating or skipping records. ({@code v2}
- * cursors, from before the fingerprint, are still read.)
+ * {@code v4:<nanos>:<content hash>:<seen>:<range start>:<range end>:<query>}, where {@code query} fingerprints the
+ * tenant, direction, range and filters of the search that returned it ({@link #query}): a cursor given with other ones
+ * would continue a different order or set of records, so it is refused (400) rather than silently repeating or
+ * skipping records. The range, in nanoseconds, is the one the first page searched: a search without {@code start} and
+ * {@code end} covers the hour before the moment it was asked, and its later pages must search that same hour, not the
+ * hour before their own moment, which would drop the records the window slid past. ({@code v2} and {@code v3}
+ * cursors, from before the fingerprint and before the range, are still read.)
  *
  * @param eventNanos the event time of the last record returned
  * @param content the hash of its content, as {@link LogSearch} computes it
  * @param seen how many records of that time and content the pages so far returned (at least 1)
+ * @param rangeStartNanos the start of the first page's range, {@link #NO_RANGE} in a cursor from before the range
+ * @param rangeEndNanos its end, {@link #NO_RANGE} likewise
  */
-record LogCursor(long eventNanos, long content, long seen) {
+record LogCursor(long eventNanos, long content, long seen, long rangeStartNanos, long rangeEndNanos) {
+    static final long NO_RANGE = Long.MIN_VALUE;
+
+    /** A position, without the range it belongs to yet. */
+    LogCursor(long eventNanos, long content, long seen) {
+        this(eventNanos, content, seen, NO_RANGE, NO_RANGE);
+    }
+
+    /** This position in a search of {@code [start, end)}. */
+    LogCursor inRange(Instant start, Instant end) {
+        return new LogCursor(eventNanos, content, seen, TimeParam.toNanos(start), TimeParam.toNanos(end));
+    }
+
+    /** Whether this cursor names the range of its search (a {@code v4} cursor). */
+    boolean hasRange() {
+        return rangeStartNanos != NO_RANGE;
+    }
+
     /** The cursor of a search whose {@link #query} fingerprint is {@code query}. */
     String encode(String query) {
-        String raw = "v3:" + eventNanos + ":" + content + ":" + seen + ":" + query;
+        if (!hasRange()) {
+            throw new IllegalStateException("a cursor is encoded with the range of its search");
+        }
+        String raw = "v4:" + eventNanos + ":" + content + ":" + seen + ":" + rangeStartNanos + ":" + rangeEndNanos + ":"
+                + query;
         return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -66,14 +92,39 @@ record LogCursor(long eventNanos, long content, long seen) {
         } catch (IllegalArgumentException e) {
             throw notOurs();
         }
-        if (parts.length == 5 && parts[0].equals("v3") && !parts[4].equals(query)) {
+        boolean v4 = parts.length == 7 && parts[0].equals("v4");
+        boolean v3 = parts.length == 5 && parts[0].equals("v3");
+        if ((v4 && !parts[6].equals(query)) || (v3 && !parts[4].equals(query))) {
             throw new BadRequestException("cursor belongs to a search with other parameters (direction, start, end or"
                     + " filters); repeat those of the first page, or start again without a cursor");
         }
-        if (!(parts.length == 5 && parts[0].equals("v3")) && !(parts.length == 4 && parts[0].equals("v2"))) {
+        if (!v4 && !v3 && !(parts.length == 4 && parts[0].equals("v2"))) {
             throw notOurs();
         }
-        return decode(parts);
+        LogCursor position = decode(parts);
+        if (!v4) {
+            return position;
+        }
+        try {
+            // checked like any range when it is searched (TimeRange): here only that it is a range at all
+            Instant start = TimeParam.fromNanos(RequestParams.parseAsciiLong(parts[4]));
+            Instant end = TimeParam.fromNanos(RequestParams.parseAsciiLong(parts[5]));
+            if (start.isBefore(TimeParam.EARLIEST) || end.isAfter(TimeParam.LATEST) || !end.isAfter(start)) {
+                throw new IllegalArgumentException("range out of bounds");
+            }
+            return position.inRange(start, end);
+        } catch (IllegalArgumentException e) {
+            throw notOurs();
+        }
+    }
+
+    /** The range of the search this cursor continues; only for a cursor that {@link #hasRange}. */
+    Instant rangeStart() {
+        return TimeParam.fromNanos(rangeStartNanos);
+    }
+
+    Instant rangeEnd() {
+        return TimeParam.fromNanos(rangeEndNanos);
     }
 
     private static LogCursor decode(String[] parts) {

@@ -898,6 +898,59 @@ class QueryApiIT {
     }
 
     @Test
+    void aSearchWithoutStartAndEndPagesThroughTheHourOfItsFirstPageNotTheHourBeforeEachPage() throws Exception {
+        // Without start and end a search covers the hour before it was asked, and its cursor carries that hour: a
+        // later page continues in it instead of in the hour before its own moment, which would have slid past the
+        // records between. The pager's records lie in an hour of 2024, so a cursor naming that hour stands for a
+        // first page asked at 11:00 that day; without the pinned range the next pages would search the last hour and
+        // find none of them.
+        String explicit = "/api/v1/logs?" + PAGER_RANGE + "&limit=7&direction=forward";
+        JsonNode first = getJson(explicit, "pager", 200);
+        List<String> expected = new ArrayList<>();
+        String cursor = first.get("next_cursor").asString();
+        while (cursor != null) {
+            JsonNode page = getJson(explicit + "&cursor=" + cursor, "pager", 200);
+            page.get("data").forEach(log -> expected.add(log.get("body").asString()));
+            cursor = page.get("next_cursor").isNull()
+                    ? null
+                    : page.get("next_cursor").asString();
+        }
+        assertThat(expected).as("the 25 records after the first page's 7").hasSize(18);
+        String[] position = new String(
+                        java.util.Base64.getUrlDecoder()
+                                .decode(first.get("next_cursor").asString()),
+                        StandardCharsets.UTF_8)
+                .split(":");
+        assertThat(position[0]).isEqualTo("v4");
+        LogCursor after =
+                new LogCursor(Long.parseLong(position[1]), Long.parseLong(position[2]), Long.parseLong(position[3]));
+        String query = LogCursor.query(
+                TenantId.of("pager"),
+                LogSearch.Direction.FORWARD,
+                new org.springframework.util.LinkedMultiValueMap<>(
+                        Map.of("limit", List.of("7"), "direction", List.of("forward"))));
+        String unranged = "/api/v1/logs?limit=7&direction=forward";
+
+        List<String> got = new ArrayList<>();
+        cursor = after.inRange(Instant.parse("2024-05-02T10:00:00Z"), Instant.parse("2024-05-02T11:00:00Z"))
+                .encode(query);
+        int pages = 0;
+        while (cursor != null && pages++ < 10) {
+            JsonNode page = getJson(unranged + "&cursor=" + cursor, "pager", 200);
+            page.get("data").forEach(log -> got.add(log.get("body").asString()));
+            cursor = page.get("next_cursor").isNull()
+                    ? null
+                    : page.get("next_cursor").asString();
+        }
+        assertThat(got).isEqualTo(expected);
+
+        // the range is not signed: one longer than OTEL_LAKE_MAX_RANGE is refused like a start and end would be
+        String tooLong = after.inRange(Instant.parse("2024-01-01T00:00:00Z"), Instant.parse("2024-05-02T11:00:00Z"))
+                .encode(query);
+        problem(getRaw(unranged + "&cursor=" + tooLong, "pager"), 400, "the time range is longer than the allowed");
+    }
+
+    @Test
     void aCursorGivenWithOtherParametersThanItsSearchIsRefusedButALimitMayChange() throws Exception {
         String first = "/api/v1/logs?" + PAGER_RANGE + "&limit=7&direction=backward";
         String cursor = getJson(first, "pager", 200).get("next_cursor").asString();
