@@ -43,6 +43,13 @@ class LogSearch {
             + entries("attribute_types") + ", event_name) >> 1 AS BIGINT)";
     /** The most records of one time and content a cursor may say were returned: beyond, it was not this API's. */
     static final long MAX_SEEN = 1_000_000_000L;
+    /**
+     * About the most characters of text (bodies, attributes, ids) one page holds: a page ends early, with a cursor to
+     * the rest, once the next record would go over. 5000 records of multi-megabyte bodies would otherwise be held in
+     * the service's heap, which DuckDB's memory limit does not cover, and sent as one answer. A page holds at least
+     * one record, however large (ingest bounds a request's size).
+     */
+    static final long MAX_PAGE_CHARS = 16L << 20;
     /** How DuckDB's message begins when RE2 cannot compile a pattern. */
     private static final String INVALID_INPUT = "Invalid Input Error:";
 
@@ -112,6 +119,7 @@ class LogSearch {
             params.add(q.limit() + 1 + skip); // one more tells whether there is a next page
 
             List<Map<String, Object>> rows = new ArrayList<>();
+            long pageChars = 0;
             LogCursor last = null;
             LogCursor next = null;
             try (Connection c = runner.connect();
@@ -129,7 +137,14 @@ class LogSearch {
                             next = last;
                             break;
                         }
-                        rows.add(row(rs));
+                        Map<String, Object> row = row(rs);
+                        long size = chars(row);
+                        if (!rows.isEmpty() && pageChars + size > MAX_PAGE_CHARS) {
+                            next = last;
+                            break;
+                        }
+                        pageChars += size;
+                        rows.add(row);
                         long seen = 1;
                         if (last != null && last.eventNanos() == eventNanos && last.content() == content) {
                             seen = last.seen() + 1;
@@ -244,6 +259,28 @@ class LogSearch {
         r.put("attributes", TypedValues.attributes(map(rs, 15), map(rs, 16)));
         r.put("event_name", rs.getString(17));
         return r;
+    }
+
+    /** The characters of text in a row, its keys' and values', as a page's budget counts them. */
+    static long chars(@Nullable Object value) {
+        if (value instanceof CharSequence text) {
+            return text.length();
+        }
+        if (value instanceof Map<?, ?> map) {
+            long n = 0;
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                n += chars(e.getKey()) + chars(e.getValue());
+            }
+            return n;
+        }
+        if (value instanceof Iterable<?> list) {
+            long n = 0;
+            for (Object element : list) {
+                n += chars(element);
+            }
+            return n;
+        }
+        return value == null ? 0 : 8; // a number or a boolean
     }
 
     @Nullable

@@ -143,6 +143,13 @@ class QueryApiIT {
             }
             put(s3, Signal.LOGS, "pager", first);
             put(s3, Signal.LOGS, "pager", second);
+            // tenant bigpage: 20 records with bodies of 1 MiB each, more than one page holds
+            List<FlatRow> big = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                String body = "big " + i + " " + "x".repeat(1 << 20);
+                big.addAll(LogFlattener.flatten(pagerLog("svc", PAGER_T.plusSeconds(i), body, 9, i)));
+            }
+            put(s3, Signal.LOGS, "bigpage", big);
             // tenant unicode: letters whose lowercase Java and DuckDB write differently
             put(s3, Signal.LOGS, "unicode", LogFlattener.flatten(logs("road", T10, "ΟΔΟΣ ΚΛΕΙΣΤΟΣ in İstanbul", 0)));
         }
@@ -948,6 +955,35 @@ class QueryApiIT {
         String tooLong = after.inRange(Instant.parse("2024-01-01T00:00:00Z"), Instant.parse("2024-05-02T11:00:00Z"))
                 .encode(query);
         problem(getRaw(unranged + "&cursor=" + tooLong, "pager"), 400, "the time range is longer than the allowed");
+    }
+
+    @Test
+    void aPageEndsEarlyWithACursorOnceItHoldsSixteenMebibytesOfText() throws Exception {
+        List<Integer> pageSizes = new ArrayList<>();
+        List<String> bodies = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = getJson(
+                    "/api/v1/logs?" + PAGER_RANGE + "&limit=100" + (cursor == null ? "" : "&cursor=" + cursor),
+                    "bigpage",
+                    200);
+            pageSizes.add(page.get("data").size());
+            for (JsonNode log : page.get("data")) {
+                String body = log.get("body").asString();
+                bodies.add(body.substring(0, body.indexOf(' ', 4))); // "big 7"
+            }
+            cursor = page.get("next_cursor").isNull()
+                    ? null
+                    : page.get("next_cursor").asString();
+        } while (cursor != null && pageSizes.size() < 10);
+
+        // 15 bodies of 1 MiB and a little fit in 16 MiB; the other 5 come on the next page, newest first throughout
+        assertThat(pageSizes).containsExactly(15, 5);
+        List<String> expected = new ArrayList<>();
+        for (int i = 19; i >= 0; i--) {
+            expected.add("big " + i);
+        }
+        assertThat(bodies).isEqualTo(expected);
     }
 
     @Test
