@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * below the group's committed offset) are merged, so the archiver's own recovery, which deletes the files of an
  * uncommitted batch, never meets a compacted copy of them. Open hours (less than {@link CompactionConfig#grace()}
  * since their end) and hours older than {@link CompactionConfig#lookback()} are left alone, and so are hours (and
- * index days) that the tenant's retention deletes now or within {@link #EXPIRY_MARGIN}: retention may run in another
+ * index days) that the tenant's retention deletes now or within {@link #EXPIRY_MARGIN}, by the clock when the pass
+ * comes to them (a pass may run longer than the margin): retention may run in another
  * archiver at the same moment, and a compacted file written from inputs it had just deleted would bring expired
  * records back until its next run.
  *
@@ -175,7 +176,9 @@ final class Compactor implements AutoCloseable {
                             }
                             continue;
                         }
-                        if (hourEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenant, hourEnd, now)) {
+                        // The time of day now, not at the pass's start: a pass can run for longer than the margin.
+                        if (hourEnd.plus(compaction.grace()).isAfter(now)
+                                || expiresSoon(tenant, hourEnd, clock.instant())) {
                             continue;
                         }
                         int[] done = compactFolder(Kind.of(signal), hour.getKey(), hour.getValue(), committed);
@@ -336,7 +339,7 @@ final class Compactor implements AutoCloseable {
             }
             for (LocalDate day : days(now)) {
                 Instant dayEnd = day.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC);
-                if (dayEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenant, dayEnd, now)) {
+                if (dayEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenant, dayEnd, clock.instant())) {
                     continue;
                 }
                 String dayFolder = tenantFolder + "dt=" + day + "/";

@@ -16,6 +16,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -142,6 +143,48 @@ class CompactorStrayObjectsIT {
         assertThat(lake.listKeys(logHour)).isEqualTo(acmeKeys);
         assertThat(lake.listKeys(otherHour)).singleElement().satisfies(k -> assertThat(k)
                 .startsWith(otherHour + Compactor.COMPACTED_PREFIX));
+    }
+
+    @Test
+    void anHourThatExpiresWhileAPassRunsIsNotCompacted() {
+        // A pass over many tenants and hours can run for longer than the margin. Here each look at the clock is 90
+        // minutes after the one before: the lease's, the pass's start, then whatever the pass reads before it merges.
+        Instant start = Instant.now();
+        AtomicLong reads = new AtomicLong();
+        Clock slowPass = new Clock() {
+            @Override
+            public Instant instant() {
+                return start.plus(Duration.ofMinutes(90).multipliedBy(reads.getAndIncrement()));
+            }
+
+            @Override
+            public ZoneOffset getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        // acme's retention makes yesterday's 05:00-06:00 expire 3 h 15 min after the pass's first look at the clock:
+        // 1 h 45 min after the pass started, more than the margin of an hour, and 15 min before it reaches the hour
+        Instant hourEnd = LocalDate.parse(day).atTime(6, 0).toInstant(ZoneOffset.UTC);
+        Duration acme = Duration.between(hourEnd, start).plus(Duration.ofMinutes(195));
+        Retention retention = new Retention(
+                new S3Store(lake.config(spool, Duration.ofSeconds(1))),
+                new LakeLayout("lake"),
+                Duration.ofDays(90),
+                Map.of("acme", acme),
+                slowPass);
+        List<String> acmeKeys = lake.listKeys(logHour);
+
+        try (Compactor compactor = lake.compactor(spool.resolve("compactor"), retention, slowPass)) {
+            compactor.runOnce();
+        }
+        assertThat(lake.listKeys(logHour))
+                .as("an hour that retention deletes by the time the pass merges it")
+                .isEqualTo(acmeKeys);
     }
 
     private void put(String key, String text) {

@@ -108,6 +108,11 @@ final class TestLake implements AutoCloseable {
 
     /** The same, in a lake with this retention. */
     Compactor compactor(Path spool, @Nullable Retention retention) {
+        return compactor(spool, retention, java.time.Clock.systemUTC());
+    }
+
+    /** The same, reading the time of day from {@code clock}. */
+    Compactor compactor(Path spool, @Nullable Retention retention, java.time.Clock clock) {
         return new Compactor(
                 config(spool, Duration.ofMillis(300)),
                 new CompactionConfig(
@@ -117,7 +122,7 @@ final class TestLake implements AutoCloseable {
                         Duration.ofDays(3),
                         1 << 20,
                         CompactionConfig.DEFAULT_ZSTD_LEVEL),
-                java.time.Clock.systemUTC(),
+                clock,
                 new ArchiverMetrics(),
                 retention);
     }
