@@ -71,7 +71,8 @@ public final class ArchiverMain {
             t.setDaemon(true);
             return t;
         });
-        Retention retention = retentionEnabled ? retention(config, retentionDefault, retentionTenants) : null;
+        Retention retention =
+                retentionEnabled ? retention(config, retentionDefault, retentionTenants, archiver.metrics()) : null;
         Compactor compactor = compaction.enabled()
                 ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics(), retention)
                 : null;
@@ -94,8 +95,7 @@ public final class ArchiverMain {
             maintenance.scheduleWithFixedDelay(
                     () -> {
                         try {
-                            Retention.RunResult run = retention.run();
-                            metrics.retained("all", run.objectsDeleted(), run.bytesDeleted());
+                            retention.run();
                             metrics.maintenanceRun("retention", true);
                         } catch (RuntimeException e) {
                             metrics.maintenanceRun("retention", false);
@@ -119,11 +119,11 @@ public final class ArchiverMain {
 
     /** Retention as configured, run only while this archiver holds the retention lease. */
     private static Retention retention(
-            ArchiverConfig config, Duration defaultRetention, Map<String, Duration> tenants) {
+            ArchiverConfig config, Duration defaultRetention, Map<String, Duration> tenants, ArchiverMetrics metrics) {
         S3Store store = new S3Store(config);
         String root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
         Lease lease = new Lease(Lease.Kind.RETENTION, store, root, Lease.ownerId(config), Clock.systemUTC());
-        return new Retention(store, config.layout(), defaultRetention, tenants, Clock.systemUTC(), lease);
+        return new Retention(store, config.layout(), defaultRetention, tenants, Clock.systemUTC(), lease, metrics);
     }
 
     /**
