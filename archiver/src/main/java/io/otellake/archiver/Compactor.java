@@ -394,15 +394,23 @@ final class Compactor implements AutoCloseable {
                 rowCount += reader.rowCount();
             }
             Merge merge = new Merge(readers, order);
-            ParquetFiles.write(
-                    schema,
-                    fileMetadata,
-                    traceIdBloom ? Math.max(1, rowCount) : 0,
-                    merge,
-                    out,
-                    ParquetFiles.WritePath.LAKE,
-                    config.rowGroupBytes(),
-                    compaction.zstdLevel());
+            try {
+                ParquetFiles.write(
+                        schema,
+                        fileMetadata,
+                        traceIdBloom ? Math.max(1, rowCount) : 0,
+                        merge,
+                        out,
+                        ParquetFiles.WritePath.LAKE,
+                        config.rowGroupBytes(),
+                        compaction.zstdLevel());
+            } catch (Merge.InputFailed e) {
+                // a row group past the first that does not read: as unusable as a file that does not open
+                throw new UnusableInput(
+                        inputs.get(e.input),
+                        "not a readable Parquet file: " + e.getCause().getMessage(),
+                        e);
+            }
             Map<String, String> metadata = new HashMap<>(s3Metadata);
             metadata.put("otel-lake-rows", Long.toString(merge.count));
             if (!lease.hold()) {
@@ -438,6 +446,17 @@ final class Compactor implements AutoCloseable {
     private static final class Merge implements Iterator<GenericRecord> {
         private record Head(GenericRecord row, int input) {}
 
+        /** Reading the next row of an input failed; says which input. */
+        static final class InputFailed extends RuntimeException {
+            private static final long serialVersionUID = 1L;
+            final int input;
+
+            InputFailed(int input, RuntimeException cause) {
+                super(cause);
+                this.input = input;
+            }
+        }
+
         private final List<ParquetFiles.RowReader> inputs;
         private final PriorityQueue<Head> heads;
         long count;
@@ -467,7 +486,13 @@ final class Compactor implements AutoCloseable {
             }
             ParquetFiles.RowReader input = inputs.get(head.input());
             if (input.hasNext()) {
-                heads.add(new Head(input.next(), head.input()));
+                GenericRecord row;
+                try {
+                    row = input.next();
+                } catch (RuntimeException e) {
+                    throw new InputFailed(head.input(), e);
+                }
+                heads.add(new Head(row, head.input()));
             }
             count++;
             return head.row();

@@ -1,12 +1,14 @@
 package io.otellake.archiver;
 
 import static io.otellake.archiver.ArchiverIT.logRequest;
+import static io.otellake.archiver.ArchiverIT.traceRequest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.otellake.schemas.FlatRow;
 import io.otellake.schemas.LakeLayout;
 import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
+import io.otellake.schemas.SpanFlattener;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -21,6 +23,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.io.LocalInputFile;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -115,6 +119,42 @@ class CompactorStrayObjectsIT {
         assertThat(keys)
                 .filteredOn(k -> k.startsWith(logHour + Compactor.COMPACTED_PREFIX))
                 .hasSize(1);
+    }
+
+    @Test
+    void aFileThatFailsToReadHalfwayThroughTheMergeIsLeftOutAndLaterHoursAreStillCompacted() throws Exception {
+        // A span file whose first row groups read well and a later one does not (bytes damaged on the way, say): the
+        // merge fails only after it began. Traces are compacted before logs.
+        String spanHour = "lake/traces/tenant=acme/dt=" + day + "/hour=05/";
+        long hourNanos =
+                LocalDate.parse(day).atTime(5, 10).toInstant(ZoneOffset.UTC).toEpochMilli() * 1_000_000L;
+        List<org.apache.avro.generic.GenericRecord> rows = new java.util.ArrayList<>(
+                SpanFlattener.flatten(traceRequest("svc", hourNanos, 2000, new java.util.HashSet<>())).stream()
+                        .map(FlatRow::record)
+                        .toList());
+        HourFile.sort(Signal.TRACES, rows);
+        Path damaged = spool.resolve("damaged.parquet");
+        ParquetFiles.write(Signal.TRACES, rows, damaged, 1024, ParquetFiles.ZSTD_LEVEL);
+        long thirdRowGroup;
+        try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(damaged))) {
+            assertThat(reader.getFooter().getBlocks()).hasSizeGreaterThan(3);
+            thirdRowGroup = reader.getFooter().getBlocks().get(3).getStartingPos();
+        }
+        try (java.nio.channels.FileChannel f =
+                java.nio.channels.FileChannel.open(damaged, java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.wrap(new byte[64]), thirdRowGroup);
+        }
+        Path good = spool.resolve("good.parquet");
+        ParquetFiles.write(Signal.TRACES, rows.subList(0, 10), good);
+        lake.s3.putObject(b -> b.bucket(lake.bucket).key(spanHour + "a.parquet"), RequestBody.fromFile(damaged));
+        lake.s3.putObject(b -> b.bucket(lake.bucket).key(spanHour + "b.parquet"), RequestBody.fromFile(good));
+
+        try (Compactor compactor = compactor()) {
+            assertThat(compactor.runOnce()).isEqualTo(new Compactor.Pass(1, 2, 1, 0));
+        }
+        assertThat(lake.listKeys(spanHour)).containsExactly(spanHour + "a.parquet", spanHour + "b.parquet");
+        assertThat(lake.listKeys(logHour)).singleElement().satisfies(k -> assertThat(k)
+                .startsWith(logHour + Compactor.COMPACTED_PREFIX));
     }
 
     @Test
