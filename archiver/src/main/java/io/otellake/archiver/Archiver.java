@@ -279,7 +279,10 @@ public final class Archiver implements Runnable, AutoCloseable {
             flushOrRecover();
         } catch (WakeupException e) {
             // close() during a commit or rebalance: nothing more to do
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // What the batch holds may be half of a record (an OutOfMemoryError while flattening it, say), its offset
+            // already pending: closing the consumer below calls onPartitionsRevoked, which would upload and commit it.
+            clearBatch();
             log.error("archiver stopped by an unexpected error; uncommitted records will be consumed again", e);
             throw e;
         } finally {
@@ -614,12 +617,12 @@ public final class Archiver implements Runnable, AutoCloseable {
     }
 
     private void clearBatch() {
-        batchId = newBatchId();
         files.clear();
         deadLetters.clear();
         batchStart.clear();
         pendingOffsets.clear();
         bufferedBytes = 0;
+        batchId = newBatchId(); // last: the only step that allocates, which may fail after an OutOfMemoryError
     }
 
     private static String newBatchId() {

@@ -61,6 +61,8 @@ public record ArchiverConfig(
     public static final Duration DEFAULT_MAX_FUTURE = Duration.ofHours(1);
     /** The largest {@link #maxFuture()}; from 292 years on the bound no longer fits a long of nanoseconds. */
     public static final Duration MAX_MAX_FUTURE = Duration.ofDays(36_500);
+    /** The longest file age and start-up timeout, as for the future bound: both are counted in nanoseconds. */
+    public static final Duration MAX_DURATION = MAX_MAX_FUTURE;
 
     public static final Duration DEFAULT_S3_STARTUP_TIMEOUT = Duration.ofMinutes(2);
     public static final long DEFAULT_ROW_GROUP_BYTES = 64L * 1024 * 1024;
@@ -102,6 +104,9 @@ public record ArchiverConfig(
         require(
                 !maxFileAge.isNegative() && !maxFileAge.isZero(),
                 "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be a positive duration such as PT5S");
+        require(
+                maxFileAge.compareTo(MAX_DURATION) <= 0,
+                "OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be at most P36500D (100 years), e.g. PT5S; got " + maxFileAge);
         require(!maxFuture.isNegative(), "OTEL_LAKE_ARCHIVER_MAX_FUTURE must not be negative, e.g. PT1H");
         require(
                 maxFuture.compareTo(MAX_MAX_FUTURE) <= 0,
@@ -112,6 +117,9 @@ public record ArchiverConfig(
         require(
                 !s3StartupTimeout.isNegative(),
                 "OTEL_LAKE_S3_STARTUP_TIMEOUT must not be negative, e.g. PT2M (PT0S: one attempt, no wait)");
+        require(
+                s3StartupTimeout.compareTo(MAX_DURATION) <= 0,
+                "OTEL_LAKE_S3_STARTUP_TIMEOUT must be at most P36500D (100 years), e.g. PT2M; got " + s3StartupTimeout);
         require(
                 rowGroupBytes >= 1024 * 1024 && rowGroupBytes <= 1024L * 1024 * 1024,
                 "OTEL_LAKE_PARQUET_ROW_GROUP_BYTES must be between 1 MiB (1048576) and 1 GiB (1073741824), got "

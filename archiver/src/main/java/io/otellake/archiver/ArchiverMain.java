@@ -71,7 +71,8 @@ public final class ArchiverMain {
             t.setDaemon(true);
             return t;
         });
-        Retention retention = retentionEnabled ? retention(config, retentionDefault, retentionTenants) : null;
+        Retention retention =
+                retentionEnabled ? retention(config, retentionDefault, retentionTenants, archiver.metrics()) : null;
         Compactor compactor = compaction.enabled()
                 // the policy even where retention runs in another archiver: that one may be deleting an hour now
                 ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics(), retentionPolicy)
@@ -96,7 +97,6 @@ public final class ArchiverMain {
                     () -> {
                         try {
                             Retention.RunResult run = retention.run();
-                            metrics.retained("all", run.objectsDeleted(), run.bytesDeleted());
                             metrics.maintenanceRun("retention", run.skipped() ? "skipped" : "ok");
                         } catch (RuntimeException e) {
                             metrics.maintenanceRun("retention", false);
@@ -120,11 +120,11 @@ public final class ArchiverMain {
 
     /** Retention as configured, run only while this archiver holds the retention lease. */
     private static Retention retention(
-            ArchiverConfig config, Duration defaultRetention, Map<String, Duration> tenants) {
+            ArchiverConfig config, Duration defaultRetention, Map<String, Duration> tenants, ArchiverMetrics metrics) {
         S3Store store = new S3Store(config);
         String root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
         Lease lease = new Lease(Lease.Kind.RETENTION, store, root, Lease.ownerId(config), Clock.systemUTC());
-        return new Retention(store, config.layout(), defaultRetention, tenants, Clock.systemUTC(), lease);
+        return new Retention(store, config.layout(), defaultRetention, tenants, Clock.systemUTC(), lease, metrics);
     }
 
     /**

@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * below the group's committed offset) are merged, so the archiver's own recovery, which deletes the files of an
  * uncommitted batch, never meets a compacted copy of them. Open hours (less than {@link CompactionConfig#grace()}
  * since their end) and hours older than {@link CompactionConfig#lookback()} are left alone, and so are hours (and
- * index days) that the tenant's retention deletes now or within {@link #EXPIRY_MARGIN}: retention may run in another
+ * index days) that the tenant's retention deletes now or within {@link #EXPIRY_MARGIN}, by the clock when the pass
+ * comes to them (a pass may run longer than the margin): retention may run in another
  * archiver at the same moment, and a compacted file written from inputs it had just deleted would bring expired
  * records back until its next run.
  *
@@ -178,7 +179,9 @@ final class Compactor implements AutoCloseable {
                             }
                             continue;
                         }
-                        if (hourEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenant, hourEnd, now)) {
+                        // The time of day now, not at the pass's start: a pass can run for longer than the margin.
+                        if (hourEnd.plus(compaction.grace()).isAfter(now)
+                                || expiresSoon(tenant, hourEnd, clock.instant())) {
                             continue;
                         }
                         int[] done = compactFolder(Kind.of(signal), hour.getKey(), hour.getValue(), committed);
@@ -339,7 +342,7 @@ final class Compactor implements AutoCloseable {
             }
             for (LocalDate day : days(now)) {
                 Instant dayEnd = day.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC);
-                if (dayEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenant, dayEnd, now)) {
+                if (dayEnd.plus(compaction.grace()).isAfter(now) || expiresSoon(tenant, dayEnd, clock.instant())) {
                     continue;
                 }
                 String dayFolder = tenantFolder + "dt=" + day + "/";
@@ -394,15 +397,23 @@ final class Compactor implements AutoCloseable {
                 rowCount += reader.rowCount();
             }
             Merge merge = new Merge(readers, order);
-            ParquetFiles.write(
-                    schema,
-                    fileMetadata,
-                    traceIdBloom ? Math.max(1, rowCount) : 0,
-                    merge,
-                    out,
-                    ParquetFiles.WritePath.LAKE,
-                    config.rowGroupBytes(),
-                    compaction.zstdLevel());
+            try {
+                ParquetFiles.write(
+                        schema,
+                        fileMetadata,
+                        traceIdBloom ? Math.max(1, rowCount) : 0,
+                        merge,
+                        out,
+                        ParquetFiles.WritePath.LAKE,
+                        config.rowGroupBytes(),
+                        compaction.zstdLevel());
+            } catch (Merge.InputFailed e) {
+                // a row group past the first that does not read: as unusable as a file that does not open
+                throw new UnusableInput(
+                        inputs.get(e.input),
+                        "not a readable Parquet file: " + e.getCause().getMessage(),
+                        e);
+            }
             Map<String, String> metadata = new HashMap<>(s3Metadata);
             metadata.put("otel-lake-rows", Long.toString(merge.count));
             if (!lease.hold()) {
@@ -438,6 +449,17 @@ final class Compactor implements AutoCloseable {
     private static final class Merge implements Iterator<GenericRecord> {
         private record Head(GenericRecord row, int input) {}
 
+        /** Reading the next row of an input failed; says which input. */
+        static final class InputFailed extends RuntimeException {
+            private static final long serialVersionUID = 1L;
+            final int input;
+
+            InputFailed(int input, RuntimeException cause) {
+                super(cause);
+                this.input = input;
+            }
+        }
+
         private final List<ParquetFiles.RowReader> inputs;
         private final PriorityQueue<Head> heads;
         long count;
@@ -467,7 +489,13 @@ final class Compactor implements AutoCloseable {
             }
             ParquetFiles.RowReader input = inputs.get(head.input());
             if (input.hasNext()) {
-                heads.add(new Head(input.next(), head.input()));
+                GenericRecord row;
+                try {
+                    row = input.next();
+                } catch (RuntimeException e) {
+                    throw new InputFailed(head.input(), e);
+                }
+                heads.add(new Head(row, head.input()));
             }
             count++;
             return head.row();

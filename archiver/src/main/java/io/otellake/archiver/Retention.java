@@ -83,6 +83,7 @@ final class Retention {
     private final RetentionPolicy policy;
     private final Clock clock;
     private final @Nullable Lease lease;
+    private final @Nullable ArchiverMetrics metrics;
 
     /**
      * What one run deleted, and how many folders it left alone because their names do not parse; or, when {@code
@@ -122,7 +123,20 @@ final class Retention {
             Map<String, Duration> overrides,
             Clock clock,
             @Nullable Lease lease) {
+        this(store, layout, defaultRetention, overrides, clock, lease, null);
+    }
+
+    /** The same, counting what it deletes in {@code metrics}, if any, as it deletes it. */
+    Retention(
+            S3Store store,
+            LakeLayout layout,
+            Duration defaultRetention,
+            Map<String, Duration> overrides,
+            Clock clock,
+            @Nullable Lease lease,
+            @Nullable ArchiverMetrics metrics) {
         this.lease = lease;
+        this.metrics = metrics;
         this.store = Objects.requireNonNull(store, "store");
         this.root = layout.prefix().isEmpty() ? "" : layout.prefix() + "/";
         this.policy = new RetentionPolicy(defaultRetention, overrides);
@@ -236,6 +250,10 @@ final class Retention {
         } finally {
             tally.objects += objects;
             tally.bytes += bytes;
+            // here, not from the run's result: a run that fails later has deleted these all the same
+            if (metrics != null) {
+                metrics.retained("all", objects, bytes);
+            }
         }
         audit.info(
                 "action=retention-delete tenant={} signal={} partition={} objects={} bytes={}",

@@ -40,6 +40,26 @@ class ArchiverConfigTest {
     }
 
     @Test
+    void aFileAgeOrStartupTimeoutBeyondOneHundredYearsIsRefusedAtStartUpNotWhenFirstUsed() {
+        // P106752D is more nanoseconds than a long holds: a file age that long was accepted, and the consumer loop's
+        // first check of whether a file is due threw ArithmeticException, which stopped the archiver on every start
+        assertThatThrownBy(() -> Duration.ofDays(106_752).toNanos()).isInstanceOf(ArithmeticException.class);
+        assertThatThrownBy(() -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", "P106752D")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be at most P36500D (100 years), e.g. PT5S; got"
+                        + " PT2562048H");
+        assertThatThrownBy(() -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_S3_STARTUP_TIMEOUT", "P106752D")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("OTEL_LAKE_S3_STARTUP_TIMEOUT must be at most P36500D (100 years), e.g. PT2M; got"
+                        + " PT2562048H");
+
+        ArchiverConfig widest = ArchiverConfig.fromEnvironment(
+                Map.of("OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", "P36500D", "OTEL_LAKE_S3_STARTUP_TIMEOUT", "P36500D"));
+        assertThat(widest.maxFileAge().toNanos()).isEqualTo(36_500L * 86_400 * 1_000_000_000L);
+        assertThat(widest.s3StartupTimeout().toNanos()).isEqualTo(36_500L * 86_400 * 1_000_000_000L);
+    }
+
+    @Test
     void topicNamesFollowKafkasRuleAsIngestDoes() {
         ArchiverConfig dotted = ArchiverConfig.fromEnvironment(
                 Map.of("OTEL_LAKE_TRACES_TOPIC", "otlp.traces", "OTEL_LAKE_LOGS_TOPIC", "t".repeat(249)));

@@ -11,6 +11,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -140,8 +141,9 @@ class CompactionIT {
         Compactor.Pass pass;
         ArchiverMetrics compactorMetrics = new ArchiverMetrics();
         ArchiverMetrics rivalMetrics = new ArchiverMetrics();
-        try (Compactor compactor = lake.compactor(spool.resolve("compactor"), null, compactorMetrics);
-                Compactor rival = lake.compactor(spool.resolve("rival"), null, rivalMetrics)) {
+        try (Compactor compactor =
+                        lake.compactor(spool.resolve("compactor"), null, Clock.systemUTC(), compactorMetrics);
+                Compactor rival = lake.compactor(spool.resolve("rival"), null, Clock.systemUTC(), rivalMetrics)) {
             // Two archivers with compaction on, passing at the same moment: one holds the lease and compacts, the
             // other does nothing (without the lease both would merge the hour, and readers would see it twice).
             CompletableFuture<Compactor.Pass> rivalPass = CompletableFuture.supplyAsync(rival::runOnce);

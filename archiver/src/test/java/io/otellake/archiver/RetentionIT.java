@@ -1,6 +1,7 @@
 package io.otellake.archiver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -8,6 +9,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.otellake.infra.S3Server;
 import io.otellake.schemas.LakeLayout;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,6 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /** Retention against a real S3 server, with a fixed clock: exactly which objects go, which stay, and the audit lines. */
@@ -203,6 +206,51 @@ class RetentionIT {
                 .extracting(ILoggingEvent::getFormattedMessage)
                 .containsExactly(line("acme", "metrics", "dt=2026-01-03/hour=00", 1, 10));
         assertThat(holder.run()).as("taken over").isEqualTo(Retention.RunResult.SKIPPED);
+    }
+
+    @Test
+    void objectsDeletedByARunThatFailsHalfwayAreCountedInTheMetrics(@TempDir Path dir) {
+        // an S3 server of this test's own, which stops right after the first partition is deleted
+        S3Server own = S3Server.startOnFreePorts(dir.resolve("data"));
+        ListAppender<ILoggingEvent> stopper = new ListAppender<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                super.append(event);
+                own.stop();
+            }
+        };
+        try (S3Store ownStore = new S3Store(ArchiverConfig.fromEnvironment(Map.of(
+                "OTEL_LAKE_S3_ENDPOINT", own.endpoint().toString(),
+                "OTEL_LAKE_S3_BUCKET", bucket,
+                "OTEL_LAKE_S3_ACCESS_KEY", own.accessKey(),
+                "OTEL_LAKE_S3_SECRET_KEY", own.secretKey())))) {
+            ownStore.ensureBucket();
+            ownStore.putJson("lake/traces/tenant=acme/dt=2026-01-01/hour=00/a.parquet", new byte[10]);
+            ownStore.putJson("lake/traces/tenant=acme/dt=2026-01-01/hour=00/b.parquet", new byte[5]);
+            ownStore.putJson("lake/traces/tenant=acme/dt=2026-01-01/hour=01/a.parquet", new byte[10]);
+            ArchiverMetrics metrics = new ArchiverMetrics();
+            Retention retention = new Retention(
+                    ownStore, new LakeLayout("lake"), Retention.DEFAULT_RETENTION, Map.of(), NOW, null, metrics);
+            stopper.start();
+            ((Logger) LoggerFactory.getLogger(Retention.AUDIT_LOGGER)).addAppender(stopper);
+
+            assertThatThrownBy(retention::run).isInstanceOf(S3Store.ArchiveUploadException.class);
+
+            assertThat(stopper.list)
+                    .extracting(ILoggingEvent::getFormattedMessage)
+                    .hasSize(2)
+                    .first()
+                    .isEqualTo(line("acme", "traces", "dt=2026-01-01/hour=00", 2, 15));
+            assertThat(stopper.list.get(1).getFormattedMessage())
+                    .startsWith(line("acme", "traces", "dt=2026-01-01/hour=01", 0, 0) + " error=listing");
+            assertThat(metrics.scrape())
+                    .as("the two objects deleted before S3 stopped, as the audit line says")
+                    .contains("otel_lake_archiver_retention_deleted_objects_total{kind=\"all\"} 2\n")
+                    .contains("otel_lake_archiver_retention_deleted_bytes_total{kind=\"all\"} 15\n");
+        } finally {
+            ((Logger) LoggerFactory.getLogger(Retention.AUDIT_LOGGER)).detachAppender(stopper);
+            own.close();
+        }
     }
 
     private Retention withLease(String owner, AtomicLong nanoTime) {

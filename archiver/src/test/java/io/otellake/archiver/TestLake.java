@@ -108,11 +108,12 @@ final class TestLake implements AutoCloseable {
 
     /** The same, in a lake with this retention. */
     Compactor compactor(Path spool, @Nullable RetentionPolicy retention) {
-        return compactor(spool, retention, new ArchiverMetrics());
+        return compactor(spool, retention, java.time.Clock.systemUTC(), new ArchiverMetrics());
     }
 
-    /** The same, counting into {@code metrics}. */
-    Compactor compactor(Path spool, @Nullable RetentionPolicy retention, ArchiverMetrics metrics) {
+    /** The same, reading the time of day from {@code clock} and counting into {@code metrics}. */
+    Compactor compactor(
+            Path spool, @Nullable RetentionPolicy retention, java.time.Clock clock, ArchiverMetrics metrics) {
         return new Compactor(
                 config(spool, Duration.ofMillis(300)),
                 new CompactionConfig(
@@ -122,7 +123,7 @@ final class TestLake implements AutoCloseable {
                         Duration.ofDays(3),
                         1 << 20,
                         CompactionConfig.DEFAULT_ZSTD_LEVEL),
-                java.time.Clock.systemUTC(),
+                clock,
                 metrics,
                 retention);
     }
