@@ -211,6 +211,9 @@ class LogController {
                 start = pinned.start();
                 end = pinned.end();
             }
+            if (defaultSpan.compareTo(maxRange) > 0) {
+                defaultSpan = maxRange; // an OTEL_LAKE_MAX_RANGE below the default must not refuse every default query
+            }
             if (end == null) {
                 end = start == null ? Instant.now() : start.plus(defaultSpan);
             }
