@@ -78,7 +78,9 @@ final class Compactor implements AutoCloseable {
     private static final int MAX_NAMES = 1500;
 
     private static final Logger log = LoggerFactory.getLogger(Compactor.class);
-    private static final Pattern HOUR_FOLDER = Pattern.compile(".*/dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/");
+    /** What follows a day's folder in an hour folder's name. */
+    private static final Pattern HOUR_FOLDER = Pattern.compile("hour=(\\d{2})/");
+
     private static final Pattern SOURCE = Pattern.compile("(.+)-(\\d+)");
     private static final Pattern OFFSETS = Pattern.compile("(\\d+)-(\\d+)");
 
@@ -171,10 +173,11 @@ final class Compactor implements AutoCloseable {
                         byHour.computeIfAbsent(o.key().substring(0, slash + 1), k -> new ArrayList<>())
                                 .add(o);
                     }
+                    String dayFolder = tenantFolder + "dt=" + day + "/";
                     for (Map.Entry<String, List<S3Store.Listed>> hour : byHour.entrySet()) {
-                        Instant hourEnd = hourEnd(hour.getKey());
+                        Instant hourEnd = hourEnd(day, hour.getKey().substring(dayFolder.length()));
                         if (hourEnd == null) {
-                            if (HOUR_FOLDER.matcher(hour.getKey()).matches()) {
+                            if (!hour.getKey().equals(dayFolder)) {
                                 log.warn("compaction skips {}: not an hour folder", hour.getKey());
                             }
                             continue;
@@ -522,8 +525,13 @@ final class Compactor implements AutoCloseable {
             if (!s.matches() || !r.matches()) {
                 return false;
             }
-            OffsetAndMetadata committed = offsets().get(new TopicPartition(s.group(1), Integer.parseInt(s.group(2))));
-            return committed != null && Long.parseLong(r.group(2)) < committed.offset();
+            try {
+                OffsetAndMetadata committed =
+                        offsets().get(new TopicPartition(s.group(1), Integer.parseInt(s.group(2))));
+                return committed != null && Long.parseLong(r.group(2)) < committed.offset();
+            } catch (NumberFormatException e) {
+                return false; // numbers no archiver wrote: not known to be committed, so left alone
+            }
         }
 
         private Map<TopicPartition, OffsetAndMetadata> offsets() {
@@ -557,14 +565,17 @@ final class Compactor implements AutoCloseable {
         return days;
     }
 
-    /** The end of the hour a folder is, or null when it is no hour folder (hour=24 and the like are left alone). */
-    private static @Nullable Instant hourEnd(String folder) {
-        Matcher m = HOUR_FOLDER.matcher(folder);
-        if (!m.matches() || Integer.parseInt(m.group(2)) > 23) {
+    /**
+     * The end of the hour whose folder is {@code rest} inside {@code day}'s folder, or null when {@code rest} is no
+     * hour folder: hour=24 and the like, and folders inside an hour folder (which the listing of a day also returns),
+     * are left alone.
+     */
+    private static @Nullable Instant hourEnd(LocalDate day, String rest) {
+        Matcher m = HOUR_FOLDER.matcher(rest);
+        if (!m.matches() || Integer.parseInt(m.group(1)) > 23) {
             return null;
         }
-        return LocalDate.parse(m.group(1))
-                .atTime(Integer.parseInt(m.group(2)), 0)
+        return day.atTime(Integer.parseInt(m.group(1)), 0)
                 .toInstant(ZoneOffset.UTC)
                 .plusSeconds(3600);
     }

@@ -82,8 +82,14 @@ class CompactorStrayObjectsIT {
         // hour=24 and hour=99 match hour=<two digits> but are no hour of a day; traces are compacted before logs
         String hour24 = "lake/traces/tenant=acme/dt=" + day + "/hour=24/x.parquet";
         String hour99 = "lake/metrics/tenant=acme/dt=" + day + "/hour=99/x.parquet";
+        // folders inside an hour folder that end like one: a day that does not exist stopped every pass, and a real
+        // one was taken for an hour of its own
+        String noSuchDay = "lake/metrics/tenant=acme/dt=" + day + "/hour=05/x/dt=2026-02-30/hour=05/x.parquet";
+        String nested = "lake/metrics/tenant=acme/dt=" + day + "/hour=05/copy/dt=" + day + "/hour=05/x.parquet";
         put(hour24, "not an hour");
         put(hour99, "not an hour");
+        put(noSuchDay, "not an hour");
+        put(nested, "not an hour");
 
         try (Compactor compactor = compactor()) {
             Compactor.Pass pass = compactor.runOnce();
@@ -93,7 +99,7 @@ class CompactorStrayObjectsIT {
         assertThat(lake.listKeys(logHour)).singleElement().satisfies(k -> assertThat(k)
                 .startsWith(logHour + Compactor.COMPACTED_PREFIX));
         assertThat(lake.listKeys("lake/traces/")).containsExactly(hour24);
-        assertThat(lake.listKeys("lake/metrics/")).containsExactly(hour99);
+        assertThat(lake.listKeys("lake/metrics/")).containsExactlyInAnyOrder(hour99, noSuchDay, nested);
     }
 
     @Test
