@@ -400,6 +400,35 @@ class OtlpHttpServerTest {
         await("every head given back", 10, () -> budget.reserved() == 0);
     }
 
+    /**
+     * A request pipelined behind one at a worker is read once that one is answered, as any other head: its bytes wait
+     * undecoded meanwhile, and its head is then reserved in the head budget. It used to be decoded at once, into the
+     * objects the budget is meant to bound, and only the part of it that arrived later was ever reserved.
+     */
+    @Test
+    void aHeadPipelinedBehindARequestAtAWorkerIsReservedWhenItIsRead() throws Exception {
+        InFlightBudget budget = new InFlightBudget(4 * 1024 * 1024);
+        start(1, TIMEOUT, budget);
+        Socket socket = connect();
+        String firstHead = "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n";
+        String secondHead =
+                "POST /heads HTTP/1.1\r\nHost: a\r\n" + "a:b\r\n".repeat(6_000) + "Content-Length: 2\r\n\r\n";
+        send(socket, firstHead + "a" + secondHead + "ab");
+        await("the first request is at the worker", 10, () -> server.requestsAtWorkers() == 1);
+        Thread.sleep(200); // what the server read with it meanwhile
+        assertThat(budget.reserved())
+                .as("only the first head is held while the first request is at the worker")
+                .isEqualTo((long) firstHead.length() * OtlpHttpServer.HEAD_COST_PER_BYTE);
+
+        release.countDown();
+
+        assertThat(read(socket).body()).isEqualTo("1");
+        assertThat(Long.parseLong(read(socket).body()))
+                .as("the head budget held while the second request is handled")
+                .isEqualTo((long) secondHead.length() * OtlpHttpServer.HEAD_COST_PER_BYTE);
+        await("every head given back", 10, () -> budget.reserved() == 0);
+    }
+
     @Test
     void anHttp11RequestWithoutExactlyOneHostIsAnswered400() throws Exception {
         start(1, TIMEOUT);
@@ -459,6 +488,15 @@ class OtlpHttpServerTest {
                 budget,
                 head -> switch (head.path()) {
                     case "/echo" -> new Echo(false);
+                    case "/heads" ->
+                        new Echo(false) {
+                            @Override
+                            public Reply finish(long waitedNanos) {
+                                byte[] reserved =
+                                        Long.toString(budget.reserved()).getBytes(StandardCharsets.US_ASCII);
+                                return new Reply(200, Reply.TEXT, reserved);
+                            }
+                        };
                     case "/block" -> new Echo(true);
                     case "/crash" ->
                         new Echo(false) {
