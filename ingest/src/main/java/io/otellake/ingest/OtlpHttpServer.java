@@ -493,7 +493,16 @@ final class OtlpHttpServer implements AutoCloseable {
                 answerAndClose(malformed(cause)); // the codec drops everything after a malformed head
                 return;
             }
-            if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)
+            HttpVersion version = request.protocolVersion();
+            if (version.majorVersion() != 1) {
+                // RFC 9110, section 15.6.6: HTTP/2's connection preface, or a version that does not exist
+                Reply reply = Reply.text(505, version.text() + " is not served here, only HTTP/1.1 (and 1.0)");
+                exchange = new Exchange(HttpCall.answered(reply), false, false);
+                answer(reply); // its body, if any, is read and dropped before the connection closes
+                return;
+            }
+            // RFC 9110, section 2.5: a later minor version of HTTP/1 is read as HTTP/1.1, the latest ingest knows
+            if (version.minorVersion() >= 1
                     && request.headers().getAll(HttpHeaderNames.HOST).size() != 1) {
                 // RFC 9112, section 3.2: a proxy and ingest could disagree about which host such a request is for
                 Reply reply = Reply.text(400, "an HTTP/1.1 request must carry exactly one Host header");

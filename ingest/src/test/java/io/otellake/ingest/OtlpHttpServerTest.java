@@ -440,6 +440,37 @@ class OtlpHttpServerTest {
         }
     }
 
+    /**
+     * RFC 9110, section 2.5: a later minor version of HTTP/1 is read as HTTP/1.1, so it needs exactly one Host too; a
+     * request of another major version (HTTP/2's connection preface, say, from a gRPC client pointed at this port) is
+     * not HTTP/1 and is answered 505. Both used to be served, without any Host check.
+     */
+    @Test
+    void aLaterHttp1VersionIsReadAsHttp11AndOtherMajorVersionsAreAnswered505() throws Exception {
+        start(1, TIMEOUT);
+        for (String hosts : List.of("", "Host: a\r\nHost: b\r\n")) {
+            assertAnsweredThenClosed(
+                    "POST /echo HTTP/1.2\r\n" + hosts + "Content-Length: 2\r\n\r\nab",
+                    "HTTP/1.1 400 Bad Request",
+                    "an HTTP/1.1 request must carry exactly one Host header\n");
+        }
+        Socket later = connect();
+        send(later, "POST /echo HTTP/1.2\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(later).body()).isEqualTo("2");
+        assertStillServes(later);
+
+        assertAnsweredThenClosed(
+                "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                "HTTP/1.1 505 HTTP Version Not Supported",
+                "HTTP/2.0 is not served here, only HTTP/1.1 (and 1.0)\n");
+        for (String version : List.of("HTTP/0.9", "HTTP/3.0")) {
+            assertAnsweredThenClosed(
+                    "POST /echo " + version + "\r\nHost: a\r\nContent-Length: 2\r\n\r\nab",
+                    "HTTP/1.1 505 HTTP Version Not Supported",
+                    version + " is not served here, only HTTP/1.1 (and 1.0)\n");
+        }
+    }
+
     @Test
     void atTheConnectionBoundNoMoreIsServedUntilOneCloses() throws Exception {
         start(1, TIMEOUT, new InFlightBudget(1L << 30), 2);
