@@ -526,7 +526,8 @@ final class OtlpHttpServer implements AutoCloseable {
             String target = new String(request.uri().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
             String path;
             try {
-                path = new URI(target).getPath();
+                // Origin form (RFC 9112, section 3.2.1) is a path from its first slash: "//v1/traces" names no host
+                path = (target.startsWith("/") ? new URI("http://ingest" + target) : new URI(target)).getPath();
             } catch (URISyntaxException e) {
                 path = null;
             }

@@ -186,6 +186,25 @@ class OtlpHttpServerTest {
         assertStillServes(socket);
     }
 
+    /**
+     * A target in origin form is a path from its first slash (RFC 9112, section 3.2.1), even when it starts with two:
+     * {@code //v1/traces}, which an SDK makes of an endpoint that ends in a slash, is not the path {@code /traces} of
+     * a host {@code v1}, and {@code //echo/echo} is not {@code /echo}.
+     */
+    @Test
+    void aTargetStartingWithTwoSlashesIsAPathNotAHost() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "POST //echo/echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        Response answer = read(socket);
+        assertThat(answer.line()).isEqualTo("HTTP/1.1 404 Not Found");
+        assertThat(answer.body()).startsWith("no such endpoint: //echo/echo; ");
+        send(socket, "POST http://a/echo?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(socket).body()).as("absolute form").isEqualTo("2");
+        send(socket, "POST /ec%68o?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(socket).body()).as("percent-encoded, with a query").isEqualTo("2");
+    }
+
     @Test
     void aTransferCodingOtherThanChunkedIsAnswered501() throws Exception {
         start(1, TIMEOUT);
