@@ -107,6 +107,8 @@ final class OtlpGrpcServer implements AutoCloseable {
                 .addStreamTracerFactory(limit)
                 .intercept(limit)
                 .maxInboundMessageSize(config.maxBodyBytes())
+                // As OTLP/HTTP's: a connection without calls would otherwise hold its file descriptor for ever
+                .maxConnectionIdle(OtlpHttpServer.IDLE_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS)
                 // gRPC's own gzip stops silently at bytes after a member that do not start another one, losing them
                 .decompressorRegistry(DecompressorRegistry.getDefaultInstance().with(new StrictGzip(), true))
                 // Calls waiting for a thread hold their message in netty's buffers: bound them per connection too (a

@@ -22,6 +22,8 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -184,6 +186,34 @@ class GrpcOverflowIT {
             for (ManagedChannel channel : channels) {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    /**
+     * A connection without calls is closed after {@link OtlpHttpServer#IDLE_TIMEOUT}, as an idle OTLP/HTTP connection
+     * is, whether it ever spoke HTTP/2 or not: connections that stay open and do nothing used to stay for ever, and
+     * enough of them take every file descriptor ingest has, Kafka's and OTLP/HTTP's too. (gRPC clients reconnect by
+     * themselves when they next export.)
+     */
+    @Test
+    void aConnectionWithoutCallsIsClosedOnceIdle() throws Exception {
+        try (Socket silent = new Socket("127.0.0.1", ingest.grpcPort());
+                Socket prefaceOnly = new Socket("127.0.0.1", ingest.grpcPort())) {
+            prefaceOnly
+                    .getOutputStream()
+                    .write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4\0\0\0\0\0".getBytes(StandardCharsets.US_ASCII));
+            long start = System.nanoTime();
+            for (Socket socket : List.of(silent, prefaceOnly)) {
+                socket.setSoTimeout(
+                        (int) OtlpHttpServer.IDLE_TIMEOUT.plusSeconds(30).toMillis());
+                InputStream in = socket.getInputStream();
+                while (in.read() >= 0) {
+                    // the server's SETTINGS and GOAWAY, then the end
+                }
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .isBetween(
+                            OtlpHttpServer.IDLE_TIMEOUT.minusSeconds(1), OtlpHttpServer.IDLE_TIMEOUT.plusSeconds(30));
         }
     }
 
