@@ -347,8 +347,23 @@ final class OtlpGrpcServer implements AutoCloseable {
             calls.incrementAndGet();
             long start = System.nanoTime();
             @Nullable ExportReceiver receiver = byMethod.get(fullMethodName);
+            MessageWait wait = new MessageWait(new AtomicInteger(WAITING));
             return new ServerStreamTracer() {
                 private final AtomicBoolean closed = new AtomicBoolean();
+
+                @Override
+                public Context filterContext(Context context) {
+                    return context.withValue(MESSAGE_WAIT, wait);
+                }
+
+                /**
+                 * The message is in, on the transport's thread: the deadline no longer applies, however long the
+                 * call then waits for a thread to take it.
+                 */
+                @Override
+                public void inboundMessageRead(int seqNo, long wireSize, long uncompressedSize) {
+                    wait.state().compareAndSet(WAITING, ARRIVED);
+                }
 
                 /**
                  * Every export call is counted here, by the code it closed with, however it was answered: by the
@@ -401,13 +416,19 @@ final class OtlpGrpcServer implements AutoCloseable {
         }
 
         /**
-         * Starts the call, and ends it DEADLINE_EXCEEDED if its message has not arrived within the timeout. Until the
+         * Starts the call, and ends it DEADLINE_EXCEEDED if its message has not arrived within the timeout, counted from
+         * here, where the call starts asking for its message (so a call that waited for a thread, its message in
+         * gRPC's buffers, is not ended for that wait), until gRPC has read it on the transport's thread. Until the
          * message (or the end of the client's stream) arrives the call's handler has done nothing with the call, and
          * once the timer has ended it the handler hears nothing of the call but its end, so the call is closed once.
          */
         private <Q, R> ServerCall.Listener<Q> withMessageDeadline(
                 ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-            AtomicInteger state = new AtomicInteger(WAITING);
+            MessageWait wait = MESSAGE_WAIT.get();
+            AtomicInteger state = wait == null ? new AtomicInteger(WAITING) : wait.state();
+            if (state.get() != WAITING) {
+                return next.startCall(call, headers);
+            }
             ScheduledFuture<?> deadline = timer.schedule(
                     () -> {
                         if (state.compareAndSet(WAITING, EXPIRED)) {
@@ -474,6 +495,10 @@ final class OtlpGrpcServer implements AutoCloseable {
             timer.shutdownNow();
         }
 
+        /** Whether a call's message arrived. */
+        private record MessageWait(AtomicInteger state) {}
+
+        private static final Context.Key<MessageWait> MESSAGE_WAIT = Context.key("otel-lake-message-wait");
         private static final int WAITING = 0;
         private static final int ARRIVED = 1;
         private static final int EXPIRED = 2;

@@ -145,6 +145,7 @@ class GrpcOverflowIT {
         try (Ingest stalling = Ingest.start(TestKafka.ingestConfig()
                 .httpThreads(1)
                 .httpRequestTimeout(Duration.ofSeconds(1))
+                .kafkaTimeout(KAFKA_TIMEOUT)
                 .tracesTopic("grpc-overflow-traces")
                 .logsTopic("grpc-overflow-logs")
                 .build())) {
@@ -182,7 +183,22 @@ class GrpcOverflowIT {
             }
             assertThat(stub(channels.get(0)).export(IngestIT.traces("grpc-stalled", 1)))
                     .isNotNull();
+
+            // A call whose message arrived in time is not ended for waiting for the one thread, however long: with
+            // Kafka down each call holds it for seconds, so the last of three waits far beyond the timeout.
+            kafka.stop();
+            List<ListenableFuture<ExportTraceServiceResponse>> waiting = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                waiting.add(
+                        TraceServiceGrpc.newFutureStub(channels.get(i % 2)).export(IngestIT.traces("grpc-stalled", 1)));
+            }
+            for (ListenableFuture<ExportTraceServiceResponse> call : waiting) {
+                Throwable failed = catchThrowableOfType(ExecutionException.class, () -> call.get(60, TimeUnit.SECONDS));
+                assertThat(Status.fromThrowable(failed.getCause()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            }
+            kafka.start();
         } finally {
+            kafka.start();
             for (ManagedChannel channel : channels) {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
