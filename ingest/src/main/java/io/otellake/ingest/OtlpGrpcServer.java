@@ -6,6 +6,7 @@ import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Decompressor;
 import io.grpc.DecompressorRegistry;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
@@ -32,11 +33,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -91,8 +95,11 @@ final class OtlpGrpcServer implements AutoCloseable {
             TenantAccess access,
             Executor executor) {
         InetSocketAddress address = new InetSocketAddress(config.httpHost(), config.grpcPort());
-        CallLimit limit =
-                new CallLimit(config.httpThreads() * (1 + Ingest.QUEUED_REQUESTS_PER_THREAD), executor, receivers);
+        CallLimit limit = new CallLimit(
+                config.httpThreads() * (1 + Ingest.QUEUED_REQUESTS_PER_THREAD),
+                config.httpRequestTimeout(),
+                executor,
+                receivers);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
                 // Calls start on the transport thread, where CallLimit admits them to the executor or refuses them.
                 .directExecutor()
@@ -100,6 +107,8 @@ final class OtlpGrpcServer implements AutoCloseable {
                 .addStreamTracerFactory(limit)
                 .intercept(limit)
                 .maxInboundMessageSize(config.maxBodyBytes())
+                // As OTLP/HTTP's: a connection without calls would otherwise hold its file descriptor for ever
+                .maxConnectionIdle(OtlpHttpServer.IDLE_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS)
                 // gRPC's own gzip stops silently at bytes after a member that do not start another one, losing them
                 .decompressorRegistry(DecompressorRegistry.getDefaultInstance().with(new StrictGzip(), true))
                 // Calls waiting for a thread hold their message in netty's buffers: bound them per connection too (a
@@ -112,6 +121,7 @@ final class OtlpGrpcServer implements AutoCloseable {
         try {
             server.start();
         } catch (IOException e) {
+            limit.close();
             // The cause is a BindException, or netty's native equivalent: report the innermost message.
             Throwable cause = e;
             while (cause.getCause() != null) {
@@ -152,6 +162,7 @@ final class OtlpGrpcServer implements AutoCloseable {
     @Override
     public void close() {
         server.shutdown();
+        limit.close();
         try {
             if (!server.awaitTermination(1, TimeUnit.SECONDS)) {
                 server.shutdownNow();
@@ -298,20 +309,34 @@ final class OtlpGrpcServer implements AutoCloseable {
      * closes, however it closes, so the count cannot leak. At its start, on the transport thread, a call within the
      * bound goes to the executor; a call beyond it stays on the transport thread, where {@link #interceptCall} answers
      * it at once RESOURCE_EXHAUSTED with RetryInfo, without reading its message or waiting for a thread.
+     *
+     * <p>An admitted call whose message has not arrived within the request timeout, counted from the call's start, is
+     * ended DEADLINE_EXCEEDED, as an OTLP/HTTP request that does not arrive in time is answered 408: a client that
+     * opens calls and sends nothing would otherwise hold their places for as long as its connection lasts, and every
+     * other call would be refused.
      */
     static final class CallLimit extends ServerStreamTracer.Factory
-            implements ServerCallExecutorSupplier, ServerInterceptor {
+            implements ServerCallExecutorSupplier, ServerInterceptor, AutoCloseable {
         /** Set by the executor supplier on the headers of a call beyond the bound; a client's own value is removed. */
         private static final Metadata.Key<String> REFUSED =
                 Metadata.Key.of("otel-lake-internal-refused", Metadata.ASCII_STRING_MARSHALLER);
 
         private final int max;
+        private final long messageTimeoutNanos;
+        private final ScheduledThreadPoolExecutor timer;
         private final Executor executor;
         private final Map<String, ExportReceiver> byMethod = new HashMap<>();
         final AtomicInteger calls = new AtomicInteger();
 
-        CallLimit(int max, Executor executor, Map<OtlpSignal, ExportReceiver> receivers) {
+        CallLimit(int max, Duration messageTimeout, Executor executor, Map<OtlpSignal, ExportReceiver> receivers) {
             this.max = max;
+            this.messageTimeoutNanos = messageTimeout.toNanos();
+            this.timer = new ScheduledThreadPoolExecutor(1, runnable -> {
+                Thread thread = new Thread(runnable, "ingest-grpc-deadlines");
+                thread.setDaemon(true);
+                return thread;
+            });
+            timer.setRemoveOnCancelPolicy(true);
             this.executor = executor;
             receivers.forEach(
                     (signal, receiver) -> byMethod.put(exportMethod(signal).getFullMethodName(), receiver));
@@ -322,8 +347,23 @@ final class OtlpGrpcServer implements AutoCloseable {
             calls.incrementAndGet();
             long start = System.nanoTime();
             @Nullable ExportReceiver receiver = byMethod.get(fullMethodName);
+            MessageWait wait = new MessageWait(new AtomicInteger(WAITING));
             return new ServerStreamTracer() {
                 private final AtomicBoolean closed = new AtomicBoolean();
+
+                @Override
+                public Context filterContext(Context context) {
+                    return context.withValue(MESSAGE_WAIT, wait);
+                }
+
+                /**
+                 * The message is in, on the transport's thread: the deadline no longer applies, however long the
+                 * call then waits for a thread to take it.
+                 */
+                @Override
+                public void inboundMessageRead(int seqNo, long wireSize, long uncompressedSize) {
+                    wait.state().compareAndSet(WAITING, ARRIVED);
+                }
 
                 /**
                  * Every export call is counted here, by the code it closed with, however it was answered: by the
@@ -361,7 +401,7 @@ final class OtlpGrpcServer implements AutoCloseable {
         public <Q, R> ServerCall.Listener<Q> interceptCall(
                 ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
             if (!headers.containsKey(REFUSED)) {
-                return next.startCall(call, headers);
+                return withMessageDeadline(call, headers, next);
             }
             ExportReceiver receiver = byMethod.get(call.getMethodDescriptor().getFullMethodName());
             if (receiver != null) {
@@ -374,6 +414,94 @@ final class OtlpGrpcServer implements AutoCloseable {
             call.close(refusal.getStatus(), refusal.getTrailers());
             return new ServerCall.Listener<>() {};
         }
+
+        /**
+         * Starts the call, and ends it DEADLINE_EXCEEDED if its message has not arrived within the timeout, counted from
+         * here, where the call starts asking for its message (so a call that waited for a thread, its message in
+         * gRPC's buffers, is not ended for that wait), until gRPC has read it on the transport's thread. Until the
+         * message (or the end of the client's stream) arrives the call's handler has done nothing with the call, and
+         * once the timer has ended it the handler hears nothing of the call but its end, so the call is closed once.
+         */
+        private <Q, R> ServerCall.Listener<Q> withMessageDeadline(
+                ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            MessageWait wait = MESSAGE_WAIT.get();
+            AtomicInteger state = wait == null ? new AtomicInteger(WAITING) : wait.state();
+            if (state.get() != WAITING) {
+                return next.startCall(call, headers);
+            }
+            ScheduledFuture<?> deadline = timer.schedule(
+                    () -> {
+                        if (state.compareAndSet(WAITING, EXPIRED)) {
+                            try {
+                                call.close(
+                                        Status.DEADLINE_EXCEEDED.withDescription("the request did not arrive in full"
+                                                + " within " + TimeUnit.NANOSECONDS.toMillis(messageTimeoutNanos)
+                                                + " ms"),
+                                        new Metadata());
+                            } catch (RuntimeException e) { // NOPMD: the client went away at this very moment
+                                LOG.debug("Could not end a gRPC call whose message did not arrive", e);
+                            }
+                        }
+                    },
+                    messageTimeoutNanos,
+                    TimeUnit.NANOSECONDS);
+            ServerCall.Listener<Q> handler = next.startCall(call, headers);
+            return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(handler) {
+                @Override
+                public void onMessage(Q message) {
+                    if (arrived()) {
+                        super.onMessage(message);
+                    }
+                }
+
+                @Override
+                public void onHalfClose() {
+                    if (arrived()) {
+                        super.onHalfClose();
+                    }
+                }
+
+                @Override
+                public void onReady() {
+                    if (state.get() != EXPIRED) {
+                        super.onReady();
+                    }
+                }
+
+                @Override
+                public void onCancel() {
+                    deadline.cancel(false);
+                    super.onCancel();
+                }
+
+                @Override
+                public void onComplete() {
+                    deadline.cancel(false);
+                    super.onComplete();
+                }
+
+                /** The client sent something in time: the deadline no longer applies. */
+                private boolean arrived() {
+                    if (state.compareAndSet(WAITING, ARRIVED)) {
+                        deadline.cancel(false);
+                    }
+                    return state.get() == ARRIVED;
+                }
+            };
+        }
+
+        @Override
+        public void close() {
+            timer.shutdownNow();
+        }
+
+        /** Whether a call's message arrived. */
+        private record MessageWait(AtomicInteger state) {}
+
+        private static final Context.Key<MessageWait> MESSAGE_WAIT = Context.key("otel-lake-message-wait");
+        private static final int WAITING = 0;
+        private static final int ARRIVED = 1;
+        private static final int EXPIRED = 2;
     }
 
     /** Puts the values of the tenant and authorization metadata in the call's context. */

@@ -281,7 +281,11 @@ final class OtlpHttpServer implements AutoCloseable {
         }
     }
 
-    /** Netty's request decoder, which can tell whether it holds bytes of a request not decoded yet. */
+    /**
+     * Netty's request decoder, which can tell whether it holds bytes of a request not decoded yet, and which stops at
+     * the end of each request: what arrived behind it (pipelined) stays bytes until {@link #resume}, so that its head
+     * is decoded into objects only once it is reserved, as every head is.
+     */
     private static final class RequestDecoder extends HttpRequestDecoder {
         RequestDecoder() {
             super(new HttpDecoderConfig()
@@ -292,14 +296,45 @@ final class OtlpHttpServer implements AutoCloseable {
 
         /** Bytes of a request were decoded (or are waiting to be) whose last part was not: a request has begun. */
         private boolean inRequest;
+        /** A request ended; the bytes after it wait for {@link #resume}. */
+        private boolean paused;
+        /** In {@link #channelRead}: decoding goes on by itself once resumed. */
+        private boolean reading;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            reading = true;
+            try {
+                super.channelRead(ctx, msg);
+            } finally {
+                reading = false;
+            }
+        }
+
+        /** The bytes received and not decoded yet: what was pipelined behind the request that ended. */
+        ByteBuf held() {
+            return internalBuffer();
+        }
+
+        /** Decodes what arrived after the request that ended, if anything; {@code ctx} is this decoder's. */
+        void resume(ChannelHandlerContext ctx) throws Exception {
+            paused = false;
+            if (!reading && actualReadableBytes() > 0) {
+                channelRead(ctx, Unpooled.EMPTY_BUFFER);
+            }
+        }
 
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+            if (paused) {
+                return;
+            }
             int from = buffer.readerIndex();
             int emitted = out.size();
             super.decode(ctx, buffer, out);
             if (out.size() > emitted && out.get(out.size() - 1) instanceof LastHttpContent) {
                 inRequest = false;
+                paused = true;
             } else if (out.size() > emitted || (buffer.readerIndex() > from && !onlyEmptyLines(buffer, from))) {
                 inRequest = true; // the decoder consumes a head line by line, so a part of one leaves no bytes
             }
@@ -358,27 +393,36 @@ final class OtlpHttpServer implements AutoCloseable {
         final ChannelInboundHandlerAdapter firstBytes = new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (exchange == null && !headEnded && msg instanceof ByteBuf bytes) {
-                    int start = headBegun ? bytes.readerIndex() : bytes.forEachByte(b -> b == '\r' || b == '\n');
-                    if (start < 0) {
-                        // only empty lines, which a client may send between requests (RFC 9112, section 2.2): the
-                        // codec skips them, and the connection stays idle
-                        ctx.fireChannelRead(msg);
-                        return;
-                    }
-                    headBegun = true;
-                    if (!requestTimerRuns) {
-                        startRequestTimer();
-                    }
-                    if (!reserveHead(bytes, start)) {
-                        ReferenceCountUtil.release(msg);
-                        refuseHead();
-                        return;
-                    }
+                if (exchange == null && !headEnded && msg instanceof ByteBuf bytes && !headArrived(bytes)) {
+                    ReferenceCountUtil.release(msg);
+                    return;
                 }
                 ctx.fireChannelRead(msg);
             }
         };
+
+        /**
+         * Bytes of the next request's head arrived (from the socket, or pipelined behind the request before): its
+         * timer starts at the first of them, and they are reserved. False when the head budget cannot hold them: the
+         * request is then answered 429 and the connection ends.
+         */
+        private boolean headArrived(ByteBuf bytes) {
+            int start = headBegun ? bytes.readerIndex() : bytes.forEachByte(b -> b == '\r' || b == '\n');
+            if (start < 0) {
+                // only empty lines, which a client may send between requests (RFC 9112, section 2.2): the codec
+                // skips them, and the connection stays idle
+                return true;
+            }
+            headBegun = true;
+            if (!requestTimerRuns) {
+                startRequestTimer();
+            }
+            if (!reserveHead(bytes, start)) {
+                refuseHead();
+                return false;
+            }
+            return true;
+        }
 
         private InFlightBudget.@Nullable Reservation headHeld;
         /** A byte of the current request's head other than the empty lines before it has been seen. */
@@ -449,7 +493,16 @@ final class OtlpHttpServer implements AutoCloseable {
                 answerAndClose(malformed(cause)); // the codec drops everything after a malformed head
                 return;
             }
-            if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)
+            HttpVersion version = request.protocolVersion();
+            if (version.majorVersion() != 1) {
+                // RFC 9110, section 15.6.6: HTTP/2's connection preface, or a version that does not exist
+                Reply reply = Reply.text(505, version.text() + " is not served here, only HTTP/1.1 (and 1.0)");
+                exchange = new Exchange(HttpCall.answered(reply), false, false);
+                answer(reply); // its body, if any, is read and dropped before the connection closes
+                return;
+            }
+            // RFC 9110, section 2.5: a later minor version of HTTP/1 is read as HTTP/1.1, the latest ingest knows
+            if (version.minorVersion() >= 1
                     && request.headers().getAll(HttpHeaderNames.HOST).size() != 1) {
                 // RFC 9112, section 3.2: a proxy and ingest could disagree about which host such a request is for
                 Reply reply = Reply.text(400, "an HTTP/1.1 request must carry exactly one Host header");
@@ -473,7 +526,8 @@ final class OtlpHttpServer implements AutoCloseable {
             String target = new String(request.uri().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
             String path;
             try {
-                path = new URI(target).getPath();
+                // Origin form (RFC 9112, section 3.2.1) is a path from its first slash: "//v1/traces" names no host
+                path = (target.startsWith("/") ? new URI("http://ingest" + target) : new URI(target)).getPath();
             } catch (URISyntaxException e) {
                 path = null;
             }
@@ -619,6 +673,16 @@ final class OtlpHttpServer implements AutoCloseable {
             }
             startIdleTimer();
             ctx.channel().config().setAutoRead(true); // reads what was pipelined meanwhile, if anything
+            ByteBuf pipelined = decoder.held();
+            if (exchange == null && pipelined.isReadable() && !headArrived(pipelined)) {
+                return; // refused before it is decoded
+            }
+            try {
+                decoder.resume(ctx.pipeline().context(decoder));
+            } catch (Exception e) {
+                exceptionCaught(ctx, e);
+                return;
+            }
             if (exchange == null && decoder.holdsBytes()) {
                 startRequestTimer(); // part of a pipelined request arrived with the one before: its time runs
             }

@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.rpc.RetryInfo;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -14,9 +18,16 @@ import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
 import io.otellake.infra.KafkaBroker;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -118,6 +129,125 @@ class GrpcOverflowIT {
             }
         }
     }
+
+    /**
+     * A call whose message has not arrived within the request timeout ({@code OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS},
+     * as for an OTLP/HTTP request) is ended DEADLINE_EXCEEDED and gives its place in the bound back, so that clients
+     * that open calls and send nothing cannot keep every other client out. Such calls used to stay until their
+     * connection closed, and every other call was refused meanwhile.
+     */
+    @Test
+    void aCallWhoseMessageDoesNotArriveInTimeIsEndedAndGivesBackItsPlace() throws Exception {
+        MethodDescriptor<byte[], byte[]> openEnded = TraceServiceGrpc.getExportMethod().toBuilder(BYTES, BYTES)
+                .setType(MethodDescriptor.MethodType.CLIENT_STREAMING)
+                .build();
+        List<ManagedChannel> channels = new ArrayList<>();
+        try (Ingest stalling = Ingest.start(TestKafka.ingestConfig()
+                .httpThreads(1)
+                .httpRequestTimeout(Duration.ofSeconds(1))
+                .kafkaTimeout(KAFKA_TIMEOUT)
+                .tracesTopic("grpc-overflow-traces")
+                .logsTopic("grpc-overflow-logs")
+                .build())) {
+            for (int i = 0; i < 2; i++) {
+                channels.add(NettyChannelBuilder.forAddress("127.0.0.1", stalling.grpcPort())
+                        .usePlaintext()
+                        .build());
+            }
+            int bound = 1 + Ingest.QUEUED_REQUESTS_PER_THREAD;
+            List<CompletableFuture<Status>> stalled = new ArrayList<>();
+            for (int i = 0; i < bound; i++) {
+                CompletableFuture<Status> closed = new CompletableFuture<>();
+                ClientCall<byte[], byte[]> call = channels.get(i % 2).newCall(openEnded, CallOptions.DEFAULT);
+                call.start(
+                        new ClientCall.Listener<>() {
+                            @Override
+                            public void onClose(Status status, Metadata trailers) {
+                                closed.complete(status);
+                            }
+                        },
+                        new Metadata());
+                call.request(1); // and never a message
+                stalled.add(closed);
+            }
+
+            for (CompletableFuture<Status> closed : stalled) {
+                Status status = closed.get(30, TimeUnit.SECONDS);
+                assertThat(status.getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+                assertThat(status.getDescription()).isEqualTo("the request did not arrive in full within 1000 ms");
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (stalling.grpcCallsInServer() != 0) {
+                assertThat(System.nanoTime()).as("every place given back").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            assertThat(stub(channels.get(0)).export(IngestIT.traces("grpc-stalled", 1)))
+                    .isNotNull();
+
+            // A call whose message arrived in time is not ended for waiting for the one thread, however long: with
+            // Kafka down each call holds it for seconds, so the last of three waits far beyond the timeout.
+            kafka.stop();
+            List<ListenableFuture<ExportTraceServiceResponse>> waiting = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                waiting.add(
+                        TraceServiceGrpc.newFutureStub(channels.get(i % 2)).export(IngestIT.traces("grpc-stalled", 1)));
+            }
+            for (ListenableFuture<ExportTraceServiceResponse> call : waiting) {
+                Throwable failed = catchThrowableOfType(ExecutionException.class, () -> call.get(60, TimeUnit.SECONDS));
+                assertThat(Status.fromThrowable(failed.getCause()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            }
+            kafka.start();
+        } finally {
+            kafka.start();
+            for (ManagedChannel channel : channels) {
+                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
+     * A connection without calls is closed after {@link OtlpHttpServer#IDLE_TIMEOUT}, as an idle OTLP/HTTP connection
+     * is, whether it ever spoke HTTP/2 or not: connections that stay open and do nothing used to stay for ever, and
+     * enough of them take every file descriptor ingest has, Kafka's and OTLP/HTTP's too. (gRPC clients reconnect by
+     * themselves when they next export.)
+     */
+    @Test
+    void aConnectionWithoutCallsIsClosedOnceIdle() throws Exception {
+        try (Socket silent = new Socket("127.0.0.1", ingest.grpcPort());
+                Socket prefaceOnly = new Socket("127.0.0.1", ingest.grpcPort())) {
+            prefaceOnly
+                    .getOutputStream()
+                    .write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4\0\0\0\0\0".getBytes(StandardCharsets.US_ASCII));
+            long start = System.nanoTime();
+            for (Socket socket : List.of(silent, prefaceOnly)) {
+                socket.setSoTimeout(
+                        (int) OtlpHttpServer.IDLE_TIMEOUT.plusSeconds(30).toMillis());
+                InputStream in = socket.getInputStream();
+                while (in.read() >= 0) {
+                    // the server's SETTINGS and GOAWAY, then the end
+                }
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .isBetween(
+                            OtlpHttpServer.IDLE_TIMEOUT.minusSeconds(1), OtlpHttpServer.IDLE_TIMEOUT.plusSeconds(30));
+        }
+    }
+
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try (stream) {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    };
 
     private static TraceServiceGrpc.TraceServiceBlockingStub stub(ManagedChannel channel) {
         return TraceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);

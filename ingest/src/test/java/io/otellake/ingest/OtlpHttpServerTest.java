@@ -186,6 +186,25 @@ class OtlpHttpServerTest {
         assertStillServes(socket);
     }
 
+    /**
+     * A target in origin form is a path from its first slash (RFC 9112, section 3.2.1), even when it starts with two:
+     * {@code //v1/traces}, which an SDK makes of an endpoint that ends in a slash, is not the path {@code /traces} of
+     * a host {@code v1}, and {@code //echo/echo} is not {@code /echo}.
+     */
+    @Test
+    void aTargetStartingWithTwoSlashesIsAPathNotAHost() throws Exception {
+        start(1, TIMEOUT);
+        Socket socket = connect();
+        send(socket, "POST //echo/echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        Response answer = read(socket);
+        assertThat(answer.line()).isEqualTo("HTTP/1.1 404 Not Found");
+        assertThat(answer.body()).startsWith("no such endpoint: //echo/echo; ");
+        send(socket, "POST http://a/echo?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(socket).body()).as("absolute form").isEqualTo("2");
+        send(socket, "POST /ec%68o?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(socket).body()).as("percent-encoded, with a query").isEqualTo("2");
+    }
+
     @Test
     void aTransferCodingOtherThanChunkedIsAnswered501() throws Exception {
         start(1, TIMEOUT);
@@ -400,6 +419,35 @@ class OtlpHttpServerTest {
         await("every head given back", 10, () -> budget.reserved() == 0);
     }
 
+    /**
+     * A request pipelined behind one at a worker is read once that one is answered, as any other head: its bytes wait
+     * undecoded meanwhile, and its head is then reserved in the head budget. It used to be decoded at once, into the
+     * objects the budget is meant to bound, and only the part of it that arrived later was ever reserved.
+     */
+    @Test
+    void aHeadPipelinedBehindARequestAtAWorkerIsReservedWhenItIsRead() throws Exception {
+        InFlightBudget budget = new InFlightBudget(4 * 1024 * 1024);
+        start(1, TIMEOUT, budget);
+        Socket socket = connect();
+        String firstHead = "POST /block HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n";
+        String secondHead =
+                "POST /heads HTTP/1.1\r\nHost: a\r\n" + "a:b\r\n".repeat(6_000) + "Content-Length: 2\r\n\r\n";
+        send(socket, firstHead + "a" + secondHead + "ab");
+        await("the first request is at the worker", 10, () -> server.requestsAtWorkers() == 1);
+        Thread.sleep(200); // what the server read with it meanwhile
+        assertThat(budget.reserved())
+                .as("only the first head is held while the first request is at the worker")
+                .isEqualTo((long) firstHead.length() * OtlpHttpServer.HEAD_COST_PER_BYTE);
+
+        release.countDown();
+
+        assertThat(read(socket).body()).isEqualTo("1");
+        assertThat(Long.parseLong(read(socket).body()))
+                .as("the head budget held while the second request is handled")
+                .isEqualTo((long) secondHead.length() * OtlpHttpServer.HEAD_COST_PER_BYTE);
+        await("every head given back", 10, () -> budget.reserved() == 0);
+    }
+
     @Test
     void anHttp11RequestWithoutExactlyOneHostIsAnswered400() throws Exception {
         start(1, TIMEOUT);
@@ -408,6 +456,37 @@ class OtlpHttpServerTest {
                     "POST /echo HTTP/1.1\r\n" + hosts + "Content-Length: 2\r\n\r\nab",
                     "HTTP/1.1 400 Bad Request",
                     "an HTTP/1.1 request must carry exactly one Host header\n");
+        }
+    }
+
+    /**
+     * RFC 9110, section 2.5: a later minor version of HTTP/1 is read as HTTP/1.1, so it needs exactly one Host too; a
+     * request of another major version (HTTP/2's connection preface, say, from a gRPC client pointed at this port) is
+     * not HTTP/1 and is answered 505. Both used to be served, without any Host check.
+     */
+    @Test
+    void aLaterHttp1VersionIsReadAsHttp11AndOtherMajorVersionsAreAnswered505() throws Exception {
+        start(1, TIMEOUT);
+        for (String hosts : List.of("", "Host: a\r\nHost: b\r\n")) {
+            assertAnsweredThenClosed(
+                    "POST /echo HTTP/1.2\r\n" + hosts + "Content-Length: 2\r\n\r\nab",
+                    "HTTP/1.1 400 Bad Request",
+                    "an HTTP/1.1 request must carry exactly one Host header\n");
+        }
+        Socket later = connect();
+        send(later, "POST /echo HTTP/1.2\r\nHost: a\r\nContent-Length: 2\r\n\r\nab");
+        assertThat(read(later).body()).isEqualTo("2");
+        assertStillServes(later);
+
+        assertAnsweredThenClosed(
+                "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                "HTTP/1.1 505 HTTP Version Not Supported",
+                "HTTP/2.0 is not served here, only HTTP/1.1 (and 1.0)\n");
+        for (String version : List.of("HTTP/0.9", "HTTP/3.0")) {
+            assertAnsweredThenClosed(
+                    "POST /echo " + version + "\r\nHost: a\r\nContent-Length: 2\r\n\r\nab",
+                    "HTTP/1.1 505 HTTP Version Not Supported",
+                    version + " is not served here, only HTTP/1.1 (and 1.0)\n");
         }
     }
 
@@ -459,6 +538,15 @@ class OtlpHttpServerTest {
                 budget,
                 head -> switch (head.path()) {
                     case "/echo" -> new Echo(false);
+                    case "/heads" ->
+                        new Echo(false) {
+                            @Override
+                            public Reply finish(long waitedNanos) {
+                                byte[] reserved =
+                                        Long.toString(budget.reserved()).getBytes(StandardCharsets.US_ASCII);
+                                return new Reply(200, Reply.TEXT, reserved);
+                            }
+                        };
                     case "/block" -> new Echo(true);
                     case "/crash" ->
                         new Echo(false) {
