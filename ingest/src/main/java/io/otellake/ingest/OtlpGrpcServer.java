@@ -579,7 +579,8 @@ final class OtlpGrpcServer implements AutoCloseable {
         }
     }
 
-    private static final class BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
+    /** A message as its bytes; package-private for the tests' clients, which send bytes of their own making. */
+    static final class BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
         @Override
         public InputStream stream(byte[] value) {
             return new ByteArrayInputStream(value);

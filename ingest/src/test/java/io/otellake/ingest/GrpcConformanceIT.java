@@ -23,11 +23,7 @@ import io.grpc.stub.MetadataUtils;
 import io.opentelemetry.proto.collector.logs.v1.LogsServiceGrpc;
 import io.opentelemetry.proto.collector.metrics.v1.MetricsServiceGrpc;
 import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -41,21 +37,7 @@ import org.junit.jupiter.api.Test;
  * bytes (a bomb, a corrupt stream) reach ingest as a compressed message.
  */
 class GrpcConformanceIT extends OtlpConformanceIT {
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try (stream) {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-    };
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new OtlpGrpcServer.BytesMarshaller();
 
     /** Claims to gzip, and passes the (already gzipped) bytes on as they are. */
     private static final Compressor ALREADY_GZIPPED = new Compressor() {
