@@ -147,6 +147,11 @@ public final class Archiver implements Runnable, AutoCloseable {
     private long backoffMs;
     private volatile boolean running = true;
     /** Whether the last S3 work (a flush, or recovering a partition) failed; cleared by the next success. */
+    /** The consumer's Kafka client id. */
+    static final String CLIENT_ID = "otel-lake-archiver";
+    /** The consumer's {@code max.poll.interval.ms}: room for a batch of several uploads to a slow S3 between polls. */
+    static final Duration MAX_POLL_INTERVAL = Duration.ofMinutes(15);
+
     private volatile boolean s3Failing;
 
     private volatile boolean polling;
@@ -192,8 +197,8 @@ public final class Archiver implements Runnable, AutoCloseable {
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "200");
         // Uploads run between polls; leave room for a batch of several files on a slow S3 (each call is bounded by
         // the S3 client's timeouts) before the group considers this archiver dead.
-        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, Integer.toString(15 * 60 * 1000));
-        props.put(ConsumerConfig.CLIENT_ID_CONFIG, "otel-lake-archiver");
+        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, Long.toString(MAX_POLL_INTERVAL.toMillis()));
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, CLIENT_ID);
         if (!config.instanceId().isEmpty()) {
             props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.instanceId());
         }

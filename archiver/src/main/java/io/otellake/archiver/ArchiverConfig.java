@@ -167,9 +167,10 @@ public record ArchiverConfig(
                         env,
                         Map.of(
                                 "client.id",
-                                "the archiver names its clients otel-lake-archiver and otel-lake-compactor",
+                                "the archiver names its clients " + Archiver.CLIENT_ID + " and " + Compactor.CLIENT_ID,
                                 "max.poll.interval.ms",
-                                "the archiver allows 15 minutes between polls, for uploads to a slow S3")));
+                                "the archiver allows " + Archiver.MAX_POLL_INTERVAL.toMinutes()
+                                        + " minutes between polls, for uploads to a slow S3")));
     }
 
     /** The same settings with another S3 location, file age and spool folder; convenient in tests. */

@@ -76,6 +76,8 @@ final class Compactor implements AutoCloseable {
     static final String COMPACTED_PREFIX = "compacted-";
     /** The names of a compacted file's inputs must fit S3's 2 KB of user metadata. */
     private static final int MAX_NAMES = 1500;
+    /** The admin client's Kafka client id. */
+    static final String CLIENT_ID = "otel-lake-compactor";
 
     private static final Logger log = LoggerFactory.getLogger(Compactor.class);
     /** What follows a day's folder in an hour folder's name. */
@@ -127,7 +129,7 @@ final class Compactor implements AutoCloseable {
         Properties props = new Properties();
         props.putAll(config.kafkaClient().asMap()); // first: the settings below are the archiver's own
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
-        props.put(AdminClientConfig.CLIENT_ID_CONFIG, "otel-lake-compactor");
+        props.put(AdminClientConfig.CLIENT_ID_CONFIG, CLIENT_ID);
         this.admin = Admin.create(props);
         this.lease = new Lease(Lease.Kind.COMPACTION, store, root, Lease.ownerId(config), clock);
     }

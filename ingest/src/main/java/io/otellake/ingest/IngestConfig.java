@@ -147,7 +147,7 @@ public record IngestConfig(
      */
     static final Map<String, String> KAFKA_PROPERTIES_SET_BY_INGEST = Map.of(
             "client.id",
-            "ingest names its clients otel-lake-ingest",
+            "ingest names its clients " + KafkaPublisher.CLIENT_ID,
             "compression.type",
             "ingest compresses its records with zstd",
             "linger.ms",
