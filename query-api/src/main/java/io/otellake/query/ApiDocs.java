@@ -290,7 +290,11 @@ class ApiDocs {
                 "The query would fetch more than the byte limit per query, needs more memory than DuckDB may use, or"
                         + " (a trace) has more spans than one answer may hold; narrow it.");
         errors.put("429", "Too many queries run or wait; retry after Retry-After.");
-        errors.put("503", "The archive (S3) cannot be read; retry after Retry-After.");
+        errors.put(
+                "503",
+                "The archive (S3) cannot be read, retry after Retry-After; or DuckDB cannot read one of the query's"
+                        + " archive files, which the detail names (sent without Retry-After: a retry fetches the file"
+                        + " again, and fails again if the object itself is damaged).");
         errors.put("504", "The query ran longer than the time limit; narrow it.");
         errors.put("500", "An unexpected failure inside the API (a bug); it is logged, and the detail says no more.");
         ApiResponses responses = operation.getResponses() == null ? new ApiResponses() : operation.getResponses();

@@ -79,6 +79,17 @@ class ApiErrors extends ResponseEntityExceptionHandler {
                 .body(problem(HttpStatus.SERVICE_UNAVAILABLE, "Archive unavailable", e.getMessage()));
     }
 
+    /**
+     * An archive file that DuckDB cannot read: a fault of the service's data, not of the request, and one a retry may
+     * mend (the local copy is fetched again), so 503 rather than a 500; logged for the operator, who must replace or
+     * remove the object if it fails again (docs/operations.md).
+     */
+    @ExceptionHandler(ArchiveFiles.ArchiveUnreadableException.class)
+    ProblemDetail archiveUnreadable(ArchiveFiles.ArchiveUnreadableException e) {
+        log.error("query failed on an unreadable archive file: {}", e.getMessage());
+        return problem(HttpStatus.SERVICE_UNAVAILABLE, "Archive file unreadable", e.getMessage());
+    }
+
     @ExceptionHandler(ArchiveFiles.QueryTooLargeException.class)
     ProblemDetail tooLarge(ArchiveFiles.QueryTooLargeException e) {
         return problem(HttpStatus.UNPROCESSABLE_CONTENT, "Query too large", e.getMessage());
@@ -96,11 +107,6 @@ class ApiErrors extends ResponseEntityExceptionHandler {
                 .body(problem(HttpStatus.TOO_MANY_REQUESTS, "Too many queries", e.getMessage()));
     }
 
-    /**
-     * DuckDB ran out of the memory it may use ({@code OTEL_LAKE_DUCKDB_MEMORY_LIMIT}): the query asked too much of the
-     * service, as one over the bytes limit does, so 422 rather than a failure of the service; anything else DuckDB
-     * throws is unexpected.
-     */
     /** An unknown path: said plainly, instead of Spring's "No static resource ...", which names its internals. */
     @Override
     protected ResponseEntity<Object> handleNoResourceFoundException(
@@ -113,6 +119,11 @@ class ApiErrors extends ResponseEntityExceptionHandler {
                                 + " /api/v1/traces/{trace_id} (described at /v3/api-docs)"));
     }
 
+    /**
+     * DuckDB ran out of the memory it may use ({@code OTEL_LAKE_DUCKDB_MEMORY_LIMIT}): the query asked too much of the
+     * service, as one over the bytes limit does, so 422 rather than a failure of the service; anything else DuckDB
+     * throws is unexpected.
+     */
     @ExceptionHandler(SQLException.class)
     ProblemDetail queryFailed(SQLException e) {
         if (DuckDb.outOfMemory(e)) {

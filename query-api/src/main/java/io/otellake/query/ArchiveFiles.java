@@ -9,6 +9,7 @@ import io.otellake.schemas.Signal;
 import io.otellake.schemas.TenantId;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
@@ -76,6 +78,7 @@ class ArchiveFiles implements AutoCloseable {
     private static final String COMPACTED_FROM = "otel-lake-compacted-from";
     private final Map<String, List<String>> compactedInputs = new ConcurrentHashMap<>();
     private static final int MAX_LISTINGS = 10_000;
+    private final AtomicLong unreadable = new AtomicLong();
 
     ArchiveFiles(LakeProperties props) {
         this(props, null);
@@ -106,6 +109,9 @@ class ArchiveFiles implements AutoCloseable {
             Gauge.builder("otel_lake.cache.size", cache, ObjectCache::totalBytes)
                     .baseUnit("bytes")
                     .description("bytes held in the cache")
+                    .register(registry);
+            FunctionCounter.builder("otel_lake.archive.unreadable", unreadable, AtomicLong::get)
+                    .description("queries refused because DuckDB could not read one of their archive files")
                     .register(registry);
         }
         LakeProperties.S3 s = props.s3();
@@ -458,6 +464,37 @@ class ArchiveFiles implements AutoCloseable {
         return objects;
     }
 
+    /**
+     * The failure to answer for {@code e}, a DuckDB error, when it names a file of the cache: that file could not be
+     * read, and the object it is a copy of is named instead. The copy is dropped from the cache, so that the next query
+     * fetches the object again: a copy damaged on the local disk heals, an object damaged in S3 fails again. Null when
+     * {@code e} names no cached file (or DuckDB ran out of memory, which is the query's size, not the file's fault).
+     */
+    @Nullable
+    ArchiveUnreadableException unreadable(SQLException e) {
+        String message = e.getMessage();
+        if (message == null || DuckDb.outOfMemory(e)) {
+            return null;
+        }
+        ObjectCache.Damaged damaged = cache.damagedFileNamedIn(message);
+        if (damaged == null) {
+            return null;
+        }
+        cache.discard(damaged.file());
+        unreadable.incrementAndGet();
+        // its first line: DuckDB goes on with the statement's text around where it failed
+        String reason = message.lines()
+                .findFirst()
+                .orElse("")
+                .replace(damaged.file().toString(), damaged.key())
+                .strip();
+        return new ArchiveUnreadableException(
+                "the archive file " + damaged.key() + " in bucket " + bucket + " cannot be read (" + reason
+                        + "); its local copy was dropped, so the next query fetches it again, and if that fails"
+                        + " too the object itself is damaged",
+                e);
+    }
+
     @Override
     public void close() {
         listers.shutdownNow();
@@ -471,6 +508,15 @@ class ArchiveFiles implements AutoCloseable {
 
         QueryTooLargeException(String message) {
             super(message);
+        }
+    }
+
+    /** DuckDB could not read an archive file of the query, named in the message. */
+    static final class ArchiveUnreadableException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ArchiveUnreadableException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 

@@ -14,7 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A bounded on-disk LRU cache of S3 objects, keyed by object key and ETag.
@@ -36,6 +39,8 @@ final class ObjectCache {
     private final Map<String, Long> sizes = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
     /** How many queries hold each file, from {@link #get} to {@link #release}; never evicted meanwhile. */
     private final Map<String, Integer> holds = new HashMap<>();
+    /** The object key of each file in {@link #sizes}, to name an object whose local copy cannot be read. */
+    private final Map<String, String> keys = new HashMap<>();
 
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
     private final AtomicLong hits = new AtomicLong();
@@ -43,10 +48,13 @@ final class ObjectCache {
     private final AtomicLong bytesFetched = new AtomicLong();
     private final AtomicLong evictions = new AtomicLong();
     private long totalBytes;
+    /** A cache file's path as DuckDB writes it in an error: the directory, then the name. */
+    private final Pattern cachedFile;
 
     ObjectCache(Path dir, long maxBytes) {
         this.dir = dir.toAbsolutePath().normalize();
         this.maxBytes = maxBytes;
+        this.cachedFile = Pattern.compile(Pattern.quote(this.dir + "/") + "([0-9a-f]{64}\\.parquet)");
         try {
             Files.createDirectories(this.dir);
             try (Stream<Path> files = Files.list(this.dir)) {
@@ -79,18 +87,19 @@ final class ObjectCache {
         Path file = dir.resolve(name);
         Object lock = locks.computeIfAbsent(name, n -> new Object());
         try {
-            return fetchOnce(name, file, lock, fetcher);
+            return fetchOnce(key, name, file, lock, fetcher);
         } finally {
             locks.remove(name, lock);
         }
     }
 
-    private Cached fetchOnce(String name, Path file, Object lock, Fetcher fetcher) throws IOException {
+    private Cached fetchOnce(String key, String name, Path file, Object lock, Fetcher fetcher) throws IOException {
         synchronized (lock) {
             synchronized (this) {
                 if (sizes.get(name) != null && Files.exists(file)) {
                     hits.incrementAndGet();
                     holds.merge(name, 1, Integer::sum);
+                    keys.put(name, key);
                     return new Cached(file, true);
                 }
             }
@@ -108,6 +117,7 @@ final class ObjectCache {
                 Long previous = sizes.put(name, size);
                 totalBytes += size - (previous == null ? 0 : previous);
                 holds.merge(name, 1, Integer::sum);
+                keys.put(name, key);
                 evict();
             }
             return new Cached(file, false);
@@ -134,8 +144,45 @@ final class ObjectCache {
                 continue; // in use elsewhere or gone; try the next one
             }
             totalBytes -= oldest.getValue();
+            keys.remove(oldest.getKey());
             it.remove();
             evictions.incrementAndGet();
+        }
+    }
+
+    /**
+     * The object key of a file in the cache whose name {@code text} holds (DuckDB names the file it cannot read in its
+     * error), or null when it names none. Only files fetched or served since start-up are known by key.
+     */
+    synchronized @Nullable Damaged damagedFileNamedIn(String text) {
+        Matcher m = cachedFile.matcher(text);
+        while (m.find()) {
+            String key = keys.get(m.group(1));
+            if (key != null) {
+                return new Damaged(dir.resolve(m.group(1)), key);
+            }
+        }
+        return null;
+    }
+
+    /** A cached file that could not be read, and the object it is a copy of. */
+    record Damaged(Path file, String key) {}
+
+    /**
+     * Drops {@code file} from the cache, so that the next query fetches its object again instead of reading the same
+     * bytes; queries that hold it keep reading what they opened.
+     */
+    synchronized void discard(Path file) {
+        String name = file.getFileName().toString();
+        Long size = sizes.remove(name);
+        if (size != null) {
+            totalBytes -= size;
+        }
+        keys.remove(name);
+        try {
+            Files.deleteIfExists(dir.resolve(name));
+        } catch (IOException e) {
+            // left for the next start-up to count; it is no longer served
         }
     }
 

@@ -25,6 +25,7 @@ import org.springframework.stereotype.Component;
 @Component
 class QueryRunner implements AutoCloseable {
     private final DuckDb duckDb;
+    private final ArchiveFiles archive;
     private final Duration timeout;
     /** Row counts of cached files; a cached file's name is derived from its key and ETag, so it never changes. */
     private final Map<Path, Long> rowCounts = new ConcurrentHashMap<>();
@@ -43,8 +44,9 @@ class QueryRunner implements AutoCloseable {
         return t;
     });
 
-    QueryRunner(DuckDb duckDb, LakeProperties props) {
+    QueryRunner(DuckDb duckDb, ArchiveFiles archive, LakeProperties props) {
         this.duckDb = duckDb;
+        this.archive = archive;
         this.timeout = props.queryTimeout();
     }
 
@@ -91,7 +93,8 @@ class QueryRunner implements AutoCloseable {
 
     /**
      * Runs {@code ps} within what remains of the request's time ({@link RequestDeadline}); a statement still running
-     * then is cancelled, and one whose request has no time left is not run: both are answered 504.
+     * then is cancelled, and one whose request has no time left is not run: both are answered 504. A statement that
+     * fails on an archive file DuckDB cannot read throws {@link ArchiveFiles.ArchiveUnreadableException}.
      */
     ResultSet execute(PreparedStatement ps) throws SQLException {
         long remaining = RequestDeadline.remainingNanos(timeout);
@@ -118,6 +121,10 @@ class QueryRunner implements AutoCloseable {
         } catch (SQLException e) {
             if (cancelled.get()) {
                 throw RequestDeadline.exceeded(timeout.toMillis());
+            }
+            ArchiveFiles.ArchiveUnreadableException unreadable = archive.unreadable(e);
+            if (unreadable != null) {
+                throw unreadable;
             }
             throw e;
         } finally {

@@ -662,6 +662,77 @@ class QueryApiIT {
         assertThat(second.get("stats").get("cache_hits").asInt()).isEqualTo(1);
     }
 
+    /**
+     * An object DuckDB cannot read (not Parquet, or cut short) is a 503 that names it, never a 500, and the service
+     * goes on answering; a local copy damaged in the cache is dropped, so the next query fetches the object again.
+     */
+    @Test
+    void anArchiveFileDuckDbCannotReadIsA503NamingItAndADamagedCachedCopyIsFetchedAgain() throws Exception {
+        Instant at = Instant.parse("2024-06-05T05:06:07Z");
+        String range = "/api/v1/logs?start=2024-06-05T05:00:00Z&end=2024-06-05T06:00:00Z";
+        String key = LAYOUT.objectKey(Partition.of(Signal.LOGS, TenantId.of("damaged"), at), "otlp-logs+0+7.parquet");
+        double before = unreadableCount();
+        try (S3Client s3 = s3()) {
+            putFile(
+                    s3,
+                    "damaged",
+                    "otlp-logs+0+0.parquet",
+                    LogFlattener.flatten(logs("svc", at, "intact", 0)),
+                    Map.of());
+            s3.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromString("not a parquet file"));
+        }
+
+        HttpResponse<String> refused = getRaw(range, "damaged");
+        problem(refused, 503, "the archive file " + key + " in bucket " + BUCKET + " cannot be read");
+        assertThat(JSON.readTree(refused.body()).get("detail").asString())
+                .contains("No magic bytes found at end of file")
+                .doesNotContain(cache.toString());
+        assertThat(unreadableCount()).isEqualTo(before + 1);
+        assertTheServiceStillAnswers();
+
+        // a copy in the cache, cut short on the local disk after it was fetched whole
+        Instant other = Instant.parse("2024-06-06T05:06:07Z");
+        String otherRange = "/api/v1/logs?start=2024-06-06T05:00:00Z&end=2024-06-06T06:00:00Z";
+        String otherKey =
+                LAYOUT.objectKey(Partition.of(Signal.LOGS, TenantId.of("damaged"), other), "otlp-logs+0+0.parquet");
+        String etag;
+        try (S3Client s3 = s3()) {
+            putFile(
+                    s3,
+                    "damaged",
+                    "otlp-logs+0+0.parquet",
+                    LogFlattener.flatten(logs("svc", other, "whole", 0)),
+                    Map.of());
+            etag = s3.headObject(b -> b.bucket(BUCKET).key(otherKey)).eTag();
+        }
+        assertThat(getJson(otherRange, "damaged", 200).get("data"))
+                .extracting(n -> n.get("body").asString())
+                .containsExactly("whole");
+        Path copy = cache.resolve(ObjectCache.fileName(otherKey, etag));
+        byte[] bytes = Files.readAllBytes(copy);
+        Files.write(copy, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+
+        HttpResponse<String> damagedCopy = getRaw(otherRange, "damaged");
+        problem(damagedCopy, 503, "the archive file " + otherKey + " in bucket " + BUCKET);
+        assertThat(JSON.readTree(damagedCopy.body()).get("detail").asString())
+                .as("the statement's text is not the client's business")
+                .doesNotContain("read_parquet", "\n");
+        JsonNode again = getJson(otherRange, "damaged", 200);
+        assertThat(again.get("data")).extracting(n -> n.get("body").asString()).containsExactly("whole");
+        assertThat(again.get("stats").get("cache_hits").asInt()).isZero();
+        assertThat(again.get("stats").get("bytes_fetched").asLong()).isEqualTo(bytes.length);
+        assertThat(unreadableCount()).isEqualTo(before + 2);
+    }
+
+    private double unreadableCount() throws Exception {
+        return getRaw("/actuator/prometheus", null)
+                .body()
+                .lines()
+                .filter(l -> l.startsWith("otel_lake_archive_unreadable_total"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .sum();
+    }
+
     /** Writes log rows of one hour as a file with the given name and S3 metadata. */
     private static void putFile(S3Client s3, String tenant, String name, List<FlatRow> rows, Map<String, String> meta)
             throws Exception {
@@ -1333,7 +1404,7 @@ class QueryApiIT {
         LakeProperties small = with(d, 1000, d.duckdbMemoryLimit(), d.maxTraceSpans());
         try (ArchiveFiles archive = new ArchiveFiles(small);
                 DuckDb duckDb = new DuckDb(small, archive);
-                QueryRunner runner = new QueryRunner(duckDb, small)) {
+                QueryRunner runner = new QueryRunner(duckDb, archive, small)) {
             LogSearch.Result result = new LogSearch(archive, runner)
                     .search(new LogSearch.Query(
                             TenantId.of("pager"),
@@ -1364,7 +1435,7 @@ class QueryApiIT {
         Instant end = Instant.parse("2024-05-01T12:00:00Z");
         try (ArchiveFiles archive = new ArchiveFiles(oneSpan);
                 DuckDb duckDb = new DuckDb(oneSpan, archive);
-                QueryRunner runner = new QueryRunner(duckDb, oneSpan)) {
+                QueryRunner runner = new QueryRunner(duckDb, archive, oneSpan)) {
             TraceLookup lookup = new TraceLookup(archive, runner, oneSpan);
             assertThatThrownBy(() -> lookup.lookup(TenantId.of("acme"), TRACE, start, end))
                     .isInstanceOf(ArchiveFiles.QueryTooLargeException.class)

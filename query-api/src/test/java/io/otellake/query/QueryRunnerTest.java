@@ -32,7 +32,7 @@ class QueryRunnerTest {
     void aStatementOfARequestWhoseTimeIsSpentIsNotRunAndAnswered504() throws Exception {
         try (ArchiveFiles archive = new ArchiveFiles(props());
                 DuckDb duckDb = new DuckDb(props(), archive);
-                QueryRunner runner = new QueryRunner(duckDb, props());
+                QueryRunner runner = new QueryRunner(duckDb, archive, props());
                 Connection c = runner.connect();
                 PreparedStatement ps = c.prepareStatement("SELECT 1")) {
             RequestDeadline.start(Duration.ofMillis(100));
@@ -56,7 +56,7 @@ class QueryRunnerTest {
     void aStatementRunningWhenItsRequestsTimeIsUpIsCancelled() throws Exception {
         try (ArchiveFiles archive = new ArchiveFiles(props());
                 DuckDb duckDb = new DuckDb(props(), archive);
-                QueryRunner runner = new QueryRunner(duckDb, props());
+                QueryRunner runner = new QueryRunner(duckDb, archive, props());
                 Connection c = runner.connect();
                 PreparedStatement ps = c.prepareStatement(ENDLESS)) {
             RequestDeadline.start(Duration.ofMillis(300));
