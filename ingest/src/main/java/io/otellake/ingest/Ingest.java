@@ -241,6 +241,11 @@ public final class Ingest implements AutoCloseable {
         return server.connections();
     }
 
+    /** OTLP/gRPC connections open now. */
+    int grpcConnections() {
+        return grpcServer.connections();
+    }
+
     int grpcCallsInServer() {
         return grpcServer.callsInServer();
     }

@@ -52,6 +52,7 @@ import java.util.regex.Pattern;
  * @param httpMaxConnections the most OTLP/HTTP connections open at once; at the bound, ingest accepts no more until
  *     one closes (they wait in the operating system's accept queue), so that many clients cannot exhaust its file
  *     descriptors
+ * @param grpcMaxConnections the same bound for OTLP/gRPC connections, counted apart
  */
 public record IngestConfig(
         String kafkaBootstrap,
@@ -74,7 +75,8 @@ public record IngestConfig(
         String authTokens,
         RedactionConfig redaction,
         KafkaClientProperties kafkaClient,
-        int httpMaxConnections) {
+        int httpMaxConnections,
+        int grpcMaxConnections) {
 
     public static final String ENV_KAFKA_BOOTSTRAP = "OTEL_LAKE_KAFKA_BOOTSTRAP";
     public static final String ENV_HTTP_HOST = "OTEL_LAKE_INGEST_HTTP_HOST";
@@ -93,6 +95,7 @@ public record IngestConfig(
     public static final String ENV_KAFKA_STARTUP_TIMEOUT_MS = "OTEL_LAKE_KAFKA_STARTUP_TIMEOUT_MS";
     public static final String ENV_HTTP_REQUEST_TIMEOUT_MS = "OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS";
     public static final String ENV_HTTP_MAX_CONNECTIONS = "OTEL_LAKE_INGEST_HTTP_MAX_CONNECTIONS";
+    public static final String ENV_GRPC_MAX_CONNECTIONS = "OTEL_LAKE_INGEST_GRPC_MAX_CONNECTIONS";
     /** The same variables as the query API's, so that one setting serves both. */
     public static final String ENV_AUTH_ENABLED = "OTEL_LAKE_AUTH_ENABLED";
 
@@ -127,6 +130,7 @@ public record IngestConfig(
     public static final Duration DEFAULT_HTTP_REQUEST_TIMEOUT = Duration.ofSeconds(60);
 
     public static final int DEFAULT_HTTP_MAX_CONNECTIONS = 10_000;
+    public static final int DEFAULT_GRPC_MAX_CONNECTIONS = 10_000;
     static final int MAX_HTTP_MAX_CONNECTIONS = 1_000_000;
     /** Off: the local default, where the tenant header alone decides. */
     public static final boolean DEFAULT_AUTH_ENABLED = false;
@@ -207,6 +211,12 @@ public record IngestConfig(
                 ENV_HTTP_MAX_CONNECTIONS,
                 "must be from 1 to " + MAX_HTTP_MAX_CONNECTIONS,
                 httpMaxConnections);
+        check(
+                grpcMaxConnections >= 1 && grpcMaxConnections <= MAX_HTTP_MAX_CONNECTIONS,
+                "grpcMaxConnections",
+                ENV_GRPC_MAX_CONNECTIONS,
+                "must be from 1 to " + MAX_HTTP_MAX_CONNECTIONS,
+                grpcMaxConnections);
         checkTopic(tracesTopic, "tracesTopic", ENV_TRACES_TOPIC);
         checkTopic(logsTopic, "logsTopic", ENV_LOGS_TOPIC);
         check(
@@ -281,7 +291,8 @@ public record IngestConfig(
                 + ", kafkaStartupTimeout=" + kafkaStartupTimeout + ", httpRequestTimeout=" + httpRequestTimeout
                 + ", authEnabled=" + authEnabled + ", authTokens="
                 + (authTokens.isBlank() ? "(none)" : "(set, not shown)") + ", redaction=" + redaction
-                + ", kafkaClient=" + kafkaClient + ", httpMaxConnections=" + httpMaxConnections + "]";
+                + ", kafkaClient=" + kafkaClient + ", httpMaxConnections=" + httpMaxConnections
+                + ", grpcMaxConnections=" + grpcMaxConnections + "]";
     }
 
     /** The defaults. */
@@ -325,6 +336,7 @@ public record IngestConfig(
         read(env, ENV_KAFKA_STARTUP_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::kafkaStartupTimeout);
         read(env, ENV_HTTP_REQUEST_TIMEOUT_MS, IngestConfig::parseMillis).ifPresent(b::httpRequestTimeout);
         read(env, ENV_HTTP_MAX_CONNECTIONS, IngestConfig::parseInt).ifPresent(b::httpMaxConnections);
+        read(env, ENV_GRPC_MAX_CONNECTIONS, IngestConfig::parseInt).ifPresent(b::grpcMaxConnections);
         read(env, ENV_AUTH_ENABLED, IngestConfig::parseBoolean).ifPresent(b::authEnabled);
         String tokens = env.get(ENV_AUTH_TOKENS);
         if (tokens != null && !tokens.isBlank()) {
@@ -373,6 +385,7 @@ public record IngestConfig(
         private Duration kafkaStartupTimeout = DEFAULT_KAFKA_STARTUP_TIMEOUT;
         private Duration httpRequestTimeout = DEFAULT_HTTP_REQUEST_TIMEOUT;
         private int httpMaxConnections = DEFAULT_HTTP_MAX_CONNECTIONS;
+        private int grpcMaxConnections = DEFAULT_GRPC_MAX_CONNECTIONS;
         private boolean authEnabled = DEFAULT_AUTH_ENABLED;
         private String authTokens = DEFAULT_AUTH_TOKENS;
         private RedactionConfig redaction = RedactionConfig.OFF;
@@ -402,6 +415,7 @@ public record IngestConfig(
             redaction = c.redaction;
             kafkaClient = c.kafkaClient;
             httpMaxConnections = c.httpMaxConnections;
+            grpcMaxConnections = c.grpcMaxConnections;
         }
 
         public Builder kafkaBootstrap(String kafkaBootstrap) {
@@ -500,6 +514,11 @@ public record IngestConfig(
             return this;
         }
 
+        public Builder grpcMaxConnections(int grpcMaxConnections) {
+            this.grpcMaxConnections = grpcMaxConnections;
+            return this;
+        }
+
         /** Kafka client settings passed through; see {@link IngestConfig#kafkaClient()}. */
         public Builder kafkaClient(KafkaClientProperties kafkaClient) {
             this.kafkaClient = Objects.requireNonNull(kafkaClient, "kafkaClient");
@@ -534,7 +553,8 @@ public record IngestConfig(
                     authTokens,
                     redaction,
                     kafkaClient,
-                    httpMaxConnections);
+                    httpMaxConnections,
+                    grpcMaxConnections);
         }
     }
 

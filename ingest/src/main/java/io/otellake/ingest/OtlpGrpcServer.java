@@ -20,6 +20,10 @@ import io.grpc.ServerStreamTracer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
@@ -44,6 +48,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.ZipException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -77,10 +82,21 @@ final class OtlpGrpcServer implements AutoCloseable {
 
     private final Server server;
     private final CallLimit limit;
+    private final EventLoopGroup acceptor;
+    private final EventLoopGroup loops;
+    private final AtomicReference<BoundedServerSocketChannel> listener;
 
-    private OtlpGrpcServer(Server server, CallLimit limit) {
+    private OtlpGrpcServer(
+            Server server,
+            CallLimit limit,
+            EventLoopGroup acceptor,
+            EventLoopGroup loops,
+            AtomicReference<BoundedServerSocketChannel> listener) {
         this.server = server;
         this.limit = limit;
+        this.acceptor = acceptor;
+        this.loops = loops;
+        this.listener = listener;
     }
 
     /**
@@ -100,7 +116,23 @@ final class OtlpGrpcServer implements AutoCloseable {
                 config.httpRequestTimeout(),
                 executor,
                 receivers);
+        // Our own event loops, because grpc-java takes a channel type only together with them: the listening socket
+        // is a BoundedServerSocketChannel, which stops accepting at the connection bound.
+        EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(
+                1, new DefaultThreadFactory("ingest-grpc-accept", true), NioIoHandler.newFactory());
+        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(
+                Runtime.getRuntime().availableProcessors(),
+                new DefaultThreadFactory("ingest-grpc-io", true),
+                NioIoHandler.newFactory());
+        AtomicReference<BoundedServerSocketChannel> listener = new AtomicReference<>();
         NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
+                .bossEventLoopGroup(acceptor)
+                .workerEventLoopGroup(loops)
+                .channelFactory(() -> {
+                    BoundedServerSocketChannel channel = new BoundedServerSocketChannel(config.grpcMaxConnections());
+                    listener.set(channel);
+                    return channel;
+                })
                 // Calls start on the transport thread, where CallLimit admits them to the executor or refuses them.
                 .directExecutor()
                 .callExecutor(limit)
@@ -122,6 +154,8 @@ final class OtlpGrpcServer implements AutoCloseable {
             server.start();
         } catch (IOException e) {
             limit.close();
+            acceptor.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            loops.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             // The cause is a BindException, or netty's native equivalent: report the innermost message.
             Throwable cause = e;
             while (cause.getCause() != null) {
@@ -133,7 +167,7 @@ final class OtlpGrpcServer implements AutoCloseable {
                             + IngestConfig.ENV_GRPC_PORT + ".",
                     e);
         }
-        return new OtlpGrpcServer(server, limit);
+        return new OtlpGrpcServer(server, limit, acceptor, loops, listener);
     }
 
     /** gzip for gRPC messages, as {@link StrictGzipInputStream} reads it. */
@@ -158,6 +192,12 @@ final class OtlpGrpcServer implements AutoCloseable {
         return server.getPort();
     }
 
+    /** OTLP/gRPC connections open now. */
+    int connections() {
+        BoundedServerSocketChannel channel = listener.get();
+        return channel == null ? 0 : channel.connections();
+    }
+
     /** Stops listening and waits up to a second for calls that are still being answered. */
     @Override
     public void close() {
@@ -170,6 +210,9 @@ final class OtlpGrpcServer implements AutoCloseable {
         } catch (InterruptedException e) {
             server.shutdownNow();
             Thread.currentThread().interrupt();
+        } finally {
+            acceptor.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
 

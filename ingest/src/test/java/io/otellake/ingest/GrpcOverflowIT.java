@@ -230,6 +230,52 @@ class GrpcOverflowIT {
         }
     }
 
+    /**
+     * At {@code OTEL_LAKE_INGEST_GRPC_MAX_CONNECTIONS} ingest accepts no further OTLP/gRPC connection until one closes,
+     * as at OTLP/HTTP's bound: connections that sit open without calls used to be accepted without end, and enough of
+     * them take every file descriptor ingest has, Kafka's too. A client past the bound waits in the accept queue and
+     * is served once a place frees.
+     */
+    @Test
+    void atTheConnectionBoundNoMoreIsAcceptedUntilOneCloses() throws Exception {
+        ExportTraceServiceRequest request = IngestIT.traces("grpc-connections", 1);
+        try (Ingest bounded = Ingest.start(TestKafka.ingestConfig()
+                        .grpcMaxConnections(2)
+                        .tracesTopic("grpc-overflow-traces")
+                        .logsTopic("grpc-overflow-logs")
+                        .build());
+                Socket first = new Socket("127.0.0.1", bounded.grpcPort());
+                Socket second = new Socket("127.0.0.1", bounded.grpcPort())) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (bounded.grpcConnections() < 2) {
+                assertThat(System.nanoTime()).as("two connections accepted").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            ManagedChannel third = NettyChannelBuilder.forAddress("127.0.0.1", bounded.grpcPort())
+                    .usePlaintext()
+                    .build();
+            try {
+                StatusRuntimeException waited =
+                        catchThrowableOfType(StatusRuntimeException.class, () -> TraceServiceGrpc.newBlockingStub(third)
+                                .withDeadlineAfter(2, TimeUnit.SECONDS)
+                                .export(request));
+                assertThat(waited).as("not served while two are open").isNotNull();
+                assertThat(waited.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+                assertThat(bounded.grpcConnections()).isEqualTo(2);
+
+                first.close();
+
+                assertThat(stub(third).export(request))
+                        .as("served once one closed")
+                        .isNotNull();
+                assertThat(bounded.grpcConnections()).isEqualTo(2);
+                assertThat(second.isClosed()).isFalse();
+            } finally {
+                third.shutdownNow();
+            }
+        }
+    }
+
     private static final MethodDescriptor.Marshaller<byte[]> BYTES = new OtlpGrpcServer.BytesMarshaller();
 
     private static TraceServiceGrpc.TraceServiceBlockingStub stub(ManagedChannel channel) {

@@ -59,6 +59,7 @@ class IngestConfigTest {
                 Map.entry("OTEL_LAKE_AUTH_TOKENS", " acme=" + ACME_HASH + " "),
                 Map.entry("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL"),
                 Map.entry("OTEL_LAKE_INGEST_HTTP_MAX_CONNECTIONS", "20000"),
+                Map.entry("OTEL_LAKE_INGEST_GRPC_MAX_CONNECTIONS", "30000"),
                 Map.entry("UNRELATED", "x")));
 
         assertThat(config)
@@ -83,7 +84,8 @@ class IngestConfigTest {
                         "acme=" + ACME_HASH,
                         RedactionConfig.OFF,
                         KafkaClientProperties.fromEnv(Map.of("OTEL_LAKE_KAFKA_CLIENT_SECURITY_PROTOCOL", "SSL")),
-                        20_000));
+                        20_000,
+                        30_000));
         assertThat(config.kafkaClient().asMap()).containsExactlyEntriesOf(Map.of("security.protocol", "SSL"));
     }
 
@@ -126,6 +128,9 @@ class IngestConfigTest {
                         + " OTEL_LAKE_INGEST_HTTP_REQUEST_TIMEOUT_MS); got '0 ms'");
         assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_HTTP_MAX_CONNECTIONS", "0")))
                 .hasMessage("httpMaxConnections must be from 1 to 1000000 (set OTEL_LAKE_INGEST_HTTP_MAX_CONNECTIONS);"
+                        + " got '0'");
+        assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_INGEST_GRPC_MAX_CONNECTIONS", "0")))
+                .hasMessage("grpcMaxConnections must be from 1 to 1000000 (set OTEL_LAKE_INGEST_GRPC_MAX_CONNECTIONS);"
                         + " got '0'");
         assertThatThrownBy(() -> IngestConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_BOOTSTRAP", "kafka")))
                 .hasMessage("kafkaBootstrap must be a comma-separated list of host:port, such as 127.0.0.1:9092 (set"
@@ -176,7 +181,8 @@ class IngestConfigTest {
                         "tracesTopic=otlp-traces",
                         "PT10S",
                         "authEnabled=false",
-                        "authTokens=(none)");
+                        "authTokens=(none)",
+                        "grpcMaxConnections=10000");
     }
 
     @Test
