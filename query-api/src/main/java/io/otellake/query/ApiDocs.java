@@ -4,6 +4,7 @@ import io.swagger.v3.oas.models.Components;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.Operation;
 import io.swagger.v3.oas.models.headers.Header;
+import io.swagger.v3.oas.models.info.Info;
 import io.swagger.v3.oas.models.media.ArraySchema;
 import io.swagger.v3.oas.models.media.Content;
 import io.swagger.v3.oas.models.media.IntegerSchema;
@@ -17,6 +18,7 @@ import io.swagger.v3.oas.models.responses.ApiResponse;
 import io.swagger.v3.oas.models.responses.ApiResponses;
 import io.swagger.v3.oas.models.security.SecurityRequirement;
 import io.swagger.v3.oas.models.security.SecurityScheme;
+import io.swagger.v3.oas.models.servers.Server;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,7 +31,8 @@ import org.springframework.context.annotation.Configuration;
  * Completes the OpenAPI document at {@code /v3/api-docs}: every API operation takes the tenant header, which the
  * controllers receive resolved (as a hidden {@code TenantId}), and every parameter declared by annotation alone gets
  * the string schema that OpenAPI requires of a parameter (unless its annotation names another), and every API operation
- * lists the errors it may answer, as problem details.
+ * lists the errors it may answer, as problem details. Its server is {@code /}, the origin the document was fetched from,
+ * whatever Host the request named.
  */
 @Configuration
 class ApiDocs {
@@ -39,6 +42,14 @@ class ApiDocs {
     @Bean
     OpenApiCustomizer tenantHeaderAndParameterSchemas() {
         return api -> {
+            // Relative to the document itself, instead of springdoc's URL built from the request's Host header: a
+            // request with a forged Host would otherwise get (and a shared cache keep) a document whose "try it out"
+            // sends the reader's bearer token to the forger's host.
+            api.setServers(List.of(new Server().url("/").description("this service")));
+            api.setInfo(new Info()
+                    .title("otel-lake query API")
+                    .version("v1")
+                    .description("Log search, log volume, trace lookup and trace search over a tenant's archive."));
             addComponents(api);
             api.getPaths().forEach((path, item) -> item.readOperations().forEach(operation -> {
                 if (operation.getParameters() != null) {

@@ -1583,6 +1583,29 @@ class QueryApiIT {
                 d.listingTtl());
     }
 
+    /**
+     * The document's server is relative, never the request's Host: a forged Host (or forwarded host) used to come back
+     * as the server URL, where Swagger UI's "try it out" would send the reader's bearer token.
+     */
+    @Test
+    void theOpenApiDocumentsServerIsItsOwnOriginNotTheRequestsHostHeader() throws Exception {
+        String answer;
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream()
+                    .write(("GET /v3/api-docs HTTP/1.1\r\nHost: attacker.example:8443\r\n"
+                                    + "X-Forwarded-Host: forwarded.example\r\nX-Forwarded-Proto: https\r\n"
+                                    + "Connection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.ISO_8859_1));
+            answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+        assertThat(answer).startsWith("HTTP/1.1 200").doesNotContain("attacker.example", "forwarded.example");
+        JsonNode doc = getJson("/v3/api-docs", null, 200);
+        assertThat(doc.get("servers")).hasSize(1);
+        assertThat(doc.get("servers").get(0).get("url").asString()).isEqualTo("/");
+        assertThat(doc.get("info").get("title").asString()).isEqualTo("otel-lake query API");
+    }
+
     @Test
     void theOpenApiDocumentDescribesExactlyTheParametersTheApiAccepts() throws Exception {
         JsonNode doc = getJson("/v3/api-docs", null, 200);
