@@ -40,6 +40,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.avro.generic.GenericRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -902,6 +903,119 @@ class QueryApiIT {
         }
     }
 
+    /**
+     * Whatever a client puts in the query string, the answer is a 200 or a 4xx problem, never a 500, and the service
+     * goes on answering: requests built at random (seeded, so a failure repeats) from the API's parameter names,
+     * names it does not know, and values that break parsers (huge and negative numbers, bad times, durations and ids,
+     * regex and SQL metacharacters, control characters, non-ASCII, long text). {@code -Dquery.fuzz.seed=N} tries
+     * another sequence.
+     */
+    @Test
+    void randomQueryStringsGetA200OrA4xxProblemNeverA500() throws Exception {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(Long.getLong("query.fuzz.seed", 20261203));
+        Set<String> logExtras = Set.of("attr.http.route", "resource.service.name", "attr.", "resource.", "attr.a.b");
+        Map<String, List<String>> endpoints = new LinkedHashMap<>();
+        endpoints.put("/api/v1/logs", sorted(LogController.SEARCH_PARAMETERS, logExtras));
+        endpoints.put("/api/v1/logs/volume", sorted(LogController.VOLUME_PARAMETERS, logExtras));
+        endpoints.put("/api/v1/traces", sorted(TraceController.SEARCH_PARAMETERS, Set.of()));
+        endpoints.put("/api/v1/traces/" + TRACE, sorted(TraceController.LOOKUP_PARAMETERS, Set.of()));
+        endpoints.put(
+                "/api/v1/traces/" + TRACE.toUpperCase(java.util.Locale.ROOT),
+                sorted(TraceController.LOOKUP_PARAMETERS, Set.of()));
+        endpoints.put("/api/v1/traces/xyz", sorted(TraceController.LOOKUP_PARAMETERS, Set.of()));
+        List<String> strangers = List.of("LIMIT", "x", "", "q[]", "attr", "resource.");
+        List<String> times = List.of(
+                "2024-05-01T08:00:00Z",
+                "2024-05-01T10:00:00Z",
+                "2024-05-01T12:00:00.123456789+02:00",
+                "2024-05-02t11:00:00z",
+                "2024-05-01 10:00:00Z",
+                "2024-13-01T00:00:00Z",
+                "2024-05-01",
+                "1714557600000000000",
+                "-1714557600000000000",
+                "1678-01-01T00:00:00Z",
+                "2262-04-11T23:47:16.854775808Z");
+        List<String> numbers = List.of(
+                "0", "-1", "1", "7", "5000", "5001", "99999999999999999999", "-9223372036854775808", "1e3", "0x10");
+        List<String> durations =
+                List.of("1h", "30s", "0s", "-5m", "250ms", "1000000d", "9999999999999999999s", "2", "1.5s", "1H");
+        List<String> ids = List.of(
+                TRACE,
+                TRACE.toUpperCase(java.util.Locale.ROOT),
+                "0".repeat(32),
+                "g".repeat(32),
+                "00f067aa0ba902b7",
+                "ab");
+        List<String> texts = List.of(
+                "declined",
+                "",
+                " ",
+                "%",
+                "%00",
+                "\u0000",
+                "\n",
+                "'; DROP TABLE logs; --",
+                "' OR '1'='1",
+                ".*",
+                "(",
+                "[a-",
+                "\\",
+                "(a+)+$",
+                "a{1000}{1000}",
+                "ΟΔΟΣ",
+                "\uD83D\uDE00",
+                "../../etc/passwd",
+                "x".repeat(10_000));
+        Map<String, List<String>> valuesOf = new java.util.HashMap<>();
+        for (String name : List.of("start", "end")) {
+            valuesOf.put(name, times);
+        }
+        valuesOf.put("limit", numbers);
+        for (String name : List.of("step", "min_duration", "max_duration")) {
+            valuesOf.put(name, durations);
+        }
+        valuesOf.put("trace_id", ids);
+        valuesOf.put("span_id", ids);
+        valuesOf.put("direction", List.of("backward", "forward", "BACKWARD", "sideways"));
+        valuesOf.put("severity_min", List.of("error", "ERROR", "info", "WARN2", "FATAL4", "25", "0", "13"));
+        valuesOf.put("format", List.of("otlp", "lake", "OTLP", "json"));
+        valuesOf.put("status", List.of("error", "ok", "ERROR", "unset"));
+        valuesOf.put(
+                "cursor",
+                List.of("djQ6MTcxNDY0NDAyMDUwMDAwMDAwMDo2ODgwNTc0NzIxNzA0MDA3NjE4", "djQ6" + "A".repeat(300)));
+        List<String> every = valuesOf.values().stream().flatMap(List::stream).toList();
+        java.util.TreeMap<Integer, Integer> statuses = new java.util.TreeMap<>();
+        List<String> paths = new ArrayList<>(endpoints.keySet());
+        for (int i = 0; i < 600; i++) {
+            String path = paths.get(random.nextInt(paths.size()));
+            List<String> known = endpoints.get(path);
+            StringBuilder query = new StringBuilder();
+            int params = random.nextInt(5);
+            for (int p = 0; p < params; p++) {
+                String name = random.nextInt(10) == 0
+                        ? strangers.get(random.nextInt(strangers.size()))
+                        : known.get(random.nextInt(known.size()));
+                List<String> pool = random.nextInt(4) == 0 ? every : valuesOf.getOrDefault(name, texts);
+                query.append(p == 0 ? '?' : '&')
+                        .append(URLEncoder.encode(name, StandardCharsets.UTF_8))
+                        .append('=')
+                        .append(URLEncoder.encode(pool.get(random.nextInt(pool.size())), StandardCharsets.UTF_8));
+            }
+            String target = path + query;
+            HttpResponse<String> r = getRaw(target, random.nextBoolean() ? "acme" : "pager");
+            assertThat(r.statusCode()).as(target + " -> " + r.body()).isIn(200, 400, 404, 422);
+            if (r.statusCode() != 200) {
+                problem(r, r.statusCode(), null);
+            }
+            statuses.merge(r.statusCode(), 1, Integer::sum);
+        }
+        // the generator reaches past the parameter checks: searches that run, and lookups that find nothing
+        assertThat(statuses.getOrDefault(200, 0)).as(statuses.toString()).isGreaterThan(100);
+        assertThat(statuses.getOrDefault(404, 0)).as(statuses.toString()).isPositive();
+        assertTheServiceStillAnswers();
+    }
+
     @Test
     void anAcceptHeaderThatDoesNotParseGetsA406ProblemLikeOneThatNamesNothingWeProduce() throws Exception {
         for (String accept : List.of(
@@ -938,6 +1052,12 @@ class QueryApiIT {
             assertThat(r.statusCode()).as(accept + ": " + r.body()).isEqualTo(200);
             assertThat(JSON.readTree(r.body()).get("data")).hasSize(25);
         }
+    }
+
+    private static List<String> sorted(Set<String> names, Set<String> more) {
+        java.util.TreeSet<String> all = new java.util.TreeSet<>(names);
+        all.addAll(more);
+        return List.copyOf(all);
     }
 
     private void assertTheServiceStillAnswers() throws Exception {
