@@ -38,7 +38,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Guarantee: {@code restore(flatten(x))} equals x up to the order of attribute keys and duplicate attribute keys
  * (see {@link AttributeCodec}), and up to grouping: resources, scopes and metrics that hold no data point have no row
  * and do not come back, and equal resources (or scopes, or metrics) that x lists more than once come back as one,
- * holding the points of all of them in row order. Unsigned 64-bit counts ({@code count}, {@code zero_count}, bucket
+ * holding the points of all of them in row order; an absent resource or scope message comes back as an empty one (the
+ * same thing in OTLP). Values are kept as sent, whether or not they follow OTLP's rules (bucket counts against bounds,
+ * a value on a point flagged as having none). Unsigned 64-bit counts ({@code count}, {@code zero_count}, bucket
  * counts) keep their bits in a signed {@code long}. Not kept: a resource's {@code entity_refs}, a development-stage
  * OTLP field that has no column yet.
  */

@@ -520,6 +520,57 @@ class MetricFlattenerTest {
         assertThat(rows.get(11).eventTimeNanos()).isZero();
     }
 
+    @Test
+    void aHistogramPointThatBreaksOtlpsBucketRulesIsArchivedAsSent() {
+        // OTLP asks for one more bucket count than bounds (or none) and ascending bounds; the lake does not check
+        // either, and keeps what the producer sent so that the row still turns back into the same point
+        Metric broken = metric("broken.histogram", "ms")
+                .setHistogram(Histogram.newBuilder()
+                        .setAggregationTemporality(AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA)
+                        .addDataPoints(HistogramDataPoint.newBuilder()
+                                .setTimeUnixNano(T)
+                                .setCount(3)
+                                .addAllBucketCounts(List.of(1L, 2L))
+                                .addAllExplicitBounds(List.of(100.0, 10.0, Double.NaN))))
+                .build();
+        ExportMetricsServiceRequest request = ExportMetricsServiceRequest.newBuilder()
+                .addResourceMetrics(ResourceMetrics.newBuilder()
+                        .addScopeMetrics(ScopeMetrics.newBuilder().addMetrics(broken)))
+                .build();
+
+        GenericRecord row = MetricFlattener.flatten(request).get(0).record();
+        assertThat(row.get("bucket_counts")).isEqualTo(List.of(1L, 2L));
+        assertThat(row.get("explicit_bounds")).isEqualTo(List.of(100.0, 10.0, Double.NaN));
+        assertRoundTrip(request);
+    }
+
+    @Test
+    void anExemplarWithoutAValueHasNeitherValueColumn() {
+        Metric requests = metric("requests", "")
+                .setSum(Sum.newBuilder()
+                        .setAggregationTemporality(AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE)
+                        .setIsMonotonic(true)
+                        .addDataPoints(NumberDataPoint.newBuilder()
+                                .setTimeUnixNano(T)
+                                .setAsInt(1)
+                                .addExemplars(Exemplar.newBuilder()
+                                        .setTimeUnixNano(T - 1)
+                                        .setTraceId(ByteString.fromHex(TRACE)))))
+                .build();
+        ExportMetricsServiceRequest request = ExportMetricsServiceRequest.newBuilder()
+                .addResourceMetrics(ResourceMetrics.newBuilder()
+                        .addScopeMetrics(ScopeMetrics.newBuilder().addMetrics(requests)))
+                .build();
+
+        GenericRecord exemplar = (GenericRecord)
+                ((List<?>) MetricFlattener.flatten(request).get(0).record().get("exemplars")).get(0);
+        assertThat(exemplar.get("value_double")).isNull();
+        assertThat(exemplar.get("value_int")).isNull();
+        assertThat(exemplar.get("trace_id")).isEqualTo(TRACE);
+        assertThat(exemplar.get("span_id")).isNull();
+        assertRoundTrip(request);
+    }
+
     static void assertRoundTrip(ExportMetricsServiceRequest request) {
         List<GenericRecord> rows = MetricFlattener.flatten(request).stream()
                 .map(row -> AvroRoundTrip.through(row.record()))
