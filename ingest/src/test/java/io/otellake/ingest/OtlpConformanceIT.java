@@ -973,6 +973,47 @@ abstract class OtlpConformanceIT {
         });
     }
 
+    /**
+     * A metric whose data is of a type this version does not know (a later OTLP's, which the parser keeps as an unknown
+     * field) used to be acknowledged and then archived as nothing: now it is dropped and reported, and the rest kept.
+     */
+    @Test
+    void aMetricWithDataOfATypeIngestDoesNotKnowIsRejectedAndCounted() throws Exception {
+        ExportMetricsServiceRequest request = metrics();
+        Metric later = Metric.newBuilder()
+                .setName("queue.depth")
+                .setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder()
+                        .addField(
+                                14,
+                                com.google.protobuf.UnknownFieldSet.Field.newBuilder()
+                                        .addLengthDelimited(ByteString.copyFrom(new byte[] {0x0a, 0x00}))
+                                        .build())
+                        .build())
+                .build();
+        ExportMetricsServiceRequest.Builder sent = request.toBuilder();
+        sent.getResourceMetricsBuilder(0).getScopeMetricsBuilder(0).addMetrics(1, later);
+        var mark = topics.get(OtlpSignal.METRICS).mark();
+
+        Answer answer = send(OtlpSignal.METRICS, null, sent.build().toByteArray(), false);
+
+        assertThat(answer.code()).isEqualTo(Code.OK);
+        int points = request.getResourceMetrics(0).getScopeMetrics(0).getMetricsList().stream()
+                .mapToInt(ExportChecks::dataPointCount)
+                .sum();
+        assertThat(ExportMetricsServiceResponse.parseFrom(answer.body()))
+                .isEqualTo(ExportMetricsServiceResponse.newBuilder()
+                        .setPartialSuccess(ExportMetricsPartialSuccess.newBuilder()
+                                .setRejectedDataPoints(1)
+                                .setErrorMessage("1 of " + (points + 1) + " data points rejected; the first:"
+                                        + " resourceMetrics[0].scopeMetrics[0].metrics[1].data is of a type otel-lake"
+                                        + " does not know (it stores gauge, sum, histogram, exponentialHistogram and"
+                                        + " summary)"))
+                        .build());
+        assertThat(topics.get(OtlpSignal.METRICS).since(mark)).singleElement().satisfies(r -> assertThat(
+                        ExportMetricsServiceRequest.parseFrom(r.value()))
+                .isEqualTo(request));
+    }
+
     @Test
     void dataPointsWithExemplarIdsOfTheWrongLengthAreDroppedAndCounted() throws Exception {
         ExportMetricsServiceRequest request = metrics();
