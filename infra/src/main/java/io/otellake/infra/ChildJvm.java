@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * <p>Guarantees, so that no stray process is ever left behind:
  *
  * <ul>
- *   <li>The child runs under {@link ParentWatchdog}, which ends it when this JVM dies, even by SIGKILL.
+ *   <li>The child runs under {@link ParentWatchdog}, which ends it when this JVM dies, even by SIGKILL (after the
+ *       {@link Builder#parentGoneGrace} if one was set).
  *   <li>{@link #close()} sends SIGTERM, waits up to the stop timeout (15 s unless set), then kills; processes the child
  *       started itself are killed too if they do not end by themselves shortly after.
  *   <li>A shutdown hook of this JVM closes every child not yet closed, the latest started first.
@@ -340,6 +341,7 @@ public final class ChildJvm implements AutoCloseable {
         private Path logFile;
         private Path workingDirectory;
         private Duration stopTimeout = DEFAULT_STOP_TIMEOUT;
+        private Duration parentGoneGrace = Duration.ZERO;
 
         private Builder(String name, String mainClass) {
             this.name = Objects.requireNonNull(name, "name");
@@ -402,6 +404,19 @@ public final class ChildJvm implements AutoCloseable {
         }
 
         /**
+         * How long the child keeps running after this JVM dies without closing it (a SIGKILL, a crash); none unless
+         * set. For a server the other children use: they end at the same moment, and need it while they shut down.
+         */
+        public Builder parentGoneGrace(Duration grace) {
+            Objects.requireNonNull(grace, "grace");
+            if (grace.isNegative()) {
+                throw new IllegalArgumentException("the grace must not be negative: " + grace);
+            }
+            this.parentGoneGrace = grace;
+            return this;
+        }
+
+        /**
          * Starts the child and returns at once; use the {@code waitFor...} methods for readiness.
          *
          * @throws UncheckedIOException if the log file cannot be written or {@code java} cannot be started
@@ -415,6 +430,9 @@ public final class ChildJvm implements AutoCloseable {
             command.add(javaBinary().toString());
             command.addAll(jvmOptions);
             command.add("-Dotel.lake.process=" + name);
+            if (!parentGoneGrace.isZero()) {
+                command.add("-D" + ParentWatchdog.GRACE_PROPERTY + "=" + parentGoneGrace.toMillis());
+            }
             command.add("-cp");
             List<Path> fullClasspath = new ArrayList<>(classpath);
             fullClasspath.add(ownLocation());

@@ -51,6 +51,12 @@ public final class KafkaBroker implements AutoCloseable {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration FORMAT_TIMEOUT = Duration.ofSeconds(60);
     private static final String LOCK_FILE = "otel-lake.lock";
+    /**
+     * If this JVM dies without stopping the broker, the services it launched beside the broker end at the same moment;
+     * the broker stays this long so that the archiver can leave its consumer group (else the next one waits 45 s).
+     */
+    static final Duration PARENT_GONE_GRACE = Duration.ofSeconds(5);
+
     private static final List<String> JVM_OPTIONS = List.of("-Xmx512m", "-Djava.awt.headless=true");
 
     private final Path dataDir;
@@ -172,6 +178,7 @@ public final class KafkaBroker implements AutoCloseable {
                     .classpath(classpath)
                     .jvmOptions(JVM_OPTIONS.toArray(String[]::new))
                     .jvmOptions("-Dlog4j2.configurationFile=" + dataDir.resolve("log4j2.properties"))
+                    .parentGoneGrace(PARENT_GONE_GRACE)
                     .args(serverProperties.toString())
                     .workingDirectory(dataDir)
                     .logFile(logFile)

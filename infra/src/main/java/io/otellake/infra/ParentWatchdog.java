@@ -15,11 +15,20 @@ import java.util.Arrays;
  * through {@link System#exit} (the real program's shutdown hooks run, and close its own children in turn), and halts
  * if the hooks take longer than {@link #HALT_AFTER_MILLIS}.
  *
+ * <p>A server others depend on (Kafka, S3) can be given a grace with the system property {@value #GRACE_PROPERTY}
+ * (milliseconds): it then waits that long before exiting, since every child learns of the parent's death at the same
+ * moment, and the services need the broker alive while they leave its consumer group. Without the grace, a stack
+ * whose launcher was killed leaves a consumer the broker still counts on, and the next archiver gets no partitions
+ * until that consumer's session times out (45 s).
+ *
  * <p>Usage: {@code ParentWatchdog <real main class> [args...]}.
  */
 final class ParentWatchdog {
     /** Generous enough for a Kafka broker's orderly shutdown, short enough that nothing lingers. */
     static final long HALT_AFTER_MILLIS = 15_000;
+
+    /** The system property holding the grace, in milliseconds, between the parent's death and this JVM's exit. */
+    static final String GRACE_PROPERTY = "otel.lake.parent-gone-grace-millis";
 
     private ParentWatchdog() {}
 
@@ -53,7 +62,17 @@ final class ParentWatchdog {
         } catch (IOException e) {
             // A broken pipe means the same as end-of-file: the parent is gone.
         }
-        System.err.println("[otel-lake] parent process is gone; this JVM exits");
+        long grace = Long.getLong(GRACE_PROPERTY, 0);
+        if (grace > 0) {
+            System.err.println("[otel-lake] parent process is gone; this JVM exits in " + grace + " ms");
+            try {
+                Thread.sleep(grace);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } else {
+            System.err.println("[otel-lake] parent process is gone; this JVM exits");
+        }
         Thread halter = new Thread(
                 () -> {
                     try {

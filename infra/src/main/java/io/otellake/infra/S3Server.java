@@ -109,6 +109,8 @@ public final class S3Server implements AutoCloseable {
                             "-Djava.awt.headless=true",
                             // Logback otherwise prints its whole configuration status at start-up.
                             "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener")
+                    // As Kafka's: services that die with the launcher release their leases here as they end.
+                    .parentGoneGrace(KafkaBroker.PARENT_GONE_GRACE)
                     .args("--properties", configuration.toString())
                     .workingDirectory(dataDir)
                     .logFile(logFile)

@@ -44,6 +44,26 @@ class ChildJvmTest {
     }
 
     @Test
+    void aChildWithAGraceOutlivesItsKilledParentByTheGraceThenEnds() throws Exception {
+        Path log = tempDir.resolve("parent.log");
+        Path grandchildLog = tempDir.resolve("grandchild.log");
+        try (ChildJvm parent =
+                start("parent", TestMains.StartSleepingChild.class, log, grandchildLog.toString(), "3000")) {
+            parent.waitForLogLine("GRANDCHILD_PID=", Duration.ofSeconds(30));
+            long grandchildPid = grandchildPid(log);
+
+            ProcessHandle.of(parent.pid()).orElseThrow().destroyForcibly();
+            long killed = System.nanoTime();
+
+            assertThat(waitUntilGone(grandchildPid, Duration.ofSeconds(20))).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - killed))
+                    .as("how long the grandchild outlived its parent")
+                    .isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+            assertThat(Files.readString(grandchildLog)).contains("parent process is gone; this JVM exits in 3000 ms");
+        }
+    }
+
+    @Test
     void closeStopsTheChildAndItsChildren() throws Exception {
         Path log = tempDir.resolve("parent.log");
         ChildJvm parent = start(

@@ -30,10 +30,17 @@ final class TestMains {
         }
     }
 
-    /** Starts a {@link SleepForever} grandchild, prints "GRANDCHILD_PID=<pid>", and sleeps until killed. */
+    /**
+     * Starts a {@link SleepForever} grandchild logging to {@code args[0]}, with a parent-gone grace of {@code args[1]}
+     * milliseconds if given, prints "GRANDCHILD_PID=<pid>", and sleeps until killed.
+     */
     static final class StartSleepingChild {
         public static void main(String[] args) throws Exception {
             ChildJvm grandchild = ChildJvm.builder("grandchild", SleepForever.class.getName())
+                    .parentGoneGrace(
+                            args.length > 1
+                                    ? java.time.Duration.ofMillis(Long.parseLong(args[1]))
+                                    : java.time.Duration.ZERO)
                     .classpath(java.util.List.of(Path.of(StartSleepingChild.class
                             .getProtectionDomain()
                             .getCodeSource()
