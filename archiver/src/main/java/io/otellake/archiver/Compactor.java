@@ -377,7 +377,7 @@ final class Compactor implements AutoCloseable {
             out = folder.resolve("out.parquet");
             for (int i = 0; i < inputs.size(); i++) {
                 Path file = folder.resolve("in-" + i + ".parquet");
-                store.download(inputs.get(i).key(), file);
+                store.download(inputs.get(i).key(), inputs.get(i).size(), file);
                 local.add(file);
             }
             long rowCount = 0;

@@ -1,6 +1,15 @@
 package io.otellake.archiver;
 
+import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,23 +23,59 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
-/** The archiver's only door to S3: make sure the bucket exists, upload, read and delete objects. */
+/**
+ * The archiver's only door to S3: make sure the bucket exists, upload, read and delete objects.
+ *
+ * <p><b>Every call ends in bounded time.</b> A slow or hung S3 fails a call instead of holding the archiver's polling
+ * thread, whose flush must end within the consumer's {@code max.poll.interval.ms}. A request attempt may take {@link
+ * #ATTEMPT_TIMEOUT}, which is why a file larger than one part ({@value #DEFAULT_PART_BYTES} bytes by default) is
+ * uploaded in parts of that size: each part is an attempt of its own, a failed part is sent again alone instead of the
+ * whole file, and no file is too large for the timeout (a single PUT of a 128 MiB compacted file would need 2.2 MB/s to
+ * finish in time, and S3 refuses single PUTs above 5 GiB). The object appears only once S3 has put its parts together,
+ * so no reader ever sees part of a file; an upload that fails is aborted, and one that a crash leaves behind holds
+ * storage until the bucket's lifecycle rule aborts it (see {@code io.otellake.infra.LifecycleRules}). A download may
+ * take {@link #ATTEMPT_TIMEOUT} plus a second per MiB of the object.
+ */
 final class S3Store implements AutoCloseable {
+    /** How long one request attempt may take; downloads get more time per byte, see {@link #download}. */
+    static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(60);
+
+    /** A file larger than this is uploaded in parts of this size. */
+    static final long DEFAULT_PART_BYTES = 16L * 1024 * 1024;
+
+    /** S3's smallest part, except for the last one of an upload. */
+    static final long MIN_PART_BYTES = 5L * 1024 * 1024;
+
+    /** The slowest transfer a download's timeout allows for: a second per MiB, on top of {@link #ATTEMPT_TIMEOUT}. */
+    private static final long MIN_DOWNLOAD_BYTES_PER_SECOND = 1024 * 1024;
+
     private final S3Client s3;
     private final String bucket;
+    private final long partBytes;
 
     S3Store(ArchiverConfig config) {
+        this(config, DEFAULT_PART_BYTES);
+    }
+
+    /** @param partBytes files larger than this are uploaded in parts of this size; at least {@value #MIN_PART_BYTES} */
+    S3Store(ArchiverConfig config, long partBytes) {
+        if (partBytes < MIN_PART_BYTES) {
+            throw new IllegalArgumentException("S3 parts must be at least " + MIN_PART_BYTES + " bytes: " + partBytes);
+        }
+        this.partBytes = partBytes;
         this.bucket = config.s3Bucket();
         this.s3 = S3Client.builder()
                 .endpointOverride(config.s3Endpoint())
@@ -44,7 +89,7 @@ final class S3Store implements AutoCloseable {
                 // A slow S3 must fail a call in bounded time: the archiver uploads on its polling thread, and a flush
                 // longer than the consumer's max.poll.interval.ms would cost it its partitions.
                 .overrideConfiguration(
-                        o -> o.apiCallAttemptTimeout(Duration.ofSeconds(60)).apiCallTimeout(Duration.ofMinutes(3)))
+                        o -> o.apiCallAttemptTimeout(ATTEMPT_TIMEOUT).apiCallTimeout(Duration.ofMinutes(3)))
                 .build();
     }
 
@@ -69,10 +114,21 @@ final class S3Store implements AutoCloseable {
     }
 
     /**
-     * Uploads a file. Returns only once S3 has acknowledged it; throws {@link ArchiveUploadException} naming the key
-     * otherwise.
+     * Uploads a file, in parts when it is larger than one (see the class comment). Returns only once S3 has
+     * acknowledged the whole object; throws {@link ArchiveUploadException} naming the key otherwise, and then no object
+     * was created or replaced.
      */
     void put(String key, Path file, Map<String, String> metadata) {
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot upload " + file + " to s3://" + bucket + "/" + key, e);
+        }
+        if (size > partBytes) {
+            putInParts(key, file, size, metadata);
+            return;
+        }
         try {
             s3.putObject(
                     b -> b.bucket(bucket)
@@ -82,6 +138,146 @@ final class S3Store implements AutoCloseable {
                     RequestBody.fromFile(file));
         } catch (SdkException e) {
             throw new ArchiveUploadException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void putInParts(String key, Path file, long size, Map<String, String> metadata) {
+        String uploadId;
+        try {
+            uploadId = s3.createMultipartUpload(b -> b.bucket(bucket)
+                            .key(key)
+                            .contentType("application/vnd.apache.parquet")
+                            .metadata(metadata))
+                    .uploadId();
+        } catch (SdkException e) {
+            throw new ArchiveUploadException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        }
+        try {
+            List<CompletedPart> parts = new ArrayList<>();
+            for (long offset = 0; offset < size; offset += partBytes) {
+                int number = parts.size() + 1;
+                long length = Math.min(partBytes, size - offset);
+                try (FileSlice slice = new FileSlice(file, offset, length)) {
+                    String etag = s3.uploadPart(
+                                    b -> b.bucket(bucket)
+                                            .key(key)
+                                            .uploadId(uploadId)
+                                            .partNumber(number)
+                                            .contentLength(length),
+                                    RequestBody.fromContentProvider(slice, length, "application/octet-stream"))
+                            .eTag();
+                    parts.add(CompletedPart.builder()
+                            .partNumber(number)
+                            .eTag(etag)
+                            .build());
+                }
+            }
+            s3.completeMultipartUpload(
+                    b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
+        } catch (SdkException | UncheckedIOException e) {
+            try {
+                s3.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId));
+            } catch (SdkException abort) {
+                e.addSuppressed(abort); // the bucket's lifecycle rule aborts it later
+            }
+            throw new ArchiveUploadException(
+                    "upload of s3://" + bucket + "/" + key + " in parts of " + partBytes + " bytes failed: "
+                            + e.getMessage(),
+                    e);
+        }
+    }
+
+    /**
+     * One part of a file, as a stream the SDK may open again to retry; each new stream closes the one before, and
+     * closing the slice closes the last.
+     */
+    private static final class FileSlice implements ContentStreamProvider, AutoCloseable {
+        private final Path file;
+        private final long offset;
+        private final long length;
+        private InputStream open;
+
+        FileSlice(Path file, long offset, long length) {
+            this.file = file;
+            this.offset = offset;
+            this.length = length;
+        }
+
+        @Override
+        public InputStream newStream() {
+            close();
+            try {
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+                channel.position(offset);
+                InputStream in = new BufferedInputStream(Channels.newInputStream(channel), 64 * 1024);
+                open = new BoundedInputStream(in, length);
+                return open;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + file + " from byte " + offset, e);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (open != null) {
+                try {
+                    open.close();
+                } catch (IOException e) {
+                    // a read-only file; nothing was lost
+                }
+                open = null;
+            }
+        }
+    }
+
+    /** The first {@code remaining} bytes of a stream. */
+    private static final class BoundedInputStream extends FilterInputStream {
+        private long remaining;
+
+        BoundedInputStream(InputStream in, long remaining) {
+            super(in);
+            this.remaining = remaining;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int b = super.read();
+            if (b >= 0) {
+                remaining--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int off, int len) throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int n = super.read(buffer, off, (int) Math.min(len, remaining));
+            if (n > 0) {
+                remaining -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = super.skip(Math.min(n, remaining));
+            remaining -= skipped;
+            return skipped;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return (int) Math.min(super.available(), remaining);
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
         }
     }
 
@@ -149,8 +345,11 @@ final class S3Store implements AutoCloseable {
         }
     }
 
-    /** An object found by {@link #list}: its key, size and last modification. */
-    record Listed(String key, long size, java.time.Instant lastModified) {}
+    /**
+     * An object found by {@link #list}: its key, size, last modification and ETag (for an object uploaded in parts,
+     * S3's ETag ends in {@code -<number of parts>}).
+     */
+    record Listed(String key, long size, java.time.Instant lastModified, String eTag) {}
 
     /** Every object whose key starts with {@code prefix}, in key order, across all result pages. */
     List<Listed> list(String prefix) {
@@ -159,7 +358,7 @@ final class S3Store implements AutoCloseable {
             for (ListObjectsV2Response page :
                     s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix))) {
                 for (S3Object o : page.contents()) {
-                    out.add(new Listed(o.key(), o.size(), o.lastModified()));
+                    out.add(new Listed(o.key(), o.size(), o.lastModified(), o.eTag()));
                 }
             }
             return out;
@@ -184,12 +383,19 @@ final class S3Store implements AutoCloseable {
         }
     }
 
-    /** Downloads an object to a local file, replacing it; throws when the object is missing or S3 fails. */
-    void download(String key, Path file) {
+    /**
+     * Downloads an object to a local file, replacing it; throws when the object is missing or S3 fails. The attempt
+     * may take {@link #ATTEMPT_TIMEOUT} plus a second per MiB of {@code size}, the object's size as listed.
+     */
+    void download(String key, long size, Path file) {
+        Duration attempt = ATTEMPT_TIMEOUT.plusSeconds(Math.max(0, size) / MIN_DOWNLOAD_BYTES_PER_SECOND);
         try {
-            java.nio.file.Files.deleteIfExists(file);
-            s3.getObject(b -> b.bucket(bucket).key(key), file);
-        } catch (SdkException | java.io.IOException e) {
+            Files.deleteIfExists(file);
+            s3.getObject(
+                    b -> b.bucket(bucket).key(key).overrideConfiguration(o -> o.apiCallAttemptTimeout(attempt)
+                            .apiCallTimeout(attempt.multipliedBy(3).plusMinutes(1))),
+                    file);
+        } catch (SdkException | IOException e) {
             throw new ArchiveUploadException(
                     "downloading s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
         }

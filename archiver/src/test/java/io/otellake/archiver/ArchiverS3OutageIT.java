@@ -265,7 +265,7 @@ class ArchiverS3OutageIT {
             if (object.key().endsWith(".parquet")) {
                 Path target = local.resolve(object.key());
                 Files.createDirectories(target.getParent());
-                store.download(object.key(), target);
+                store.download(object.key(), object.size(), target);
             }
         }
         return local;

@@ -25,7 +25,9 @@ import java.util.regex.Pattern;
  * {@code metrics} and {@code _index/traces}: one rule with {@code Filter.Prefix} {@code <prefix>/<folder>/tenant=<t>/}
  * and {@code Expiration.Days}. With a default, one more rule per folder, prefix {@code <prefix>/<folder>/}. No rule
  * covers {@code _manifests}, {@code _deadletter} or {@code _quarantine}: manifests must never expire while archivers
- * run, and the other two are kept until someone looks at them.
+ * run, and the other two are kept until someone looks at them. A last rule aborts multipart uploads under the prefix
+ * that are still incomplete a day after they began: the archiver uploads large files in parts and aborts an upload
+ * that fails, but one that a crash interrupts holds its parts, billed and invisible, until S3 aborts it.
  *
  * <p><b>Creation date, not event time.</b> S3 expires an object a number of days after it was <em>created</em>
  * (counted from the next midnight UTC), whatever hour its rows belong to. Late data, written today into an hour of last
@@ -43,6 +45,9 @@ public final class LifecycleRules {
     /** The folders below the lake prefix whose objects expire, each with a {@code tenant=<t>/} level below it. */
     public static final List<String> FOLDERS = List.of("traces", "logs", "metrics", "_index/traces");
 
+    /** An upload in parts that has not completed this many days after it began is aborted by S3. */
+    static final int ABORT_INCOMPLETE_UPLOADS_DAYS = 1;
+
     /** S3 accepts at most this many rules in one bucket's lifecycle configuration. */
     static final int MAX_RULES = 1000;
 
@@ -56,19 +61,23 @@ public final class LifecycleRules {
             "  Prints the S3 lifecycle configuration (JSON for aws s3api put-bucket-lifecycle-configuration).",
             "  --prefix        the lake prefix, OTEL_LAKE_S3_PREFIX (default: lake; empty for none)",
             "  --default-days  days every tenant without its own rule keeps its objects",
-            "  --tenant        a tenant's own days, e.g. acme=30; repeat it or separate with commas");
+            "  --tenant        a tenant's own days, e.g. acme=30; repeat it or separate with commas",
+            "  The last rule aborts uploads in parts still incomplete after a day; with no days and no tenants it is the",
+            "  only rule, for deployments where the archiver's retention deletes.");
 
     private LifecycleRules() {}
 
     /**
-     * The lifecycle configuration as JSON, one rule per tenant and folder, then the default rules.
+     * The lifecycle configuration as JSON, one rule per tenant and folder, then the default rules, then the rule that
+     * aborts incomplete uploads.
      *
      * @param prefix the lake prefix (OTEL_LAKE_S3_PREFIX), empty or slash-separated segments of A-Z a-z 0-9 _ . -
      * @param defaultDays days after creation that objects of tenants without their own rule expire; empty for no
-     *     default rules
+     *     default rules (with no tenants either, only the rule for incomplete uploads is rendered, for deployments
+     *     where the archiver's retention deletes)
      * @param tenantDays days per tenant id, in the order the rules are to be written
      * @throws IllegalArgumentException with a sentence saying what to change: a bad prefix, tenant id or number of
-     *     days, nothing to render, a tenant keeping longer than the default, or more than {@value #MAX_RULES} rules
+     *     days, a tenant keeping longer than the default, or more than {@value #MAX_RULES} rules
      */
     public static String render(String prefix, OptionalInt defaultDays, Map<String, Integer> tenantDays) {
         Objects.requireNonNull(prefix, "prefix");
@@ -77,9 +86,6 @@ public final class LifecycleRules {
         if (!PREFIX.matcher(prefix).matches() || prefix.contains("..")) {
             throw new IllegalArgumentException("the lake prefix must be empty or slash-separated segments of"
                     + " A-Z a-z 0-9 _ . - without a leading or trailing slash; got '" + prefix + "'");
-        }
-        if (defaultDays.isEmpty() && tenantDays.isEmpty()) {
-            throw new IllegalArgumentException("nothing to render: give a default number of days, tenants, or both");
         }
         defaultDays.ifPresent(days -> requireDays(days, "the default"));
         for (Map.Entry<String, Integer> e : tenantDays.entrySet()) {
@@ -96,7 +102,7 @@ public final class LifecycleRules {
                         + " name every tenant, or use the archiver's retention (OTEL_LAKE_RETENTION_TENANTS).");
             }
         }
-        int rules = FOLDERS.size() * (tenantDays.size() + (defaultDays.isPresent() ? 1 : 0));
+        int rules = FOLDERS.size() * (tenantDays.size() + (defaultDays.isPresent() ? 1 : 0)) + 1;
         if (rules > MAX_RULES) {
             throw new IllegalArgumentException(rules + " rules, more than the " + MAX_RULES + " S3 accepts for one"
                     + " bucket; give fewer tenants their own days, or use the archiver's retention"
@@ -117,6 +123,13 @@ public final class LifecycleRules {
                 out.add(rule(id(folder) + "-default", root + folder + "/", defaultDays.getAsInt()));
             }
         }
+        out.add("    {\n"
+                + "      \"ID\": \"otel-lake-abort-incomplete-uploads\",\n"
+                + "      \"Filter\": { \"Prefix\": \"" + root + "\" },\n"
+                + "      \"Status\": \"Enabled\",\n"
+                + "      \"AbortIncompleteMultipartUpload\": { \"DaysAfterInitiation\": "
+                + ABORT_INCOMPLETE_UPLOADS_DAYS + " }\n"
+                + "    }");
         return "{\n  \"Rules\": [\n" + String.join(",\n", out) + "\n  ]\n}\n";
     }
 

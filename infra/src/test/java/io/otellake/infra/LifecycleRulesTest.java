@@ -66,6 +66,12 @@ class LifecycleRulesTest {
                       "Filter": { "Prefix": "lake/_index/traces/" },
                       "Status": "Enabled",
                       "Expiration": { "Days": 90 }
+                    },
+                    {
+                      "ID": "otel-lake-abort-incomplete-uploads",
+                      "Filter": { "Prefix": "lake/" },
+                      "Status": "Enabled",
+                      "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 }
                     }
                   ]
                 }
@@ -91,13 +97,24 @@ class LifecycleRulesTest {
                     },
                 """)
                 .contains("\"Prefix\": \"_index/traces/tenant=acme/\"")
-                .doesNotContain("-default");
-        assertThat(json.split("\"ID\"", -1)).hasSize(8 + 1);
+                .doesNotContain("-default")
+                .endsWith(
+                        """
+                    {
+                      "ID": "otel-lake-abort-incomplete-uploads",
+                      "Filter": { "Prefix": "" },
+                      "Status": "Enabled",
+                      "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 }
+                    }
+                  ]
+                }
+                """);
+        assertThat(json.split("\"ID\"", -1)).hasSize(8 + 1 + 1);
         assertThat(run("--prefix", "", "--tenant", "globex=365d,acme=30")).isEqualTo(json);
     }
 
     @Test
-    void refusesWhatS3WouldNotDoAsAsked() {
+    void refusesWhatS3WouldNotDoAsAskedAndRendersTheUploadRuleAlone() {
         assertThatThrownBy(() -> LifecycleRules.render("lake", OptionalInt.of(90), Map.of("globex", 365)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("tenant globex keeps 365 days, longer than the default 90: S3 expires an object by the"
@@ -109,14 +126,31 @@ class LifecycleRulesTest {
         assertThatThrownBy(() -> LifecycleRules.render("lake", OptionalInt.of(0), Map.of()))
                 .hasMessage("the default must keep objects at least 1 day, as S3 lifecycle rules count whole days;"
                         + " got 0");
-        assertThatThrownBy(() -> LifecycleRules.render("lake", OptionalInt.empty(), Map.of()))
-                .hasMessage("nothing to render: give a default number of days, tenants, or both");
+        assertThat(LifecycleRules.render("lake", OptionalInt.empty(), Map.of()))
+                .as("without days only the rule for incomplete uploads, for a lake the archiver's retention deletes")
+                .isEqualTo(
+                        """
+                {
+                  "Rules": [
+                    {
+                      "ID": "otel-lake-abort-incomplete-uploads",
+                      "Filter": { "Prefix": "lake/" },
+                      "Status": "Enabled",
+                      "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 }
+                    }
+                  ]
+                }
+                """);
         Map<String, Integer> many = new LinkedHashMap<>();
-        for (int i = 0; i < 250; i++) {
+        for (int i = 0; i < 248; i++) {
             many.put("t" + i, 30);
         }
+        assertThat(LifecycleRules.render("lake", OptionalInt.of(90), many).split("\"ID\"", -1))
+                .as("248 tenants and the default: 4 rules each, and the rule for incomplete uploads")
+                .hasSize(997 + 1);
+        many.put("t248", 30);
         assertThatThrownBy(() -> LifecycleRules.render("lake", OptionalInt.of(90), many))
-                .hasMessageStartingWith("1004 rules, more than the 1000 S3 accepts for one bucket");
+                .hasMessageStartingWith("1001 rules, more than the 1000 S3 accepts for one bucket");
     }
 
     @Test

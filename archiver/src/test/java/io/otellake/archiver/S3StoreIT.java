@@ -1,0 +1,119 @@
+package io.otellake.archiver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+
+import io.otellake.infra.S3Server;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Uploads and downloads against a real S3 server: files larger than a part go up in parts and come back whole. */
+class S3StoreIT {
+    private static final int PART = (int) S3Store.MIN_PART_BYTES;
+
+    private final S3Server s3server = LakeServers.s3();
+    private final String bucket = "store-" + UUID.randomUUID().toString().substring(0, 8);
+    private S3Store store;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void setUp() {
+        store = new S3Store(config(bucket), PART);
+        store.ensureBucket();
+    }
+
+    @AfterEach
+    void tearDown() {
+        store.close();
+    }
+
+    private ArchiverConfig config(String bucketName) {
+        return ArchiverConfig.fromEnvironment(Map.of(
+                "OTEL_LAKE_S3_ENDPOINT", s3server.endpoint().toString(),
+                "OTEL_LAKE_S3_BUCKET", bucketName,
+                "OTEL_LAKE_S3_ACCESS_KEY", s3server.accessKey(),
+                "OTEL_LAKE_S3_SECRET_KEY", s3server.secretKey()));
+    }
+
+    @Test
+    void aFileLargerThanOnePartIsUploadedInPartsAndReadsBackByteForByteWithItsMetadata() throws Exception {
+        // two whole parts and a short last one: every part boundary must land exactly
+        byte[] content = random(2 * PART + 12_345, 1);
+        Path file = Files.write(dir.resolve("big.parquet"), content);
+        Map<String, String> metadata = Map.of("otel-lake-rows", "42", "otel-lake-source", "otlp-traces-0:17-99");
+
+        store.put("lake/traces/big.parquet", file, metadata);
+
+        assertThat(store.get("lake/traces/big.parquet"))
+                .hasValueSatisfying(bytes -> assertThat(bytes).isEqualTo(content));
+        assertThat(store.metadata("lake/traces/big.parquet")).contains(metadata);
+        assertThat(store.list("lake/traces/")).singleElement().satisfies(o -> assertThat(o.size())
+                .isEqualTo(content.length));
+        Path back = dir.resolve("back.parquet");
+        store.download("lake/traces/big.parquet", content.length, back);
+        assertThat(Files.readAllBytes(back)).isEqualTo(content);
+    }
+
+    @Test
+    void aFileOfExactlyOnePartGoesInOnePutAndOneJustLargerInTwoParts() throws Exception {
+        byte[] one = random(PART, 2);
+        byte[] two = random(PART + 1, 3);
+        store.put("a", Files.write(dir.resolve("a"), one), Map.of("k", "1"));
+        store.put("b", Files.write(dir.resolve("b"), two), Map.of("k", "2"));
+
+        assertThat(store.get("a")).hasValueSatisfying(bytes -> assertThat(bytes).isEqualTo(one));
+        assertThat(store.get("b")).hasValueSatisfying(bytes -> assertThat(bytes).isEqualTo(two));
+        assertThat(store.metadata("b")).contains(Map.of("k", "2"));
+        assertThat(store.list(""))
+                .extracting(S3Store.Listed::key, o -> o.eTag().replaceAll("[^-]*(-\\d+)?\"?$", "$1"))
+                .containsExactly(tuple("a", ""), tuple("b", "-2"));
+    }
+
+    @Test
+    void anUploadInPartsReplacesTheObjectAtItsKeyAsAReplayedFileMust() throws Exception {
+        byte[] first = random(PART + 100, 4);
+        byte[] second = random(2 * PART + 7, 5);
+        store.put("lake/logs/f.parquet", Files.write(dir.resolve("f1"), first), Map.of("v", "1"));
+        store.put("lake/logs/f.parquet", Files.write(dir.resolve("f2"), second), Map.of("v", "2"));
+
+        assertThat(store.get("lake/logs/f.parquet"))
+                .hasValueSatisfying(bytes -> assertThat(bytes).isEqualTo(second));
+        assertThat(store.metadata("lake/logs/f.parquet")).contains(Map.of("v", "2"));
+        assertThat(store.list("lake/logs/")).hasSize(1);
+    }
+
+    @Test
+    void anUploadInPartsThatS3RefusesFailsNamingTheKeyAndLeavesNoObject() throws Exception {
+        Path file = Files.write(dir.resolve("c"), random(PART + 1, 6));
+        try (S3Store noBucket =
+                new S3Store(config("missing-" + UUID.randomUUID().toString().substring(0, 8)), PART)) {
+            assertThatThrownBy(() -> noBucket.put("lake/traces/c.parquet", file, Map.of()))
+                    .isInstanceOf(S3Store.ArchiveUploadException.class)
+                    .hasMessageContaining("lake/traces/c.parquet");
+        }
+        assertThat(store.get("lake/traces/c.parquet")).isEmpty();
+    }
+
+    @Test
+    void partsSmallerThanS3AcceptsAreRefusedAtConstruction() {
+        assertThatThrownBy(() -> new S3Store(config(bucket), S3Store.MIN_PART_BYTES - 1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at least " + S3Store.MIN_PART_BYTES);
+    }
+
+    private static byte[] random(int length, long seed) {
+        byte[] bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+}
