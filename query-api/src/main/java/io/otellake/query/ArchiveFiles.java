@@ -10,6 +10,7 @@ import io.otellake.schemas.TenantId;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -19,11 +20,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
@@ -64,6 +69,11 @@ class ArchiveFiles implements AutoCloseable {
         return t;
     });
     private static final int LISTING_THREADS = 8;
+    /**
+     * How long a fetch may outlast its query's time: long enough that the query answers 504 first (not 503 for the
+     * fetch it cut), short enough that a slow S3 does not gather fetches nobody waits for.
+     */
+    static final Duration FETCH_GRACE = Duration.ofSeconds(1);
     /** Objects one query fetches from S3 at once. */
     static final int FETCHES_PER_QUERY = 8;
     /** Threads for fetches; each query keeps at most {@link #FETCHES_PER_QUERY} of them busy. */
@@ -297,35 +307,34 @@ class ArchiveFiles implements AutoCloseable {
         }
         // FETCHES_PER_QUERY at a time, in order: a query of many small files (a day of the trace index before its
         // compaction, the hours of a busy tenant) waits for S3's latency once per batch instead of once per object
+        long remaining = RequestDeadline.remainingNanos();
+        // a fetch still running when the request's time is up is cut by the SDK a moment later (after the request
+        // has had its 504), so that a slow S3 cannot pile up fetches that outlive their queries
+        Duration fetchLimit = remaining == Long.MAX_VALUE
+                ? null
+                : Duration.ofNanos(Math.max(0, remaining)).plus(FETCH_GRACE);
         List<ObjectCache.Cached> got = new ArrayList<>(objects.size());
-        Deque<Future<ObjectCache.Cached>> inFlight = new ArrayDeque<>();
+        Deque<CompletableFuture<ObjectCache.Cached>> inFlight = new ArrayDeque<>();
         try {
             int next = 0;
             while (got.size() < objects.size()) {
                 while (next < objects.size() && inFlight.size() < FETCHES_PER_QUERY) {
                     RequestDeadline.check();
                     S3Object o = objects.get(next++);
-                    inFlight.add(fetchers.submit(() -> cache.get(
-                            o.key(),
-                            version(o),
-                            target -> s3.getObject(
-                                    b -> {
-                                        b.bucket(bucket).key(o.key());
-                                        if (o.eTag() != null) {
-                                            b.ifMatch(o.eTag());
-                                        }
-                                    },
-                                    target))));
+                    long submitted = System.nanoTime();
+                    inFlight.add(CompletableFuture.supplyAsync(() -> fetchOne(o, fetchLimit, submitted), fetchers));
                 }
                 got.add(await(inFlight.remove()));
             }
         } catch (IOException | RuntimeException e) {
-            for (Future<ObjectCache.Cached> f : inFlight) {
-                try {
-                    got.add(await(f)); // held once fetched: waited for, so that it can be given back
-                } catch (IOException | RuntimeException other) {
-                    e.addSuppressed(other);
-                }
+            // The fetches still running end by themselves (done, failed, or cut at their limit); each is given back
+            // to the cache once it ends, without this request waiting for it.
+            for (CompletableFuture<ObjectCache.Cached> f : inFlight) {
+                f.whenComplete((cached, error) -> {
+                    if (cached != null) {
+                        cache.release(cached.file());
+                    }
+                });
             }
             got.forEach(c -> cache.release(c.file()));
             throw e;
@@ -367,12 +376,46 @@ class ArchiveFiles implements AutoCloseable {
     }
 
     /** The outcome of one fetch, with the failure it threw as itself. */
-    private static ObjectCache.Cached await(Future<ObjectCache.Cached> fetch) throws IOException {
+    /**
+     * Fetches one object into the cache. With a limit (the request's remaining time and {@link #FETCH_GRACE}, counted
+     * from {@code submittedNanos}), the S3 call is cut when it runs out, also when the fetch first waited for another
+     * query's fetch of the same object.
+     */
+    private ObjectCache.Cached fetchOne(S3Object o, @Nullable Duration limit, long submittedNanos) {
         try {
-            return fetch.get();
+            return cache.get(o.key(), version(o), target -> {
+                Duration left = limit == null ? null : limit.minusNanos(System.nanoTime() - submittedNanos);
+                if (left != null && left.compareTo(Duration.ofMillis(1)) < 0) {
+                    throw new IOException(
+                            "the query's time ran out before s3://" + bucket + "/" + o.key() + " could be fetched");
+                }
+                s3.getObject(
+                        b -> {
+                            b.bucket(bucket).key(o.key());
+                            if (o.eTag() != null) {
+                                b.ifMatch(o.eTag());
+                            }
+                            if (left != null) {
+                                b.overrideConfiguration(c -> c.apiCallTimeout(left));
+                            }
+                        },
+                        target);
+            });
+        } catch (IOException e) {
+            throw new CompletionException(e);
+        }
+    }
+
+    /**
+     * The fetched object, waiting at most for what remains of the request's time: an S3 that sends an object slowly
+     * gets the request its 504 at the query timeout, instead of holding it (and its turn at the query gate) until the
+     * object is complete.
+     */
+    private static ObjectCache.Cached await(CompletableFuture<ObjectCache.Cached> fetch) throws IOException {
+        try {
+            return withinDeadline(fetch);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            fetch.cancel(true);
             throw new IOException("interrupted while fetching an archive file", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
@@ -386,6 +429,19 @@ class ArchiveFiles implements AutoCloseable {
                 throw error;
             }
             throw new IOException(cause);
+        }
+    }
+
+    /** The future's value, waited for at most what remains of the request's time; a 504 once it has run out. */
+    private static <T> T withinDeadline(Future<T> future) throws InterruptedException, ExecutionException {
+        long remaining = RequestDeadline.remainingNanos();
+        if (remaining == Long.MAX_VALUE) {
+            return future.get();
+        }
+        try {
+            return future.get(Math.max(0, remaining), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw RequestDeadline.exceeded();
         }
     }
 
@@ -419,7 +475,7 @@ class ArchiveFiles implements AutoCloseable {
         List<S3Object> out = new ArrayList<>();
         try {
             for (Future<List<S3Object>> listing : listings) {
-                for (S3Object o : listing.get()) {
+                for (S3Object o : withinDeadline(listing)) {
                     String key = o.key();
                     int slash = key.lastIndexOf('/');
                     if (key.startsWith(tenantPrefix) // defence in depth: never read outside the tenant's prefix

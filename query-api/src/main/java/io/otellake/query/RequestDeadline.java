@@ -37,6 +37,18 @@ final class RequestDeadline {
         return deadline == null ? whole : Math.min(whole, deadline.atNanos() - System.nanoTime());
     }
 
+    /** What remains of the request's time, or {@link Long#MAX_VALUE} on a thread with no request. */
+    static long remainingNanos() {
+        Deadline deadline = DEADLINE.get();
+        return deadline == null ? Long.MAX_VALUE : deadline.atNanos() - System.nanoTime();
+    }
+
+    /** The 504 of the request on this thread, whose time has run out. */
+    static QueryRunner.QueryTimeoutException exceeded() {
+        Deadline deadline = DEADLINE.get();
+        return exceeded(deadline == null ? 0 : deadline.limitMillis());
+    }
+
     /** Throws the 504 when the request's time has run out. */
     static void check() {
         Deadline deadline = DEADLINE.get();
