@@ -3,6 +3,7 @@ package io.otellake.archiver;
 import io.otellake.schemas.KafkaClientProperties;
 import io.otellake.schemas.LakeLayout;
 import io.otellake.schemas.OtlpTopics;
+import io.otellake.schemas.S3Credentials;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +26,8 @@ import java.util.function.Function;
  * @param s3StartupTimeout how long start-up waits for S3 (retrying with backoff) before it gives up with exit code 3
  * @param rowGroupBytes the Parquet row group size of every file the archiver writes (parquet-mr's measure: the
  *     buffered, uncompressed bytes at which a row group is cut)
+ * @param s3Credentials how S3 requests are signed: with the access and secret key, the AWS SDK's default chain (IAM
+ *     roles), or not at all ({@code OTEL_LAKE_S3_CREDENTIALS}, see {@link S3Credentials})
  * @param kafkaClient Kafka client settings passed through to the archiver's consumer and admin clients, security above
  *     all ({@code OTEL_LAKE_KAFKA_CLIENT_*}); {@link #toString()} names them without their values
  */
@@ -41,6 +44,7 @@ public record ArchiverConfig(
         String s3Prefix,
         String s3AccessKey,
         String s3SecretKey,
+        S3Credentials s3Credentials,
         long maxFileBytes,
         Duration maxFileAge,
         Duration maxFuture,
@@ -81,6 +85,8 @@ public record ArchiverConfig(
         Objects.requireNonNull(s3Prefix, "s3Prefix");
         Objects.requireNonNull(s3AccessKey, "s3AccessKey");
         Objects.requireNonNull(s3SecretKey, "s3SecretKey");
+        Objects.requireNonNull(s3Credentials, "s3Credentials");
+        S3Credentials.of(s3Credentials.name(), s3AccessKey, s3SecretKey); // keys and mode agree, or a sentence why not
         Objects.requireNonNull(maxFileAge, "maxFileAge");
         Objects.requireNonNull(maxFuture, "maxFuture");
         Objects.requireNonNull(spoolDir, "spoolDir");
@@ -142,6 +148,10 @@ public record ArchiverConfig(
                 or(get, "OTEL_LAKE_S3_PREFIX", DEFAULT_S3_PREFIX),
                 or(get, "OTEL_LAKE_S3_ACCESS_KEY", ""),
                 or(get, "OTEL_LAKE_S3_SECRET_KEY", ""),
+                S3Credentials.of(
+                        or(get, S3Credentials.ENV, ""),
+                        or(get, "OTEL_LAKE_S3_ACCESS_KEY", ""),
+                        or(get, "OTEL_LAKE_S3_SECRET_KEY", "")),
                 parseLong(
                         "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES",
                         or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES", Long.toString(DEFAULT_MAX_FILE_BYTES))),
@@ -188,6 +198,7 @@ public record ArchiverConfig(
                 s3Prefix,
                 s3AccessKey,
                 s3SecretKey,
+                s3Credentials,
                 maxFileBytes,
                 maxFileAge,
                 maxFuture,
@@ -209,7 +220,8 @@ public record ArchiverConfig(
                 + tracesTopic + ", logsTopic=" + logsTopic + ", metricsTopic=" + metricsTopic + ", s3Endpoint="
                 + s3Endpoint + ", s3Region=" + s3Region
                 + ", s3Bucket=" + s3Bucket + ", s3Prefix=" + s3Prefix + ", s3AccessKey=" + s3AccessKey
-                + ", s3SecretKey=" + (s3SecretKey.isEmpty() ? "" : "***") + ", maxFileBytes=" + maxFileBytes
+                + ", s3SecretKey=" + (s3SecretKey.isEmpty() ? "" : "***") + ", s3Credentials="
+                + s3Credentials.name().toLowerCase(java.util.Locale.ROOT) + ", maxFileBytes=" + maxFileBytes
                 + ", maxFileAge=" + maxFileAge + ", maxFuture=" + maxFuture + ", metricsPort=" + metricsPort
                 + ", spoolDir=" + spoolDir + ", s3StartupTimeout=" + s3StartupTimeout + ", rowGroupBytes="
                 + rowGroupBytes

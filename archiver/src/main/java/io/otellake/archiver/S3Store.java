@@ -18,6 +18,7 @@ import java.util.Optional;
 import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
@@ -94,10 +95,13 @@ final class S3Store implements AutoCloseable {
     }
 
     private static AwsCredentialsProvider credentials(ArchiverConfig config) {
-        if (config.s3AccessKey().isEmpty()) {
-            return AnonymousCredentialsProvider.create();
-        }
-        return StaticCredentialsProvider.create(AwsBasicCredentials.create(config.s3AccessKey(), config.s3SecretKey()));
+        return switch (config.s3Credentials()) {
+            case KEYS ->
+                StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(config.s3AccessKey(), config.s3SecretKey()));
+            case AWS -> DefaultCredentialsProvider.builder().build();
+            case ANONYMOUS -> AnonymousCredentialsProvider.create();
+        };
     }
 
     /** Creates the bucket when it is missing. */

@@ -24,6 +24,26 @@ class ArchiverConfigTest {
     }
 
     @Test
+    void aSecretKeyWithoutAnAccessKeyIsRefusedInsteadOfQuietlyConnectingAnonymously() {
+        assertThatThrownBy(() -> ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_S3_SECRET_KEY", "s3cr3t")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("OTEL_LAKE_S3_ACCESS_KEY and OTEL_LAKE_S3_SECRET_KEY must be set together;"
+                        + " only the secret key is set");
+        assertThatThrownBy(() -> ArchiverConfig.fromEnvironment(Map.of(
+                        "OTEL_LAKE_S3_CREDENTIALS", "aws",
+                        "OTEL_LAKE_S3_ACCESS_KEY", "AKIA",
+                        "OTEL_LAKE_S3_SECRET_KEY", "s3cr3t")))
+                .hasMessageStartingWith("OTEL_LAKE_S3_CREDENTIALS=aws does not use OTEL_LAKE_S3_ACCESS_KEY");
+        ArchiverConfig keys = ArchiverConfig.fromEnvironment(
+                Map.of("OTEL_LAKE_S3_ACCESS_KEY", "AKIA", "OTEL_LAKE_S3_SECRET_KEY", "s3cr3t"));
+        assertThat(keys.s3Credentials()).isEqualTo(io.otellake.schemas.S3Credentials.KEYS);
+        assertThat(keys.toString()).contains("s3Credentials=keys").doesNotContain("s3cr3t");
+        assertThat(ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_S3_CREDENTIALS", "aws"))
+                        .s3Credentials())
+                .isEqualTo(io.otellake.schemas.S3Credentials.AWS);
+    }
+
+    @Test
     void kafkaSettingsTheArchiverSetsItselfAreRefusedInsteadOfSilentlyReplaced() {
         assertThatThrownBy(() ->
                         ArchiverConfig.fromEnvironment(Map.of("OTEL_LAKE_KAFKA_CLIENT_MAX_POLL_INTERVAL_MS", "60000")))

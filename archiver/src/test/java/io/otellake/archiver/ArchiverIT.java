@@ -125,6 +125,7 @@ class ArchiverIT {
                 "lake",
                 s3server.accessKey(),
                 s3server.secretKey(),
+                io.otellake.schemas.S3Credentials.KEYS,
                 ArchiverConfig.DEFAULT_MAX_FILE_BYTES,
                 Duration.ofMillis(500),
                 ArchiverConfig.DEFAULT_MAX_FUTURE,

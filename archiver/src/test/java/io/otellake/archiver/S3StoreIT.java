@@ -104,6 +104,39 @@ class S3StoreIT {
         assertThat(store.get("lake/traces/c.parquet")).isEmpty();
     }
 
+    /**
+     * {@code OTEL_LAKE_S3_CREDENTIALS=aws} signs with whatever the AWS SDK's default chain finds (here its first
+     * link, the {@code aws.accessKeyId} and {@code aws.secretAccessKey} system properties; in a deployment an IAM
+     * role), and {@code anonymous} does not sign, which this S3 server refuses.
+     */
+    @Test
+    void theAwsDefaultChainSignsRequestsAndAnonymousOnesAreRefusedByAServerThatWantsKeys() throws Exception {
+        Path file = Files.write(dir.resolve("d"), random(100, 7));
+        Map<String, String> env =
+                Map.of("OTEL_LAKE_S3_ENDPOINT", s3server.endpoint().toString(), "OTEL_LAKE_S3_BUCKET", bucket);
+        Map<String, String> aws = new java.util.HashMap<>(env);
+        aws.put("OTEL_LAKE_S3_CREDENTIALS", "aws");
+        System.setProperty("aws.accessKeyId", s3server.accessKey());
+        System.setProperty("aws.secretAccessKey", s3server.secretKey());
+        try (S3Store chain = new S3Store(ArchiverConfig.fromEnvironment(aws))) {
+            chain.put("signed-by-the-chain", file, Map.of());
+        } finally {
+            System.clearProperty("aws.accessKeyId");
+            System.clearProperty("aws.secretAccessKey");
+        }
+        assertThat(store.get("signed-by-the-chain")).isPresent();
+
+        try (S3Store anonymous = new S3Store(ArchiverConfig.fromEnvironment(env))) {
+            assertThat(ArchiverConfig.fromEnvironment(env).s3Credentials())
+                    .as("no keys and no mode: anonymous")
+                    .isEqualTo(io.otellake.schemas.S3Credentials.ANONYMOUS);
+            assertThatThrownBy(() -> anonymous.put("unsigned", file, Map.of()))
+                    .isInstanceOf(S3Store.ArchiveUploadException.class)
+                    .hasMessageContaining("unsigned");
+        }
+        assertThat(store.get("unsigned")).isEmpty();
+    }
+
     @Test
     void partsSmallerThanS3AcceptsAreRefusedAtConstruction() {
         assertThatThrownBy(() -> new S3Store(config(bucket), S3Store.MIN_PART_BYTES - 1))

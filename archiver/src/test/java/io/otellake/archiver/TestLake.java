@@ -91,6 +91,7 @@ final class TestLake implements AutoCloseable {
                 "lake",
                 s3server.accessKey(),
                 s3server.secretKey(),
+                io.otellake.schemas.S3Credentials.KEYS,
                 ArchiverConfig.DEFAULT_MAX_FILE_BYTES,
                 maxFileAge,
                 ArchiverConfig.DEFAULT_MAX_FUTURE,

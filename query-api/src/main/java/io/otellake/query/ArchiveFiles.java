@@ -35,6 +35,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
 import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
@@ -129,10 +130,13 @@ class ArchiveFiles implements AutoCloseable {
                 .endpointOverride(s.endpoint())
                 .region(Region.of(s.region()))
                 .credentialsProvider(
-                        s.accessKey().isEmpty()
-                                ? AnonymousCredentialsProvider.create()
-                                : StaticCredentialsProvider.create(
-                                        AwsBasicCredentials.create(s.accessKey(), s.secretKey())))
+                        switch (s.signing()) {
+                            case KEYS ->
+                                StaticCredentialsProvider.create(
+                                        AwsBasicCredentials.create(s.accessKey(), s.secretKey()));
+                            case AWS -> DefaultCredentialsProvider.builder().build();
+                            case ANONYMOUS -> AnonymousCredentialsProvider.create();
+                        })
                 .forcePathStyle(true)
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)

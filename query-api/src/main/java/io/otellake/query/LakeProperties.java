@@ -1,6 +1,7 @@
 package io.otellake.query;
 
 import io.otellake.schemas.LakeLayout;
+import io.otellake.schemas.S3Credentials;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -80,18 +81,32 @@ public record LakeProperties(
             @NotBlank @DefaultValue("otel-lake") String bucket,
             @NotNull @DefaultValue("lake") String prefix,
             @DefaultValue("") String accessKey,
-            @DefaultValue("") String secretKey) {
-        /** The archiver's default prefix, also when the variable is set but empty, as the archiver reads it. */
+            @DefaultValue("") String secretKey,
+            @DefaultValue("") String credentials) {
+        /**
+         * The archiver's default prefix, also when the variable is set but empty, as the archiver reads it; the
+         * credentials as the archiver checks them.
+         */
         public S3 {
             if (prefix == null || prefix.isBlank()) {
                 prefix = "lake";
             }
+            accessKey = accessKey == null ? "" : accessKey;
+            secretKey = secretKey == null ? "" : secretKey;
+            credentials = credentials == null ? "" : credentials;
+            S3Credentials.of(credentials, accessKey, secretKey); // a sentence naming the variables, or nothing
+        }
+
+        /** How requests to S3 are signed ({@code OTEL_LAKE_S3_CREDENTIALS}, see {@link S3Credentials}). */
+        public S3Credentials signing() {
+            return S3Credentials.of(credentials, accessKey, secretKey);
         }
 
         @Override
         public String toString() {
             return "S3[endpoint=" + endpoint + ", region=" + region + ", bucket=" + bucket + ", prefix=" + prefix
-                    + ", accessKey=" + accessKey + ", secretKey=" + (secretKey.isEmpty() ? "" : "***") + "]";
+                    + ", accessKey=" + accessKey + ", secretKey=" + (secretKey.isEmpty() ? "" : "***")
+                    + ", credentials=" + signing().name().toLowerCase(java.util.Locale.ROOT) + "]";
         }
     }
 

@@ -97,7 +97,7 @@ class DuckDbTest {
 
     private LakeProperties props(String memoryLimit) {
         LakeProperties d = LakeProperties.defaults(
-                new LakeProperties.S3(URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", ""), cache);
+                new LakeProperties.S3(URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", "", ""), cache);
         return QueryApiIT.with(d, d.cacheMaxBytes(), memoryLimit, d.maxTraceSpans());
     }
 }

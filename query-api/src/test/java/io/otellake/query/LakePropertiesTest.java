@@ -10,14 +10,31 @@ import org.junit.jupiter.api.Test;
 
 class LakePropertiesTest {
     private static final LakeProperties.S3 S3 =
-            new LakeProperties.S3(URI.create("http://127.0.0.1:9000"), "us-east-1", "otel-lake", "lake", "", "");
+            new LakeProperties.S3(URI.create("http://127.0.0.1:9000"), "us-east-1", "otel-lake", "lake", "", "", "");
 
     @Test
     void anEmptyPrefixIsTheArchiversDefaultAsForTheArchiver() {
-        assertThat(new LakeProperties.S3(URI.create("http://s3"), "us-east-1", "b", "", "", "").prefix())
+        assertThat(new LakeProperties.S3(URI.create("http://s3"), "us-east-1", "b", "", "", "", "").prefix())
                 .isEqualTo("lake");
-        assertThat(new LakeProperties.S3(URI.create("http://s3"), "us-east-1", "b", "archive/v1", "", "").prefix())
+        assertThat(new LakeProperties.S3(URI.create("http://s3"), "us-east-1", "b", "archive/v1", "", "", "").prefix())
                 .isEqualTo("archive/v1");
+    }
+
+    @Test
+    void theCredentialsAreCheckedAsTheArchiverChecksThem() {
+        URI s3 = URI.create("http://s3");
+        assertThat(new LakeProperties.S3(s3, "us-east-1", "b", "lake", "", "", "").signing())
+                .isEqualTo(io.otellake.schemas.S3Credentials.ANONYMOUS);
+        assertThat(new LakeProperties.S3(s3, "us-east-1", "b", "lake", "AKIA", "s3cr3t", "").signing())
+                .isEqualTo(io.otellake.schemas.S3Credentials.KEYS);
+        LakeProperties.S3 aws = new LakeProperties.S3(s3, "us-east-1", "b", "lake", "", "", "aws");
+        assertThat(aws.signing()).isEqualTo(io.otellake.schemas.S3Credentials.AWS);
+        assertThat(aws.toString()).endsWith(", credentials=aws]");
+        assertThatThrownBy(() -> new LakeProperties.S3(s3, "us-east-1", "b", "lake", "", "s3cr3t", ""))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("only the secret key is set");
+        assertThatThrownBy(() -> new LakeProperties.S3(s3, "us-east-1", "b", "lake", "", "", "iam"))
+                .hasMessage("OTEL_LAKE_S3_CREDENTIALS must be keys, aws or anonymous (or unset), got 'iam'");
     }
 
     @Test

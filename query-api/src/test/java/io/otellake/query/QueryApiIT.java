@@ -1371,7 +1371,8 @@ class QueryApiIT {
                                 BUCKET,
                                 "lake",
                                 s3server.accessKey(),
-                                s3server.secretKey()),
+                                s3server.secretKey(),
+                                ""),
                         Files.createTempDirectory("query-it-tight"))
                 .withLimits(4, java.time.Duration.ofSeconds(2), 1000);
         try (ArchiveFiles archive = new ArchiveFiles(tight)) {
@@ -1519,7 +1520,13 @@ class QueryApiIT {
         // the defaults allow a query 10 GB of files and the cache 2 GB: here, two files and a cache of 1000 bytes
         LakeProperties d = LakeProperties.defaults(
                 new LakeProperties.S3(
-                        s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey()),
+                        s3server.endpoint(),
+                        "us-east-1",
+                        BUCKET,
+                        "lake",
+                        s3server.accessKey(),
+                        s3server.secretKey(),
+                        ""),
                 Files.createTempDirectory("query-it-small-cache"));
         LakeProperties small = with(d, 1000, d.duckdbMemoryLimit(), d.maxTraceSpans());
         try (ArchiveFiles archive = new ArchiveFiles(small);
@@ -1548,7 +1555,13 @@ class QueryApiIT {
     void aTraceOfMoreSpansThanALookupMayReturnIsRefusedAndAFetchPastItsRequestsTimeStops() throws Exception {
         LakeProperties d = LakeProperties.defaults(
                 new LakeProperties.S3(
-                        s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey()),
+                        s3server.endpoint(),
+                        "us-east-1",
+                        BUCKET,
+                        "lake",
+                        s3server.accessKey(),
+                        s3server.secretKey(),
+                        ""),
                 Files.createTempDirectory("query-it-limits"));
         LakeProperties oneSpan = with(d, d.cacheMaxBytes(), d.duckdbMemoryLimit(), 1);
         Instant start = Instant.parse("2024-05-01T10:00:00Z");

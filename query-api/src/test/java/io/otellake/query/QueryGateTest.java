@@ -13,7 +13,7 @@ class QueryGateTest {
     static LakeProperties props(int concurrent, Duration queue) {
         return LakeProperties.defaults(
                         new LakeProperties.S3(
-                                java.net.URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", ""),
+                                java.net.URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", "", ""),
                         Path.of("target/gate-cache"))
                 .withLimits(concurrent, queue, 1L << 30);
     }

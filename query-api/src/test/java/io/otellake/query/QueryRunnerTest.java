@@ -88,6 +88,6 @@ class QueryRunnerTest {
 
     private LakeProperties props() {
         return LakeProperties.defaults(
-                new LakeProperties.S3(URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", ""), cache);
+                new LakeProperties.S3(URI.create("http://127.0.0.1:1"), "us-east-1", "b", "lake", "", "", ""), cache);
     }
 }
