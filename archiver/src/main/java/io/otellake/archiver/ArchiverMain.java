@@ -1,5 +1,6 @@
 package io.otellake.archiver;
 
+import io.otellake.schemas.LogFormat;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -12,6 +13,11 @@ import org.slf4j.LoggerFactory;
 
 /** Runs the archiver until SIGTERM, then uploads and commits what it holds. */
 public final class ArchiverMain {
+    static {
+        // before the first logger: logback.xml picks its appender by this property (see LogFormat)
+        System.setProperty(LogFormat.PROPERTY, LogFormat.appender(System.getenv()));
+    }
+
     private static final Logger log = LoggerFactory.getLogger(ArchiverMain.class);
 
     private ArchiverMain() {}
@@ -25,6 +31,9 @@ public final class ArchiverMain {
         boolean retentionEnabled;
         RetentionPolicy retentionPolicy;
         try {
+            LogFormat.problem(System.getenv()).ifPresent(problem -> {
+                throw new IllegalArgumentException(problem);
+            });
             config = ArchiverConfig.fromEnvironment(System.getenv());
             compaction = CompactionConfig.fromEnvironment(System.getenv());
             retentionDefault = Retention.parseDefault(System.getenv(Retention.ENV_DEFAULT));

@@ -42,6 +42,20 @@ class ArchiverMainIT {
         assertThat(event.get("formattedMessage").asText())
                 .isEqualTo("invalid configuration: OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be an ISO-8601 duration"
                         + " such as PT5S, got 'soon'");
+
+        Result empty = run("");
+        assertThat(empty.exit()).isEqualTo(2);
+        assertThat(empty.output())
+                .as("an empty format is the default, text")
+                .contains("ERROR [main] io.otellake.archiver.ArchiverMain - invalid configuration:"
+                        + " OTEL_LAKE_ARCHIVER_MAX_FILE_AGE must be");
+
+        // logback alone would write nothing at all with a format it has no appender for, this error included
+        Result unknown = run("JSON", "PT5S");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.output())
+                .contains("ERROR [main] io.otellake.archiver.ArchiverMain - invalid configuration:"
+                        + " OTEL_LAKE_LOG_FORMAT must be text or json (lower case), got 'JSON'");
     }
 
     @Test
@@ -178,9 +192,13 @@ class ArchiverMainIT {
     private record Result(int exit, String output) {}
 
     private static Result run(String format) throws Exception {
+        return run(format, "soon");
+    }
+
+    private static Result run(String format, String maxFileAge) throws Exception {
         ProcessBuilder pb = java().redirectErrorStream(true);
         pb.environment().put("OTEL_LAKE_LOG_FORMAT", format);
-        pb.environment().put("OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", "soon");
+        pb.environment().put("OTEL_LAKE_ARCHIVER_MAX_FILE_AGE", maxFileAge);
         Process p = pb.start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();

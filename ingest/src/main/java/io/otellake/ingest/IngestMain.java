@@ -1,5 +1,6 @@
 package io.otellake.ingest;
 
+import io.otellake.schemas.LogFormat;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,6 +11,11 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  * stops gracefully. Exit status 2: invalid configuration; 1: could not start.
  */
 public final class IngestMain {
+    static {
+        // before the first logger: logback.xml picks its appender by this property (see LogFormat)
+        System.setProperty(LogFormat.PROPERTY, LogFormat.appender(System.getenv()));
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(IngestMain.class);
 
     private IngestMain() {}
@@ -20,6 +26,9 @@ public final class IngestMain {
         SLF4JBridgeHandler.install();
         IngestConfig config;
         try {
+            LogFormat.problem(System.getenv()).ifPresent(problem -> {
+                throw new IllegalArgumentException(problem);
+            });
             config = IngestConfig.fromEnvironment(System.getenv());
         } catch (IllegalArgumentException e) {
             LOG.error("Invalid configuration: {}", e.getMessage());

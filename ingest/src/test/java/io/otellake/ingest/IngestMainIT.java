@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -170,6 +171,35 @@ class IngestMainIT {
                     .isTrue();
         }
         assertThat(output).doesNotContain("Transport failed");
+    }
+
+    /**
+     * A log format logback has no appender for would leave ingest without a single log line, its refusal to start
+     * included; it is refused in text instead, and an empty one is the default, text.
+     */
+    @Test
+    void anUnknownLogFormatStopsItWithExitCode2AndASentenceInText() throws Exception {
+        for (String format : List.of("JSON", "")) {
+            ProcessBuilder pb = new ProcessBuilder(
+                            Path.of(System.getProperty("java.home"), "bin", "java")
+                                    .toString(),
+                            "-cp",
+                            classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)),
+                            IngestMain.class.getName())
+                    .redirectErrorStream(true);
+            pb.environment().put("OTEL_LAKE_LOG_FORMAT", format);
+            pb.environment().put(IngestConfig.ENV_HTTP_PORT, "not-a-port");
+            Process p = pb.start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(output).isEqualTo(2);
+            assertThat(output)
+                    .as("format '%s'", format)
+                    .contains("ERROR [main] io.otellake.ingest.IngestMain - Invalid configuration: "
+                            + (format.isEmpty()
+                                    ? IngestConfig.ENV_HTTP_PORT
+                                    : "OTEL_LAKE_LOG_FORMAT must be text or json (lower case), got 'JSON'"));
+        }
     }
 
     /** Ingest in its own JVM with this heap, on free ports and topics of its own, otherwise with the defaults. */
