@@ -252,7 +252,7 @@ final class Retention {
             tally.bytes += bytes;
             // here, not from the run's result: a run that fails later has deleted these all the same
             if (metrics != null) {
-                metrics.retained("all", objects, bytes);
+                metrics.retained(signal.equals(TRACE_INDEX) ? "trace_index" : signal, objects, bytes);
             }
         }
         audit.info(

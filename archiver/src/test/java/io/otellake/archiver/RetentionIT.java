@@ -245,8 +245,8 @@ class RetentionIT {
                     .startsWith(line("acme", "traces", "dt=2026-01-01/hour=01", 0, 0) + " error=listing");
             assertThat(metrics.scrape())
                     .as("the two objects deleted before S3 stopped, as the audit line says")
-                    .contains("otel_lake_archiver_retention_deleted_objects_total{kind=\"all\"} 2\n")
-                    .contains("otel_lake_archiver_retention_deleted_bytes_total{kind=\"all\"} 15\n");
+                    .contains("otel_lake_archiver_retention_deleted_objects_total{kind=\"traces\"} 2\n")
+                    .contains("otel_lake_archiver_retention_deleted_bytes_total{kind=\"traces\"} 15\n");
         } finally {
             ((Logger) LoggerFactory.getLogger(Retention.AUDIT_LOGGER)).detachAppender(stopper);
             own.close();
