@@ -23,6 +23,9 @@ import java.util.TreeMap;
  *   &lt;A dirs, colon-separated&gt; &lt;B dirs&gt; [TRACES,LOGS] [rounds 8] [requests 400]
  * </pre>
  *
+ * <p>{@code AGENT} among the signals runs spans as the Java agent sends them ({@code BenchData.agentTraceRequest}, seed
+ * 11), as the benchmark's third row does.
+ *
  * where the dirs are a build's {@code archiver/target/classes}, {@code archiver/target/test-classes}, {@code
  * schemas/target/classes} and {@code schemas/target/test-classes} (the data set, {@code BenchData}, comes from A's,
  * see {@link #dataSet}); the classpath's own copies of those (and logback) are left out of the shared loader.
@@ -50,7 +53,14 @@ public final class ArchiverAB {
         Class<?> benchData = dataSet(builds);
         Method traceRequest = benchData.getDeclaredMethod("traceRequest", SplittableRandom.class);
         Method logRequest = benchData.getDeclaredMethod("logRequest", SplittableRandom.class);
+        List<String> signalList = List.of(signals);
+        Method agentRequest = signalList.contains("AGENT")
+                ? benchData.getDeclaredMethod("agentTraceRequest", SplittableRandom.class)
+                : null;
         traceRequest.setAccessible(true);
+        if (agentRequest != null) {
+            agentRequest.setAccessible(true);
+        }
         logRequest.setAccessible(true);
         SplittableRandom random = new SplittableRandom(7);
         List<byte[]> traces = new ArrayList<>();
@@ -60,6 +70,12 @@ public final class ArchiverAB {
             traces.add((byte[]) t.getClass().getMethod("toByteArray").invoke(t));
             Object l = logRequest.invoke(null, random);
             logs.add((byte[]) l.getClass().getMethod("toByteArray").invoke(l));
+        }
+        List<byte[]> agent = new ArrayList<>();
+        SplittableRandom agentRandom = new SplittableRandom(11);
+        for (int i = 0; agentRequest != null && i < requests; i++) {
+            Object a = agentRequest.invoke(null, agentRandom);
+            agent.add((byte[]) a.getClass().getMethod("toByteArray").invoke(a));
         }
         Path dir = Files.createTempDirectory("otel-lake-archiver-ab");
         Map<String, List<Double>> rates = new TreeMap<>();
@@ -74,11 +90,11 @@ public final class ArchiverAB {
                 Method run = bench.getDeclaredMethod("run", signal, List.class, int.class, Path.class);
                 run.setAccessible(true);
                 for (String s : signals) {
-                    List<byte[]> data = s.equals("TRACES") ? traces : logs;
+                    List<byte[]> data = s.equals("TRACES") ? traces : s.equals("AGENT") ? agent : logs;
                     @SuppressWarnings("unchecked")
                     Object result = run.invoke(
                             null,
-                            Enum.valueOf(signal, s),
+                            Enum.valueOf(signal, s.equals("AGENT") ? "TRACES" : s),
                             round < 0 ? data.subList(0, data.size() / 3) : data,
                             256_000,
                             dir);
