@@ -119,8 +119,9 @@ final class S3Store implements AutoCloseable {
 
     /**
      * Uploads a file, in parts when it is larger than one (see the class comment). Returns only once S3 has
-     * acknowledged the whole object; throws {@link ArchiveUploadException} naming the key otherwise, and then no object
-     * was created or replaced.
+     * acknowledged the whole object; throws {@link ArchiveUploadException} naming the key otherwise. After a failure
+     * the object may exist or not (S3 may have completed an upload whose answer was lost), as after any failed PUT;
+     * uploading the same file to the same key again is always safe.
      */
     void put(String key, Path file, Map<String, String> metadata) {
         long size;
@@ -178,11 +179,17 @@ final class S3Store implements AutoCloseable {
             }
             s3.completeMultipartUpload(
                     b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
-        } catch (SdkException | UncheckedIOException e) {
+        } catch (RuntimeException e) {
+            // the SDK refuses calls on an interrupted thread (a shutdown): abort first, then keep the interrupt
+            boolean interrupted = Thread.interrupted();
             try {
                 s3.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId));
             } catch (SdkException abort) {
                 e.addSuppressed(abort); // the bucket's lifecycle rule aborts it later
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
             throw new ArchiveUploadException(
                     "upload of s3://" + bucket + "/" + key + " in parts of " + partBytes + " bytes failed: "
@@ -210,13 +217,21 @@ final class S3Store implements AutoCloseable {
         @Override
         public InputStream newStream() {
             close();
+            FileChannel channel = null;
             try {
-                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+                channel = FileChannel.open(file, StandardOpenOption.READ);
                 channel.position(offset);
                 InputStream in = new BufferedInputStream(Channels.newInputStream(channel), 64 * 1024);
                 open = new BoundedInputStream(in, length);
                 return open;
             } catch (IOException e) {
+                if (channel != null) {
+                    try {
+                        channel.close();
+                    } catch (IOException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
                 throw new UncheckedIOException("cannot read " + file + " from byte " + offset, e);
             }
         }

@@ -65,18 +65,22 @@ class S3StoreIT {
     }
 
     @Test
-    void aFileOfExactlyOnePartGoesInOnePutAndOneJustLargerInTwoParts() throws Exception {
+    void aFileOfExactlyOnePartGoesInOnePutOneJustLargerAndOneOfExactlyTwoInTwoParts() throws Exception {
         byte[] one = random(PART, 2);
         byte[] two = random(PART + 1, 3);
+        byte[] exact = random(2 * PART, 8);
         store.put("a", Files.write(dir.resolve("a"), one), Map.of("k", "1"));
         store.put("b", Files.write(dir.resolve("b"), two), Map.of("k", "2"));
+        store.put("c", Files.write(dir.resolve("c"), exact), Map.of());
 
         assertThat(store.get("a")).hasValueSatisfying(bytes -> assertThat(bytes).isEqualTo(one));
         assertThat(store.get("b")).hasValueSatisfying(bytes -> assertThat(bytes).isEqualTo(two));
         assertThat(store.metadata("b")).contains(Map.of("k", "2"));
         assertThat(store.list(""))
                 .extracting(S3Store.Listed::key, o -> o.eTag().replaceAll("[^-]*(-\\d+)?\"?$", "$1"))
-                .containsExactly(tuple("a", ""), tuple("b", "-2"));
+                .as("no empty last part for a file of exactly two")
+                .containsExactly(tuple("a", ""), tuple("b", "-2"), tuple("c", "-2"));
+        assertThat(store.get("c")).hasValueSatisfying(bytes -> assertThat(bytes).isEqualTo(exact));
     }
 
     @Test

@@ -90,6 +90,7 @@ class ArchiveFiles implements AutoCloseable {
     private final Map<String, List<String>> compactedInputs = new ConcurrentHashMap<>();
     private static final int MAX_LISTINGS = 10_000;
     private final AtomicLong unreadable = new AtomicLong();
+    private final Duration fetchGrace;
 
     ArchiveFiles(LakeProperties props) {
         this(props, null);
@@ -98,6 +99,12 @@ class ArchiveFiles implements AutoCloseable {
     /** With metrics of the cache in {@code registry}: hits, misses, bytes fetched, evictions, bytes held. */
     @org.springframework.beans.factory.annotation.Autowired
     ArchiveFiles(LakeProperties props, @org.jspecify.annotations.Nullable MeterRegistry registry) {
+        this(props, registry, FETCH_GRACE);
+    }
+
+    /** With another {@link #FETCH_GRACE}; for tests. */
+    ArchiveFiles(LakeProperties props, @org.jspecify.annotations.Nullable MeterRegistry registry, Duration fetchGrace) {
+        this.fetchGrace = fetchGrace;
         this.maxBytesPerQuery = props.maxBytesPerQuery();
         this.listingTtlNanos = props.listingTtl().toNanos();
         this.bucket = props.s3().bucket();
@@ -141,6 +148,9 @@ class ArchiveFiles implements AutoCloseable {
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .httpClient(UrlConnectionHttpClient.create())
+                // no call outlives the longest request by more than FETCH_GRACE, whichever thread makes it
+                .overrideConfiguration(
+                        o -> o.apiCallTimeout(props.queryTimeout().plus(fetchGrace)))
                 .build();
     }
 
@@ -216,6 +226,7 @@ class ArchiveFiles implements AutoCloseable {
         } catch (NoSuchBucketException e) {
             return new Fetched(List.of(), hours.size(), 0, 0, Set.of()); // nothing archived yet
         } catch (SdkException e) {
+            RequestDeadline.check(); // a call cut because the request's time ran out: 504, not 503
             throw new ArchiveUnavailableException(
                     "the archive (S3 bucket " + bucket + ") cannot be read: " + e.getMessage(), e);
         } catch (IOException e) {
@@ -250,8 +261,15 @@ class ArchiveFiles implements AutoCloseable {
             compactedInputs.clear();
         }
         return compactedInputs.computeIfAbsent(o.key() + "@" + o.eTag(), k -> {
-            String from =
-                    s3.headObject(b -> b.bucket(bucket).key(o.key())).metadata().get(COMPACTED_FROM);
+            Duration left = left(cutAt());
+            String from = s3.headObject(b -> {
+                        b.bucket(bucket).key(o.key());
+                        if (left != null) {
+                            b.overrideConfiguration(c -> c.apiCallTimeout(left));
+                        }
+                    })
+                    .metadata()
+                    .get(COMPACTED_FROM);
             return from == null || from.isEmpty() ? List.of() : List.of(from.split(","));
         });
     }
@@ -293,6 +311,7 @@ class ArchiveFiles implements AutoCloseable {
         } catch (NoSuchBucketException e) {
             return new Fetched(List.of(), 0, 0, 0, Set.of());
         } catch (SdkException e) {
+            RequestDeadline.check(); // a call cut because the request's time ran out: 504, not 503
             throw new ArchiveUnavailableException(
                     "the archive (S3 bucket " + bucket + ") cannot be read: " + e.getMessage(), e);
         } catch (IOException e) {
@@ -311,12 +330,9 @@ class ArchiveFiles implements AutoCloseable {
         }
         // FETCHES_PER_QUERY at a time, in order: a query of many small files (a day of the trace index before its
         // compaction, the hours of a busy tenant) waits for S3's latency once per batch instead of once per object
-        long remaining = RequestDeadline.remainingNanos();
         // a fetch still running when the request's time is up is cut by the SDK a moment later (after the request
         // has had its 504), so that a slow S3 cannot pile up fetches that outlive their queries
-        Duration fetchLimit = remaining == Long.MAX_VALUE
-                ? null
-                : Duration.ofNanos(Math.max(0, remaining)).plus(FETCH_GRACE);
+        long cutAt = cutAt();
         List<ObjectCache.Cached> got = new ArrayList<>(objects.size());
         Deque<CompletableFuture<ObjectCache.Cached>> inFlight = new ArrayDeque<>();
         try {
@@ -325,10 +341,11 @@ class ArchiveFiles implements AutoCloseable {
                 while (next < objects.size() && inFlight.size() < FETCHES_PER_QUERY) {
                     RequestDeadline.check();
                     S3Object o = objects.get(next++);
-                    long submitted = System.nanoTime();
-                    inFlight.add(CompletableFuture.supplyAsync(() -> fetchOne(o, fetchLimit, submitted), fetchers));
+                    inFlight.add(CompletableFuture.supplyAsync(() -> fetchOne(o, cutAt), fetchers));
                 }
-                got.add(await(inFlight.remove()));
+                // taken off the queue only once fetched: if the wait ends in a 504, the catch below still releases it
+                got.add(await(inFlight.peek()));
+                inFlight.remove();
             }
         } catch (IOException | RuntimeException e) {
             // The fetches still running end by themselves (done, failed, or cut at their limit); each is given back
@@ -379,16 +396,41 @@ class ArchiveFiles implements AutoCloseable {
         fetched.files().forEach(cache::release);
     }
 
-    /** The outcome of one fetch, with the failure it threw as itself. */
+    /** Cached files some query still holds; for tests. */
+    int heldFiles() {
+        return cache.heldFiles();
+    }
+
+    /** Bytes in the cache; for tests. */
+    long cachedBytes() {
+        return cache.totalBytes();
+    }
+
     /**
-     * Fetches one object into the cache. With a limit (the request's remaining time and {@link #FETCH_GRACE}, counted
-     * from {@code submittedNanos}), the S3 call is cut when it runs out, also when the fetch first waited for another
-     * query's fetch of the same object.
+     * When an S3 call made for the request on this thread is cut ({@link System#nanoTime()}): {@link #FETCH_GRACE}
+     * after the request's time runs out, so that the request answers 504 first; {@link Long#MAX_VALUE} on a thread
+     * with no request.
      */
-    private ObjectCache.Cached fetchOne(S3Object o, @Nullable Duration limit, long submittedNanos) {
+    private long cutAt() {
+        long remaining = RequestDeadline.remainingNanos();
+        return remaining == Long.MAX_VALUE
+                ? Long.MAX_VALUE
+                : System.nanoTime() + Math.max(0, remaining) + fetchGrace.toNanos();
+    }
+
+    /** The time left until {@code cutAt}, or null when there is no limit. */
+    private static @Nullable Duration left(long cutAt) {
+        return cutAt == Long.MAX_VALUE ? null : Duration.ofNanos(cutAt - System.nanoTime());
+    }
+
+    /**
+     * Fetches one object into the cache. The S3 call is cut at {@code cutAt} (see {@link #cutAt()}), also when the
+     * fetch first waited for another query's fetch of the same object.
+     */
+    private ObjectCache.Cached fetchOne(S3Object o, long cutAt) {
         try {
             return cache.get(o.key(), version(o), target -> {
-                Duration left = limit == null ? null : limit.minusNanos(System.nanoTime() - submittedNanos);
+                Duration left = left(cutAt);
                 if (left != null && left.compareTo(Duration.ofMillis(1)) < 0) {
                     throw new IOException(
                             "the query's time ran out before s3://" + bucket + "/" + o.key() + " could be fetched");
@@ -512,7 +554,18 @@ class ArchiveFiles implements AutoCloseable {
         if (cached != null && now - cached.atNanos() < listingTtlNanos) {
             return cached.objects();
         }
-        List<S3Object> objects = s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
+        // on the request's thread (the trace index) cut after its time; on a lister thread the request waits for it
+        // at most its time, and the client's own limit (the query timeout and FETCH_GRACE) ends the call
+        Duration left = left(cutAt());
+        List<S3Object> objects = s3
+                .listObjectsV2Paginator(b -> {
+                    b.bucket(bucket).prefix(prefix);
+                    if (left != null) {
+                        b.overrideConfiguration(c -> c.apiCallTimeout(left));
+                    }
+                })
+                .contents()
+                .stream()
                 .toList();
         if (listingCache.size() > MAX_LISTINGS) {
             listingCache.entrySet().removeIf(e -> now - e.getValue().atNanos() >= listingTtlNanos);

@@ -91,9 +91,10 @@ public record LakeProperties(
             if (prefix == null || prefix.isBlank()) {
                 prefix = "lake";
             }
-            accessKey = accessKey == null ? "" : accessKey;
-            secretKey = secretKey == null ? "" : secretKey;
-            credentials = credentials == null ? "" : credentials;
+            // stripped as the archiver reads its settings: a key from a secret file often ends in a newline
+            accessKey = accessKey == null ? "" : accessKey.strip();
+            secretKey = secretKey == null ? "" : secretKey.strip();
+            credentials = credentials == null ? "" : credentials.strip();
             S3Credentials.of(credentials, accessKey, secretKey); // a sentence naming the variables, or nothing
         }
 

@@ -202,6 +202,11 @@ final class ObjectCache {
         return evictions.get();
     }
 
+    /** How many files queries hold now (see {@link #release}). */
+    synchronized int heldFiles() {
+        return holds.size();
+    }
+
     synchronized long totalBytes() {
         return totalBytes;
     }

@@ -30,6 +30,13 @@ class LakePropertiesTest {
         LakeProperties.S3 aws = new LakeProperties.S3(s3, "us-east-1", "b", "lake", "", "", "aws");
         assertThat(aws.signing()).isEqualTo(io.otellake.schemas.S3Credentials.AWS);
         assertThat(aws.toString()).endsWith(", credentials=aws]");
+        LakeProperties.S3 fromSecretFiles =
+                new LakeProperties.S3(s3, "us-east-1", "b", "lake", "AKIA\n", " s3cr3t\n", " keys ");
+        assertThat(fromSecretFiles.accessKey())
+                .as("stripped, as the archiver reads it")
+                .isEqualTo("AKIA");
+        assertThat(fromSecretFiles.secretKey()).isEqualTo("s3cr3t");
+        assertThat(fromSecretFiles.signing()).isEqualTo(io.otellake.schemas.S3Credentials.KEYS);
         assertThatThrownBy(() -> new LakeProperties.S3(s3, "us-east-1", "b", "lake", "", "s3cr3t", ""))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("only the secret key is set");

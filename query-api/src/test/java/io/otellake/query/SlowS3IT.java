@@ -1,17 +1,20 @@
 package io.otellake.query;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.otellake.infra.S3Server;
 import io.otellake.schemas.FlatRow;
 import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
+import io.otellake.schemas.TenantId;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -83,6 +86,43 @@ class SlowS3IT {
         r.add("otel-lake.s3.secret-key", () -> s3server.secretKey());
         r.add("otel-lake.cache-dir", () -> cache.toString());
         r.add("otel-lake.query-timeout", () -> "3s");
+    }
+
+    /**
+     * A fetch that its query stopped waiting for (504) but that completes before it is cut still holds its file in
+     * the cache until it is given back; the grace is a minute here so that the fetch, about 3 s, surely completes.
+     */
+    @Test
+    void aFetchThatCompletesAfterItsQueryTimedOutIsGivenBackToTheCache() throws Exception {
+        try (SlowRelay faster = new SlowRelay(s3server.endpoint(), (int) (fileBytes / 3));
+                ArchiveFiles archive = new ArchiveFiles(
+                        LakeProperties.defaults(
+                                new LakeProperties.S3(
+                                        faster.endpoint(),
+                                        "us-east-1",
+                                        QueryApiIT.BUCKET,
+                                        "lake",
+                                        s3server.accessKey(),
+                                        s3server.secretKey(),
+                                        ""),
+                                Files.createTempDirectory("slow-s3-it-late")),
+                        null,
+                        Duration.ofMinutes(1))) {
+            RequestDeadline.start(Duration.ofSeconds(1));
+            try {
+                assertThatThrownBy(
+                                () -> archive.fetch(Signal.LOGS, TenantId.of("acme"), T, T.plus(Duration.ofHours(1))))
+                        .isInstanceOf(QueryRunner.QueryTimeoutException.class);
+            } finally {
+                RequestDeadline.clear();
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline && (archive.cachedBytes() < fileBytes || archive.heldFiles() > 0)) {
+                Thread.sleep(100);
+            }
+            assertThat(archive.cachedBytes()).as("the fetch completed").isEqualTo(fileBytes);
+            assertThat(archive.heldFiles()).as("and its file was given back").isZero();
+        }
     }
 
     HttpResponse<String> get(String path) throws Exception {

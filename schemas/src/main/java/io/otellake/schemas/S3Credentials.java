@@ -48,6 +48,10 @@ public enum S3Credentials {
                 throw new IllegalArgumentException(
                         ENV + " must be keys, aws or anonymous (or unset), got '" + mode + "'");
         }
+        if (chosen == KEYS && accessKey.isEmpty() && secretKey.isEmpty()) {
+            throw new IllegalArgumentException(ENV + "=keys needs OTEL_LAKE_S3_ACCESS_KEY and OTEL_LAKE_S3_SECRET_KEY;"
+                    + " neither is set (for IAM roles and the AWS default credentials set " + ENV + "=aws)");
+        }
         if (chosen == KEYS && (accessKey.isEmpty() || secretKey.isEmpty())) {
             throw new IllegalArgumentException("OTEL_LAKE_S3_ACCESS_KEY and OTEL_LAKE_S3_SECRET_KEY must be set"
                     + " together; only " + (accessKey.isEmpty() ? "the secret key" : "the access key") + " is set"

@@ -23,7 +23,10 @@ class S3CredentialsTest {
                         + " only the secret key is set");
         assertThatThrownBy(() -> S3Credentials.of("keys", "AKIA", ""))
                 .hasMessageContaining("only the access key is set");
-        assertThatThrownBy(() -> S3Credentials.of("keys", "", "")).hasMessageContaining("must be set together");
+        assertThatThrownBy(() -> S3Credentials.of("keys", "", ""))
+                .hasMessage("OTEL_LAKE_S3_CREDENTIALS=keys needs OTEL_LAKE_S3_ACCESS_KEY and OTEL_LAKE_S3_SECRET_KEY;"
+                        + " neither is set (for IAM roles and the AWS default credentials set"
+                        + " OTEL_LAKE_S3_CREDENTIALS=aws)");
         assertThatThrownBy(() -> S3Credentials.of("aws", "AKIA", "secret"))
                 .hasMessage("OTEL_LAKE_S3_CREDENTIALS=aws does not use OTEL_LAKE_S3_ACCESS_KEY and"
                         + " OTEL_LAKE_S3_SECRET_KEY; unset them, or set OTEL_LAKE_S3_CREDENTIALS=keys");
