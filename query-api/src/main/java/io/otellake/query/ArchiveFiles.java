@@ -37,6 +37,7 @@ import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.AwsRequest;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -261,13 +262,8 @@ class ArchiveFiles implements AutoCloseable {
             compactedInputs.clear();
         }
         return compactedInputs.computeIfAbsent(o.key() + "@" + o.eTag(), k -> {
-            Duration left = left(cutAt());
-            String from = s3.headObject(b -> {
-                        b.bucket(bucket).key(o.key());
-                        if (left != null) {
-                            b.overrideConfiguration(c -> c.apiCallTimeout(left));
-                        }
-                    })
+            long cutAt = cutAt();
+            String from = s3.headObject(b -> cutAt(b.bucket(bucket).key(o.key()), cutAt))
                     .metadata()
                     .get(COMPACTED_FROM);
             return from == null || from.isEmpty() ? List.of() : List.of(from.split(","));
@@ -418,9 +414,13 @@ class ArchiveFiles implements AutoCloseable {
                 : System.nanoTime() + Math.max(0, remaining) + fetchGrace.toNanos();
     }
 
-    /** The time left until {@code cutAt}, or null when there is no limit. */
-    private static @Nullable Duration left(long cutAt) {
-        return cutAt == Long.MAX_VALUE ? null : Duration.ofNanos(cutAt - System.nanoTime());
+    /** Makes the S3 call of {@code request} end at {@code cutAt} (see {@link #cutAt()}), when that is a limit. */
+    private static <B extends AwsRequest.Builder> B cutAt(B request, long cutAt) {
+        if (cutAt != Long.MAX_VALUE) {
+            Duration left = Duration.ofNanos(cutAt - System.nanoTime());
+            request.overrideConfiguration(c -> c.apiCallTimeout(left));
+        }
+        return request;
     }
 
     /**
@@ -430,19 +430,15 @@ class ArchiveFiles implements AutoCloseable {
     private ObjectCache.Cached fetchOne(S3Object o, long cutAt) {
         try {
             return cache.get(o.key(), version(o), target -> {
-                Duration left = left(cutAt);
-                if (left != null && left.compareTo(Duration.ofMillis(1)) < 0) {
+                if (cutAt != Long.MAX_VALUE && cutAt - System.nanoTime() < 1_000_000) {
                     throw new IOException(
                             "the query's time ran out before s3://" + bucket + "/" + o.key() + " could be fetched");
                 }
                 s3.getObject(
                         b -> {
-                            b.bucket(bucket).key(o.key());
+                            cutAt(b.bucket(bucket).key(o.key()), cutAt);
                             if (o.eTag() != null) {
                                 b.ifMatch(o.eTag());
-                            }
-                            if (left != null) {
-                                b.overrideConfiguration(c -> c.apiCallTimeout(left));
                             }
                         },
                         target);
@@ -556,17 +552,10 @@ class ArchiveFiles implements AutoCloseable {
         }
         // on the request's thread (the trace index) cut after its time; on a lister thread the request waits for it
         // at most its time, and the client's own limit (the query timeout and FETCH_GRACE) ends the call
-        Duration left = left(cutAt());
-        List<S3Object> objects = s3
-                .listObjectsV2Paginator(b -> {
-                    b.bucket(bucket).prefix(prefix);
-                    if (left != null) {
-                        b.overrideConfiguration(c -> c.apiCallTimeout(left));
-                    }
-                })
-                .contents()
-                .stream()
-                .toList();
+        long cutAt = cutAt();
+        List<S3Object> objects =
+                s3.listObjectsV2Paginator(b -> cutAt(b.bucket(bucket).prefix(prefix), cutAt)).contents().stream()
+                        .toList();
         if (listingCache.size() > MAX_LISTINGS) {
             listingCache.entrySet().removeIf(e -> now - e.getValue().atNanos() >= listingTtlNanos);
             if (listingCache.size() > MAX_LISTINGS) {

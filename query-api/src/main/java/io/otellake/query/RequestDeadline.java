@@ -32,9 +32,7 @@ final class RequestDeadline {
 
     /** What remains of the request's time, at most {@code limit}: {@code limit} itself on a thread with no request. */
     static long remainingNanos(Duration limit) {
-        Deadline deadline = DEADLINE.get();
-        long whole = limit.toNanos();
-        return deadline == null ? whole : Math.min(whole, deadline.atNanos() - System.nanoTime());
+        return Math.min(limit.toNanos(), remainingNanos());
     }
 
     /** What remains of the request's time, or {@link Long#MAX_VALUE} on a thread with no request. */
