@@ -135,6 +135,8 @@ public record ArchiverConfig(
     /** Reads the settings from environment variables, falling back to the defaults. */
     public static ArchiverConfig fromEnvironment(Map<String, String> env) {
         Function<String, String> get = env::get;
+        String accessKey = or(get, "OTEL_LAKE_S3_ACCESS_KEY", "");
+        String secretKey = or(get, "OTEL_LAKE_S3_SECRET_KEY", "");
         return new ArchiverConfig(
                 or(get, "OTEL_LAKE_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP),
                 or(get, "OTEL_LAKE_ARCHIVER_GROUP_ID", DEFAULT_GROUP_ID),
@@ -146,12 +148,9 @@ public record ArchiverConfig(
                 or(get, "OTEL_LAKE_S3_REGION", DEFAULT_S3_REGION),
                 or(get, "OTEL_LAKE_S3_BUCKET", DEFAULT_S3_BUCKET),
                 or(get, "OTEL_LAKE_S3_PREFIX", DEFAULT_S3_PREFIX),
-                or(get, "OTEL_LAKE_S3_ACCESS_KEY", ""),
-                or(get, "OTEL_LAKE_S3_SECRET_KEY", ""),
-                S3Credentials.of(
-                        or(get, S3Credentials.ENV, ""),
-                        or(get, "OTEL_LAKE_S3_ACCESS_KEY", ""),
-                        or(get, "OTEL_LAKE_S3_SECRET_KEY", "")),
+                accessKey,
+                secretKey,
+                S3Credentials.of(or(get, S3Credentials.ENV, ""), accessKey, secretKey),
                 parseLong(
                         "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES",
                         or(get, "OTEL_LAKE_ARCHIVER_MAX_FILE_BYTES", Long.toString(DEFAULT_MAX_FILE_BYTES))),

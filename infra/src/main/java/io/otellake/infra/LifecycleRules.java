@@ -123,13 +123,11 @@ public final class LifecycleRules {
                 out.add(rule(id(folder) + "-default", root + folder + "/", defaultDays.getAsInt()));
             }
         }
-        out.add("    {\n"
-                + "      \"ID\": \"otel-lake-abort-incomplete-uploads\",\n"
-                + "      \"Filter\": { \"Prefix\": \"" + root + "\" },\n"
-                + "      \"Status\": \"Enabled\",\n"
-                + "      \"AbortIncompleteMultipartUpload\": { \"DaysAfterInitiation\": "
-                + ABORT_INCOMPLETE_UPLOADS_DAYS + " }\n"
-                + "    }");
+        out.add(rule(
+                "otel-lake-abort-incomplete-uploads",
+                root,
+                "\"AbortIncompleteMultipartUpload\": { \"DaysAfterInitiation\": " + ABORT_INCOMPLETE_UPLOADS_DAYS
+                        + " }"));
         return "{\n  \"Rules\": [\n" + String.join(",\n", out) + "\n  ]\n}\n";
     }
 
@@ -210,13 +208,18 @@ public final class LifecycleRules {
         return "otel-lake-" + folder.replace('/', '-');
     }
 
-    /** One rule; every value is from the validated prefix, tenant ids and folder names, so needs no escaping. */
+    /** One rule that expires objects {@code days} after their creation. */
     private static String rule(String id, String keyPrefix, int days) {
+        return rule(id, keyPrefix, "\"Expiration\": { \"Days\": " + days + " }");
+    }
+
+    /** One rule; every value is from the validated prefix, tenant ids and folder names, so needs no escaping. */
+    private static String rule(String id, String keyPrefix, String action) {
         return "    {\n"
                 + "      \"ID\": \"" + id + "\",\n"
                 + "      \"Filter\": { \"Prefix\": \"" + keyPrefix + "\" },\n"
                 + "      \"Status\": \"Enabled\",\n"
-                + "      \"Expiration\": { \"Days\": " + days + " }\n"
+                + "      " + action + "\n"
                 + "    }";
     }
 }
