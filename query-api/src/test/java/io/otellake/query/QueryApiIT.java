@@ -41,6 +41,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.apache.avro.generic.GenericRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -161,13 +162,22 @@ class QueryApiIT {
         s3server.close();
     }
 
+    /**
+     * The lake settings every query IT gives Spring: S3 at {@code endpoint} (the server, or a relay in front of it),
+     * the test bucket, the server's keys and the cache folder; suppliers, as the servers start in {@code @BeforeAll}.
+     */
+    static void lakeProperties(
+            DynamicPropertyRegistry r, Supplier<URI> endpoint, Supplier<S3Server> server, Supplier<Path> cache) {
+        r.add("otel-lake.s3.endpoint", () -> endpoint.get().toString());
+        r.add("otel-lake.s3.bucket", () -> BUCKET);
+        r.add("otel-lake.s3.access-key", () -> server.get().accessKey());
+        r.add("otel-lake.s3.secret-key", () -> server.get().secretKey());
+        r.add("otel-lake.cache-dir", () -> cache.get().toString());
+    }
+
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry r) {
-        r.add("otel-lake.s3.endpoint", () -> s3server.endpoint().toString());
-        r.add("otel-lake.s3.bucket", () -> BUCKET);
-        r.add("otel-lake.s3.access-key", () -> s3server.accessKey());
-        r.add("otel-lake.s3.secret-key", () -> s3server.secretKey());
-        r.add("otel-lake.cache-dir", () -> cache.toString());
+        lakeProperties(r, () -> s3server.endpoint(), () -> s3server, () -> cache);
         r.add("otel-lake.trace-lookback", () -> "4000d"); // the fixtures are from 2024
     }
 

@@ -63,11 +63,7 @@ class QueryAuthIT {
 
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry r) {
-        r.add("otel-lake.s3.endpoint", () -> s3server.endpoint().toString());
-        r.add("otel-lake.s3.bucket", () -> QueryApiIT.BUCKET);
-        r.add("otel-lake.s3.access-key", () -> s3server.accessKey());
-        r.add("otel-lake.s3.secret-key", () -> s3server.secretKey());
-        r.add("otel-lake.cache-dir", () -> cache.toString());
+        QueryApiIT.lakeProperties(r, () -> s3server.endpoint(), () -> s3server, () -> cache);
         r.add("otel-lake.auth-enabled", () -> "true");
         r.add(
                 "otel-lake.auth-tokens",

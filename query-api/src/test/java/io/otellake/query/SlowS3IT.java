@@ -80,11 +80,7 @@ class SlowS3IT {
 
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry r) {
-        r.add("otel-lake.s3.endpoint", () -> relay.endpoint().toString());
-        r.add("otel-lake.s3.bucket", () -> QueryApiIT.BUCKET);
-        r.add("otel-lake.s3.access-key", () -> s3server.accessKey());
-        r.add("otel-lake.s3.secret-key", () -> s3server.secretKey());
-        r.add("otel-lake.cache-dir", () -> cache.toString());
+        QueryApiIT.lakeProperties(r, () -> relay.endpoint(), () -> s3server, () -> cache);
         r.add("otel-lake.query-timeout", () -> "3s");
     }
 
