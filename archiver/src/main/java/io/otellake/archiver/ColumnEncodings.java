@@ -85,6 +85,11 @@ final class ColumnEncodings implements ValuesWriterFactory {
         return fallback.newValuesWriter(column);
     }
 
+    /** The largest dictionary of a dictionary-encoded string column, as {@link #newValuesWriter} sets it. */
+    static int dictionaryBytes(ColumnDescriptor column, ParquetProperties props) {
+        return isAttributeValue(column.getPath()) ? ATTRIBUTE_DICTIONARY_BYTES : props.getDictionaryPageSizeThreshold();
+    }
+
     /** {@code attributes.key_value.value}, {@code events.list.element.attributes.key_value.value} and the like. */
     private static boolean isAttributeValue(String[] path) {
         int n = path.length;

@@ -66,8 +66,18 @@ final class ColumnRowWriter implements AutoCloseable {
      * {@link UnsupportedOperationException} when the schema holds a type this writer does not know.
      */
     static Compiled compile(MessageType parquet, Schema avro) {
+        return compile(parquet, avro, false);
+    }
+
+    /**
+     * With {@code ownMapColumns}, the top-level maps of strings ({@code resource_attributes}, {@code attributes} and
+     * the like) are written by {@link StringMapColumns} instead of parquet-mr's column writers: the same values in the
+     * same encodings, with other page boundaries (see there), so only for files written with the lake's encodings.
+     */
+    static Compiled compile(MessageType parquet, Schema avro, boolean ownMapColumns) {
         List<Leaf> leaves = new ArrayList<>();
-        RecordNode root = new RecordNode(parquet, avro, 0, 0, false, "", leaves);
+        List<MapNode> ownMaps = new ArrayList<>();
+        RecordNode root = new RecordNode(parquet, avro, 0, 0, false, "", new Context(leaves, ownMapColumns, ownMaps));
         List<ColumnDescriptor> columns = parquet.getColumns();
         if (leaves.size() != columns.size()) {
             throw new UnsupportedOperationException("columns do not match " + parquet);
@@ -83,11 +93,25 @@ final class ColumnRowWriter implements AutoCloseable {
             }
             leaves.get(i).descriptor = column;
         }
-        return new Compiled(root, leaves.toArray(new Leaf[0]));
+        // parquet-mr's column writers get the other columns; the page store still writes every column, in order
+        List<Type> kept = new ArrayList<>();
+        for (Type field : parquet.getFields()) {
+            if (ownMaps.stream().noneMatch(m -> m.name.equals(field.getName()))) {
+                kept.add(field);
+            }
+        }
+        MessageType storeSchema = ownMaps.isEmpty() ? parquet : new MessageType(parquet.getName(), kept);
+        return new Compiled(root, leaves.toArray(new Leaf[0]), ownMaps.toArray(new MapNode[0]), storeSchema);
     }
 
-    /** A schema's writer tree; one per file, since its leaves hold that file's column writers. */
-    record Compiled(RecordNode root, Leaf[] leaves) {}
+    /**
+     * A schema's writer tree; one per file, since its leaves hold that file's column writers. {@code storeSchema} is
+     * the schema without the maps in {@code ownMaps}, whose columns the maps write themselves.
+     */
+    record Compiled(RecordNode root, Leaf[] leaves, MapNode[] ownMaps, MessageType storeSchema) {}
+
+    /** What compiling a schema collects. */
+    private record Context(List<Leaf> leaves, boolean ownMapColumns, List<MapNode> ownMaps) {}
 
     /**
      * @param extraMetaData the footer's key-value metadata as {@code ParquetWriter} would merge it: the write
@@ -138,6 +162,9 @@ final class ColumnRowWriter implements AutoCloseable {
         try {
             compiled.root.writeFields(row, 0);
             columnStore.endRecord();
+            for (MapNode map : compiled.ownMaps) {
+                map.own.endRecord();
+            }
             ++recordCount;
             checkBlockSizeReached();
         } catch (Throwable t) {
@@ -155,9 +182,23 @@ final class ColumnRowWriter implements AutoCloseable {
                 props.getPageWriteChecksumEnabled(),
                 file.getEncryptor(),
                 rowGroupOrdinal);
-        columnStore = props.newColumnWriteStore(schema, pageStore, pageStore);
+        columnStore = props.newColumnWriteStore(compiled.storeSchema, pageStore, pageStore);
         for (Leaf leaf : compiled.leaves) {
-            leaf.column = columnStore.getColumnWriter(leaf.descriptor);
+            if (!leaf.ownedByMap) {
+                leaf.column = columnStore.getColumnWriter(leaf.descriptor);
+            }
+        }
+        for (MapNode map : compiled.ownMaps) {
+            ColumnDescriptor key = map.key.descriptor;
+            ColumnDescriptor value = ((Leaf) map.value).descriptor;
+            map.own = new StringMapColumns(
+                    key,
+                    value,
+                    pageStore.getPageWriter(key),
+                    pageStore.getPageWriter(value),
+                    props,
+                    ColumnEncodings.dictionaryBytes(key, props),
+                    ColumnEncodings.dictionaryBytes(value, props));
         }
     }
 
@@ -171,7 +212,7 @@ final class ColumnRowWriter implements AutoCloseable {
                     Math.max(props.getMinRowCountForPageSizeCheck(), recordCount / 2),
                     props.getMaxRowCountForPageSizeCheck());
         } else if (recordCount >= recordCountForNextMemCheck) {
-            long memSize = columnStore.getBufferedSize();
+            long memSize = bufferedSize();
             long recordSize = memSize / recordCount;
             if (memSize > (nextRowGroupSize - 2 * recordSize)) {
                 flushRowGroupToStore();
@@ -189,12 +230,23 @@ final class ColumnRowWriter implements AutoCloseable {
         }
     }
 
+    private long bufferedSize() {
+        long size = columnStore.getBufferedSize();
+        for (MapNode map : compiled.ownMaps) {
+            size += map.own.bufferedSize();
+        }
+        return size;
+    }
+
     private void flushRowGroupToStore() throws IOException {
         try {
             if (recordCount > 0) {
                 rowGroupOrdinal++;
                 file.startBlock(recordCount);
                 columnStore.flush();
+                for (MapNode map : compiled.ownMaps) {
+                    map.own.flush();
+                }
                 pageStore.flushToFileWriter(file);
                 recordCount = 0;
                 file.endBlock();
@@ -268,7 +320,7 @@ final class ColumnRowWriter implements AutoCloseable {
     }
 
     private static Node compile(
-            Type type, Schema schema, int parentDefinition, int repetition, String path, List<Leaf> leaves) {
+            Type type, Schema schema, int parentDefinition, int repetition, String path, Context context) {
         if (type.isRepetition(Type.Repetition.REPEATED)) {
             throw new UnsupportedOperationException("repeated field " + path);
         }
@@ -280,18 +332,18 @@ final class ColumnRowWriter implements AutoCloseable {
             Leaf leaf = leaf(type.asPrimitiveType(), avro, definition, optional, name);
             leaf.descriptor =
                     new ColumnDescriptor((path + name).split("\\."), type.asPrimitiveType(), repetition, definition);
-            leaves.add(leaf);
+            context.leaves.add(leaf);
             return leaf;
         }
         GroupType group = type.asGroupType();
         String childPath = path + name + ".";
         switch (avro.getType()) {
             case RECORD:
-                return new RecordNode(group, avro, definition, repetition, optional, childPath, leaves);
+                return new RecordNode(group, avro, definition, repetition, optional, childPath, context);
             case MAP:
-                return new MapNode(group, avro, definition, repetition, optional, childPath, leaves);
+                return new MapNode(group, avro, definition, repetition, optional, childPath, context);
             case ARRAY:
-                return new ListNode(group, avro, definition, repetition, optional, childPath, leaves);
+                return new ListNode(group, avro, definition, repetition, optional, childPath, context);
             default:
                 throw new UnsupportedOperationException(avro.getType().getName() + " as a group: " + path + name);
         }
@@ -371,7 +423,7 @@ final class ColumnRowWriter implements AutoCloseable {
                 int repetition,
                 boolean optional,
                 String path,
-                List<Leaf> leaves) {
+                Context context) {
             super(group.getName(), definition, optional);
             if (avro.getType() != Schema.Type.RECORD) {
                 throw new UnsupportedOperationException("not a record: " + avro);
@@ -386,7 +438,7 @@ final class ColumnRowWriter implements AutoCloseable {
                     throw new UnsupportedOperationException("no Avro field " + type.getName());
                 }
                 positions[i] = field.pos();
-                fields[i] = compile(type, field.schema(), definition, repetition, path, leaves);
+                fields[i] = compile(type, field.schema(), definition, repetition, path, context);
             }
         }
 
@@ -409,12 +461,19 @@ final class ColumnRowWriter implements AutoCloseable {
         }
     }
 
-    /** {@code MAP > repeated key_value > (required key, value)}; an empty map is a null at the map's level. */
+    /**
+     * {@code MAP > repeated key_value > (required key, value)}; an empty map is a null at the map's level. A top-level
+     * map of strings may write its two columns itself ({@link StringMapColumns}), when the schema was compiled so.
+     */
     static final class MapNode extends Node {
         private final StringLeaf key;
         private final Node value;
         /** The repetition level of the entries after the first. */
         private final int repeated;
+        /** Whether {@link #own} writes this map's columns. */
+        private final boolean owned;
+        /** The writer of this map's columns in the current row group, when {@link #owned}. */
+        StringMapColumns own;
 
         MapNode(
                 GroupType group,
@@ -423,7 +482,7 @@ final class ColumnRowWriter implements AutoCloseable {
                 int repetition,
                 boolean optional,
                 String path,
-                List<Leaf> leaves) {
+                Context context) {
             super(group.getName(), definition, optional);
             if (group.getFieldCount() != 1 || group.getType(0).isPrimitive()) {
                 throw new UnsupportedOperationException("map " + group);
@@ -442,13 +501,23 @@ final class ColumnRowWriter implements AutoCloseable {
                     definition + 1,
                     repeated,
                     entriesPath,
-                    leaves);
+                    context);
             if (!(k instanceof StringLeaf)) {
                 throw new UnsupportedOperationException("map key " + group);
             }
             this.key = (StringLeaf) k;
             this.value =
-                    compile(entries.getType(1), avro.getValueType(), definition + 1, repeated, entriesPath, leaves);
+                    compile(entries.getType(1), avro.getValueType(), definition + 1, repeated, entriesPath, context);
+            this.owned = context.ownMapColumns
+                    && repetition == 0
+                    && value instanceof StringLeaf
+                    && !value.optional
+                    && group.getType(0).asGroupType().getType(1).isRepetition(Type.Repetition.REQUIRED);
+            if (owned) {
+                key.ownedByMap = true;
+                ((Leaf) value).ownedByMap = true;
+                context.ownMaps.add(this);
+            }
         }
 
         @Override
@@ -456,6 +525,10 @@ final class ColumnRowWriter implements AutoCloseable {
             Map<?, ?> map = (Map<?, ?>) v;
             if (map.isEmpty()) {
                 writeNull(r, definition);
+                return;
+            }
+            if (owned) {
+                own.writeEntries(map);
                 return;
             }
             int level = r;
@@ -468,6 +541,10 @@ final class ColumnRowWriter implements AutoCloseable {
 
         @Override
         void writeNull(int r, int d) {
+            if (owned) {
+                own.writeNull(d);
+                return;
+            }
             key.writeNull(r, d);
             value.writeNull(r, d);
         }
@@ -485,7 +562,7 @@ final class ColumnRowWriter implements AutoCloseable {
                 int repetition,
                 boolean optional,
                 String path,
-                List<Leaf> leaves) {
+                Context context) {
             super(group.getName(), definition, optional);
             if (group.getFieldCount() != 1 || group.getType(0).isPrimitive()) {
                 throw new UnsupportedOperationException("two-level list " + group);
@@ -503,7 +580,7 @@ final class ColumnRowWriter implements AutoCloseable {
                     definition + 1,
                     repeated,
                     path + list.getName() + ".",
-                    leaves);
+                    context);
         }
 
         @Override
@@ -531,6 +608,8 @@ final class ColumnRowWriter implements AutoCloseable {
         ColumnDescriptor descriptor;
         /** The column's writer in the current row group. */
         ColumnWriter column;
+        /** Whether a {@link MapNode} writes this column itself, without {@link #column}. */
+        boolean ownedByMap;
 
         Leaf(String name, int definition, boolean optional) {
             super(name, definition, optional);

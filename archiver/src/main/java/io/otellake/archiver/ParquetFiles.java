@@ -174,7 +174,8 @@ public final class ParquetFiles {
         // Three-level lists (LIST > list > element): what Spark, DuckDB, pyarrow and polars expect.
         conf.setBoolean(AvroWriteSupport.WRITE_OLD_LIST_STRUCTURE, false);
         MessageType parquet = parquetSchema(avro, conf);
-        ColumnRowWriter.Compiled compiled = how == WritePath.PARQUET_WRITER ? null : compiled(parquet, avro);
+        ColumnRowWriter.Compiled compiled =
+                how == WritePath.PARQUET_WRITER ? null : compiled(parquet, avro, how == WritePath.LAKE);
         if (compiled == null) {
             writeWithWriteSupport(avro, parquet, conf, metadata, traceIdBloomNdv, rows, path, rowGroupBytes);
             return;
@@ -220,9 +221,9 @@ public final class ParquetFiles {
     }
 
     /** The direct writer of the schema, or null when it does not know one of its types. */
-    private static ColumnRowWriter.Compiled compiled(MessageType parquet, Schema avro) {
+    private static ColumnRowWriter.Compiled compiled(MessageType parquet, Schema avro, boolean ownMapColumns) {
         try {
-            return ColumnRowWriter.compile(parquet, avro);
+            return ColumnRowWriter.compile(parquet, avro, ownMapColumns);
         } catch (UnsupportedOperationException e) {
             return null;
         }

@@ -14,8 +14,13 @@ import org.jspecify.annotations.Nullable;
  * walks its entries), it costs a fraction of a {@code LinkedHashMap}: no hashing of the keys, which are new strings
  * for every item, and no node per entry beyond the entry itself. Read-only to its users; equal to any map with the
  * same entries.
+ *
+ * <p>Public so that writers can rely on what the type guarantees: an {@code AttributeMap} never changes once {@code
+ * AttributeCodec} has handed it out (it is built only inside this package, and offers no way to change it from
+ * outside), so whatever a writer works out from one (the archiver's Parquet writer remembers the dictionary ids of a
+ * request's shared resource attributes) stays true for as long as it holds the map.
  */
-final class AttributeMap extends AbstractMap<String, String> {
+public final class AttributeMap extends AbstractMap<String, String> {
     private Entry<String, String>[] entries;
     private int size;
     private @Nullable Set<Entry<String, String>> entrySet;

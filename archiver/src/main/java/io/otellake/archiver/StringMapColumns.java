@@ -1,0 +1,484 @@
+package io.otellake.archiver;
+
+import io.otellake.schemas.AttributeMap;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.parquet.bytes.ByteBufferAllocator;
+import org.apache.parquet.bytes.BytesInput;
+import org.apache.parquet.bytes.BytesUtils;
+import org.apache.parquet.column.ColumnDescriptor;
+import org.apache.parquet.column.Encoding;
+import org.apache.parquet.column.ParquetProperties;
+import org.apache.parquet.column.page.DictionaryPage;
+import org.apache.parquet.column.page.PageWriter;
+import org.apache.parquet.column.statistics.Statistics;
+import org.apache.parquet.column.values.ValuesWriter;
+import org.apache.parquet.column.values.rle.RunLengthBitPackingHybridEncoder;
+import org.apache.parquet.io.api.Binary;
+import org.apache.parquet.schema.PrimitiveComparator;
+import org.apache.parquet.schema.PrimitiveType;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The two columns ({@code key_value.key}, {@code key_value.value}) of one top-level map of strings, such as {@code
+ * resource_attributes} or {@code attributes}, for one row group: dictionary-encoded data pages of format version 1
+ * with a plain fallback, written straight to parquet-mr's page writers instead of through its column writers, which
+ * spend about 40 ns on every value (levels, dictionary, statistics, one virtual call after another).
+ *
+ * <p>The point is the maps that repeat as the same object. A request's resource attributes are one {@link
+ * AttributeMap} shared by all its spans or log records (24 entries as the OpenTelemetry Java agent sends them), and
+ * {@code AttributeMap}s never change once built, so the dictionary ids, sizes and the smallest and largest key and
+ * value of such a map are worked out once and then appended for every row that carries it, as a copy of two int
+ * arrays. Any other map is written entry by entry through a dictionary keyed by the {@code String} (whose hash the
+ * string keeps), and a page's statistics look at each distinct value once.
+ *
+ * <p>Guarantee: the columns hold the same values, levels, null counts and statistics as parquet-mr's column writers
+ * would write, in the same encodings (RLE levels; {@code PLAIN_DICTIONARY} ids in the RLE/bit-packed hybrid with the
+ * bit width of the dictionary so far, as parquet-mr writes them; a plain dictionary page of the entries the pages
+ * use; plain values once the dictionary outgrows its limit, or from the first page when the dictionary does not make
+ * that page smaller, as parquet-mr decides). Pages end at row boundaries, after {@code pageRowCountLimit} rows or when
+ * a column's page holds about the page size (parquet-mr's own estimate: four bytes per dictionary id), so page
+ * boundaries may fall at other rows than parquet-mr's; every reader finds them from the page headers. {@code
+ * ColumnRowWriterTest} reads every row back with parquet-mr and DuckDB.
+ */
+final class StringMapColumns {
+    /** A power of two: the maps remembered, by identity. */
+    private static final int CACHE_SLOTS = 64;
+
+    private final Column keys;
+    private final Column values;
+    private final ValuesWriter repetitionLevels;
+    private final ValuesWriter definitionLevels;
+    /** The definition level of a map's entries. */
+    private final int entryDefinition;
+
+    private final int pageRowCountLimit;
+    private final int pageBytes;
+
+    /** Per row of the current page: its number of entries, or {@code -1 - d} for a null at definition level d. */
+    private int[] rows = new int[1024];
+
+    private int rowCount;
+    private int valueCount;
+
+    private final Object[] cachedMaps = new Object[CACHE_SLOTS];
+    private final CachedMap[] cached = new CachedMap[CACHE_SLOTS];
+
+    StringMapColumns(
+            ColumnDescriptor key,
+            ColumnDescriptor value,
+            PageWriter keyPages,
+            PageWriter valuePages,
+            ParquetProperties props,
+            int keyDictionaryBytes,
+            int valueDictionaryBytes) {
+        if (key.getMaxDefinitionLevel() != value.getMaxDefinitionLevel()
+                || key.getMaxRepetitionLevel() != 1
+                || value.getMaxRepetitionLevel() != 1) {
+            throw new IllegalArgumentException("not the columns of a top-level map: " + key + ", " + value);
+        }
+        this.entryDefinition = key.getMaxDefinitionLevel();
+        this.keys = new Column(key, keyPages, props, keyDictionaryBytes);
+        this.values = new Column(value, valuePages, props, valueDictionaryBytes);
+        this.repetitionLevels = props.newRepetitionLevelWriter(key);
+        this.definitionLevels = props.newDefinitionLevelWriter(key);
+        this.pageRowCountLimit = props.getPageRowCountLimit();
+        this.pageBytes = props.getPageSizeThreshold();
+    }
+
+    /** A row whose map holds entries; keys and values are {@code String}s or other {@code CharSequence}s. */
+    void writeEntries(Map<?, ?> map) {
+        int n = map.size();
+        CachedMap hit = null;
+        int slot = 0;
+        boolean cacheable = map instanceof AttributeMap;
+        if (cacheable) {
+            slot = System.identityHashCode(map) & (CACHE_SLOTS - 1);
+            if (cachedMaps[slot] == map) {
+                hit = cached[slot];
+            }
+        }
+        if (hit != null && !keys.plain && !values.plain) {
+            keys.appendIds(hit.keyIds, hit.keyRaw, hit.keyMin, hit.keyMax);
+            values.appendIds(hit.valueIds, hit.valueRaw, hit.valueMin, hit.valueMax);
+        } else {
+            int[] keyIds = new int[n];
+            int[] valueIds = new int[n];
+            int i = 0;
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                if (i == n) {
+                    throw new IllegalStateException("a map changed while it was written");
+                }
+                keyIds[i] = keys.add(text(e.getKey(), "key"));
+                valueIds[i] = values.add(text(e.getValue(), "value"));
+                i++;
+            }
+            if (i != n) {
+                throw new IllegalStateException("a map changed while it was written");
+            }
+            if (cacheable && !keys.plain && !values.plain) {
+                CachedMap c = new CachedMap();
+                c.keyIds = keyIds;
+                c.valueIds = valueIds;
+                keys.describe(keyIds, c, true);
+                values.describe(valueIds, c, false);
+                cachedMaps[slot] = map;
+                cached[slot] = c;
+            }
+        }
+        addRow(n);
+        valueCount += n;
+    }
+
+    /** A row whose map is empty ({@code d} is the map's own level) or null ({@code d} one less). */
+    void writeNull(int d) {
+        keys.nulls++;
+        values.nulls++;
+        addRow(-1 - d);
+        valueCount++;
+    }
+
+    private static String text(@Nullable Object o, String what) {
+        if (o == null) {
+            throw new RuntimeException("Null-value for required field: " + what);
+        }
+        return o instanceof String s ? s : o.toString();
+    }
+
+    private void addRow(int code) {
+        if (rowCount == rows.length) {
+            rows = Arrays.copyOf(rows, rowCount * 2);
+        }
+        rows[rowCount++] = code;
+    }
+
+    /** Ends a row: writes the page when it is full. */
+    void endRecord() throws IOException {
+        if (rowCount >= pageRowCountLimit
+                || keys.pageBufferedBytes() >= pageBytes
+                || values.pageBufferedBytes() >= pageBytes) {
+            writePage();
+        }
+    }
+
+    /** The bytes held for this row group: pages written (compressed), and the page being filled. */
+    long bufferedSize() {
+        return keys.pages.getMemSize()
+                + values.pages.getMemSize()
+                + keys.pageBufferedBytes()
+                + values.pageBufferedBytes()
+                + rowCount / 4L;
+    }
+
+    /** Writes the last page and the dictionary pages; the end of the row group. */
+    void flush() throws IOException {
+        if (rowCount > 0) {
+            writePage();
+        }
+        keys.writeDictionaryPage();
+        values.writeDictionaryPage();
+    }
+
+    private void writePage() throws IOException {
+        for (int i = 0; i < rowCount; i++) {
+            int code = rows[i];
+            if (code > 0) {
+                repetitionLevels.writeInteger(0);
+                definitionLevels.writeInteger(entryDefinition);
+                for (int j = 1; j < code; j++) {
+                    repetitionLevels.writeInteger(1);
+                    definitionLevels.writeInteger(entryDefinition);
+                }
+            } else {
+                repetitionLevels.writeInteger(0);
+                definitionLevels.writeInteger(-1 - code);
+            }
+        }
+        // both pages carry the same levels; the page writer compresses each page before it returns
+        BytesInput r = BytesInput.from(repetitionLevels.getBytes().toByteArray());
+        BytesInput d = BytesInput.from(definitionLevels.getBytes().toByteArray());
+        Encoding rEncoding = repetitionLevels.getEncoding();
+        Encoding dEncoding = definitionLevels.getEncoding();
+        repetitionLevels.reset();
+        definitionLevels.reset();
+        keys.writePage(r, d, rEncoding, dEncoding, valueCount, rowCount);
+        values.writePage(r, d, rEncoding, dEncoding, valueCount, rowCount);
+        rowCount = 0;
+        valueCount = 0;
+    }
+
+    /** What a remembered map appends to the two columns. */
+    private static final class CachedMap {
+        int[] keyIds;
+        int[] valueIds;
+        long keyRaw;
+        long valueRaw;
+        Binary keyMin;
+        Binary keyMax;
+        Binary valueMin;
+        Binary valueMax;
+    }
+
+    /** One of the two columns: its dictionary, and the values of the page being filled. */
+    private static final class Column {
+        final PageWriter pages;
+        final PrimitiveType type;
+        final PrimitiveComparator<Binary> comparator;
+        final boolean statistics;
+        final int maxDictionaryBytes;
+        final int initialSlab;
+        final ByteBufferAllocator allocator;
+
+        final Map<String, Integer> ids = new HashMap<>();
+        final List<Binary> entries = new ArrayList<>();
+        long dictionaryBytes;
+        /** The entries the dictionary-encoded pages written so far refer to: the dictionary page holds these. */
+        int usedDictionarySize;
+        /** Once true, for the rest of the row group: values are plain and the dictionary no longer grows. */
+        boolean plain;
+
+        boolean firstPage = true;
+        /** Per dictionary id, the last page whose statistics have seen it. */
+        int[] seenInPage = new int[256];
+
+        int page = 1;
+
+        // the page being filled
+        int[] pageIds = new int[1024];
+        int idCount;
+        byte[] plainBytes = new byte[0];
+        int plainLength;
+        /** What the page's values take plain (a 4-byte length and the bytes each): parquet-mr's measure. */
+        long rawBytes;
+
+        long nulls;
+
+        @Nullable
+        Binary min;
+
+        @Nullable
+        Binary max;
+
+        Column(ColumnDescriptor descriptor, PageWriter pages, ParquetProperties props, int maxDictionaryBytes) {
+            this.pages = pages;
+            this.type = descriptor.getPrimitiveType();
+            this.comparator = type.comparator();
+            this.statistics = props.getStatisticsEnabled(descriptor);
+            this.maxDictionaryBytes = maxDictionaryBytes;
+            this.initialSlab = props.getInitialSlabSize();
+            this.allocator = props.getAllocator();
+            if (!props.isDictionaryEnabled(descriptor)
+                    || props.getWriterVersion() != ParquetProperties.WriterVersion.PARQUET_1_0) {
+                throw new IllegalArgumentException("not a dictionary column of format version 1: " + descriptor);
+            }
+            if (type.getPrimitiveTypeName() != PrimitiveType.PrimitiveTypeName.BINARY) {
+                throw new IllegalArgumentException("not a column of strings: " + descriptor);
+            }
+        }
+
+        /** Appends a value; returns its dictionary id, or -1 once the column is plain. */
+        int add(String s) {
+            if (plain) {
+                Integer known = ids.get(s);
+                Binary b = known != null
+                        ? entries.get(known)
+                        : Binary.fromConstantByteArray(s.getBytes(StandardCharsets.UTF_8));
+                appendPlain(b);
+                see(b);
+                rawBytes += 4L + b.length();
+                return -1;
+            }
+            Integer known = ids.get(s);
+            int id;
+            Binary b;
+            if (known == null) {
+                b = Binary.fromConstantByteArray(s.getBytes(StandardCharsets.UTF_8));
+                id = entries.size();
+                ids.put(s, id);
+                entries.add(b);
+                dictionaryBytes += 4L + b.length();
+                if (id == seenInPage.length) {
+                    seenInPage = Arrays.copyOf(seenInPage, id * 2);
+                }
+            } else {
+                id = known;
+                b = entries.get(id);
+            }
+            if (idCount == pageIds.length) {
+                pageIds = Arrays.copyOf(pageIds, idCount * 2);
+            }
+            pageIds[idCount++] = id;
+            rawBytes += 4L + b.length();
+            if (seenInPage[id] != page) {
+                seenInPage[id] = page;
+                see(b);
+            }
+            if (dictionaryBytes > maxDictionaryBytes) {
+                fallBack();
+            }
+            return id;
+        }
+
+        /** The ids of a remembered map, whose values take {@code raw} bytes plain and lie in [min, max]. */
+        void appendIds(int[] add, long raw, Binary lo, Binary hi) {
+            int n = add.length;
+            if (idCount + n > pageIds.length) {
+                pageIds = Arrays.copyOf(pageIds, Math.max(pageIds.length * 2, idCount + n));
+            }
+            System.arraycopy(add, 0, pageIds, idCount, n);
+            idCount += n;
+            rawBytes += raw;
+            see(lo);
+            see(hi);
+        }
+
+        /** Fills in what a remembered map appends to this column. */
+        void describe(int[] idsOfMap, CachedMap c, boolean isKey) {
+            long raw = 0;
+            Binary lo = null;
+            Binary hi = null;
+            for (int id : idsOfMap) {
+                Binary b = entries.get(id);
+                raw += 4L + b.length();
+                if (lo == null || comparator.compare(b, lo) < 0) {
+                    lo = b;
+                }
+                if (hi == null || comparator.compare(b, hi) > 0) {
+                    hi = b;
+                }
+            }
+            if (isKey) {
+                c.keyRaw = raw;
+                c.keyMin = lo;
+                c.keyMax = hi;
+            } else {
+                c.valueRaw = raw;
+                c.valueMin = lo;
+                c.valueMax = hi;
+            }
+        }
+
+        private void see(Binary b) {
+            if (!statistics) {
+                return;
+            }
+            if (min == null || comparator.compare(b, min) < 0) {
+                min = b;
+            }
+            if (max == null || comparator.compare(b, max) > 0) {
+                max = b;
+            }
+        }
+
+        long pageBufferedBytes() {
+            return plain ? plainLength : idCount * 4L;
+        }
+
+        /** The page's values and all that follow are plain; pages written before keep the dictionary. */
+        private void fallBack() {
+            plain = true;
+            for (int i = 0; i < idCount; i++) {
+                appendPlain(entries.get(pageIds[i]));
+            }
+            idCount = 0;
+        }
+
+        private void appendPlain(Binary b) {
+            int n = b.length();
+            if (plainLength + 4 + n > plainBytes.length) {
+                plainBytes = Arrays.copyOf(plainBytes, Math.max(plainBytes.length * 2, plainLength + 4 + n + 1024));
+            }
+            byte[] to = plainBytes;
+            int at = plainLength;
+            to[at] = (byte) n;
+            to[at + 1] = (byte) (n >>> 8);
+            to[at + 2] = (byte) (n >>> 16);
+            to[at + 3] = (byte) (n >>> 24);
+            System.arraycopy(b.getBytesUnsafe(), 0, to, at + 4, n);
+            plainLength = at + 4 + n;
+        }
+
+        void writePage(BytesInput r, BytesInput d, Encoding rEncoding, Encoding dEncoding, int valueCount, int rowCount)
+                throws IOException {
+            BytesInput data;
+            Encoding encoding;
+            if (!plain) {
+                BytesInput ids = encodedIds();
+                if (firstPage && ids.size() + dictionaryBytes >= rawBytes) {
+                    // parquet-mr's test on the first page: a dictionary that does not pay for itself is dropped
+                    fallBack();
+                    data = BytesInput.from(Arrays.copyOf(plainBytes, plainLength));
+                    encoding = Encoding.PLAIN;
+                } else {
+                    data = ids;
+                    encoding = Encoding.PLAIN_DICTIONARY;
+                    usedDictionarySize = entries.size();
+                }
+            } else {
+                data = BytesInput.from(Arrays.copyOf(plainBytes, plainLength));
+                encoding = Encoding.PLAIN;
+            }
+            firstPage = false;
+            Statistics<?> stats = statistics ? Statistics.createStats(type) : Statistics.noopStats(type);
+            if (min != null) {
+                stats.updateStats(min);
+                stats.updateStats(max);
+            }
+            stats.incrementNumNulls(nulls);
+            pages.writePage(BytesInput.concat(r, d, data), valueCount, rowCount, stats, rEncoding, dEncoding, encoding);
+            idCount = 0;
+            plainLength = 0;
+            rawBytes = 0;
+            nulls = 0;
+            min = null;
+            max = null;
+            page++;
+        }
+
+        /** The page's ids as parquet-mr's dictionary writer encodes them: the bit width, then the RLE hybrid. */
+        private BytesInput encodedIds() throws IOException {
+            int bitWidth = BytesUtils.getWidthFromMaxInt(entries.size() - 1);
+            try (RunLengthBitPackingHybridEncoder encoder =
+                    new RunLengthBitPackingHybridEncoder(bitWidth, initialSlab, maxDictionaryBytes, allocator)) {
+                for (int i = 0; i < idCount; i++) {
+                    encoder.writeInt(pageIds[i]);
+                }
+                byte[] encoded = encoder.toBytes().toByteArray();
+                byte[] out = new byte[encoded.length + 1];
+                out[0] = (byte) bitWidth;
+                System.arraycopy(encoded, 0, out, 1, encoded.length);
+                return BytesInput.from(out);
+            }
+        }
+
+        /** The entries the dictionary-encoded pages use, plain, as parquet-mr writes a dictionary page. */
+        void writeDictionaryPage() throws IOException {
+            if (usedDictionarySize == 0) {
+                return;
+            }
+            int size = 0;
+            for (int i = 0; i < usedDictionarySize; i++) {
+                size += 4 + entries.get(i).length();
+            }
+            byte[] out = new byte[size];
+            int at = 0;
+            for (int i = 0; i < usedDictionarySize; i++) {
+                Binary b = entries.get(i);
+                int n = b.length();
+                out[at] = (byte) n;
+                out[at + 1] = (byte) (n >>> 8);
+                out[at + 2] = (byte) (n >>> 16);
+                out[at + 3] = (byte) (n >>> 24);
+                System.arraycopy(b.getBytesUnsafe(), 0, out, at + 4, n);
+                at += 4 + n;
+            }
+            pages.writeDictionaryPage(
+                    new DictionaryPage(BytesInput.from(out), usedDictionarySize, Encoding.PLAIN_DICTIONARY));
+        }
+    }
+}
