@@ -107,15 +107,19 @@ final class StringMapColumns {
             keys.appendIds(hit.keyIds, hit.keyRaw, hit.keyMin, hit.keyMax);
             values.appendIds(hit.valueIds, hit.valueRaw, hit.valueMin, hit.valueMax);
         } else {
-            int[] keyIds = new int[n];
-            int[] valueIds = new int[n];
+            int[] keyIds = cacheable ? new int[n] : null;
+            int[] valueIds = cacheable ? new int[n] : null;
             int i = 0;
             for (Map.Entry<?, ?> e : map.entrySet()) {
                 if (i == n) {
                     throw new IllegalStateException("a map changed while it was written");
                 }
-                keyIds[i] = keys.add(text(e.getKey(), "key"));
-                valueIds[i] = values.add(text(e.getValue(), "value"));
+                int k = keys.add(text(e.getKey(), "key"));
+                int v = values.add(text(e.getValue(), "value"));
+                if (cacheable) {
+                    keyIds[i] = k;
+                    valueIds[i] = v;
+                }
                 i++;
             }
             if (i != n) {
