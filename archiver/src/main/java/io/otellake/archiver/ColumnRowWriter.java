@@ -508,8 +508,9 @@ final class ColumnRowWriter implements AutoCloseable {
             this.key = (StringLeaf) k;
             this.value =
                     compile(entries.getType(1), avro.getValueType(), definition + 1, repeated, entriesPath, context);
+            // only a field of the message itself: the column store leaves such fields out by name
             this.owned = context.ownMapColumns
-                    && repetition == 0
+                    && path.equals(group.getName() + ".")
                     && value instanceof StringLeaf
                     && !value.optional
                     && group.getType(0).asGroupType().getType(1).isRepetition(Type.Repetition.REQUIRED);
