@@ -9,14 +9,17 @@ import io.otellake.schemas.Signal;
 import io.otellake.schemas.SpanFlattener;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.parquet.avro.AvroWriteSupport;
 import org.apache.parquet.column.Encoding;
 import org.apache.parquet.column.statistics.Statistics;
+import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
 import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
@@ -71,6 +74,28 @@ class StringMapColumnsTest {
             JsonNode expected = JSON.readTree(JSON.writeValueAsString(ColumnRowWriterTest.expectedJson(rows.get(i))));
             assertThat(read.get(i)).as("row %d", i).isEqualTo(expected);
         }
+    }
+
+    /** The maps that are fields of the message itself write their own columns; maps inside lists do not. */
+    @Test
+    void theTopLevelMapsOfStringsWriteTheirOwnColumns() {
+        PlainParquetConfiguration conf = new PlainParquetConfiguration();
+        conf.setBoolean(AvroWriteSupport.WRITE_OLD_LIST_STRUCTURE, false);
+        ColumnRowWriter.Compiled spans =
+                ColumnRowWriter.compile(ParquetFiles.parquetSchema(LakeSchema.SPAN, conf), LakeSchema.SPAN, true);
+        assertThat(Arrays.stream(spans.ownMaps()).map(m -> m.name))
+                .containsExactly(
+                        "resource_attributes",
+                        "resource_attribute_types",
+                        "scope_attributes",
+                        "scope_attribute_types",
+                        "attributes",
+                        "attribute_types");
+        assertThat(spans.storeSchema().containsField("events")).isTrue();
+        assertThat(spans.storeSchema().containsField("attributes")).isFalse();
+        ColumnRowWriter.Compiled plain =
+                ColumnRowWriter.compile(ParquetFiles.parquetSchema(LakeSchema.SPAN, conf), LakeSchema.SPAN, false);
+        assertThat(plain.ownMaps()).isEmpty();
     }
 
     /**
