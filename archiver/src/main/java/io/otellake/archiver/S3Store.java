@@ -146,7 +146,8 @@ final class S3Store implements AutoCloseable {
         }
     }
 
-    private void putInParts(String key, Path file, long size, Map<String, String> metadata) {
+    /** {@code size} is the file's as measured before; package-private for a test that hands it a file shorter. */
+    void putInParts(String key, Path file, long size, Map<String, String> metadata) {
         String uploadId;
         try {
             uploadId = s3.createMultipartUpload(b -> b.bucket(bucket)

@@ -14,6 +14,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 
 /** Uploads and downloads against a real S3 server: files larger than a part go up in parts and come back whole. */
 class S3StoreIT {
@@ -106,6 +111,39 @@ class S3StoreIT {
                     .hasMessageContaining("lake/traces/c.parquet");
         }
         assertThat(store.get("lake/traces/c.parquet")).isEmpty();
+    }
+
+    /**
+     * A part that fails after another went up (here the file is shorter than measured, as if truncated under the
+     * upload) aborts the upload: no object, and no parts left to hold storage until the lifecycle rule aborts them.
+     */
+    @Test
+    void anUploadWhosePartFailsIsAbortedAndLeavesNoParts() throws Exception {
+        Path file = Files.write(dir.resolve("d"), random(PART + 10, 7));
+        try (S3Client s3 = S3Client.builder()
+                .endpointOverride(s3server.endpoint())
+                .region(Region.US_EAST_1)
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(s3server.accessKey(), s3server.secretKey())))
+                .build()) {
+            // the server lists incomplete uploads, so an empty list below means this one was aborted
+            String open = s3.createMultipartUpload(b -> b.bucket(bucket).key("lake/traces/open.parquet"))
+                    .uploadId();
+            assertThat(s3.listMultipartUploads(b -> b.bucket(bucket)).uploads())
+                    .extracting(MultipartUpload::uploadId)
+                    .containsExactly(open);
+            s3.abortMultipartUpload(
+                    b -> b.bucket(bucket).key("lake/traces/open.parquet").uploadId(open));
+
+            assertThatThrownBy(() -> store.putInParts("lake/traces/d.parquet", file, 2L * PART + 10, Map.of()))
+                    .isInstanceOf(S3Store.ArchiveUploadException.class)
+                    .hasMessageContaining("lake/traces/d.parquet");
+
+            assertThat(s3.listMultipartUploads(b -> b.bucket(bucket)).uploads()).isEmpty();
+        }
+        assertThat(store.get("lake/traces/d.parquet")).isEmpty();
+        assertThat(store.list("lake/traces/")).isEmpty();
     }
 
     /**
