@@ -44,7 +44,8 @@ import org.jspecify.annotations.Nullable;
  * that page smaller, as parquet-mr decides). Pages end at row boundaries, after {@code pageRowCountLimit} rows or when
  * a column's page holds about the page size (parquet-mr's own estimate: four bytes per dictionary id), so page
  * boundaries may fall at other rows than parquet-mr's; every reader finds them from the page headers. {@code
- * ColumnRowWriterTest} reads every row back with parquet-mr and DuckDB.
+ * StringMapColumnsTest} compares the statistics with parquet-mr's writers' and reads every row back with parquet-mr
+ * and DuckDB, as {@code ColumnRowWriterTest} does for whole files of every signal.
  */
 final class StringMapColumns {
     /** A power of two: the maps remembered, by identity. */
