@@ -23,6 +23,39 @@ class AttributeCodecTest {
         return AnyValue.newBuilder().setStringValue(s).build();
     }
 
+    /**
+     * The archiver's Parquet writer remembers what it worked out from an {@link AttributeMap} by the object: no one
+     * outside this package may change one, by any of the ways a {@code Map} offers.
+     */
+    @Test
+    void theMapsEncodeReturnsCannotBeChangedFromOutside() {
+        Map<String, String> m = AttributeCodec.encode(List.of(kv("a", str("1")), kv("b", str("2"))))
+                .values();
+        assertThat(m).isInstanceOf(AttributeMap.class);
+
+        List<Runnable> changes = List.of(
+                () -> m.put("c", "3"),
+                () -> m.putAll(Map.of("c", "3")),
+                () -> m.remove("a"),
+                () -> m.clear(),
+                () -> m.replaceAll((k, v) -> "x"),
+                () -> m.merge("a", "x", (x, y) -> y),
+                () -> m.compute("a", (k, v) -> "x"),
+                () -> m.entrySet().iterator().next().setValue("x"),
+                () -> {
+                    var it = m.entrySet().iterator();
+                    it.next();
+                    it.remove();
+                },
+                () -> m.keySet().remove("a"),
+                () -> m.values().remove("1"),
+                () -> m.entrySet().removeIf(e -> true));
+        for (Runnable change : changes) {
+            assertThatThrownBy(change::run).isInstanceOf(UnsupportedOperationException.class);
+        }
+        assertThat(m).containsExactly(Map.entry("a", "1"), Map.entry("b", "2"));
+    }
+
     @Test
     void stringsNeedNoTypeEntrySoEnginesFilterOnThePlainMap() {
         AttributeCodec.Encoded e = AttributeCodec.encode(List.of(kv("http.route", str("/users/{id}"))));
