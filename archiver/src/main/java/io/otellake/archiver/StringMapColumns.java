@@ -105,8 +105,8 @@ final class StringMapColumns {
             }
         }
         if (hit != null && !keys.plain && !values.plain) {
-            keys.appendIds(hit.keyIds, hit.keyRaw, hit.keyMin, hit.keyMax);
-            values.appendIds(hit.valueIds, hit.valueRaw, hit.valueMin, hit.valueMax);
+            keys.appendIds(hit.keyIds(), hit.keys());
+            values.appendIds(hit.valueIds(), hit.values());
         } else {
             int[] keyIds = cacheable ? new int[n] : null;
             int[] valueIds = cacheable ? new int[n] : null;
@@ -127,13 +127,8 @@ final class StringMapColumns {
                 throw new IllegalStateException("a map changed while it was written");
             }
             if (cacheable && !keys.plain && !values.plain) {
-                CachedMap c = new CachedMap();
-                c.keyIds = keyIds;
-                c.valueIds = valueIds;
-                keys.describe(keyIds, c, true);
-                values.describe(valueIds, c, false);
                 cachedMaps[slot] = map;
-                cached[slot] = c;
+                cached[slot] = new CachedMap(keyIds, valueIds, keys.summarize(keyIds), values.summarize(valueIds));
             }
         }
         addRow(n);
@@ -218,16 +213,10 @@ final class StringMapColumns {
     }
 
     /** What a remembered map appends to the two columns. */
-    private static final class CachedMap {
-        int[] keyIds;
-        int[] valueIds;
-        long keyRaw;
-        long valueRaw;
-        Binary keyMin;
-        Binary keyMax;
-        Binary valueMin;
-        Binary valueMax;
-    }
+    private record CachedMap(int[] keyIds, int[] valueIds, Summary keys, Summary values) {}
+
+    /** Of a map's keys or values: what they take plain, the smallest and the largest. */
+    private record Summary(long raw, Binary min, Binary max) {}
 
     /** One of the two columns: its dictionary, and the values of the page being filled. */
     private static final class Column {
@@ -329,21 +318,21 @@ final class StringMapColumns {
             return id;
         }
 
-        /** The ids of a remembered map, whose values take {@code raw} bytes plain and lie in [min, max]. */
-        void appendIds(int[] add, long raw, Binary lo, Binary hi) {
+        /** The ids of a remembered map, with what they take plain and their smallest and largest value. */
+        void appendIds(int[] add, Summary summary) {
             int n = add.length;
             if (idCount + n > pageIds.length) {
                 pageIds = Arrays.copyOf(pageIds, Math.max(pageIds.length * 2, idCount + n));
             }
             System.arraycopy(add, 0, pageIds, idCount, n);
             idCount += n;
-            rawBytes += raw;
-            see(lo);
-            see(hi);
+            rawBytes += summary.raw();
+            see(summary.min());
+            see(summary.max());
         }
 
-        /** Fills in what a remembered map appends to this column. */
-        void describe(int[] idsOfMap, CachedMap c, boolean isKey) {
+        /** What the entries of these ids take plain, and the smallest and largest of them. */
+        Summary summarize(int[] idsOfMap) {
             long raw = 0;
             Binary lo = null;
             Binary hi = null;
@@ -357,15 +346,7 @@ final class StringMapColumns {
                     hi = b;
                 }
             }
-            if (isKey) {
-                c.keyRaw = raw;
-                c.keyMin = lo;
-                c.keyMax = hi;
-            } else {
-                c.valueRaw = raw;
-                c.valueMin = lo;
-                c.valueMax = hi;
-            }
+            return new Summary(raw, lo, hi);
         }
 
         private void see(Binary b) {
@@ -398,14 +379,18 @@ final class StringMapColumns {
             if (plainLength + 4 + n > plainBytes.length) {
                 plainBytes = Arrays.copyOf(plainBytes, Math.max(plainBytes.length * 2, plainLength + 4 + n + 1024));
             }
-            byte[] to = plainBytes;
-            int at = plainLength;
+            plainLength = putPlain(plainBytes, plainLength, b);
+        }
+
+        /** Puts {@code b} at {@code at} as PLAIN encodes a BYTE_ARRAY (a 4-byte little-endian length, the bytes). */
+        private static int putPlain(byte[] to, int at, Binary b) {
+            int n = b.length();
             to[at] = (byte) n;
             to[at + 1] = (byte) (n >>> 8);
             to[at + 2] = (byte) (n >>> 16);
             to[at + 3] = (byte) (n >>> 24);
             System.arraycopy(b.getBytesUnsafe(), 0, to, at + 4, n);
-            plainLength = at + 4 + n;
+            return at + 4 + n;
         }
 
         void writePage(BytesInput r, BytesInput d, Encoding rEncoding, Encoding dEncoding, int valueCount, int rowCount)
@@ -473,14 +458,7 @@ final class StringMapColumns {
             byte[] out = new byte[size];
             int at = 0;
             for (int i = 0; i < usedDictionarySize; i++) {
-                Binary b = entries.get(i);
-                int n = b.length();
-                out[at] = (byte) n;
-                out[at + 1] = (byte) (n >>> 8);
-                out[at + 2] = (byte) (n >>> 16);
-                out[at + 3] = (byte) (n >>> 24);
-                System.arraycopy(b.getBytesUnsafe(), 0, out, at + 4, n);
-                at += 4 + n;
+                at = putPlain(out, at, entries.get(i));
             }
             pages.writeDictionaryPage(
                     new DictionaryPage(BytesInput.from(out), usedDictionarySize, Encoding.PLAIN_DICTIONARY));

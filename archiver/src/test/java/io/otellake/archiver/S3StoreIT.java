@@ -14,9 +14,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
 
@@ -120,13 +117,7 @@ class S3StoreIT {
     @Test
     void anUploadWhosePartFailsIsAbortedAndLeavesNoParts() throws Exception {
         Path file = Files.write(dir.resolve("d"), random(PART + 10, 7));
-        try (S3Client s3 = S3Client.builder()
-                .endpointOverride(s3server.endpoint())
-                .region(Region.US_EAST_1)
-                .forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(s3server.accessKey(), s3server.secretKey())))
-                .build()) {
+        try (S3Client s3 = TestLake.client(s3server)) {
             // the server lists incomplete uploads, so an empty list below means this one was aborted
             String open = s3.createMultipartUpload(b -> b.bucket(bucket).key("lake/traces/open.parquet"))
                     .uploadId();
