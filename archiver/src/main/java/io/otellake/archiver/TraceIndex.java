@@ -67,30 +67,90 @@ public final class TraceIndex {
         return root + FOLDER + spanFileKey.substring((root + "traces/").length());
     }
 
-    /** One entry per trace id of the span rows, sorted by trace id. */
+    /**
+     * One entry per trace id of the span rows, sorted by trace id. Rows sorted by trace id, as the archiver writes
+     * them, take one pass that compares each id with the one before; rows in any other order take a sorted map.
+     */
     public static List<GenericRecord> entries(List<GenericRecord> spans) {
-        Map<String, GenericRecord> byTrace = new TreeMap<>();
-        for (GenericRecord span : spans) {
-            String id = span.get("trace_id").toString();
-            long start = (Long) span.get("start_time");
+        Schema schema = spans.isEmpty() ? SCHEMA : spans.get(0).getSchema();
+        int traceId = schema.getField("trace_id").pos();
+        int startTime = schema.getField("start_time").pos();
+        int endTime = schema.getField("end_time").pos();
+        List<Entry> sorted = new ArrayList<>();
+        Entry last = null;
+        for (int i = 0; i < spans.size(); i++) {
+            GenericRecord span = spans.get(i);
+            String id = span.get(traceId).toString();
+            long start = (Long) span.get(startTime);
             // a span that ends before it starts (end 0, say) still reaches its start: readers that ask which traces
             // have a span starting in [a, b) look for start_time < b and end_time >= a
-            long end = Math.max(start, (Long) span.get("end_time"));
-            GenericRecord entry = byTrace.get(id);
-            if (entry == null) {
-                entry = new GenericData.Record(SCHEMA);
-                entry.put("trace_id", id);
-                entry.put("start_time", start);
-                entry.put("end_time", end);
-                entry.put("span_count", 1);
-                byTrace.put(id, entry);
+            long end = Math.max(start, (Long) span.get(endTime));
+            int order = last == null ? 1 : id.compareTo(last.traceId);
+            if (order < 0) {
+                return unsortedEntries(spans, traceId, startTime, endTime);
+            }
+            if (order == 0) {
+                last.add(start, end);
             } else {
-                entry.put("start_time", Math.min((Long) entry.get("start_time"), start));
-                entry.put("end_time", Math.max((Long) entry.get("end_time"), end));
-                entry.put("span_count", (Integer) entry.get("span_count") + 1);
+                last = new Entry(id, start, end);
+                sorted.add(last);
             }
         }
-        return new ArrayList<>(byTrace.values());
+        List<GenericRecord> records = new ArrayList<>(sorted.size());
+        for (Entry entry : sorted) {
+            records.add(entry.record());
+        }
+        return records;
+    }
+
+    private static List<GenericRecord> unsortedEntries(
+            List<GenericRecord> spans, int traceId, int startTime, int endTime) {
+        Map<String, Entry> byTrace = new TreeMap<>();
+        for (GenericRecord span : spans) {
+            String id = span.get(traceId).toString();
+            long start = (Long) span.get(startTime);
+            long end = Math.max(start, (Long) span.get(endTime));
+            Entry entry = byTrace.get(id);
+            if (entry == null) {
+                byTrace.put(id, new Entry(id, start, end));
+            } else {
+                entry.add(start, end);
+            }
+        }
+        List<GenericRecord> records = new ArrayList<>(byTrace.size());
+        for (Entry entry : byTrace.values()) {
+            records.add(entry.record());
+        }
+        return records;
+    }
+
+    /** One trace's entry while its spans are counted. */
+    private static final class Entry {
+        final String traceId;
+        long start;
+        long end;
+        int spans = 1;
+
+        Entry(String traceId, long start, long end) {
+            this.traceId = traceId;
+            this.start = start;
+            this.end = end;
+        }
+
+        void add(long spanStart, long spanEnd) {
+            start = Math.min(start, spanStart);
+            end = Math.max(end, spanEnd);
+            spans++;
+        }
+
+        GenericRecord record() {
+            GenericRecord record = new GenericData.Record(SCHEMA);
+            record.put(0, traceId);
+            record.put(1, start);
+            record.put(2, end);
+            record.put(3, spans);
+            return record;
+        }
     }
 
     /** The order of entries in every index file: trace id, then start. */

@@ -10,10 +10,11 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A small map of attribute texts in insertion order, as {@link AttributeCodec#encode} builds it: entries in an array,
- * looked up by a linear scan. Built once per span or log record and then only read (by the Parquet writer, which
- * walks its entries), it costs a fraction of a {@code LinkedHashMap}: no hashing of the keys, which are new strings
- * for every item, and no node per entry beyond the entry itself. Read-only to its users; equal to any map with the
- * same entries.
+ * looked up by a linear scan that compares keys' hash codes first (a {@code String} caches its hash, and the wire
+ * reader of spans hands out the same key instance span after span) and the keys themselves only where those match.
+ * Built once per span or log record and then only read (by the Parquet writer, which walks its entries), it costs a
+ * fraction of a {@code LinkedHashMap}: no table and no node per entry beyond the entry itself. Read-only to its users;
+ * equal to any map with the same entries.
  *
  * <p>Public so that writers can rely on what the type guarantees: an {@code AttributeMap} never changes once {@code
  * AttributeCodec} has handed it out (it is built only inside this package, and offers no way to change it from
@@ -22,24 +23,29 @@ import org.jspecify.annotations.Nullable;
  */
 public final class AttributeMap extends AbstractMap<String, String> {
     private Entry<String, String>[] entries;
+    private int[] hashes;
     private int size;
     private @Nullable Set<Entry<String, String>> entrySet;
 
     @SuppressWarnings("unchecked")
     AttributeMap(int capacity) {
         entries = new Entry[Math.max(capacity, 1)];
+        hashes = new int[entries.length];
     }
 
     /** Adds or replaces the value of {@code key}; a replaced key keeps its place, as in {@code LinkedHashMap}. */
     void add(String key, String value) {
-        int at = indexOf(key);
+        int hash = key.hashCode();
+        int at = indexOf(key, hash);
         if (at >= 0) {
             entries[at] = new SimpleImmutableEntry<>(key, value);
             return;
         }
         if (size == entries.length) {
             entries = Arrays.copyOf(entries, size * 2);
+            hashes = Arrays.copyOf(hashes, size * 2);
         }
+        hashes[size] = hash;
         entries[size++] = new SimpleImmutableEntry<>(key, value);
     }
 
@@ -48,13 +54,18 @@ public final class AttributeMap extends AbstractMap<String, String> {
         int at = indexOf(key);
         if (at >= 0) {
             System.arraycopy(entries, at + 1, entries, at, size - at - 1);
+            System.arraycopy(hashes, at + 1, hashes, at, size - at - 1);
             entries[--size] = null;
         }
     }
 
-    private int indexOf(Object key) {
+    private int indexOf(@Nullable Object key) {
+        return key instanceof String ? indexOf(key, key.hashCode()) : -1;
+    }
+
+    private int indexOf(Object key, int hash) {
         for (int i = 0; i < size; i++) {
-            if (entries[i].getKey().equals(key)) {
+            if (hashes[i] == hash && entries[i].getKey().equals(key)) {
                 return i;
             }
         }

@@ -56,6 +56,26 @@ class AttributeCodecTest {
         assertThat(m).containsExactly(Map.entry("a", "1"), Map.entry("b", "2"));
     }
 
+    /** Keys are compared by hash first: keys of one hash ("Aa" and "BB") stay apart, a repeated key replaces. */
+    @Test
+    void keysOfTheSameHashStayApartAndARepeatedKeyReplacesInPlace() {
+        assertThat("Aa".hashCode()).isEqualTo("BB".hashCode());
+        AnyValue seven = AnyValue.newBuilder().setIntValue(7).build();
+        AttributeCodec.Encoded e = AttributeCodec.encode(List.of(
+                kv("Aa", str("1")),
+                kv("BB", seven),
+                kv("C#", str("3")), // "C#" hashes as "Aa" too
+                kv("Aa", seven),
+                kv("BB", str("2"))));
+
+        assertThat(e.values()).isInstanceOf(AttributeMap.class);
+        assertThat(e.values()).containsExactly(Map.entry("Aa", "7"), Map.entry("BB", "2"), Map.entry("C#", "3"));
+        assertThat(e.values().get("C#")).isEqualTo("3");
+        assertThat(e.values().get("Ab")).isNull();
+        assertThat(e.values().containsKey(1)).isFalse();
+        assertThat(e.types()).containsExactly(Map.entry("Aa", "int"));
+    }
+
     @Test
     void stringsNeedNoTypeEntrySoEnginesFilterOnThePlainMap() {
         AttributeCodec.Encoded e = AttributeCodec.encode(List.of(kv("http.route", str("/users/{id}"))));
