@@ -53,6 +53,12 @@ public final class LocalStack implements AutoCloseable {
     private static final String HOST = "127.0.0.1";
     private static final Duration SERVICE_START_TIMEOUT = Duration.ofSeconds(120);
     private static final String SERVICE_HEAP = "-Xmx512m";
+    /**
+     * The archiver holds a file's rows until it writes them, which the parallel collector copies for about half the
+     * CPU that G1 spends (docs/operations.md, "The archiver's JVM").
+     */
+    private static final String ARCHIVER_GC = "-XX:+UseParallelGC";
+
     private static final Duration PORTLESS_SERVICE_SETTLE = Duration.ofSeconds(3);
 
     /** One of our own services, run from its module's {@code target/classes} and {@code target/runtime.classpath}. */
@@ -317,6 +323,7 @@ public final class LocalStack implements AutoCloseable {
                         ChildJvm.builder(service.module(), service.mainClass())
                                 .classpath(classpaths.get(service))
                                 .jvmOptions(SERVICE_HEAP, "-Djava.awt.headless=true")
+                                .jvmOptions(service == Service.ARCHIVER ? new String[] {ARCHIVER_GC} : new String[0])
                                 .env(environment)
                                 .workingDirectory(options.rootDir())
                                 .logFile(logs.resolve(service.module() + ".log"))

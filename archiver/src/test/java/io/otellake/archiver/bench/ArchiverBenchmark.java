@@ -10,6 +10,7 @@ import io.otellake.schemas.LogFlattener;
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.SpanFlattener;
 import io.otellake.schemas.bench.BenchData;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
@@ -32,8 +33,9 @@ import org.apache.parquet.io.LocalInputFile;
  * attributes, random ids, ids inside URL paths, varied bodies with stack traces), then runs what the archiver does
  * with them between Kafka and S3 — decode and flatten (spans straight from the protobuf wire bytes, log records from
  * the parsed messages), sort, write zstd Parquet files of {@code bench.rowsPerFile} rows and, for spans, the trace
- * index file beside each — on one thread, and reports rows per CPU-second of that thread and the bytes per row of the
- * files next to the raw OTLP protobuf bytes of the same data. A third row measures spans shaped as the OpenTelemetry
+ * index file beside each — on one thread, and reports rows per CPU-second of that thread, rows per CPU-second of the
+ * whole process (the thread plus the garbage collector's and the JIT compiler's threads, which the archiver pays for
+ * as well) and the bytes per row of the files next to the raw OTLP protobuf bytes of the same data. A third row measures spans shaped as the OpenTelemetry
  * Java agent exports them ({@link BenchData#agentTraceRequest}: the same traces with the agent's resource and its
  * instrumentations' attributes), because the ratio to OTLP depends on how many attributes a span carries. Uploading is left out: it is I/O, and the
  * local S3 server's CPU would be counted against the archiver's.
@@ -67,10 +69,17 @@ public final class ArchiverBenchmark {
         Result l = run(Signal.LOGS, logs, rowsPerFile, dir);
         Result a = run(Signal.TRACES, agentTraces, rowsPerFile, dir);
         String report =
-                "| signal | rows | rows per CPU-second | raw OTLP bytes/row | Parquet bytes/row | trace index bytes/row"
+                "| signal | rows | rows per CPU-second | rows per process CPU-second | raw OTLP bytes/row | Parquet bytes/row | trace index bytes/row"
                         + " | smaller by (with the index) |\n"
-                        + "|---|---|---|---|---|---|---|\n" + t.line("spans") + l.line("log records")
+                        + "|---|---|---|---|---|---|---|---|\n" + t.line("spans") + l.line("log records")
                         + a.line("spans as the Java agent sends them");
+        report += String.format(
+                "%nJava %s, garbage collectors %s, max heap %d MiB%n",
+                System.getProperty("java.version"),
+                ManagementFactory.getGarbageCollectorMXBeans().stream()
+                        .map(GarbageCollectorMXBean::getName)
+                        .toList(),
+                Runtime.getRuntime().maxMemory() >> 20);
         System.out.println(report);
         Path out = Path.of("target", "archiver-bench.md");
         Files.createDirectories(out.getParent());
@@ -79,13 +88,14 @@ public final class ArchiverBenchmark {
     }
 
     /** {@code parquetBytes} are the data files, {@code indexBytes} the trace index files beside span files. */
-    record Result(long rows, long rawBytes, long parquetBytes, long indexBytes, long cpuNanos) {
+    record Result(long rows, long rawBytes, long parquetBytes, long indexBytes, long cpuNanos, long processCpuNanos) {
         String line(String what) {
             return String.format(
-                    "| %s | %,d | %,.0f | %.0f | %.1f | %.1f | %.1fx (%.1fx) |%n",
+                    "| %s | %,d | %,.0f | %,.0f | %.0f | %.1f | %.1f | %.1fx (%.1fx) |%n",
                     what,
                     rows,
                     rows / (cpuNanos / 1e9),
+                    rows / (processCpuNanos / 1e9),
                     (double) rawBytes / rows,
                     (double) parquetBytes / rows,
                     (double) indexBytes / rows,
@@ -96,7 +106,10 @@ public final class ArchiverBenchmark {
 
     static Result run(Signal signal, List<byte[]> requests, int rowsPerFile, Path dir) throws Exception {
         ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long start = cpu.getCurrentThreadCpuTime();
+        long processStart = os.getProcessCpuTime();
         long rows = 0;
         long raw = 0;
         long parquet = 0;
@@ -120,7 +133,13 @@ public final class ArchiverBenchmark {
                 batch.clear();
             }
         }
-        return new Result(rows, raw, parquet, index, cpu.getCurrentThreadCpuTime() - start);
+        return new Result(
+                rows,
+                raw,
+                parquet,
+                index,
+                cpu.getCurrentThreadCpuTime() - start,
+                os.getProcessCpuTime() - processStart);
     }
 
     /** Writes one file as the archiver does, and for spans its trace index; returns both sizes. */
