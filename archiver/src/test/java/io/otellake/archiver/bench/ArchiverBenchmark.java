@@ -68,11 +68,10 @@ public final class ArchiverBenchmark {
         Result t = run(Signal.TRACES, traces, rowsPerFile, dir);
         Result l = run(Signal.LOGS, logs, rowsPerFile, dir);
         Result a = run(Signal.TRACES, agentTraces, rowsPerFile, dir);
-        String report =
-                "| signal | rows | rows per CPU-second | rows per process CPU-second | raw OTLP bytes/row | Parquet bytes/row | trace index bytes/row"
-                        + " | smaller by (with the index) |\n"
-                        + "|---|---|---|---|---|---|---|---|\n" + t.line("spans") + l.line("log records")
-                        + a.line("spans as the Java agent sends them");
+        String report = "| signal | rows | rows per CPU-second of the thread | rows per CPU-second of the process"
+                + " | raw OTLP bytes/row | Parquet bytes/row | trace index bytes/row | smaller by (with the index) |\n"
+                + "|---|---|---|---|---|---|---|---|\n" + t.line("spans") + l.line("log records")
+                + a.line("spans as the Java agent sends them");
         report += String.format(
                 "%nJava %s, garbage collectors %s, max heap %d MiB%n",
                 System.getProperty("java.version"),
