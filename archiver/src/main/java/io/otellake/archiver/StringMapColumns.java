@@ -97,8 +97,7 @@ final class StringMapColumns {
         int n = map.size();
         CachedMap hit = null;
         int slot = 0;
-        boolean cacheable = map instanceof AttributeMap;
-        if (cacheable) {
+        if (map instanceof AttributeMap) {
             slot = System.identityHashCode(map) & (CACHE_SLOTS - 1);
             if (cachedMaps[slot] == map) {
                 hit = cached[slot];
@@ -107,28 +106,30 @@ final class StringMapColumns {
         if (hit != null && !keys.plain && !values.plain) {
             keys.appendIds(hit.keyIds(), hit.keys());
             values.appendIds(hit.valueIds(), hit.values());
+        } else if (map instanceof AttributeMap attributes) {
+            // by position, without an entry object for each
+            int[] keyIds = new int[n];
+            int[] valueIds = new int[n];
+            for (int i = 0; i < n; i++) {
+                keyIds[i] = keys.add(attributes.keyAt(i));
+                valueIds[i] = values.add(attributes.valueAt(i));
+            }
+            if (!keys.plain && !values.plain) {
+                cachedMaps[slot] = map;
+                cached[slot] = new CachedMap(keyIds, valueIds, keys.summarize(keyIds), values.summarize(valueIds));
+            }
         } else {
-            int[] keyIds = cacheable ? new int[n] : null;
-            int[] valueIds = cacheable ? new int[n] : null;
             int i = 0;
             for (Map.Entry<?, ?> e : map.entrySet()) {
                 if (i == n) {
                     throw new IllegalStateException("a map changed while it was written");
                 }
-                int k = keys.add(text(e.getKey(), "key"));
-                int v = values.add(text(e.getValue(), "value"));
-                if (cacheable) {
-                    keyIds[i] = k;
-                    valueIds[i] = v;
-                }
+                keys.add(text(e.getKey(), "key"));
+                values.add(text(e.getValue(), "value"));
                 i++;
             }
             if (i != n) {
                 throw new IllegalStateException("a map changed while it was written");
-            }
-            if (cacheable && !keys.plain && !values.plain) {
-                cachedMaps[slot] = map;
-                cached[slot] = new CachedMap(keyIds, valueIds, keys.summarize(keyIds), values.summarize(valueIds));
             }
         }
         addRow(n);

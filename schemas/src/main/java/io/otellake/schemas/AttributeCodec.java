@@ -107,7 +107,7 @@ public final class AttributeCodec {
             }
             types.add(kv.getKey(), encoded.type());
         }
-        return new Encoded(values, types == null || types.isEmpty() ? Map.of() : types);
+        return new Encoded(values.built(), types == null || types.isEmpty() ? Map.of() : types.built());
     }
 
     /** Up to this many attributes go to array-backed maps, whose duplicate check is a linear scan. */
@@ -179,7 +179,7 @@ public final class AttributeCodec {
             }
             typeMap.add(keys[i], types[i]);
         }
-        return new Encoded(values, typeMap == null || typeMap.isEmpty() ? Map.of() : typeMap);
+        return new Encoded(values.built(), typeMap == null || typeMap.isEmpty() ? Map.of() : typeMap.built());
     }
 
     public static EncodedValue encodeValue(AnyValue value) {

@@ -5,71 +5,108 @@ import java.util.AbstractSet;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.Objects;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A small map of attribute texts in insertion order, as {@link AttributeCodec#encode} builds it: entries in an array,
- * looked up by a linear scan that compares keys' hash codes first (a {@code String} caches its hash, and the wire
- * reader of spans hands out the same key instance span after span) and the keys themselves only where those match.
- * Built once per span or log record and then only read (by the Parquet writer, which walks its entries), it costs a
- * fraction of a {@code LinkedHashMap}: no table and no node per entry beyond the entry itself. Read-only to its users;
- * equal to any map with the same entries.
+ * A small map of attribute texts in insertion order, as {@link AttributeCodec#encode} builds it: keys and values in
+ * two arrays, looked up by a linear scan. While it is built, the scan that finds a repeated key compares the keys'
+ * hash codes first (a {@code String} caches its hash, and the wire reader of spans hands out the same key instance
+ * span after span) and the keys themselves only where those match; {@link #built} then drops the hash codes. It costs
+ * a fraction of a {@code LinkedHashMap}: no table, and no object per entry (the archiver holds a file's rows in memory
+ * until it writes them, and every object a row keeps is one more for the garbage collector to copy; an entry is made
+ * only for whoever walks {@link #entrySet}). Read-only to its users; equal to any map with the same entries.
  *
  * <p>Public so that writers can rely on what the type guarantees: an {@code AttributeMap} never changes once {@code
  * AttributeCodec} has handed it out (it is built only inside this package, and offers no way to change it from
  * outside), so whatever a writer works out from one (the archiver's Parquet writer remembers the dictionary ids of a
- * request's shared resource attributes) stays true for as long as it holds the map.
+ * request's shared resource attributes) stays true for as long as it holds the map. Writers may read it by position,
+ * {@link #keyAt} and {@link #valueAt}, without the entries.
  */
 public final class AttributeMap extends AbstractMap<String, String> {
-    private Entry<String, String>[] entries;
-    private int[] hashes;
+    private String[] keys;
+    private String[] values;
+    private int @Nullable [] hashes; // while the map is built
     private int size;
     private @Nullable Set<Entry<String, String>> entrySet;
 
-    @SuppressWarnings("unchecked")
     AttributeMap(int capacity) {
-        entries = new Entry[Math.max(capacity, 1)];
-        hashes = new int[entries.length];
+        keys = new String[Math.max(capacity, 1)];
+        values = new String[keys.length];
+        hashes = new int[keys.length];
     }
 
     /** Adds or replaces the value of {@code key}; a replaced key keeps its place, as in {@code LinkedHashMap}. */
     void add(String key, String value) {
+        int[] h = building();
         int hash = key.hashCode();
-        int at = indexOf(key, hash);
-        if (at >= 0) {
-            entries[at] = new SimpleImmutableEntry<>(key, value);
-            return;
+        for (int i = 0; i < size; i++) {
+            if (h[i] == hash && keys[i].equals(key)) {
+                values[i] = value;
+                return;
+            }
         }
-        if (size == entries.length) {
-            entries = Arrays.copyOf(entries, size * 2);
-            hashes = Arrays.copyOf(hashes, size * 2);
+        if (size == keys.length) {
+            keys = Arrays.copyOf(keys, size * 2);
+            values = Arrays.copyOf(values, size * 2);
+            hashes = h = Arrays.copyOf(h, size * 2);
         }
-        hashes[size] = hash;
-        entries[size++] = new SimpleImmutableEntry<>(key, value);
+        h[size] = hash;
+        keys[size] = key;
+        values[size++] = value;
     }
 
     /** Removes {@code key} if present, keeping the order of the others. */
     void delete(String key) {
+        int[] h = building();
         int at = indexOf(key);
         if (at >= 0) {
-            System.arraycopy(entries, at + 1, entries, at, size - at - 1);
-            System.arraycopy(hashes, at + 1, hashes, at, size - at - 1);
-            entries[--size] = null;
+            System.arraycopy(keys, at + 1, keys, at, size - at - 1);
+            System.arraycopy(values, at + 1, values, at, size - at - 1);
+            System.arraycopy(h, at + 1, h, at, size - at - 1);
+            size--;
+            keys[size] = null;
+            values[size] = null;
         }
     }
 
-    private int indexOf(@Nullable Object key) {
-        return key instanceof String ? indexOf(key, key.hashCode()) : -1;
+    /** Ends the building: drops what only the building needed, and returns the map. */
+    AttributeMap built() {
+        hashes = null;
+        return this;
     }
 
-    private int indexOf(Object key, int hash) {
+    private int[] building() {
+        int[] h = hashes;
+        if (h == null) {
+            throw new IllegalStateException("an AttributeMap does not change once built");
+        }
+        return h;
+    }
+
+    private int indexOf(@Nullable Object key) {
+        if (!(key instanceof String)) {
+            return -1;
+        }
+        int[] h = hashes;
+        int hash = h == null ? 0 : key.hashCode();
         for (int i = 0; i < size; i++) {
-            if (hashes[i] == hash && entries[i].getKey().equals(key)) {
+            if ((h == null || h[i] == hash) && keys[i].equals(key)) {
                 return i;
             }
         }
         return -1;
+    }
+
+    /** The key of the entry at {@code index}, in insertion order. */
+    public String keyAt(int index) {
+        return keys[Objects.checkIndex(index, size)];
+    }
+
+    /** The value of the entry at {@code index}, in insertion order. */
+    public String valueAt(int index) {
+        return values[Objects.checkIndex(index, size)];
     }
 
     @Override
@@ -90,7 +127,7 @@ public final class AttributeMap extends AbstractMap<String, String> {
     @Override
     public @Nullable String get(Object key) {
         int at = indexOf(key);
-        return at < 0 ? null : entries[at].getValue();
+        return at < 0 ? null : values[at];
     }
 
     @Override
@@ -113,7 +150,8 @@ public final class AttributeMap extends AbstractMap<String, String> {
                             if (next >= size) {
                                 throw new NoSuchElementException();
                             }
-                            return entries[next++];
+                            int at = next++;
+                            return new SimpleImmutableEntry<>(keys[at], values[at]);
                         }
                     };
                 }
@@ -131,7 +169,7 @@ public final class AttributeMap extends AbstractMap<String, String> {
     @Override
     public void forEach(java.util.function.BiConsumer<? super String, ? super String> action) {
         for (int i = 0; i < size; i++) {
-            action.accept(entries[i].getKey(), entries[i].getValue());
+            action.accept(keys[i], values[i]);
         }
     }
 }

@@ -74,6 +74,16 @@ class AttributeCodecTest {
         assertThat(e.values().get("Ab")).isNull();
         assertThat(e.values().containsKey(1)).isFalse();
         assertThat(e.types()).containsExactly(Map.entry("Aa", "int"));
+        AttributeMap byPosition = (AttributeMap) e.values();
+        assertThat(List.of(byPosition.keyAt(0), byPosition.keyAt(1), byPosition.keyAt(2)))
+                .containsExactly("Aa", "BB", "C#");
+        assertThat(List.of(byPosition.valueAt(0), byPosition.valueAt(1), byPosition.valueAt(2)))
+                .containsExactly("7", "2", "3");
+        assertThatThrownBy(() -> byPosition.keyAt(3)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> byPosition.valueAt(-1)).isInstanceOf(IndexOutOfBoundsException.class);
+        // built: the package's own builders cannot change it either
+        assertThatThrownBy(() -> byPosition.add("D", "4")).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> byPosition.delete("Aa")).isInstanceOf(IllegalStateException.class);
     }
 
     @Test
