@@ -292,9 +292,10 @@ final class SpanWireReader {
         row.put(SpanFlattener.ATTRIBUTES, attributes.values());
         row.put(SpanFlattener.ATTRIBUTE_TYPES, attributes.types());
         row.put(SpanFlattener.DROPPED_ATTRIBUTES_COUNT, Integer.toUnsignedLong(droppedAttributes));
-        row.put(SpanFlattener.EVENTS, events == null ? new ArrayList<>(0) : events);
+        // one shared empty list, not one per span: the archiver holds a file's rows in memory until it writes them
+        row.put(SpanFlattener.EVENTS, events == null ? List.of() : events);
         row.put(SpanFlattener.DROPPED_EVENTS_COUNT, Integer.toUnsignedLong(droppedEvents));
-        row.put(SpanFlattener.LINKS, links == null ? new ArrayList<>(0) : links);
+        row.put(SpanFlattener.LINKS, links == null ? List.of() : links);
         row.put(SpanFlattener.DROPPED_LINKS_COUNT, Integer.toUnsignedLong(droppedLinks));
         return startTime;
     }
