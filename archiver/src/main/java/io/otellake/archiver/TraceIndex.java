@@ -1,13 +1,13 @@
 package io.otellake.archiver;
 
 import io.otellake.schemas.LakeSchema;
+import io.otellake.schemas.Signal;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
@@ -69,17 +69,16 @@ public final class TraceIndex {
 
     /**
      * One entry per trace id of the span rows, sorted by trace id. Rows sorted by trace id, as the archiver writes
-     * them, take one pass that compares each id with the one before; rows in any other order take a sorted map.
+     * them, take one pass that compares each id with the one before; rows in any other order are sorted first.
      */
     public static List<GenericRecord> entries(List<GenericRecord> spans) {
         Schema schema = spans.isEmpty() ? SCHEMA : spans.get(0).getSchema();
         int traceId = schema.getField("trace_id").pos();
         int startTime = schema.getField("start_time").pos();
         int endTime = schema.getField("end_time").pos();
-        List<Entry> sorted = new ArrayList<>();
+        List<Entry> entries = new ArrayList<>();
         Entry last = null;
-        for (int i = 0; i < spans.size(); i++) {
-            GenericRecord span = spans.get(i);
+        for (GenericRecord span : spans) {
             String id = span.get(traceId).toString();
             long start = (Long) span.get(startTime);
             // a span that ends before it starts (end 0, say) still reaches its start: readers that ask which traces
@@ -87,38 +86,19 @@ public final class TraceIndex {
             long end = Math.max(start, (Long) span.get(endTime));
             int order = last == null ? 1 : id.compareTo(last.traceId);
             if (order < 0) {
-                return unsortedEntries(spans, traceId, startTime, endTime);
+                List<GenericRecord> sorted = new ArrayList<>(spans);
+                sorted.sort(HourFile.order(Signal.TRACES));
+                return entries(sorted);
             }
             if (order == 0) {
                 last.add(start, end);
             } else {
                 last = new Entry(id, start, end);
-                sorted.add(last);
+                entries.add(last);
             }
         }
-        List<GenericRecord> records = new ArrayList<>(sorted.size());
-        for (Entry entry : sorted) {
-            records.add(entry.record());
-        }
-        return records;
-    }
-
-    private static List<GenericRecord> unsortedEntries(
-            List<GenericRecord> spans, int traceId, int startTime, int endTime) {
-        Map<String, Entry> byTrace = new TreeMap<>();
-        for (GenericRecord span : spans) {
-            String id = span.get(traceId).toString();
-            long start = (Long) span.get(startTime);
-            long end = Math.max(start, (Long) span.get(endTime));
-            Entry entry = byTrace.get(id);
-            if (entry == null) {
-                byTrace.put(id, new Entry(id, start, end));
-            } else {
-                entry.add(start, end);
-            }
-        }
-        List<GenericRecord> records = new ArrayList<>(byTrace.size());
-        for (Entry entry : byTrace.values()) {
+        List<GenericRecord> records = new ArrayList<>(entries.size());
+        for (Entry entry : entries) {
             records.add(entry.record());
         }
         return records;

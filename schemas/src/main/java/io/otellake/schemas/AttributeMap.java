@@ -40,19 +40,17 @@ public final class AttributeMap extends AbstractMap<String, String> {
     /** Adds or replaces the value of {@code key}; a replaced key keeps its place, as in {@code LinkedHashMap}. */
     void add(String key, String value) {
         int[] h = building();
-        int hash = key.hashCode();
-        for (int i = 0; i < size; i++) {
-            if (h[i] == hash && keys[i].equals(key)) {
-                values[i] = value;
-                return;
-            }
+        int at = indexOf(key);
+        if (at >= 0) {
+            values[at] = value;
+            return;
         }
         if (size == keys.length) {
             keys = Arrays.copyOf(keys, size * 2);
             values = Arrays.copyOf(values, size * 2);
             hashes = h = Arrays.copyOf(h, size * 2);
         }
-        h[size] = hash;
+        h[size] = key.hashCode();
         keys[size] = key;
         values[size++] = value;
     }
