@@ -2,10 +2,8 @@ package io.otellake.archiver;
 
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.TenantId;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.common.TopicPartition;
 
@@ -41,7 +39,7 @@ public final class HourFile {
     final String batchId;
     final long createdNanos;
     long lastOffset;
-    private final List<GenericRecord> rows = new ArrayList<>();
+    private final SortedRows rows;
 
     /** @param directory the key prefix of the folder, ending in {@code /} */
     HourFile(
@@ -60,6 +58,7 @@ public final class HourFile {
         this.batchId = batchId;
         this.lastOffset = firstOffset;
         this.createdNanos = createdNanos;
+        this.rows = new SortedRows(signal);
     }
 
     void add(GenericRecord row, long offset) {
@@ -81,103 +80,20 @@ public final class HourFile {
 
     /** The rows in reading order: spans by trace id, then start; logs by service, then time; metric points by name. */
     List<GenericRecord> sortedRows() {
-        return sort(signal, rows);
+        return rows.list();
     }
 
     /**
-     * Sorts rows of the signal in place into reading order, the order of {@link #order(Signal)}, and returns them. Public
-     * for the archiver benchmark, which sorts as the archiver does.
+     * Sorts rows of the signal in place into reading order, the order of {@link #order(Signal)}, and returns them.
      */
     public static List<GenericRecord> sort(Signal signal, List<GenericRecord> rows) {
-        // Each row's keys are looked up once, not at each of the n log n comparisons (the lookups by field name were
-        // most of the sort's cost), and by position. Stable, like List.sort.
-        List<Keyed> keyed = new ArrayList<>(rows.size());
-        Schema schema = null;
-        int[] at = null;
-        for (GenericRecord r : rows) {
-            if (r.getSchema() != schema) {
-                schema = r.getSchema();
-                at = positions(signal, schema);
-            }
-            keyed.add(
-                    switch (signal) {
-                        case TRACES -> new Keyed(r.get(at[0]).toString(), "", (Long) r.get(at[1]), r);
-                        case LOGS -> new Keyed(text(r.get(at[0])), "", time(r.get(at[1]), r.get(at[2])), r);
-                        case METRICS -> new Keyed(text(r.get(at[0])), text(r.get(at[1])), time(r.get(at[2]), null), r);
-                    });
-        }
-        keyed.sort(Keyed.ORDER);
-        for (int i = 0; i < keyed.size(); i++) {
-            rows.set(i, keyed.get(i).row());
+        SortedRows sorted = new SortedRows(signal);
+        rows.forEach(sorted::add);
+        List<GenericRecord> inOrder = sorted.list();
+        for (int i = 0; i < inOrder.size(); i++) {
+            rows.set(i, inOrder.get(i));
         }
         return rows;
-    }
-
-    /** The positions of the sort keys in a row schema of the signal, in the order sortedRows reads them. */
-    private static int[] positions(Signal signal, Schema schema) {
-        String[] names =
-                switch (signal) {
-                    case TRACES -> new String[] {"trace_id", "start_time"};
-                    case LOGS -> new String[] {"service_name", "timestamp", "observed_timestamp"};
-                    case METRICS -> new String[] {"metric_name", "service_name", "timestamp"};
-                };
-        int[] at = new int[names.length];
-        for (int i = 0; i < names.length; i++) {
-            at[i] = schema.getField(names[i]).pos();
-        }
-        return at;
-    }
-
-    /** The first of the two times that is there, else 0. */
-    private static long time(Object t, Object orElse) {
-        Object v = t != null ? t : orElse;
-        return v == null ? 0 : (Long) v;
-    }
-
-    /**
-     * A row with its sort keys. {@code prefix} holds the first eight characters of {@code first} when they are all
-     * below U+0100 (trace ids, service and metric names), so most comparisons are one of two longs rather than of two
-     * strings; it orders exactly as {@link String#compareTo} does, which decides when the prefixes are equal.
-     */
-    private record Keyed(String first, String second, long time, GenericRecord row, long prefix, boolean hasPrefix) {
-        Keyed(String first, String second, long time, GenericRecord row) {
-            this(first, second, time, row, prefixOf(first), latin1Prefix(first));
-        }
-
-        static final Comparator<Keyed> ORDER = (a, b) -> {
-            int c;
-            if (a.hasPrefix && b.hasPrefix) {
-                c = Long.compareUnsigned(a.prefix, b.prefix);
-                if (c != 0) {
-                    return c;
-                }
-            }
-            c = a.first.compareTo(b.first);
-            if (c != 0) {
-                return c;
-            }
-            c = a.second.compareTo(b.second);
-            return c != 0 ? c : Long.compare(a.time, b.time);
-        };
-    }
-
-    /** The first eight characters as the bytes of a big-endian long (0 past the end), if all are below U+0100. */
-    static long prefixOf(String s) {
-        long p = 0;
-        for (int i = 0; i < 8; i++) {
-            int c = i < s.length() ? s.charAt(i) : 0;
-            p = (p << 8) | (c & 0xff);
-        }
-        return p;
-    }
-
-    static boolean latin1Prefix(String s) {
-        for (int i = 0, n = Math.min(8, s.length()); i < n; i++) {
-            if (s.charAt(i) > 0xff) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The order of the rows in every file of a signal; the compactor merges files in the same order. */

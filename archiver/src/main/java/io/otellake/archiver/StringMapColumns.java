@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.parquet.bytes.ByteBufferAllocator;
 import org.apache.parquet.bytes.BytesInput;
 import org.apache.parquet.bytes.BytesUtils;
 import org.apache.parquet.column.ColumnDescriptor;
@@ -17,8 +16,6 @@ import org.apache.parquet.column.ParquetProperties;
 import org.apache.parquet.column.page.DictionaryPage;
 import org.apache.parquet.column.page.PageWriter;
 import org.apache.parquet.column.statistics.Statistics;
-import org.apache.parquet.column.values.ValuesWriter;
-import org.apache.parquet.column.values.rle.RunLengthBitPackingHybridEncoder;
 import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.schema.PrimitiveComparator;
 import org.apache.parquet.schema.PrimitiveType;
@@ -29,6 +26,9 @@ import org.jspecify.annotations.Nullable;
  * resource_attributes} or {@code attributes}, for one row group: dictionary-encoded data pages of format version 1
  * with a plain fallback, written straight to parquet-mr's page writers instead of through its column writers, which
  * spend about 40 ns on every value (levels, dictionary, statistics, one virtual call after another).
+ *
+ * <p>Levels and ids are encoded a page at a time by {@link HybridRle}, into the bytes parquet-mr's encoder writes
+ * value by value.
  *
  * <p>The point is the maps that repeat as the same object. A request's resource attributes are one {@link
  * AttributeMap} shared by all its spans or log records (24 entries as the OpenTelemetry Java agent sends them), and
@@ -53,10 +53,14 @@ final class StringMapColumns {
 
     private final Column keys;
     private final Column values;
-    private final ValuesWriter repetitionLevels;
-    private final ValuesWriter definitionLevels;
-    /** The definition level of a map's entries. */
+    /** The definition level of a map's entries, and the bit width of the definition levels. */
     private final int entryDefinition;
+
+    private final int definitionBits;
+    /** The page's levels, and their encoding (RLE, with the length before them, as in a version 1 data page). */
+    private int[] levels = new int[1024];
+
+    private final HybridRle levelBytes = new HybridRle();
 
     private final int pageRowCountLimit;
     private final int pageBytes;
@@ -86,8 +90,7 @@ final class StringMapColumns {
         this.entryDefinition = key.getMaxDefinitionLevel();
         this.keys = new Column(key, keyPages, props, keyDictionaryBytes);
         this.values = new Column(value, valuePages, props, valueDictionaryBytes);
-        this.repetitionLevels = props.newRepetitionLevelWriter(key);
-        this.definitionLevels = props.newDefinitionLevelWriter(key);
+        this.definitionBits = BytesUtils.getWidthFromMaxInt(entryDefinition);
         this.pageRowCountLimit = props.getPageRowCountLimit();
         this.pageBytes = props.getPageSizeThreshold();
     }
@@ -186,31 +189,43 @@ final class StringMapColumns {
     }
 
     private void writePage() throws IOException {
+        // both pages carry the same levels; the page writer compresses each page before it returns
+        if (levels.length < valueCount) {
+            levels = new int[Math.max(valueCount, levels.length * 2)];
+        }
+        int n = 0;
+        for (int i = 0; i < rowCount; i++) {
+            int code = rows[i];
+            levels[n++] = 0;
+            for (int j = 1; j < code; j++) {
+                levels[n++] = 1;
+            }
+        }
+        BytesInput r = levelBytes(n, 1);
+        n = 0;
         for (int i = 0; i < rowCount; i++) {
             int code = rows[i];
             if (code > 0) {
-                repetitionLevels.writeInteger(0);
-                definitionLevels.writeInteger(entryDefinition);
-                for (int j = 1; j < code; j++) {
-                    repetitionLevels.writeInteger(1);
-                    definitionLevels.writeInteger(entryDefinition);
-                }
+                Arrays.fill(levels, n, n + code, entryDefinition);
+                n += code;
             } else {
-                repetitionLevels.writeInteger(0);
-                definitionLevels.writeInteger(-1 - code);
+                levels[n++] = -1 - code;
             }
         }
-        // both pages carry the same levels; the page writer compresses each page before it returns
-        BytesInput r = BytesInput.from(repetitionLevels.getBytes().toByteArray());
-        BytesInput d = BytesInput.from(definitionLevels.getBytes().toByteArray());
-        Encoding rEncoding = repetitionLevels.getEncoding();
-        Encoding dEncoding = definitionLevels.getEncoding();
-        repetitionLevels.reset();
-        definitionLevels.reset();
-        keys.writePage(r, d, rEncoding, dEncoding, valueCount, rowCount);
-        values.writePage(r, d, rEncoding, dEncoding, valueCount, rowCount);
+        BytesInput d = levelBytes(n, definitionBits);
+        keys.writePage(r, d, Encoding.RLE, Encoding.RLE, valueCount, rowCount);
+        values.writePage(r, d, Encoding.RLE, Encoding.RLE, valueCount, rowCount);
         rowCount = 0;
         valueCount = 0;
+    }
+
+    /** The first {@code n} levels as parquet-mr's level writers write them: a 4-byte length, then the RLE hybrid. */
+    private BytesInput levelBytes(int n, int bitWidth) {
+        levelBytes.clear();
+        levelBytes.appendIntLittleEndian(0);
+        levelBytes.encode(levels, n, bitWidth);
+        levelBytes.putIntLittleEndian(0, levelBytes.length() - 4);
+        return BytesInput.from(levelBytes.toByteArray());
     }
 
     /** What a remembered map appends to the two columns. */
@@ -226,8 +241,7 @@ final class StringMapColumns {
         final PrimitiveComparator<Binary> comparator;
         final boolean statistics;
         final int maxDictionaryBytes;
-        final int initialSlab;
-        final ByteBufferAllocator allocator;
+        final HybridRle idBytes = new HybridRle();
 
         final Map<String, Integer> ids = new HashMap<>();
         final List<Binary> entries = new ArrayList<>();
@@ -265,8 +279,6 @@ final class StringMapColumns {
             this.comparator = type.comparator();
             this.statistics = props.getStatisticsEnabled(descriptor);
             this.maxDictionaryBytes = maxDictionaryBytes;
-            this.initialSlab = props.getInitialSlabSize();
-            this.allocator = props.getAllocator();
             if (!props.isDictionaryEnabled(descriptor)
                     || props.getWriterVersion() != ParquetProperties.WriterVersion.PARQUET_1_0) {
                 throw new IllegalArgumentException("not a dictionary column of format version 1: " + descriptor);
@@ -432,19 +444,12 @@ final class StringMapColumns {
         }
 
         /** The page's ids as parquet-mr's dictionary writer encodes them: the bit width, then the RLE hybrid. */
-        private BytesInput encodedIds() throws IOException {
+        private BytesInput encodedIds() {
             int bitWidth = BytesUtils.getWidthFromMaxInt(entries.size() - 1);
-            try (RunLengthBitPackingHybridEncoder encoder =
-                    new RunLengthBitPackingHybridEncoder(bitWidth, initialSlab, maxDictionaryBytes, allocator)) {
-                for (int i = 0; i < idCount; i++) {
-                    encoder.writeInt(pageIds[i]);
-                }
-                byte[] encoded = encoder.toBytes().toByteArray();
-                byte[] out = new byte[encoded.length + 1];
-                out[0] = (byte) bitWidth;
-                System.arraycopy(encoded, 0, out, 1, encoded.length);
-                return BytesInput.from(out);
-            }
+            idBytes.clear();
+            idBytes.appendByte(bitWidth);
+            idBytes.encode(pageIds, idCount, bitWidth);
+            return BytesInput.from(idBytes.toByteArray());
         }
 
         /** The entries the dictionary-encoded pages use, plain, as parquet-mr writes a dictionary page. */

@@ -13,7 +13,10 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
-/** {@link HourFile#sortedRows} sorts exactly as {@link HourFile#order}, which the compactor merges by. */
+/**
+ * {@link HourFile#sortedRows} ({@link SortedRows}) sorts exactly as {@link HourFile#order}, which the compactor merges
+ * by: stable, so that rows with equal keys keep their order, which the element comparator below checks as well.
+ */
 class HourFileTest {
     /** Characters that make the long prefix tricky: NUL, the top of Latin-1, beyond Latin-1, surrogates. */
     private static final char[] ALPHABET = {
@@ -28,6 +31,61 @@ class HourFileTest {
             s.append(ALPHABET[r.nextInt(ALPHABET.length)]);
         }
         return s.toString();
+    }
+
+    /**
+     * 32 lowercase hex digits, as span rows carry (kept as their 128 bits while sorting), from few stems so that ids
+     * share their first 16 digits or are equal; some all {@code f}, some with an upper-case or other stray character.
+     */
+    static String traceId(SplittableRandom r) {
+        String[] stems = {"0000000000000000", "0af7651916cd43dd", "ffffffffffffffff", "fffffffffffffffe"};
+        StringBuilder s = new StringBuilder(stems[r.nextInt(stems.length)]);
+        if (r.nextInt(4) == 0) {
+            s.append(stems[r.nextInt(stems.length)]);
+        } else {
+            for (int i = 0; i < 16; i++) {
+                s.append("0123456789abcdef".charAt(r.nextInt(r.nextBoolean() ? 2 : 16)));
+            }
+        }
+        if (r.nextInt(20) == 0) {
+            s.setCharAt(r.nextInt(32), "Ag/:`\u00e9".charAt(r.nextInt(6)));
+        }
+        return s.toString();
+    }
+
+    @Test
+    void spansWithHexTraceIdsSortAsTheComparatorSays() {
+        SplittableRandom r = new SplittableRandom(13);
+        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.TRACES, TenantId.of("acme"), "x/", 0, "b", 0);
+        List<GenericRecord> rows = new ArrayList<>();
+        for (int i = 0; i < 20_000; i++) {
+            GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
+            int kind = r.nextInt(10);
+            row.put("trace_id", kind == 0 ? text(r) : kind == 1 ? "" : traceId(r));
+            row.put("start_time", (long) r.nextInt(5) - 2);
+            rows.add(row);
+            file.add(row, i);
+        }
+        List<GenericRecord> expected = new ArrayList<>(rows);
+        expected.sort(HourFile.order(Signal.TRACES));
+
+        assertThat(file.sortedRows())
+                .usingElementComparator((a, b) -> a == b ? 0 : 1)
+                .containsExactlyElementsOf(expected);
+        // asked again, as a retried upload does, and after more rows
+        assertThat(file.sortedRows())
+                .usingElementComparator((a, b) -> a == b ? 0 : 1)
+                .containsExactlyElementsOf(expected);
+        GenericRecord late = new GenericData.Record(LakeSchema.SPAN);
+        late.put("trace_id", "0af7651916cd43dd8448eb211c80319c");
+        late.put("start_time", 0L);
+        file.add(late, 20_000);
+        expected.add(late);
+        expected.sort(HourFile.order(Signal.TRACES));
+        assertThat(file.sortedRows())
+                .usingElementComparator((a, b) -> a == b ? 0 : 1)
+                .containsExactlyElementsOf(expected);
+        assertThat(file.rowCount()).isEqualTo(20_001);
     }
 
     @Test

@@ -97,6 +97,13 @@ public final class AttributeMap extends AbstractMap<String, String> {
         return -1;
     }
 
+    /** Whether {@code other} holds the same keys and values in the same order: everything a writer writes of it. */
+    boolean sameInOrder(AttributeMap other) {
+        return size == other.size
+                && Arrays.equals(keys, 0, size, other.keys, 0, size)
+                && Arrays.equals(values, 0, size, other.values, 0, size);
+    }
+
     /** The key of the entry at {@code index}, in insertion order. */
     public String keyAt(int index) {
         return keys[Objects.checkIndex(index, size)];

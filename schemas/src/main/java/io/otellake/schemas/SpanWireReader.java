@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 
@@ -84,6 +85,18 @@ final class SpanWireReader {
     private String[] texts = new String[16];
     private String[] types = new String[16];
     private int attributeCount;
+
+    /**
+     * Types maps of spans read before, by a hash of their first key: most spans of a request carry one of a few sets of
+     * attributes that are not strings (a status code, a port), and a span whose types map holds the same entries in the
+     * same order as one of these gets that one, not a map of its own. The archiver holds a file's rows until it writes
+     * them, so one object fewer per row is less for the garbage collector to copy, and its Parquet writer writes a map
+     * it has seen by copying its dictionary ids.
+     */
+    private final AttributeMap[] recentTypes = new AttributeMap[8];
+
+    /** The flags of the span read before, boxed: most spans of a request have the same. */
+    private Long recentFlags = 0L;
 
     // the value of the attribute being read: its oneof case as the field number (0: none), and that field
     private int valueField;
@@ -188,6 +201,20 @@ final class SpanWireReader {
         }
     }
 
+    /** The equal map of {@link #recentTypes} in its stead, or {@code types}, which it then remembers. */
+    private Map<String, String> shared(Map<String, String> types) {
+        if (!(types instanceof AttributeMap map) || map.isEmpty()) {
+            return types;
+        }
+        int slot = (map.keyAt(0).hashCode() * 31 + map.size()) & (recentTypes.length - 1);
+        AttributeMap recent = recentTypes[slot];
+        if (recent != null && recent.sameInOrder(map)) {
+            return recent;
+        }
+        recentTypes[slot] = map;
+        return map;
+    }
+
     /** Puts the span's columns into the row; returns its start time. */
     private long span(int end, GenericRecord row) throws Unread {
         int traceIdOffset = 0;
@@ -280,7 +307,10 @@ final class SpanWireReader {
                 SpanFlattener.PARENT_SPAN_ID,
                 parentLength == 0 ? null : hex(PARENT_SPAN_ID_SLOT, parentOffset, parentLength));
         row.put(SpanFlattener.TRACE_STATE, Rows.emptyToNull(traceState));
-        row.put(SpanFlattener.FLAGS, Integer.toUnsignedLong(flags));
+        if (recentFlags != Integer.toUnsignedLong(flags)) {
+            recentFlags = Integer.toUnsignedLong(flags);
+        }
+        row.put(SpanFlattener.FLAGS, recentFlags);
         row.put(SpanFlattener.NAME, name);
         row.put(SpanFlattener.KIND, SpanFlattener.kindName(kind));
         row.put(SpanFlattener.START_TIME, startTime);
@@ -290,7 +320,7 @@ final class SpanWireReader {
         row.put(SpanFlattener.STATUS_MESSAGE, Rows.emptyToNull(statusMessage));
         AttributeCodec.Encoded attributes = AttributeCodec.encode(attributeCount, keys, texts, types);
         row.put(SpanFlattener.ATTRIBUTES, attributes.values());
-        row.put(SpanFlattener.ATTRIBUTE_TYPES, attributes.types());
+        row.put(SpanFlattener.ATTRIBUTE_TYPES, shared(attributes.types()));
         row.put(SpanFlattener.DROPPED_ATTRIBUTES_COUNT, Integer.toUnsignedLong(droppedAttributes));
         // one shared empty list, not one per span: the archiver holds a file's rows in memory until it writes them
         row.put(SpanFlattener.EVENTS, events == null ? List.of() : events);

@@ -144,6 +144,50 @@ class SpanWireReaderTest {
         assertWireReadsAlike(request(span.build()).toByteArray());
     }
 
+    /**
+     * Spans whose non-string attributes have the same keys and types in the same order share one types map (the
+     * archiver holds rows until it writes them); in another order, or with other types, a span keeps its own, and every
+     * row still equals the message path's, order of entries included.
+     */
+    @Test
+    void spansWithTheSameTypesInTheSameOrderShareOneTypesMap() throws Exception {
+        AnyValue one = AnyValue.newBuilder().setIntValue(1).build();
+        AnyValue two = AnyValue.newBuilder().setIntValue(2).build();
+        AnyValue half = AnyValue.newBuilder().setDoubleValue(0.5).build();
+        AnyValue text = AnyValue.newBuilder().setStringValue("x").build();
+        List<List<KeyValue>> attributes = List.of(
+                List.of(kv("server.port", one), kv("http.response.status_code", two)),
+                List.of(kv("server.port", two), kv("url.path", text), kv("http.response.status_code", one)),
+                List.of(kv("http.response.status_code", one), kv("server.port", two)), // another order
+                List.of(kv("server.port", half), kv("http.response.status_code", two)), // another type
+                List.of(kv("server.port", one), kv("http.response.status_code", two)));
+        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
+        for (int i = 0; i < attributes.size(); i++) {
+            scope.addSpans(Span.newBuilder()
+                    .setTraceId(ByteString.copyFrom(new byte[16]))
+                    .setSpanId(ByteString.copyFrom(new byte[] {0, 0, 0, 0, 0, 0, 0, (byte) i}))
+                    .setFlags(0x301)
+                    .addAllAttributes(attributes.get(i)));
+        }
+        byte[] request = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(scope))
+                .build()
+                .toByteArray();
+
+        List<FlatRow> rows = assertWireReadsAlike(request);
+
+        List<Object> types =
+                rows.stream().map(r -> r.record().get("attribute_types")).toList();
+        assertThat(types.get(0)).isSameAs(types.get(1)).isEqualTo(types.get(4));
+        assertThat(types.get(2)).isNotSameAs(types.get(0));
+        assertThat(List.copyOf(((Map<?, ?>) types.get(2)).keySet()))
+                .isEqualTo(List.of("http.response.status_code", "server.port"));
+        assertThat(types.get(3))
+                .isNotSameAs(types.get(0))
+                .isEqualTo(Map.of("server.port", "double", "http.response.status_code", "int"));
+        assertThat(rows).allSatisfy(r -> assertThat(r.record().get("flags")).isEqualTo(0x301L));
+    }
+
     @Test
     void nonAsciiStrings() throws Exception {
         Span span = Span.newBuilder()

@@ -2,8 +2,8 @@ package io.otellake.archiver.bench;
 
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 import io.otellake.archiver.ArchiverConfig;
-import io.otellake.archiver.HourFile;
 import io.otellake.archiver.ParquetFiles;
+import io.otellake.archiver.SortedRows;
 import io.otellake.archiver.TraceIndex;
 import io.otellake.schemas.FlatRow;
 import io.otellake.schemas.LogFlattener;
@@ -17,7 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
@@ -61,16 +63,19 @@ public final class ArchiverBenchmark {
         for (int i = 0; i < requests; i++) {
             agentTraces.add(BenchData.agentTraceRequest(agentRandom).toByteArray());
         }
-        // one warm-up pass over a tenth of the data, so the JIT has compiled the path being measured
-        run(Signal.TRACES, traces.subList(0, requests / 10), rowsPerFile, dir);
-        run(Signal.LOGS, logs.subList(0, requests / 10), rowsPerFile, dir);
+        // warm-up passes over a quarter of each set, so the JIT has compiled the path being measured
+        int warmUp = requests / 4;
+        run(Signal.TRACES, traces.subList(0, warmUp), rowsPerFile, dir);
+        run(Signal.LOGS, logs.subList(0, warmUp), rowsPerFile, dir);
+        run(Signal.TRACES, agentTraces.subList(0, warmUp), rowsPerFile, dir);
 
         Result t = run(Signal.TRACES, traces, rowsPerFile, dir);
         Result l = run(Signal.LOGS, logs, rowsPerFile, dir);
         Result a = run(Signal.TRACES, agentTraces, rowsPerFile, dir);
         String report = "| signal | rows | rows per CPU-second of the thread | rows per CPU-second of the process"
+                + " | the same without the JIT compiler | CPU-seconds: thread, GC, JIT, rest"
                 + " | raw OTLP bytes/row | Parquet bytes/row | trace index bytes/row | smaller by (with the index) |\n"
-                + "|---|---|---|---|---|---|---|---|\n" + t.line("spans") + l.line("log records")
+                + "|---|---|---|---|---|---|---|---|---|---|\n" + t.line("spans") + l.line("log records")
                 + a.line("spans as the Java agent sends them");
         report += String.format(
                 "%nJava %s, garbage collectors %s, max heap %d MiB%n",
@@ -87,14 +92,29 @@ public final class ArchiverBenchmark {
     }
 
     /** {@code parquetBytes} are the data files, {@code indexBytes} the trace index files beside span files. */
-    record Result(long rows, long rawBytes, long parquetBytes, long indexBytes, long cpuNanos, long processCpuNanos) {
+    record Result(
+            long rows,
+            long rawBytes,
+            long parquetBytes,
+            long indexBytes,
+            long cpuNanos,
+            long processCpuNanos,
+            double gcSeconds,
+            double jitSeconds) {
         String line(String what) {
+            double process = processCpuNanos / 1e9;
+            double thread = cpuNanos / 1e9;
             return String.format(
-                    "| %s | %,d | %,.0f | %,.0f | %.0f | %.1f | %.1f | %.1fx (%.1fx) |%n",
+                    "| %s | %,d | %,.0f | %,.0f | %,.0f | %.2f, %.2f, %.2f, %.2f | %.0f | %.1f | %.1f | %.1fx (%.1fx) |%n",
                     what,
                     rows,
-                    rows / (cpuNanos / 1e9),
-                    rows / (processCpuNanos / 1e9),
+                    rows / thread,
+                    rows / process,
+                    rows / (process - jitSeconds),
+                    thread,
+                    gcSeconds,
+                    jitSeconds,
+                    Math.max(0, process - thread - gcSeconds - jitSeconds),
                     (double) rawBytes / rows,
                     (double) parquetBytes / rows,
                     (double) indexBytes / rows,
@@ -107,6 +127,7 @@ public final class ArchiverBenchmark {
         ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
         com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        Map<String, Long> threadsStart = threadCpuByKind();
         long start = cpu.getCurrentThreadCpuTime();
         long processStart = os.getProcessCpuTime();
         long rows = 0;
@@ -114,7 +135,7 @@ public final class ArchiverBenchmark {
         long parquet = 0;
         long index = 0;
         int file = 0;
-        List<GenericRecord> batch = new ArrayList<>(rowsPerFile);
+        SortedRows batch = new SortedRows(signal); // as an open file of the archiver holds its rows
         for (int i = 0; i < requests.size(); i++) {
             byte[] request = requests.get(i);
             raw += request.length;
@@ -124,26 +145,70 @@ public final class ArchiverBenchmark {
             for (FlatRow row : flat) {
                 batch.add(row.record());
             }
-            if (batch.size() >= rowsPerFile || (i == requests.size() - 1 && !batch.isEmpty())) {
-                long[] sizes = write(signal, batch, dir.resolve("f" + file++ + ".parquet"));
+            if (batch.size() >= rowsPerFile || (i == requests.size() - 1 && batch.size() > 0)) {
+                long[] sizes = write(signal, batch.list(), dir.resolve("f" + file++ + ".parquet"));
                 parquet += sizes[0];
                 index += sizes[1];
                 rows += batch.size();
-                batch.clear();
+                batch = new SortedRows(signal);
             }
         }
+        long cpuNanos = cpu.getCurrentThreadCpuTime() - start;
+        long processCpuNanos = os.getProcessCpuTime() - processStart;
+        Map<String, Long> threadsEnd = threadCpuByKind();
         return new Result(
                 rows,
                 raw,
                 parquet,
                 index,
-                cpu.getCurrentThreadCpuTime() - start,
-                os.getProcessCpuTime() - processStart);
+                cpuNanos,
+                processCpuNanos,
+                seconds(threadsStart, threadsEnd, "gc"),
+                seconds(threadsStart, threadsEnd, "jit"));
     }
 
-    /** Writes one file as the archiver does, and for spans its trace index; returns both sizes. */
+    private static double seconds(Map<String, Long> before, Map<String, Long> after, String kind) {
+        return (after.getOrDefault(kind, 0L) - before.getOrDefault(kind, 0L)) / (double) CLOCK_TICKS;
+    }
+
+    /** Linux's USER_HZ, the unit of /proc's CPU times. */
+    private static final int CLOCK_TICKS = 100;
+
+    /**
+     * CPU ticks used so far by the process's native threads, summed by kind (garbage collection: the collector's
+     * threads and the VM thread that runs its pauses; JIT compilation; the rest), read from /proc; empty where there is
+     * no /proc, and then the table shows 0 for both. Says where the CPU of the process beyond the measured thread goes.
+     */
+    static Map<String, Long> threadCpuByKind() {
+        Map<String, Long> byKind = new TreeMap<>();
+        Path tasks = Path.of("/proc/self/task");
+        if (!Files.isDirectory(tasks)) {
+            return byKind;
+        }
+        try (var stream = Files.list(tasks)) {
+            for (Path task : stream.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (java.io.IOException gone) {
+                    continue; // the thread ended
+                }
+                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
+                String kind = name.startsWith("GC Thread") || name.startsWith("G1") || name.equals("VM Thread")
+                        ? "gc"
+                        : name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler") ? "jit" : "other";
+                byKind.merge(kind, ticks, Long::sum);
+            }
+        } catch (java.io.IOException e) {
+            return Map.of();
+        }
+        return byKind;
+    }
+
+    /** Writes one file of rows in reading order as the archiver does, and for spans its trace index; both sizes. */
     static long[] write(Signal signal, List<GenericRecord> rows, Path file) throws Exception {
-        HourFile.sort(signal, rows); // the archiver's own reading order
         ParquetFiles.write(
                 signal,
                 rows,
