@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.parquet.bytes.BytesInput;
@@ -234,6 +233,68 @@ final class StringMapColumns {
     /** Of a map's keys or values: what they take plain, the smallest and the largest. */
     private record Summary(long raw, Binary min, Binary max) {}
 
+    /**
+     * The dictionary's ids by text: an open-addressing table of the strings and their ids, without the entry object and
+     * boxed id a {@code HashMap} makes for each new value (most values of span attributes are new: URLs with ids in
+     * them). Uses the hash each {@code String} keeps.
+     */
+    static final class TextIds {
+        private String[] texts = new String[1024];
+        private int[] ids = new int[1024];
+        private int size;
+
+        /** The id of {@code s}, or -1. */
+        int get(String s) {
+            int mask = texts.length - 1;
+            for (int i = mix(s.hashCode()) & mask; ; i = (i + 1) & mask) {
+                String t = texts[i];
+                if (t == null) {
+                    return -1;
+                }
+                if (t.equals(s)) {
+                    return ids[i];
+                }
+            }
+        }
+
+        /** Adds {@code s}, which is not there yet, with its id. */
+        void put(String s, int id) {
+            if ((size + 1) * 2 > texts.length) {
+                grow();
+            }
+            insert(s, id);
+            size++;
+        }
+
+        private void insert(String s, int id) {
+            int mask = texts.length - 1;
+            int i = mix(s.hashCode()) & mask;
+            while (texts[i] != null) {
+                i = (i + 1) & mask;
+            }
+            texts[i] = s;
+            ids[i] = id;
+        }
+
+        private void grow() {
+            String[] oldTexts = texts;
+            int[] oldIds = ids;
+            texts = new String[oldTexts.length * 2];
+            ids = new int[oldIds.length * 2];
+            for (int i = 0; i < oldTexts.length; i++) {
+                if (oldTexts[i] != null) {
+                    insert(oldTexts[i], oldIds[i]);
+                }
+            }
+        }
+
+        /** Spreads the hash's bits, so that hashes that differ only in their high bits do not collide in a run. */
+        private static int mix(int h) {
+            h *= 0x9e3779b9;
+            return h ^ (h >>> 16);
+        }
+    }
+
     /** One of the two columns: its dictionary, and the values of the page being filled. */
     private static final class Column {
         final PageWriter pages;
@@ -243,7 +304,7 @@ final class StringMapColumns {
         final int maxDictionaryBytes;
         final HybridRle idBytes = new HybridRle();
 
-        final Map<String, Integer> ids = new HashMap<>();
+        final TextIds ids = new TextIds();
         final List<Binary> entries = new ArrayList<>();
         long dictionaryBytes;
         /** The entries the dictionary-encoded pages written so far refer to: the dictionary page holds these. */
@@ -291,8 +352,8 @@ final class StringMapColumns {
         /** Appends a value; returns its dictionary id, or -1 once the column is plain. */
         int add(String s) {
             if (plain) {
-                Integer known = ids.get(s);
-                Binary b = known != null
+                int known = ids.get(s);
+                Binary b = known >= 0
                         ? entries.get(known)
                         : Binary.fromConstantByteArray(s.getBytes(StandardCharsets.UTF_8));
                 appendPlain(b);
@@ -300,10 +361,10 @@ final class StringMapColumns {
                 rawBytes += 4L + b.length();
                 return -1;
             }
-            Integer known = ids.get(s);
+            int known = ids.get(s);
             int id;
             Binary b;
-            if (known == null) {
+            if (known < 0) {
                 b = Binary.fromConstantByteArray(s.getBytes(StandardCharsets.UTF_8));
                 id = entries.size();
                 ids.put(s, id);

@@ -76,7 +76,7 @@ public final class TraceIndex {
         int traceId = schema.getField("trace_id").pos();
         int startTime = schema.getField("start_time").pos();
         int endTime = schema.getField("end_time").pos();
-        List<Entry> entries = new ArrayList<>();
+        List<Entry> entries = new ArrayList<>(spans.size()); // at most one a span; no copies as it grows
         Entry last = null;
         for (GenericRecord span : spans) {
             String id = span.get(traceId).toString();

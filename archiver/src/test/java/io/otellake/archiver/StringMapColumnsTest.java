@@ -77,6 +77,36 @@ class StringMapColumnsTest {
     }
 
     /** The maps that are fields of the message itself write their own columns; maps inside lists do not. */
+    /** The dictionary's table of ids: every text finds its own id, through growth and hash collisions, and no other. */
+    @Test
+    void textIdsFindEveryTextAndNoOther() {
+        StringMapColumns.TextIds ids = new StringMapColumns.TextIds();
+        Map<String, Integer> expected = new LinkedHashMap<>();
+        SplittableRandom r = new SplittableRandom(3);
+        // "Aa" and "BB" have the same hash, and so has every string made of n of them
+        String[] colliding = {"Aa", "BB"};
+        for (int i = 0; expected.size() < 20_000; i++) {
+            String s;
+            if (i % 3 == 0) {
+                StringBuilder b = new StringBuilder();
+                for (int k = 0; k < 8; k++) {
+                    b.append(colliding[r.nextInt(2)]);
+                }
+                s = b.toString();
+            } else {
+                s = Long.toString(r.nextLong(), 36);
+            }
+            if (!expected.containsKey(s)) {
+                assertThat(ids.get(s)).isEqualTo(-1);
+                ids.put(s, expected.size());
+                expected.put(s, expected.size());
+            }
+        }
+        expected.forEach((s, id) -> assertThat(ids.get(new String(s))).as(s).isEqualTo(id));
+        assertThat(ids.get("")).isEqualTo(-1);
+        assertThat(ids.get("AaAaAaAaAaAaAaAaAa")).isEqualTo(-1); // the same hash as some, and not there
+    }
+
     @Test
     void theTopLevelMapsOfStringsWriteTheirOwnColumns() {
         PlainParquetConfiguration conf = new PlainParquetConfiguration();

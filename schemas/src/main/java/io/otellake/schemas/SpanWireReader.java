@@ -10,6 +10,9 @@ import io.opentelemetry.proto.common.v1.InstrumentationScope;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -613,12 +616,24 @@ final class SpanWireReader {
         return text;
     }
 
-    private String utf8(int offset, int length) throws Unread {
-        int bits = 0;
-        for (int i = offset; i < offset + length; i++) {
-            bits |= buf[i];
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /** Whether the bytes are all below 0x80: eight at a time, then one by one. */
+    static boolean ascii(byte[] b, int offset, int length) {
+        int i = offset;
+        int end = offset + length;
+        long bits = 0;
+        for (; i + 8 <= end; i += 8) {
+            bits |= (long) LONGS.get(b, i);
         }
-        if (bits >= 0) { // ASCII
+        for (; i < end; i++) {
+            bits |= b[i];
+        }
+        return (bits & 0x8080808080808080L) == 0;
+    }
+
+    private String utf8(int offset, int length) throws Unread {
+        if (ascii(buf, offset, length)) {
             return new String(buf, offset, length, StandardCharsets.ISO_8859_1);
         }
         ByteString bytes = UnsafeByteOperations.unsafeWrap(buf, offset, length);

@@ -188,6 +188,32 @@ class SpanWireReaderTest {
         assertThat(rows).allSatisfy(r -> assertThat(r.record().get("flags")).isEqualTo(0x301L));
     }
 
+    /** The check that lets ASCII text skip UTF-8 decoding: a byte of 0x80 or more anywhere, at any offset. */
+    @Test
+    void asciiCheckFindsAHighByteAtEveryPosition() {
+        byte[] b = new byte[40];
+        Arrays.fill(b, (byte) 'a');
+        for (int offset = 0; offset < 9; offset++) {
+            for (int length = 0; offset + length <= 30; length++) {
+                assertThat(SpanWireReader.ascii(b, offset, length)).isTrue();
+                for (int at = 0; at < length; at++) {
+                    for (byte high : new byte[] {(byte) 0x80, (byte) 0xc3, (byte) 0xff}) {
+                        b[offset + at] = high;
+                        assertThat(SpanWireReader.ascii(b, offset, length)).isFalse();
+                        b[offset + at] = 'a';
+                    }
+                }
+                // a high byte just outside the range does not count
+                if (offset > 0) {
+                    b[offset - 1] = (byte) 0xff;
+                }
+                b[offset + length] = (byte) 0xff;
+                assertThat(SpanWireReader.ascii(b, offset, length)).isTrue();
+                Arrays.fill(b, (byte) 'a');
+            }
+        }
+    }
+
     @Test
     void nonAsciiStrings() throws Exception {
         Span span = Span.newBuilder()
