@@ -1,5 +1,8 @@
 package io.otellake.archiver;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -13,6 +16,8 @@ import java.util.Arrays;
  * <p>Appends to a buffer of its own, reused after {@link #clear()}; not for use by several threads.
  */
 final class HybridRle {
+    private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
     private byte[] out = new byte[1024];
     private int length;
     private final int[] group = new int[8];
@@ -43,10 +48,7 @@ final class HybridRle {
 
     /** Overwrites four bytes at {@code at}, little-endian. */
     void putIntLittleEndian(int at, int v) {
-        out[at] = (byte) v;
-        out[at + 1] = (byte) (v >>> 8);
-        out[at + 2] = (byte) (v >>> 16);
-        out[at + 3] = (byte) (v >>> 24);
+        INTS.set(out, at, v);
     }
 
     /**
