@@ -38,7 +38,8 @@ import org.apache.parquet.io.LocalInputFile;
  * the parsed messages), sort, write zstd Parquet files of {@code bench.rowsPerFile} rows and, for spans, the trace
  * index file beside each — on one thread, and reports rows per CPU-second of that thread, rows per CPU-second of the
  * whole process (the thread plus the garbage collector's and the JIT compiler's threads, which the archiver pays for
- * as well) and the bytes per row of the files next to the raw OTLP protobuf bytes of the same data. A third row measures spans shaped as the OpenTelemetry
+ * as well; how much each took, from /proc), and the bytes per row of the files next to the raw OTLP protobuf bytes of
+ * the same data. A third row measures spans shaped as the OpenTelemetry
  * Java agent exports them ({@link BenchData#agentTraceRequest}: the same traces with the agent's resource and its
  * instrumentations' attributes), because the ratio to OTLP depends on how many attributes a span carries. Uploading is left out: it is I/O, and the
  * local S3 server's CPU would be counted against the archiver's.
