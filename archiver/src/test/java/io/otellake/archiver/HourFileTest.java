@@ -53,6 +53,15 @@ class HourFileTest {
         return s.toString();
     }
 
+    /** The file hands out the rows added to it in the comparator's order, equal keys in the order they came. */
+    static void assertSortedAsTheComparatorSays(HourFile file, List<GenericRecord> added) {
+        List<GenericRecord> expected = new ArrayList<>(added);
+        expected.sort(HourFile.order(file.signal));
+        assertThat(file.sortedRows())
+                .usingElementComparator((a, b) -> a == b ? 0 : 1)
+                .containsExactlyElementsOf(expected);
+    }
+
     @Test
     void spansWithHexTraceIdsSortAsTheComparatorSays() {
         SplittableRandom r = new SplittableRandom(13);
@@ -66,25 +75,15 @@ class HourFileTest {
             rows.add(row);
             file.add(row, i);
         }
-        List<GenericRecord> expected = new ArrayList<>(rows);
-        expected.sort(HourFile.order(Signal.TRACES));
-
-        assertThat(file.sortedRows())
-                .usingElementComparator((a, b) -> a == b ? 0 : 1)
-                .containsExactlyElementsOf(expected);
+        assertSortedAsTheComparatorSays(file, rows);
         // asked again, as a retried upload does, and after more rows
-        assertThat(file.sortedRows())
-                .usingElementComparator((a, b) -> a == b ? 0 : 1)
-                .containsExactlyElementsOf(expected);
+        assertSortedAsTheComparatorSays(file, rows);
         GenericRecord late = new GenericData.Record(LakeSchema.SPAN);
         late.put("trace_id", "0af7651916cd43dd8448eb211c80319c");
         late.put("start_time", 0L);
         file.add(late, 20_000);
-        expected.add(late);
-        expected.sort(HourFile.order(Signal.TRACES));
-        assertThat(file.sortedRows())
-                .usingElementComparator((a, b) -> a == b ? 0 : 1)
-                .containsExactlyElementsOf(expected);
+        rows.add(late);
+        assertSortedAsTheComparatorSays(file, rows);
         assertThat(file.rowCount()).isEqualTo(20_001);
     }
 
@@ -100,12 +99,7 @@ class HourFileTest {
             rows.add(row);
             file.add(row, i);
         }
-        List<GenericRecord> expected = new ArrayList<>(rows);
-        expected.sort(HourFile.order(Signal.TRACES));
-
-        assertThat(file.sortedRows())
-                .usingElementComparator((a, b) -> a == b ? 0 : 1)
-                .containsExactlyElementsOf(expected);
+        assertSortedAsTheComparatorSays(file, rows);
     }
 
     @Test
@@ -121,11 +115,6 @@ class HourFileTest {
             rows.add(row);
             file.add(row, i);
         }
-        List<GenericRecord> expected = new ArrayList<>(rows);
-        expected.sort(HourFile.order(Signal.LOGS));
-
-        assertThat(file.sortedRows())
-                .usingElementComparator((a, b) -> a == b ? 0 : 1)
-                .containsExactlyElementsOf(expected);
+        assertSortedAsTheComparatorSays(file, rows);
     }
 }

@@ -113,13 +113,14 @@ public final class SpanFlattener {
         row.put(STATUS_MESSAGE, Rows.emptyToNull(span.getStatus().getMessage()));
         Rows.putAttributes(row, ATTRIBUTES, ATTRIBUTE_TYPES, span.getAttributesList());
         row.put(DROPPED_ATTRIBUTES_COUNT, Integer.toUnsignedLong(span.getDroppedAttributesCount()));
-        List<GenericRecord> events = new ArrayList<>(span.getEventsCount());
+        // as the wire reader does: a span without events or links shares the one empty list
+        List<GenericRecord> events = span.getEventsCount() == 0 ? List.of() : new ArrayList<>(span.getEventsCount());
         for (Span.Event e : span.getEventsList()) {
             events.add(event(e));
         }
         row.put(EVENTS, events);
         row.put(DROPPED_EVENTS_COUNT, Integer.toUnsignedLong(span.getDroppedEventsCount()));
-        List<GenericRecord> links = new ArrayList<>(span.getLinksCount());
+        List<GenericRecord> links = span.getLinksCount() == 0 ? List.of() : new ArrayList<>(span.getLinksCount());
         for (Span.Link l : span.getLinksList()) {
             links.add(link(l));
         }
