@@ -2,7 +2,7 @@ package io.otellake.archiver;
 
 import io.otellake.schemas.Signal;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
@@ -16,15 +16,32 @@ import org.apache.avro.generic.GenericRecord;
  * scattered over the heap by the time the file is written, so reading them then cost a cache miss per row (a sixth of
  * the sort once). A trace id of 32 lowercase hex digits, as every span row has, is kept as its 128 bits, so two spans
  * compare without reading their ids again; other first keys keep their first eight characters as a long when those are
- * Latin-1. Both orders agree exactly with {@link String#compareTo}, which decides everything else.
+ * Latin-1. Both orders agree exactly with {@link String#compareTo}, which decides everything else. The keys are kept in
+ * arrays, one per key, and sorted through an array of row numbers: nothing per row for the garbage collector to copy
+ * while the rows wait for their file.
  *
  * <p>Public for the archiver benchmark, which buffers and sorts rows as the archiver does.
  */
 public final class SortedRows {
+    /** What a row's key says of its first key: see {@link #keys}. */
+    private static final byte TEXT = 0;
+
+    private static final byte PREFIX = 1;
+    private static final byte HEX = 2;
+
     private final Signal signal;
-    private final List<Keyed> rows = new ArrayList<>();
     private Schema schema;
     private int[] at;
+
+    // the rows and their keys, in the order added: arrays, not an object per row, since the rows wait here until their
+    // file is written and every object they keep is one more for the garbage collector to copy
+    private GenericRecord[] rows = new GenericRecord[64];
+    private String[] first = new String[64];
+    private String[] second = new String[64];
+    /** Per row, side by side so that a comparison reads one cache line a row: hi, lo, time, kind. */
+    private long[] key = new long[4 * 64];
+
+    private int size;
 
     public SortedRows(Signal signal) {
         this.signal = signal;
@@ -35,26 +52,158 @@ public final class SortedRows {
             schema = r.getSchema();
             at = positions(signal, schema);
         }
-        rows.add(
-                switch (signal) {
-                    case TRACES -> Keyed.of(r.get(at[0]).toString(), "", (Long) r.get(at[1]), r);
-                    case LOGS -> Keyed.of(text(r.get(at[0])), "", time(r.get(at[1]), r.get(at[2])), r);
-                    case METRICS -> Keyed.of(text(r.get(at[0])), text(r.get(at[1])), time(r.get(at[2]), null), r);
-                });
+        if (size == rows.length) {
+            grow();
+        }
+        int i = size++;
+        rows[i] = r;
+        switch (signal) {
+            case TRACES -> keys(i, r.get(at[0]).toString(), "", (Long) r.get(at[1]));
+            case LOGS -> keys(i, text(r.get(at[0])), "", time(r.get(at[1]), r.get(at[2])));
+            case METRICS -> keys(i, text(r.get(at[0])), text(r.get(at[1])), time(r.get(at[2]), null));
+        }
+    }
+
+    /**
+     * With kind {@link #HEX}, hi and lo are the 128 bits of {@code first}, 32 lowercase hex
+     * digits; with {@link #PREFIX}, hi holds its first eight characters, all below U+0100, as the bytes of a
+     * big-endian long (0 past the end). Either orders exactly as {@link String#compareTo} does, which decides when they
+     * cannot.
+     */
+    private void keys(int i, String f, String s, long t) {
+        first[i] = f;
+        second[i] = s;
+        int k = 4 * i;
+        key[k + 2] = t;
+        if (f.length() == 32) {
+            long h = hex(f, 0);
+            long l = hex(f, 16);
+            if (h != NOT_HEX && l != NOT_HEX) {
+                key[k] = h;
+                key[k + 1] = l;
+                key[k + 3] = HEX;
+                return;
+            }
+        }
+        if (latin1Prefix(f)) {
+            key[k] = prefixOf(f);
+            key[k + 3] = PREFIX;
+        } else {
+            key[k + 3] = TEXT;
+        }
+    }
+
+    private void grow() {
+        int n = rows.length * 2;
+        rows = Arrays.copyOf(rows, n);
+        first = Arrays.copyOf(first, n);
+        second = Arrays.copyOf(second, n);
+        key = Arrays.copyOf(key, 4 * n);
     }
 
     public int size() {
-        return rows.size();
+        return size;
     }
 
     /** The rows in reading order. May be asked again, after more rows or none. */
     public List<GenericRecord> list() {
-        rows.sort(Keyed.ORDER);
-        List<GenericRecord> out = new ArrayList<>(rows.size());
-        for (Keyed k : rows) {
-            out.add(k.row);
+        int[] order = new int[size];
+        for (int i = 0; i < size; i++) {
+            order[i] = i;
+        }
+        sort(order, new int[size], 0, size);
+        List<GenericRecord> out = new ArrayList<>(size);
+        for (int i : order) {
+            out.add(rows[i]);
         }
         return out;
+    }
+
+    /** The order of rows {@code a} and {@code b}: first key, second key, time. */
+    private int compare(int a, int b) {
+        int c;
+        int ka = 4 * a;
+        int kb = 4 * b;
+        long kindA = key[ka + 3];
+        long kindB = key[kb + 3];
+        if (kindA == HEX && kindB == HEX) {
+            c = Long.compareUnsigned(key[ka], key[kb]);
+            if (c == 0) {
+                c = Long.compareUnsigned(key[ka + 1], key[kb + 1]);
+            }
+            if (c != 0) {
+                return c;
+            }
+        } else {
+            if (kindA != TEXT && kindB != TEXT) {
+                // a hex id's first eight digits, as a prefix, are the top 32 of its bits spread out: compare the
+                // characters themselves
+                c = Long.compareUnsigned(prefix(a), prefix(b));
+                if (c != 0) {
+                    return c;
+                }
+            }
+            c = first[a].compareTo(first[b]);
+            if (c != 0) {
+                return c;
+            }
+        }
+        c = signal == Signal.METRICS ? second[a].compareTo(second[b]) : 0; // the others have none
+        return c != 0 ? c : Long.compare(key[ka + 2], key[kb + 2]);
+    }
+
+    /** The first eight characters of row {@code i}'s first key as a {@link #PREFIX} holds them. */
+    private long prefix(int i) {
+        return key[4 * i + 3] == HEX ? prefixOf(first[i]) : key[4 * i];
+    }
+
+    /**
+     * Sorts {@code order[from, to)} by {@link #compare}, stable: a merge sort, with runs of up to 16 sorted by
+     * insertion first. {@code scratch} is as long as {@code order}.
+     */
+    private void sort(int[] order, int[] scratch, int from, int to) {
+        for (int run = from; run < to; run += 16) {
+            int end = Math.min(run + 16, to);
+            for (int i = run + 1; i < end; i++) {
+                int x = order[i];
+                int j = i - 1;
+                while (j >= run && compare(order[j], x) > 0) {
+                    order[j + 1] = order[j];
+                    j--;
+                }
+                order[j + 1] = x;
+            }
+        }
+        int[] src = order;
+        int[] dst = scratch;
+        for (int width = 16; width < to - from; width *= 2) {
+            for (int left = from; left < to; left += 2 * width) {
+                int mid = Math.min(left + width, to);
+                int right = Math.min(left + 2 * width, to);
+                if (mid < right && compare(src[mid - 1], src[mid]) <= 0) {
+                    System.arraycopy(src, left, dst, left, right - left); // already in order
+                    continue;
+                }
+                int i = left;
+                int j = mid;
+                int k = left;
+                while (i < mid && j < right) {
+                    dst[k++] = compare(src[j], src[i]) < 0 ? src[j++] : src[i++];
+                }
+                while (i < mid) {
+                    dst[k++] = src[i++];
+                }
+                while (j < right) {
+                    dst[k++] = src[j++];
+                }
+            }
+            int[] t = src;
+            src = dst;
+            dst = t;
+        }
+        if (src != order) {
+            System.arraycopy(src, from, order, from, to - from);
+        }
     }
 
     /** The positions of the sort keys in a row schema of the signal, in the order {@link #add} reads them. */
@@ -80,64 +229,6 @@ public final class SortedRows {
 
     private static String text(Object o) {
         return o == null ? "" : o.toString();
-    }
-
-    /**
-     * A row with its sort keys. With {@code kind} {@link #HEX}, {@code hi} and {@code lo} are the 128 bits of {@code
-     * first}, 32 lowercase hex digits; with {@link #PREFIX}, {@code hi} holds its first eight characters, all below
-     * U+0100, as the bytes of a big-endian long (0 past the end). Either orders exactly as {@link String#compareTo}
-     * does, which decides when they cannot.
-     */
-    private record Keyed(String first, String second, long time, GenericRecord row, long hi, long lo, byte kind) {
-        static final byte TEXT = 0;
-        static final byte PREFIX = 1;
-        static final byte HEX = 2;
-
-        static Keyed of(String first, String second, long time, GenericRecord row) {
-            if (first.length() == 32) {
-                long hi = hex(first, 0);
-                long lo = hex(first, 16);
-                if (hi != NOT_HEX && lo != NOT_HEX) {
-                    return new Keyed(first, second, time, row, hi, lo, HEX);
-                }
-            }
-            return latin1Prefix(first)
-                    ? new Keyed(first, second, time, row, prefixOf(first), 0, PREFIX)
-                    : new Keyed(first, second, time, row, 0, 0, TEXT);
-        }
-
-        static final Comparator<Keyed> ORDER = (a, b) -> {
-            int c;
-            if (a.kind == HEX && b.kind == HEX) {
-                c = Long.compareUnsigned(a.hi, b.hi);
-                if (c == 0) {
-                    c = Long.compareUnsigned(a.lo, b.lo);
-                }
-                if (c != 0) {
-                    return c;
-                }
-            } else {
-                if (a.kind != TEXT && b.kind != TEXT) {
-                    // a hex id's first eight digits, as a prefix, are the top 32 of its bits spread out: compare the
-                    // characters themselves
-                    c = Long.compareUnsigned(a.prefix(), b.prefix());
-                    if (c != 0) {
-                        return c;
-                    }
-                }
-                c = a.first.compareTo(b.first);
-                if (c != 0) {
-                    return c;
-                }
-            }
-            c = a.second.compareTo(b.second);
-            return c != 0 ? c : Long.compare(a.time, b.time);
-        };
-
-        /** The first eight characters as a {@link #PREFIX} holds them. */
-        long prefix() {
-            return kind == HEX ? prefixOf(first) : hi;
-        }
     }
 
     /** What {@link #hex} returns for text that is not hex; also for 16 {@code f}s, which then take the slower way. */
