@@ -594,7 +594,7 @@ public final class Archiver implements Runnable, AutoCloseable {
                     file.signal.pathSegment(), file.tenant.value(), file.rowCount(), size, System.nanoTime() - started);
             String indexKey = indexKey(file);
             if (indexKey != null) {
-                List<org.apache.avro.generic.GenericRecord> entries = TraceIndex.entries(rows);
+                List<org.apache.avro.generic.GenericRecord> entries = file.traceIndexEntries();
                 TraceIndex.write(entries, local);
                 long indexSize = Files.size(local);
                 started = System.nanoTime();

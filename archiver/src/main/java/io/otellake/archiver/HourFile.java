@@ -83,6 +83,11 @@ public final class HourFile {
         return rows.list();
     }
 
+    /** For a span file: its trace index entries, as {@link TraceIndex#entries} of {@link #sortedRows()} gives them. */
+    List<GenericRecord> traceIndexEntries() {
+        return rows.traceIndexEntries();
+    }
+
     /**
      * Sorts rows of the signal in place into reading order, the order of {@link #order(Signal)}, and returns them.
      */

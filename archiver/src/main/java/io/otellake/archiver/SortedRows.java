@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The rows of one file, each with its sort keys, taken when the row is added, and handed out in the reading order of
@@ -40,6 +41,13 @@ public final class SortedRows {
     private String[] second = new String[64];
     /** Per row, side by side so that a comparison reads one cache line a row: hi, lo, time, kind. */
     private long[] key = new long[4 * 64];
+    /** Spans only: each one's end time, for the trace index. */
+    private long[] end = new long[64];
+
+    /** The reading order of the first {@code sortedSize} rows, as the last sort left it; null before one. */
+    private int @Nullable [] sorted;
+
+    private int sortedSize;
 
     private int size;
 
@@ -58,7 +66,10 @@ public final class SortedRows {
         int i = size++;
         rows[i] = r;
         switch (signal) {
-            case TRACES -> keys(i, r.get(at[0]).toString(), "", (Long) r.get(at[1]));
+            case TRACES -> {
+                keys(i, r.get(at[0]).toString(), "", (Long) r.get(at[1]));
+                end[i] = time(r.get(at[2]), null);
+            }
             case LOGS -> keys(i, text(r.get(at[0])), "", time(r.get(at[1]), r.get(at[2])));
             case METRICS -> keys(i, text(r.get(at[0])), text(r.get(at[1])), time(r.get(at[2]), null));
         }
@@ -99,6 +110,7 @@ public final class SortedRows {
         first = Arrays.copyOf(first, n);
         second = Arrays.copyOf(second, n);
         key = Arrays.copyOf(key, 4 * n);
+        end = Arrays.copyOf(end, n);
     }
 
     public int size() {
@@ -107,16 +119,54 @@ public final class SortedRows {
 
     /** The rows in reading order. May be asked again, after more rows or none. */
     public List<GenericRecord> list() {
-        int[] order = new int[size];
-        for (int i = 0; i < size; i++) {
-            order[i] = i;
-        }
-        sort(order, new int[size], 0, size);
+        int[] order = order();
         List<GenericRecord> out = new ArrayList<>(size);
         for (int i : order) {
             out.add(rows[i]);
         }
         return out;
+    }
+
+    /**
+     * The trace index entries of the spans ({@link TraceIndex#entries} of {@link #list()}), from the keys: a span's
+     * trace id is compared with the one before it as 128 bits, and its row is not read again.
+     */
+    public List<GenericRecord> traceIndexEntries() {
+        if (signal != Signal.TRACES) {
+            throw new IllegalStateException("only spans have a trace index, not " + signal);
+        }
+        TraceIndex.EntryList entries = new TraceIndex.EntryList(size);
+        int previous = -1;
+        for (int i : order()) {
+            entries.add(first[i], previous >= 0 && sameFirst(previous, i), key[4 * i + 2], end[i]);
+            previous = i;
+        }
+        return entries.records();
+    }
+
+    private int[] order() {
+        if (sorted == null || sortedSize != size) {
+            int[] order = new int[size];
+            for (int i = 0; i < size; i++) {
+                order[i] = i;
+            }
+            sort(order, new int[size], 0, size);
+            sorted = order;
+            sortedSize = size;
+        }
+        return sorted;
+    }
+
+    /** Whether rows {@code a} and {@code b} have the same first key. */
+    private boolean sameFirst(int a, int b) {
+        long kindA = key[4 * a + 3];
+        if (kindA != key[4 * b + 3]) {
+            return false; // whether a text is a hex id depends on the text alone
+        }
+        if (kindA == HEX) {
+            return key[4 * a] == key[4 * b] && key[4 * a + 1] == key[4 * b + 1];
+        }
+        return first[a].equals(first[b]);
     }
 
     /** The order of rows {@code a} and {@code b}: first key, second key, time. */
@@ -210,7 +260,7 @@ public final class SortedRows {
     private static int[] positions(Signal signal, Schema schema) {
         String[] names =
                 switch (signal) {
-                    case TRACES -> new String[] {"trace_id", "start_time"};
+                    case TRACES -> new String[] {"trace_id", "start_time", "end_time"};
                     case LOGS -> new String[] {"service_name", "timestamp", "observed_timestamp"};
                     case METRICS -> new String[] {"metric_name", "service_name", "timestamp"};
                 };

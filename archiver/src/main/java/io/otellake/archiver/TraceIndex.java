@@ -76,32 +76,52 @@ public final class TraceIndex {
         int traceId = schema.getField("trace_id").pos();
         int startTime = schema.getField("start_time").pos();
         int endTime = schema.getField("end_time").pos();
-        List<Entry> entries = new ArrayList<>(spans.size()); // at most one a span; no copies as it grows
-        Entry last = null;
+        EntryList entries = new EntryList(spans.size());
+        String last = null;
         for (GenericRecord span : spans) {
             String id = span.get(traceId).toString();
-            long start = (Long) span.get(startTime);
-            // a span that ends before it starts (end 0, say) still reaches its start: readers that ask which traces
-            // have a span starting in [a, b) look for start_time < b and end_time >= a
-            long end = Math.max(start, (Long) span.get(endTime));
-            int order = last == null ? 1 : id.compareTo(last.traceId);
+            int order = last == null ? 1 : id.compareTo(last);
             if (order < 0) {
                 List<GenericRecord> sorted = new ArrayList<>(spans);
                 sorted.sort(HourFile.order(Signal.TRACES));
                 return entries(sorted);
             }
-            if (order == 0) {
-                last.add(start, end);
+            entries.add(id, order == 0, (Long) span.get(startTime), (Long) span.get(endTime));
+            last = id;
+        }
+        return entries.records();
+    }
+
+    /** The entries of span rows taken in reading order (by trace id), one trace after the other. */
+    static final class EntryList {
+        private final List<Entry> entries;
+        private @Nullable Entry last;
+
+        /** @param spans how many spans will be added, at most one entry each */
+        EntryList(int spans) {
+            entries = new ArrayList<>(spans);
+        }
+
+        /** A span: {@code sameTrace} when its trace id is the one of the span added before. */
+        void add(String traceId, boolean sameTrace, long start, long end) {
+            // a span that ends before it starts (end 0, say) still reaches its start: readers that ask which traces
+            // have a span starting in [a, b) look for start_time < b and end_time >= a
+            long reach = Math.max(start, end);
+            if (sameTrace && last != null) {
+                last.add(start, reach);
             } else {
-                last = new Entry(id, start, end);
+                last = new Entry(traceId, start, reach);
                 entries.add(last);
             }
         }
-        List<GenericRecord> records = new ArrayList<>(entries.size());
-        for (Entry entry : entries) {
-            records.add(entry.record());
+
+        List<GenericRecord> records() {
+            List<GenericRecord> records = new ArrayList<>(entries.size());
+            for (Entry entry : entries) {
+                records.add(entry.record());
+            }
+            return records;
         }
-        return records;
     }
 
     /** One trace's entry while its spans are counted. */

@@ -13,7 +13,10 @@ import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.junit.jupiter.api.Test;
 
-/** {@link TraceIndex#entries}: one row per trace id, sorted, with the trace's span times and count, in any order. */
+/**
+ * {@link TraceIndex#entries}: one row per trace id, sorted, with the trace's span times and count, in any order; and
+ * {@link SortedRows#traceIndexEntries}, which the archiver uses, gives the same from its sort keys.
+ */
 class TraceIndexTest {
     private static GenericRecord span(String traceId, long start, long end) {
         GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
@@ -71,5 +74,33 @@ class TraceIndexTest {
                 .isEqualTo(2_000);
         assertThat(describe(TraceIndex.entries(shuffled))).containsExactlyElementsOf(fromSorted);
         assertThat(TraceIndex.entries(List.of())).isEmpty();
+    }
+
+    @Test
+    void sortedRowsGiveTheSameEntriesFromTheirKeys() {
+        SplittableRandom r = new SplittableRandom(4);
+        SortedRows rows = new SortedRows(Signal.TRACES);
+        List<GenericRecord> spans = new ArrayList<>();
+        for (int i = 0; i < 5_000; i++) {
+            // hex ids (some sharing their first 16 digits), ids of other lengths or letters, the empty id
+            String id =
+                    switch (r.nextInt(6)) {
+                        case 0 -> String.format("0af7651916cd43dd%016x", r.nextInt(40));
+                        case 1 -> String.format("%031x", r.nextInt(40));
+                        case 2 -> r.nextInt(3) == 0 ? "" : "0AF7651916CD43DD00000000000000" + r.nextInt(10);
+                        default -> String.format("%032x", r.nextInt(400));
+                    };
+            long start = r.nextLong(1_000_000);
+            GenericRecord span = span(id, start, start + r.nextLong(-10, 5_000));
+            spans.add(span);
+            rows.add(span);
+        }
+        List<GenericRecord> sorted = rows.list();
+
+        List<String> expected = describe(TraceIndex.entries(sorted));
+        assertThat(describe(rows.traceIndexEntries())).containsExactlyElementsOf(expected);
+        assertThat(describe(TraceIndex.entries(spans))).containsExactlyElementsOf(expected);
+        assertThat(rows.traceIndexEntries().get(0).getSchema()).isEqualTo(TraceIndex.SCHEMA);
+        assertThat(new SortedRows(Signal.TRACES).traceIndexEntries()).isEmpty();
     }
 }

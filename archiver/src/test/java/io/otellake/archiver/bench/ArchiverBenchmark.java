@@ -166,7 +166,7 @@ public final class ArchiverBenchmark {
                 batch.add(row.record());
             }
             if (batch.size() >= rowsPerFile || (i == requests.size() - 1 && batch.size() > 0)) {
-                long[] sizes = write(signal, batch.list(), dir.resolve("f" + file++ + ".parquet"));
+                long[] sizes = write(signal, batch, dir.resolve("f" + file++ + ".parquet"));
                 parquet += sizes[0];
                 index += sizes[1];
                 rows += batch.size();
@@ -227,8 +227,9 @@ public final class ArchiverBenchmark {
         return byKind;
     }
 
-    /** Writes one file of rows in reading order as the archiver does, and for spans its trace index; both sizes. */
-    static long[] write(Signal signal, List<GenericRecord> rows, Path file) throws Exception {
+    /** Writes one file of the rows as the archiver does, and for spans its trace index; returns both sizes. */
+    static long[] write(Signal signal, SortedRows sorted, Path file) throws Exception {
+        List<GenericRecord> rows = sorted.list();
         ParquetFiles.write(
                 signal,
                 rows,
@@ -244,7 +245,7 @@ public final class ArchiverBenchmark {
             return new long[] {size, 0};
         }
         Path index = file.resolveSibling("index-" + file.getFileName());
-        TraceIndex.write(TraceIndex.entries(rows), index);
+        TraceIndex.write(sorted.traceIndexEntries(), index); // as the archiver does
         long indexSize = Files.size(index);
         if (Boolean.getBoolean("bench.columns")) {
             printColumns(index, rows.size());
