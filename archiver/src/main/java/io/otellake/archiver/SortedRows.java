@@ -18,8 +18,8 @@ import org.jspecify.annotations.Nullable;
  * the sort once). A trace id of 32 lowercase hex digits, as every span row has, is kept as its 128 bits, so two spans
  * compare without reading their ids again; other first keys keep their first eight characters as a long when those are
  * Latin-1. Both orders agree exactly with {@link String#compareTo}, which decides everything else. The keys are kept in
- * arrays, one per key, and sorted through an array of row numbers: nothing per row for the garbage collector to copy
- * while the rows wait for their file.
+ * arrays (the numbers of a row side by side in one of longs) and sorted through an array of row numbers: nothing per
+ * row for the garbage collector to copy while the rows wait for their file.
  *
  * <p>Public for the archiver benchmark, which buffers and sorts rows as the archiver does.
  */
@@ -41,8 +41,8 @@ public final class SortedRows {
     private String[] second = new String[64];
     /** Per row, side by side so that a comparison reads one cache line a row: hi, lo, time, kind. */
     private long[] key = new long[4 * 64];
-    /** Spans only: each one's end time, for the trace index. */
-    private long[] end = new long[64];
+    /** Spans only (null for other rows): each one's end time, for the trace index. */
+    private long @Nullable [] end;
 
     /** The reading order of the first {@code sortedSize} rows, as the last sort left it; null before one. */
     private int @Nullable [] sorted;
@@ -53,6 +53,7 @@ public final class SortedRows {
 
     public SortedRows(Signal signal) {
         this.signal = signal;
+        this.end = signal == Signal.TRACES ? new long[64] : null;
     }
 
     public void add(GenericRecord r) {
@@ -110,7 +111,9 @@ public final class SortedRows {
         first = Arrays.copyOf(first, n);
         second = Arrays.copyOf(second, n);
         key = Arrays.copyOf(key, 4 * n);
-        end = Arrays.copyOf(end, n);
+        if (end != null) {
+            end = Arrays.copyOf(end, n);
+        }
     }
 
     public int size() {

@@ -52,13 +52,16 @@ final class StringMapColumns {
 
     private final Column keys;
     private final Column values;
-    /** The definition level of a map's entries, and the bit width of the definition levels. */
+    /** The definition level of a map's entries. */
     private final int entryDefinition;
 
+    /** The bit width of the definition levels (that of the repetition levels is 1). */
     private final int definitionBits;
-    /** The page's levels, and their encoding (RLE, with the length before them, as in a version 1 data page). */
+
+    /** The page's repetition levels, then its definition levels, while they are encoded. */
     private int[] levels = new int[1024];
 
+    /** The levels' encoding: RLE, with the length before them, as in a version 1 data page. */
     private final HybridRle levelBytes = new HybridRle();
 
     private final int pageRowCountLimit;
