@@ -310,8 +310,9 @@ final class SpanWireReader {
                 SpanFlattener.PARENT_SPAN_ID,
                 parentLength == 0 ? null : hex(PARENT_SPAN_ID_SLOT, parentOffset, parentLength));
         row.put(SpanFlattener.TRACE_STATE, Rows.emptyToNull(traceState));
-        if (recentFlags != Integer.toUnsignedLong(flags)) {
-            recentFlags = Integer.toUnsignedLong(flags);
+        long unsignedFlags = Integer.toUnsignedLong(flags);
+        if (recentFlags != unsignedFlags) {
+            recentFlags = unsignedFlags;
         }
         row.put(SpanFlattener.FLAGS, recentFlags);
         row.put(SpanFlattener.NAME, name);
