@@ -584,8 +584,7 @@ public final class Archiver implements Runnable, AutoCloseable {
             // tenant (up to 64), more than a file name may have (255 bytes), and a flush that cannot write its file
             // fails again on every replay.
             local = Files.createTempFile(spool.path(), "upload-", ".parquet");
-            List<org.apache.avro.generic.GenericRecord> rows = file.sortedRows();
-            ParquetFiles.write(file.signal, rows, local, config.rowGroupBytes(), ParquetFiles.ZSTD_LEVEL);
+            file.write(local, config.rowGroupBytes());
             long size = Files.size(local);
             // the upload alone: sorting and encoding are the archiver's CPU, not S3's latency
             long started = System.nanoTime();

@@ -2,6 +2,8 @@ package io.otellake.archiver;
 
 import io.otellake.schemas.Signal;
 import io.otellake.schemas.TenantId;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import org.apache.avro.generic.GenericRecord;
@@ -81,6 +83,11 @@ public final class HourFile {
     /** The rows in reading order: spans by trace id, then start; logs by service, then time; metric points by name. */
     List<GenericRecord> sortedRows() {
         return rows.list();
+    }
+
+    /** Writes the rows, in reading order, to a Parquet file at {@code path} ({@link ParquetFiles#write(SortedRows, Path, long, int)}). */
+    void write(Path path, long rowGroupBytes) throws IOException {
+        ParquetFiles.write(rows, path, rowGroupBytes, ParquetFiles.ZSTD_LEVEL);
     }
 
     /** For a span file: its trace index entries, as {@link TraceIndex#entries} of {@link #sortedRows()} gives them. */

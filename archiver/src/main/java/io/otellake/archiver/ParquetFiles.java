@@ -97,6 +97,23 @@ public final class ParquetFiles {
     }
 
     /**
+     * Writes the buffered rows of a file in reading order, as {@link #write(Signal, List, Path, long, int)} does, the
+     * bloom filter of a span file sized by the distinct trace ids its sort keys count, without a pass over the rows.
+     */
+    public static void write(SortedRows rows, Path path, long rowGroupBytes, int zstdLevel) throws IOException {
+        Signal signal = rows.signal();
+        write(
+                LakeSchema.of(signal),
+                LakeSchema.fileMetadata(signal, WRITER),
+                signal == Signal.TRACES ? Math.max(1, rows.distinctTraceIds()) : 0,
+                rows.list().iterator(),
+                path,
+                WritePath.LAKE,
+                rowGroupBytes,
+                zstdLevel);
+    }
+
+    /**
      * Writes rows of any schema with the lake's settings; with {@code traceIdBloom}, a bloom filter on the
      * {@code trace_id} column sized for the file's distinct trace ids.
      */

@@ -49,6 +49,9 @@ public final class SortedRows {
 
     private int sortedSize;
 
+    /** Whether every row's first key is {@link #HEX}, as in a span file: then {@link #order} can bucket them first. */
+    private boolean allHex = true;
+
     private int size;
 
     public SortedRows(Signal signal) {
@@ -97,6 +100,7 @@ public final class SortedRows {
                 return;
             }
         }
+        allHex = false;
         if (latin1Prefix(f)) {
             key[k] = prefixOf(f);
             key[k + 3] = PREFIX;
@@ -114,6 +118,10 @@ public final class SortedRows {
         if (end != null) {
             end = Arrays.copyOf(end, n);
         }
+    }
+
+    public Signal signal() {
+        return signal;
     }
 
     public int size() {
@@ -147,13 +155,36 @@ public final class SortedRows {
         return entries.records();
     }
 
+    /**
+     * How many distinct trace ids the spans hold, from the keys (what {@code ParquetFiles} sizes the file's bloom filter
+     * by): the rows are not read again.
+     */
+    public long distinctTraceIds() {
+        if (signal != Signal.TRACES) {
+            throw new IllegalStateException("only spans have trace ids, not " + signal);
+        }
+        long distinct = 0;
+        int previous = -1;
+        for (int i : order()) {
+            if (previous < 0 || !sameFirst(previous, i)) {
+                distinct++;
+            }
+            previous = i;
+        }
+        return distinct;
+    }
+
     private int[] order() {
         if (sorted == null || sortedSize != size) {
             int[] order = new int[size];
-            for (int i = 0; i < size; i++) {
-                order[i] = i;
+            if (allHex && size >= RADIX_MIN_ROWS) {
+                bucketSort(order);
+            } else {
+                for (int i = 0; i < size; i++) {
+                    order[i] = i;
+                }
+                sort(order, new int[size], 0, size);
             }
-            sort(order, new int[size], 0, size);
             sorted = order;
             sortedSize = size;
         }
@@ -208,6 +239,39 @@ public final class SortedRows {
     /** The first eight characters of row {@code i}'s first key as a {@link #PREFIX} holds them. */
     private long prefix(int i) {
         return key[4 * i + 3] == HEX ? prefixOf(first[i]) : key[4 * i];
+    }
+
+    /** Below this many rows a sort by buckets gains nothing. */
+    private static final int RADIX_MIN_ROWS = 256;
+
+    /**
+     * Puts the row numbers into {@code order} in the order of {@link #compare} when every first key is a hex id: a
+     * stable counting sort by the id's top bits (about four rows a bucket, as random ids spread), then {@link #sort}
+     * within each bucket. The same order the merge sort gives, since both are stable; without it, a file of 256,000
+     * spans cost some 18 comparisons a row, each reading two rows' keys at random from a key array larger than the
+     * processor's cache, the tenth of a span's CPU. Here each row's key is read twice in sequence, then compared a few
+     * times within its bucket. Many spans of one trace share a bucket, which the merge sort then orders.
+     */
+    private void bucketSort(int[] order) {
+        int bits = Math.min(16, 31 - Integer.numberOfLeadingZeros(size) - 2);
+        int shift = 64 - bits;
+        int[] start = new int[(1 << bits) + 1];
+        for (int i = 0; i < size; i++) {
+            start[(int) (key[4 * i] >>> shift) + 1]++;
+        }
+        for (int b = 0; b < 1 << bits; b++) {
+            start[b + 1] += start[b];
+        }
+        int[] next = Arrays.copyOf(start, 1 << bits);
+        for (int i = 0; i < size; i++) {
+            order[next[(int) (key[4 * i] >>> shift)]++] = i;
+        }
+        int[] scratch = new int[size];
+        for (int b = 0; b < 1 << bits; b++) {
+            if (start[b + 1] - start[b] > 1) {
+                sort(order, scratch, start[b], start[b + 1]);
+            }
+        }
     }
 
     /**

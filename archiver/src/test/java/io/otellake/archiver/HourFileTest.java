@@ -76,6 +76,11 @@ class HourFileTest {
             file.add(row, i);
         }
         assertSortedAsTheComparatorSays(file, rows);
+        SortedRows sorted = new SortedRows(Signal.TRACES);
+        rows.forEach(sorted::add);
+        assertThat(sorted.distinctTraceIds())
+                .isEqualTo(
+                        rows.stream().map(row -> row.get("trace_id")).distinct().count());
         // asked again, as a retried upload does, and after more rows
         assertSortedAsTheComparatorSays(file, rows);
         GenericRecord late = new GenericData.Record(LakeSchema.SPAN);
@@ -85,6 +90,50 @@ class HourFileTest {
         rows.add(late);
         assertSortedAsTheComparatorSays(file, rows);
         assertThat(file.rowCount()).isEqualTo(20_001);
+    }
+
+    /**
+     * Only hex trace ids, as the wire reader gives every span: the rows are sorted by buckets of the ids' top bits, then
+     * within each. Ids at random, ids that differ only past their top bits, and a few ids that many spans share (a
+     * bucket of hundreds of rows, sorted by time within it).
+     */
+    @Test
+    void spansWithOnlyHexTraceIdsSortAsTheComparatorSays() {
+        SplittableRandom r = new SplittableRandom(14);
+        List<String> shared = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            shared.add(String.format("%016x%016x", r.nextLong(), r.nextLong()));
+        }
+        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.TRACES, TenantId.of("acme"), "x/", 0, "b", 0);
+        SortedRows sorted = new SortedRows(Signal.TRACES);
+        List<GenericRecord> rows = new ArrayList<>();
+        for (int i = 0; i < 20_000; i++) {
+            GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
+            String id =
+                    switch (r.nextInt(4)) {
+                        case 0 -> String.format("%016x%016x", r.nextLong(), r.nextLong());
+                        case 1 -> String.format("0af76519%08x%016x", r.nextInt(4), r.nextLong(4));
+                        case 2 -> shared.get(r.nextInt(shared.size()));
+                        // not 16 f's in a row: those take the slower way, and the rows would not be bucketed
+                        default ->
+                            r.nextBoolean() ? "fffffffffffffffeffffffffffffffef" : "00000000000000000000000000000000";
+                    };
+            row.put("trace_id", id);
+            row.put("start_time", (long) r.nextInt(7) - 3);
+            rows.add(row);
+            file.add(row, i);
+            sorted.add(row);
+        }
+        assertSortedAsTheComparatorSays(file, rows);
+        assertThat(sorted.distinctTraceIds())
+                .isEqualTo(
+                        rows.stream().map(row -> row.get("trace_id")).distinct().count());
+        GenericRecord late = new GenericData.Record(LakeSchema.SPAN);
+        late.put("trace_id", shared.get(0));
+        late.put("start_time", -3L);
+        file.add(late, 20_000);
+        rows.add(late);
+        assertSortedAsTheComparatorSays(file, rows);
     }
 
     @Test

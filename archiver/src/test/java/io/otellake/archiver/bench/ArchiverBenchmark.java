@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
 import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
@@ -229,16 +228,14 @@ public final class ArchiverBenchmark {
 
     /** Writes one file of the rows as the archiver does, and for spans its trace index; returns both sizes. */
     static long[] write(Signal signal, SortedRows sorted, Path file) throws Exception {
-        List<GenericRecord> rows = sorted.list();
         ParquetFiles.write(
-                signal,
-                rows,
+                sorted,
                 file,
                 ArchiverConfig.DEFAULT_ROW_GROUP_BYTES,
                 Integer.getInteger("bench.zstdLevel", ParquetFiles.ZSTD_LEVEL));
         long size = Files.size(file);
         if (Boolean.getBoolean("bench.columns")) {
-            printColumns(file, rows.size());
+            printColumns(file, sorted.size());
         }
         Files.delete(file);
         if (signal != Signal.TRACES) {
@@ -248,7 +245,7 @@ public final class ArchiverBenchmark {
         TraceIndex.write(sorted.traceIndexEntries(), index); // as the archiver does
         long indexSize = Files.size(index);
         if (Boolean.getBoolean("bench.columns")) {
-            printColumns(index, rows.size());
+            printColumns(index, sorted.size());
         }
         Files.delete(index);
         return new long[] {size, indexSize};
