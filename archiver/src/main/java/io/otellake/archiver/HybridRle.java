@@ -109,24 +109,22 @@ final class HybridRle {
 
     /** Packs {@code values[from, from + 8)} in {@code bitWidth} bytes, least significant bit first. */
     private void pack(int[] values, int from, int bitWidth) {
-        ensure(bitWidth + 4);
+        ensure(bitWidth);
         long mask = bitWidth == 32 ? 0xffffffffL : (1L << bitWidth) - 1;
         long buffer = 0;
         int bits = 0;
+        // whole bytes as they fill: eight values of bitWidth bits end on a byte boundary
+        byte[] o = out;
+        int at = length;
         for (int k = from; k < from + 8; k++) {
             buffer |= (values[k] & mask) << bits;
             bits += bitWidth;
-            if (bits >= 32) {
-                putIntLittleEndian(length, (int) buffer);
-                length += 4;
-                buffer >>>= 32;
-                bits -= 32;
+            for (; bits >= 8; bits -= 8) {
+                o[at++] = (byte) buffer;
+                buffer >>>= 8;
             }
         }
-        for (; bits > 0; bits -= 8) {
-            out[length++] = (byte) buffer;
-            buffer >>>= 8;
-        }
+        length = at;
     }
 
     /** Writes the header of the open bit-packed run, if one is open; returns -1, no run open. */

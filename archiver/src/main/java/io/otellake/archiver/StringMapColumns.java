@@ -112,16 +112,25 @@ final class StringMapColumns {
             keys.appendIds(hit.keyIds(), hit.keys());
             values.appendIds(hit.valueIds(), hit.values());
         } else if (map instanceof AttributeMap attributes) {
-            // by position, without an entry object for each
-            int[] keyIds = new int[n];
-            int[] valueIds = new int[n];
-            for (int i = 0; i < n; i++) {
-                keyIds[i] = keys.add(attributes.keyAt(i));
-                valueIds[i] = values.add(attributes.valueAt(i));
-            }
-            if (!keys.plain && !values.plain) {
+            // By position, without an entry object for each. A map is remembered the second time it comes: most maps
+            // (a span's own attributes) come once, and their ids and summaries would only be garbage.
+            if (cachedMaps[slot] == map && !keys.plain && !values.plain) {
+                int[] keyIds = new int[n];
+                int[] valueIds = new int[n];
+                for (int i = 0; i < n; i++) {
+                    keyIds[i] = keys.add(attributes.keyAt(i));
+                    valueIds[i] = values.add(attributes.valueAt(i));
+                }
+                if (!keys.plain && !values.plain) {
+                    cached[slot] = new CachedMap(keyIds, valueIds, keys.summarize(keyIds), values.summarize(valueIds));
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    keys.add(attributes.keyAt(i));
+                    values.add(attributes.valueAt(i));
+                }
                 cachedMaps[slot] = map;
-                cached[slot] = new CachedMap(keyIds, valueIds, keys.summarize(keyIds), values.summarize(valueIds));
+                cached[slot] = null; // seen once
             }
         } else {
             int i = 0;
@@ -243,19 +252,22 @@ final class StringMapColumns {
      */
     static final class TextIds {
         private String[] texts = new String[1024];
-        private int[] ids = new int[1024];
+        /** Per slot, the text's hash in the high half and its id in the low: most probes read only this. */
+        private long[] hashAndId = new long[1024];
+
         private int size;
 
         /** The id of {@code s}, or -1. */
         int get(String s) {
             int mask = texts.length - 1;
-            for (int i = mix(s.hashCode()) & mask; ; i = (i + 1) & mask) {
-                String t = texts[i];
-                if (t == null) {
+            int hash = s.hashCode();
+            for (int i = mix(hash) & mask; ; i = (i + 1) & mask) {
+                long entry = hashAndId[i];
+                if (entry == 0) {
                     return -1;
                 }
-                if (t.equals(s)) {
-                    return ids[i];
+                if ((int) (entry >>> 32) == hash && texts[i].equals(s)) {
+                    return (int) entry - 1;
                 }
             }
         }
@@ -271,22 +283,23 @@ final class StringMapColumns {
 
         private void insert(String s, int id) {
             int mask = texts.length - 1;
-            int i = mix(s.hashCode()) & mask;
-            while (texts[i] != null) {
+            int hash = s.hashCode();
+            int i = mix(hash) & mask;
+            while (hashAndId[i] != 0) {
                 i = (i + 1) & mask;
             }
             texts[i] = s;
-            ids[i] = id;
+            hashAndId[i] = (long) hash << 32 | (id + 1L); // never 0, the mark of an empty slot
         }
 
         private void grow() {
             String[] oldTexts = texts;
-            int[] oldIds = ids;
+            long[] oldEntries = hashAndId;
             texts = new String[oldTexts.length * 2];
-            ids = new int[oldIds.length * 2];
+            hashAndId = new long[oldEntries.length * 2];
             for (int i = 0; i < oldTexts.length; i++) {
-                if (oldTexts[i] != null) {
-                    insert(oldTexts[i], oldIds[i]);
+                if (oldEntries[i] != 0) {
+                    insert(oldTexts[i], (int) oldEntries[i] - 1);
                 }
             }
         }
