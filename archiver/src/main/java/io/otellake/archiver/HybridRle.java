@@ -17,6 +17,7 @@ import java.util.Arrays;
  */
 final class HybridRle {
     private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private byte[] out = new byte[1024];
     private int length;
@@ -107,24 +108,44 @@ final class HybridRle {
         endBitPackedRun(header, groups);
     }
 
-    /** Packs {@code values[from, from + 8)} in {@code bitWidth} bytes, least significant bit first. */
+    /**
+     * Packs {@code values[from, from + 8)} in {@code bitWidth} bytes, least significant bit first. Up to eight bits a
+     * value (levels, the ids of a small dictionary), the eight fit one long, stored whole; wider ones go four bytes at a
+     * time.
+     */
     private void pack(int[] values, int from, int bitWidth) {
-        ensure(bitWidth);
+        ensure(Math.max(bitWidth, 8));
+        if (bitWidth <= 8) {
+            long mask = (1L << bitWidth) - 1;
+            long packed = values[from] & mask
+                    | (values[from + 1] & mask) << bitWidth
+                    | (values[from + 2] & mask) << 2 * bitWidth
+                    | (values[from + 3] & mask) << 3 * bitWidth
+                    | (values[from + 4] & mask) << 4 * bitWidth
+                    | (values[from + 5] & mask) << 5 * bitWidth
+                    | (values[from + 6] & mask) << 6 * bitWidth
+                    | (values[from + 7] & mask) << 7 * bitWidth;
+            LONGS.set(out, length, packed); // the bytes past bitWidth are written over later, or are past the end
+            length += bitWidth;
+            return;
+        }
         long mask = bitWidth == 32 ? 0xffffffffL : (1L << bitWidth) - 1;
         long buffer = 0;
         int bits = 0;
-        // whole bytes as they fill: eight values of bitWidth bits end on a byte boundary
-        byte[] o = out;
-        int at = length;
         for (int k = from; k < from + 8; k++) {
             buffer |= (values[k] & mask) << bits;
             bits += bitWidth;
-            for (; bits >= 8; bits -= 8) {
-                o[at++] = (byte) buffer;
-                buffer >>>= 8;
+            if (bits >= 32) {
+                putIntLittleEndian(length, (int) buffer);
+                length += 4;
+                buffer >>>= 32;
+                bits -= 32;
             }
         }
-        length = at;
+        for (; bits > 0; bits -= 8) {
+            out[length++] = (byte) buffer;
+            buffer >>>= 8;
+        }
     }
 
     /** Writes the header of the open bit-packed run, if one is open; returns -1, no run open. */
