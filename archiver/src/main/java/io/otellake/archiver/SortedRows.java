@@ -49,6 +49,9 @@ public final class SortedRows {
 
     private int sortedSize;
 
+    /** The first key of the row added last, or null before the first. */
+    private @Nullable String lastFirst;
+
     /** Whether every row's first key is {@link #HEX}, as in a span file: then {@link #order} can bucket them first. */
     private boolean allHex = true;
 
@@ -90,6 +93,15 @@ public final class SortedRows {
         second[i] = s;
         int k = 4 * i;
         key[k + 2] = t;
+        if (f == lastFirst) {
+            // the same text as the row before (the wire reader hands the spans of a trace one id): the same key
+            int p = 4 * (i - 1);
+            key[k] = key[p];
+            key[k + 1] = key[p + 1];
+            key[k + 3] = key[p + 3];
+            return;
+        }
+        lastFirst = f;
         if (f.length() == 32) {
             long h = hex(f, 0);
             long l = hex(f, 16);

@@ -368,10 +368,9 @@ final class StringMapColumns {
         /** Appends a value; returns its dictionary id, or -1 once the column is plain. */
         int add(String s) {
             if (plain) {
-                int known = ids.get(s);
-                Binary b = known >= 0
-                        ? entries.get(known)
-                        : Binary.fromConstantByteArray(s.getBytes(StandardCharsets.UTF_8));
+                // no look-up in the dictionary: once it has outgrown its limit, most values are new to it, and hashing
+                // one costs as much as encoding it
+                Binary b = Binary.fromConstantByteArray(s.getBytes(StandardCharsets.UTF_8));
                 appendPlain(b);
                 see(b);
                 rawBytes += 4L + b.length();

@@ -503,6 +503,13 @@ final class SpanWireReader {
 
     /** A length that fits before {@code end}. */
     private int length(int end) throws Unread {
+        if (pos < end && buf[pos] >= 0) { // one byte, below 128: most lengths
+            int length = buf[pos++];
+            if (length > end - pos) {
+                throw new Unread("truncated");
+            }
+            return length;
+        }
         int length = uint32(end);
         if (length < 0 || length > end - pos) {
             throw new Unread("truncated");
@@ -551,14 +558,7 @@ final class SpanWireReader {
         if (end - pos < 8) {
             throw new Unread("truncated");
         }
-        long value = (buf[pos] & 0xffL)
-                | (buf[pos + 1] & 0xffL) << 8
-                | (buf[pos + 2] & 0xffL) << 16
-                | (buf[pos + 3] & 0xffL) << 24
-                | (buf[pos + 4] & 0xffL) << 32
-                | (buf[pos + 5] & 0xffL) << 40
-                | (buf[pos + 6] & 0xffL) << 48
-                | (buf[pos + 7] & 0xffL) << 56;
+        long value = (long) LONGS.get(buf, pos);
         pos += 8;
         return value;
     }
