@@ -266,8 +266,17 @@ final class StringMapColumns {
                 if (entry == 0) {
                     return -1;
                 }
-                if ((int) (entry >>> 32) == hash && texts[i].equals(s)) {
-                    return (int) entry - 1;
+                if ((int) (entry >>> 32) == hash) {
+                    String t = texts[i];
+                    if (t == s) {
+                        return (int) entry - 1;
+                    }
+                    if (t.equals(s)) {
+                        // keep the newer of two equal texts: the rows of one request share its instance, so the
+                        // next look-ups of it end at the identity check
+                        texts[i] = s;
+                        return (int) entry - 1;
+                    }
                 }
             }
         }
