@@ -37,6 +37,49 @@ public final class AttributeMap extends AbstractMap<String, String> {
         hashes = new int[keys.length];
     }
 
+    /** A built map of {@code size} entries over arrays that no one changes: see {@link #withValues}. */
+    private AttributeMap(String[] keys, String[] values, int size) {
+        this.keys = keys;
+        this.values = values;
+        this.size = size;
+    }
+
+    /**
+     * Whether this map's keys are, one by one, the very instances {@code keys[0, count)}: then those have no key twice,
+     * since a built map has none, and a map of them is this one's keys with other values.
+     */
+    boolean hasKeys(String[] keys, int count) {
+        if (size != count) {
+            return false;
+        }
+        for (int i = 0; i < count; i++) {
+            if (this.keys[i] != keys[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A built map of this one's keys, in their order, with {@code values} (as many): its keys are this map's array, not a
+     * copy, which is safe because neither map changes once built. The archiver holds a file's rows until it writes
+     * them, and spans of one kind carry the same keys: one array fewer per row for the garbage collector to copy.
+     */
+    AttributeMap withValues(String[] values) {
+        if (hashes != null) {
+            throw new IllegalStateException("a map being built could still change its keys");
+        }
+        if (values.length < size) {
+            throw new IllegalArgumentException(values.length + " values for " + size + " keys");
+        }
+        return new AttributeMap(keys, values, size);
+    }
+
+    /** Whether the two maps share one array of keys (for tests). */
+    boolean sharesKeysWith(AttributeMap other) {
+        return keys == other.keys;
+    }
+
     /** Adds or replaces the value of {@code key}; a replaced key keeps its place, as in {@code LinkedHashMap}. */
     void add(String key, String value) {
         int[] h = building();

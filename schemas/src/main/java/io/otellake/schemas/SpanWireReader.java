@@ -98,6 +98,9 @@ final class SpanWireReader {
      */
     private final AttributeMap[] recentTypes = new AttributeMap[8];
 
+    /** Attribute maps of spans read before, by a hash of their first key and their size: see {@link #putAttributes}. */
+    private final AttributeMap[] recentAttributes = new AttributeMap[8];
+
     /** The flags of the span read before, boxed: most spans of a request have the same. */
     private Long recentFlags = 0L;
 
@@ -218,6 +221,38 @@ final class SpanWireReader {
         return map;
     }
 
+    /**
+     * Puts the attributes read into the row, as {@link AttributeCodec#encode} maps them. When the keys are the very
+     * instances of an earlier span's map (the wire reader hands out one instance per key and position while the bytes
+     * repeat), the new map shares that map's array of keys: there is no key twice, so the values are the texts as
+     * read and the types those that are not strings, in order.
+     */
+    private void putAttributes(GenericRecord row) {
+        int count = attributeCount;
+        int slot = count == 0 ? 0 : (keys[0].hashCode() * 31 + count) & (recentAttributes.length - 1);
+        AttributeMap like = recentAttributes[slot];
+        if (count == 0 || like == null || !like.hasKeys(keys, count)) {
+            AttributeCodec.Encoded attributes = AttributeCodec.encode(count, keys, texts, types);
+            row.put(SpanFlattener.ATTRIBUTES, attributes.values());
+            row.put(SpanFlattener.ATTRIBUTE_TYPES, shared(attributes.types()));
+            if (count > 0 && attributes.values() instanceof AttributeMap map) {
+                recentAttributes[slot] = map;
+            }
+            return;
+        }
+        row.put(SpanFlattener.ATTRIBUTES, like.withValues(Arrays.copyOf(texts, count)));
+        AttributeMap typeMap = null;
+        for (int i = 0; i < count; i++) {
+            if (types[i] != null) {
+                if (typeMap == null) {
+                    typeMap = new AttributeMap(4);
+                }
+                typeMap.add(keys[i], types[i]);
+            }
+        }
+        row.put(SpanFlattener.ATTRIBUTE_TYPES, typeMap == null ? Map.of() : shared(typeMap.built()));
+    }
+
     /** Puts the span's columns into the row; returns its start time. */
     private long span(int end, GenericRecord row) throws Unread {
         int traceIdOffset = 0;
@@ -322,9 +357,7 @@ final class SpanWireReader {
         row.put(SpanFlattener.DURATION_NS, endTime - startTime);
         row.put(SpanFlattener.STATUS_CODE, SpanFlattener.statusCodeName(statusCode));
         row.put(SpanFlattener.STATUS_MESSAGE, Rows.emptyToNull(statusMessage));
-        AttributeCodec.Encoded attributes = AttributeCodec.encode(attributeCount, keys, texts, types);
-        row.put(SpanFlattener.ATTRIBUTES, attributes.values());
-        row.put(SpanFlattener.ATTRIBUTE_TYPES, shared(attributes.types()));
+        putAttributes(row);
         row.put(SpanFlattener.DROPPED_ATTRIBUTES_COUNT, Integer.toUnsignedLong(droppedAttributes));
         // one shared empty list, not one per span: the archiver holds a file's rows in memory until it writes them
         row.put(SpanFlattener.EVENTS, events == null ? List.of() : events);

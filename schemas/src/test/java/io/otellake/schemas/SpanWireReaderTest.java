@@ -188,6 +188,55 @@ class SpanWireReaderTest {
         assertThat(rows).allSatisfy(r -> assertThat(r.record().get("flags")).isEqualTo(0x301L));
     }
 
+    /**
+     * Spans whose attribute keys repeat in the same order share one array of keys, each with its own values; a span with
+     * a key twice, or the keys in another order, builds its own map; every row equals the message path's, in the order
+     * of its entries too.
+     */
+    @Test
+    void spansWithTheSameKeysShareTheirKeys() throws Exception {
+        AnyValue three = AnyValue.newBuilder().setIntValue(3).build();
+        List<List<KeyValue>> attributes = List.of(
+                List.of(
+                        kv("a", str("1")),
+                        kv("b", AnyValue.newBuilder().setIntValue(2).build())),
+                List.of(kv("a", str("x")), kv("b", three)),
+                List.of(kv("a", str("y")), kv("b", str("s"))),
+                List.of(kv("a", str("z")), kv("b", str("w")), kv("a", three)), // a key twice
+                List.of(kv("a", str("z")), kv("b", str("w"))),
+                List.of(kv("b", str("1")), kv("a", str("2")))); // another order
+        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
+        for (int i = 0; i < attributes.size(); i++) {
+            scope.addSpans(Span.newBuilder()
+                    .setTraceId(ByteString.copyFrom(new byte[16]))
+                    .setSpanId(ByteString.copyFrom(new byte[] {0, 0, 0, 0, 0, 0, 0, (byte) i}))
+                    .addAllAttributes(attributes.get(i)));
+        }
+        byte[] request = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(scope))
+                .build()
+                .toByteArray();
+
+        List<FlatRow> rows = assertWireReadsAlike(request);
+
+        List<AttributeMap> values = rows.stream()
+                .map(r -> (AttributeMap) r.record().get("attributes"))
+                .toList();
+        assertThat(values.get(1).sharesKeysWith(values.get(0))).isTrue();
+        assertThat(values.get(2).sharesKeysWith(values.get(0))).isTrue();
+        assertThat(values.get(4).sharesKeysWith(values.get(0))).isTrue();
+        assertThat(values.get(3).sharesKeysWith(values.get(0))).isFalse();
+        assertThat(values.get(5).sharesKeysWith(values.get(0))).isFalse();
+        assertThat(List.copyOf(values.get(1).entrySet())).containsExactly(Map.entry("a", "x"), Map.entry("b", "3"));
+        assertThat(List.copyOf(values.get(3).entrySet())).containsExactly(Map.entry("a", "3"), Map.entry("b", "w"));
+        assertThat(List.copyOf(values.get(5).keySet())).containsExactly("b", "a");
+        List<Object> types =
+                rows.stream().map(r -> r.record().get("attribute_types")).toList();
+        assertThat(types.get(1)).isEqualTo(Map.of("b", "int")).isSameAs(types.get(0));
+        assertThat(types.get(2)).isEqualTo(Map.of());
+        assertThat(types.get(3)).isEqualTo(Map.of("a", "int"));
+    }
+
     /** The check that lets ASCII text skip UTF-8 decoding: a byte of 0x80 or more anywhere, at any offset. */
     @Test
     void asciiCheckFindsAHighByteAtEveryPosition() {
