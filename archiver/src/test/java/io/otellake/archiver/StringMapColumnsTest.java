@@ -76,7 +76,6 @@ class StringMapColumnsTest {
         }
     }
 
-    /** The maps that are fields of the message itself write their own columns; maps inside lists do not. */
     /** The dictionary's table of ids: every text finds its own id, through growth and hash collisions, and no other. */
     @Test
     void textIdsFindEveryTextAndNoOther() {
