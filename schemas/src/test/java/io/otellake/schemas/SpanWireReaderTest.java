@@ -161,20 +161,7 @@ class SpanWireReaderTest {
                 List.of(kv("http.response.status_code", one), kv("server.port", two)), // another order
                 List.of(kv("server.port", half), kv("http.response.status_code", two)), // another type
                 List.of(kv("server.port", one), kv("http.response.status_code", two)));
-        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
-        for (int i = 0; i < attributes.size(); i++) {
-            scope.addSpans(Span.newBuilder()
-                    .setTraceId(ByteString.copyFrom(new byte[16]))
-                    .setSpanId(ByteString.copyFrom(new byte[] {0, 0, 0, 0, 0, 0, 0, (byte) i}))
-                    .setFlags(0x301)
-                    .addAllAttributes(attributes.get(i)));
-        }
-        byte[] request = ExportTraceServiceRequest.newBuilder()
-                .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(scope))
-                .build()
-                .toByteArray();
-
-        List<FlatRow> rows = assertWireReadsAlike(request);
+        List<FlatRow> rows = assertWireReadsAlike(spansOfOneTrace(attributes, 0x301));
 
         List<Object> types =
                 rows.stream().map(r -> r.record().get("attribute_types")).toList();
@@ -205,19 +192,7 @@ class SpanWireReaderTest {
                 List.of(kv("a", str("z")), kv("b", str("w")), kv("a", three)), // a key twice
                 List.of(kv("a", str("z")), kv("b", str("w"))),
                 List.of(kv("b", str("1")), kv("a", str("2")))); // another order
-        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
-        for (int i = 0; i < attributes.size(); i++) {
-            scope.addSpans(Span.newBuilder()
-                    .setTraceId(ByteString.copyFrom(new byte[16]))
-                    .setSpanId(ByteString.copyFrom(new byte[] {0, 0, 0, 0, 0, 0, 0, (byte) i}))
-                    .addAllAttributes(attributes.get(i)));
-        }
-        byte[] request = ExportTraceServiceRequest.newBuilder()
-                .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(scope))
-                .build()
-                .toByteArray();
-
-        List<FlatRow> rows = assertWireReadsAlike(request);
+        List<FlatRow> rows = assertWireReadsAlike(spansOfOneTrace(attributes, 0));
 
         List<AttributeMap> values = rows.stream()
                 .map(r -> (AttributeMap) r.record().get("attributes"))
@@ -235,6 +210,22 @@ class SpanWireReaderTest {
         assertThat(types.get(1)).isEqualTo(Map.of("b", "int")).isSameAs(types.get(0));
         assertThat(types.get(2)).isEqualTo(Map.of());
         assertThat(types.get(3)).isEqualTo(Map.of("a", "int"));
+    }
+
+    /** A request of one span per list of attributes, in one scope, all of one trace and with these flags. */
+    private static byte[] spansOfOneTrace(List<List<KeyValue>> attributes, int flags) {
+        ScopeSpans.Builder scope = ScopeSpans.newBuilder();
+        for (int i = 0; i < attributes.size(); i++) {
+            scope.addSpans(Span.newBuilder()
+                    .setTraceId(ByteString.copyFrom(new byte[16]))
+                    .setSpanId(ByteString.copyFrom(new byte[] {0, 0, 0, 0, 0, 0, 0, (byte) i}))
+                    .setFlags(flags)
+                    .addAllAttributes(attributes.get(i)));
+        }
+        return ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(scope))
+                .build()
+                .toByteArray();
     }
 
     /** The check that lets ASCII text skip UTF-8 decoding: a byte of 0x80 or more anywhere, at any offset. */
