@@ -85,7 +85,10 @@ public final class HourFile {
         return rows.list();
     }
 
-    /** Writes the rows, in reading order, to a Parquet file at {@code path} ({@link ParquetFiles#write(SortedRows, Path, long, int)}). */
+    /**
+     * Writes the rows, in reading order, to a Parquet file at {@code path}: {@link ParquetFiles#write(SortedRows, Path,
+     * long, int)} at the write path's zstd level.
+     */
     void write(Path path, long rowGroupBytes) throws IOException {
         ParquetFiles.write(rows, path, rowGroupBytes, ParquetFiles.ZSTD_LEVEL);
     }
