@@ -14,6 +14,7 @@ import io.opentelemetry.proto.common.v1.ArrayValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.common.v1.KeyValueList;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -139,8 +140,14 @@ public final class AttributeCodec {
     /**
      * {@link #encode(List)} of attributes already in the lake's form, as the wire reader of spans has them: the
      * {@code count} first keys, texts and types, where a null type is a string. The same maps, in the same order.
+     *
+     * <p>When {@code like}, a map built before, has the very key instances {@code keys[0, count)}
+     * ({@link AttributeMap#hasKeys}), there is no key twice and the values map shares {@code like}'s array of keys
+     * ({@link AttributeMap#withValues}): the archiver holds a file's rows until it writes them, and spans of one kind
+     * carry the same keys, one array fewer per row for the garbage collector to copy.
      */
-    static Encoded encode(int count, String[] keys, String[] texts, @Nullable String[] types) {
+    static Encoded encode(
+            int count, String[] keys, String[] texts, @Nullable String[] types, @Nullable AttributeMap like) {
         if (count == 0) {
             return new Encoded(Map.of(), Map.of());
         }
@@ -164,10 +171,13 @@ public final class AttributeCodec {
                     Collections.unmodifiableMap(values),
                     typeMap == null ? Map.of() : Collections.unmodifiableMap(typeMap));
         }
-        AttributeMap values = new AttributeMap(count);
+        boolean sameKeys = like != null && like.hasKeys(keys, count);
+        AttributeMap values = sameKeys ? like.withValues(Arrays.copyOf(texts, count)) : new AttributeMap(count);
         AttributeMap typeMap = null;
         for (int i = 0; i < count; i++) {
-            values.add(keys[i], texts[i]);
+            if (!sameKeys) {
+                values.add(keys[i], texts[i]);
+            }
             if (types[i] == null) {
                 if (typeMap != null) {
                     typeMap.delete(keys[i]);

@@ -222,35 +222,19 @@ final class SpanWireReader {
     }
 
     /**
-     * Puts the attributes read into the row, as {@link AttributeCodec#encode} maps them. When the keys are the very
-     * instances of an earlier span's map (the wire reader hands out one instance per key and position while the bytes
-     * repeat), the new map shares that map's array of keys: there is no key twice, so the values are the texts as
-     * read and the types those that are not strings, in order.
+     * Puts the attributes read into the row, as {@link AttributeCodec#encode} maps them, sharing the array of keys of
+     * an earlier span's map with the very same key instances (the reader hands out one instance per key and position
+     * while the bytes repeat).
      */
     private void putAttributes(GenericRecord row) {
         int count = attributeCount;
         int slot = count == 0 ? 0 : (keys[0].hashCode() * 31 + count) & (recentAttributes.length - 1);
-        AttributeMap like = recentAttributes[slot];
-        if (count == 0 || like == null || !like.hasKeys(keys, count)) {
-            AttributeCodec.Encoded attributes = AttributeCodec.encode(count, keys, texts, types);
-            row.put(SpanFlattener.ATTRIBUTES, attributes.values());
-            row.put(SpanFlattener.ATTRIBUTE_TYPES, shared(attributes.types()));
-            if (count > 0 && attributes.values() instanceof AttributeMap map) {
-                recentAttributes[slot] = map;
-            }
-            return;
+        AttributeCodec.Encoded attributes = AttributeCodec.encode(count, keys, texts, types, recentAttributes[slot]);
+        row.put(SpanFlattener.ATTRIBUTES, attributes.values());
+        row.put(SpanFlattener.ATTRIBUTE_TYPES, shared(attributes.types()));
+        if (count > 0 && attributes.values() instanceof AttributeMap map) {
+            recentAttributes[slot] = map;
         }
-        row.put(SpanFlattener.ATTRIBUTES, like.withValues(Arrays.copyOf(texts, count)));
-        AttributeMap typeMap = null;
-        for (int i = 0; i < count; i++) {
-            if (types[i] != null) {
-                if (typeMap == null) {
-                    typeMap = new AttributeMap(4);
-                }
-                typeMap.add(keys[i], types[i]);
-            }
-        }
-        row.put(SpanFlattener.ATTRIBUTE_TYPES, typeMap == null ? Map.of() : shared(typeMap.built()));
     }
 
     /** Puts the span's columns into the row; returns its start time. */
