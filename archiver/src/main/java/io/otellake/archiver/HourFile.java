@@ -99,9 +99,10 @@ public final class HourFile {
     }
 
     /**
-     * Sorts rows of the signal in place into reading order, the order of {@link #order(Signal)}, and returns them.
+     * Sorts rows of the signal in place into reading order, the order of {@link #order(Signal)}, and returns them (for
+     * tests that write files as the archiver does).
      */
-    public static List<GenericRecord> sort(Signal signal, List<GenericRecord> rows) {
+    static List<GenericRecord> sort(Signal signal, List<GenericRecord> rows) {
         SortedRows sorted = new SortedRows(signal);
         rows.forEach(sorted::add);
         List<GenericRecord> inOrder = sorted.list();

@@ -53,6 +53,17 @@ class HourFileTest {
         return s.toString();
     }
 
+    static HourFile file(Signal signal) {
+        return new HourFile(new TopicPartition("t", 0), signal, TenantId.of("acme"), "x/", 0, "b", 0);
+    }
+
+    static GenericRecord span(String traceId, long startTime) {
+        GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
+        row.put("trace_id", traceId);
+        row.put("start_time", startTime);
+        return row;
+    }
+
     /** The file hands out the rows added to it in the comparator's order, equal keys in the order they came. */
     static void assertSortedAsTheComparatorSays(HourFile file, List<GenericRecord> added) {
         List<GenericRecord> expected = new ArrayList<>(added);
@@ -65,13 +76,11 @@ class HourFileTest {
     @Test
     void spansWithHexTraceIdsSortAsTheComparatorSays() {
         SplittableRandom r = new SplittableRandom(13);
-        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.TRACES, TenantId.of("acme"), "x/", 0, "b", 0);
+        HourFile file = file(Signal.TRACES);
         List<GenericRecord> rows = new ArrayList<>();
         for (int i = 0; i < 20_000; i++) {
-            GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
             int kind = r.nextInt(10);
-            row.put("trace_id", kind == 0 ? text(r) : kind == 1 ? "" : traceId(r));
-            row.put("start_time", (long) r.nextInt(5) - 2);
+            GenericRecord row = span(kind == 0 ? text(r) : kind == 1 ? "" : traceId(r), (long) r.nextInt(5) - 2);
             rows.add(row);
             file.add(row, i);
         }
@@ -83,9 +92,7 @@ class HourFileTest {
                         rows.stream().map(row -> row.get("trace_id")).distinct().count());
         // asked again, as a retried upload does, and after more rows
         assertSortedAsTheComparatorSays(file, rows);
-        GenericRecord late = new GenericData.Record(LakeSchema.SPAN);
-        late.put("trace_id", "0af7651916cd43dd8448eb211c80319c");
-        late.put("start_time", 0L);
+        GenericRecord late = span("0af7651916cd43dd8448eb211c80319c", 0L);
         file.add(late, 20_000);
         rows.add(late);
         assertSortedAsTheComparatorSays(file, rows);
@@ -104,11 +111,10 @@ class HourFileTest {
         for (int i = 0; i < 40; i++) {
             shared.add(String.format("%016x%016x", r.nextLong(), r.nextLong()));
         }
-        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.TRACES, TenantId.of("acme"), "x/", 0, "b", 0);
+        HourFile file = file(Signal.TRACES);
         SortedRows sorted = new SortedRows(Signal.TRACES);
         List<GenericRecord> rows = new ArrayList<>();
         for (int i = 0; i < 20_000; i++) {
-            GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
             String id =
                     switch (r.nextInt(4)) {
                         case 0 -> String.format("%016x%016x", r.nextLong(), r.nextLong());
@@ -118,8 +124,7 @@ class HourFileTest {
                         default ->
                             r.nextBoolean() ? "fffffffffffffffeffffffffffffffef" : "00000000000000000000000000000000";
                     };
-            row.put("trace_id", id);
-            row.put("start_time", (long) r.nextInt(7) - 3);
+            GenericRecord row = span(id, (long) r.nextInt(7) - 3);
             rows.add(row);
             file.add(row, i);
             sorted.add(row);
@@ -128,9 +133,7 @@ class HourFileTest {
         assertThat(sorted.distinctTraceIds())
                 .isEqualTo(
                         rows.stream().map(row -> row.get("trace_id")).distinct().count());
-        GenericRecord late = new GenericData.Record(LakeSchema.SPAN);
-        late.put("trace_id", shared.get(0));
-        late.put("start_time", -3L);
+        GenericRecord late = span(shared.get(0), -3L);
         file.add(late, 20_000);
         rows.add(late);
         assertSortedAsTheComparatorSays(file, rows);
@@ -139,12 +142,10 @@ class HourFileTest {
     @Test
     void spansSortAsTheComparatorSaysForAnyTraceIdText() {
         SplittableRandom r = new SplittableRandom(11);
-        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.TRACES, TenantId.of("acme"), "x/", 0, "b", 0);
+        HourFile file = file(Signal.TRACES);
         List<GenericRecord> rows = new ArrayList<>();
         for (int i = 0; i < 5_000; i++) {
-            GenericRecord row = new GenericData.Record(LakeSchema.SPAN);
-            row.put("trace_id", text(r));
-            row.put("start_time", (long) r.nextInt(5));
+            GenericRecord row = span(text(r), (long) r.nextInt(5));
             rows.add(row);
             file.add(row, i);
         }
@@ -154,7 +155,7 @@ class HourFileTest {
     @Test
     void logsSortAsTheComparatorSaysWithMissingServicesAndTimes() {
         SplittableRandom r = new SplittableRandom(12);
-        HourFile file = new HourFile(new TopicPartition("t", 0), Signal.LOGS, TenantId.of("acme"), "x/", 0, "b", 0);
+        HourFile file = file(Signal.LOGS);
         List<GenericRecord> rows = new ArrayList<>();
         for (int i = 0; i < 5_000; i++) {
             GenericRecord row = new GenericData.Record(LakeSchema.LOG);
