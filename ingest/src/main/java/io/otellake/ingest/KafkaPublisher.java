@@ -180,8 +180,9 @@ final class KafkaPublisher implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new PublishException(
                     PublishException.Kind.UNAVAILABLE, "interrupted while writing " + what + " to Kafka", e);
-        } catch (KafkaException e) {
-            // send() throws rather than failing the future when the producer is closed or broken.
+        } catch (KafkaException | IllegalStateException e) {
+            // send() throws rather than failing the future when the producer is broken, or (IllegalStateException)
+            // already closed by a shutdown whose drain of in-flight requests timed out.
             throw new PublishException(PublishException.Kind.UNAVAILABLE, "Kafka refused " + what + ": " + e, e);
         }
     }

@@ -621,7 +621,13 @@ final class OtlpHttpServer implements AutoCloseable {
                 workers.execute(new WorkerTask(current, this));
             } catch (RejectedExecutionException e) {
                 current.atWorker = false;
-                answer(workers.isShutdown() ? current.call.failed(503, STOPPING) : current.call.busy());
+                answer(
+                        workers.isShutdown()
+                                ? current.call
+                                        .failed(503, STOPPING)
+                                        .withHeader(
+                                                "Retry-After", Integer.toString(OtlpHttpHandler.RETRY_AFTER_SECONDS))
+                                : current.call.busy());
             }
         }
 

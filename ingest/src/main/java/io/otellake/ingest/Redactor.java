@@ -3,12 +3,17 @@ package io.otellake.ingest;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.ResourceLogs;
 import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
@@ -27,16 +32,16 @@ import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Redacts trace and log export requests before they are written, by the policy of the request's tenant
+ * Redacts trace, log and metric export requests before they are written, by the policy of the request's tenant
  * ({@link RedactionConfig}).
  *
- * <p>Guarantees: with the tenant's policy on, no string value of a span, span event, span link, log record or resource
- * attribute, and no string log body (nor any string nested in an array or key-value list within them) that matches an
+ * <p>Guarantees: with the tenant's policy on, no string value of a span, span event, span link, log record, metric data
+ * point, exemplar, metric metadata, instrumentation scope or resource attribute, and no string log body (nor any string nested in an array or key-value list within them) that matches an
  * applied rule reaches Kafka: the matching part is replaced by {@code ****} or its hash. A bytes value (or body) that
  * is valid UTF-8 is matched as that text, and where anything was replaced it becomes the UTF-8 of the redacted text,
  * still a bytes value; bytes that are not valid UTF-8 (binary data) are not matched. The value of a denied key is
- * replaced whole, whatever its type; an allowed key's value is left as it is. Keys, names, ids and metrics are not
- * redacted. With the policy off, the request is returned as it is. Each replacement is counted by rule
+ * replaced whole, whatever its type; an allowed key's value is left as it is. Keys, names, ids and metric values
+ * are not redacted. With the policy off, the request is returned as it is. Each replacement is counted by rule
  * ({@code denied_key} for denied keys).
  *
  * <p>Card numbers ({@code card_number}) are found by a scan, not a regex. Digits, with single spaces or dashes between
@@ -103,7 +108,7 @@ final class Redactor {
         };
     }
 
-    /** Whether the tenant's policy is on, so that its trace and log requests must be decoded to be redacted. */
+    /** Whether the tenant's policy is on, so that its requests must be decoded to be redacted. */
     boolean redacts(TenantId tenant) {
         return config.policy(tenant).enabled();
     }
@@ -122,6 +127,9 @@ final class Redactor {
                     pass.attributes(resource.getResourceBuilder().getAttributesBuilderList());
                 }
                 for (ScopeSpans.Builder scope : resource.getScopeSpansBuilderList()) {
+                    if (scope.hasScope()) {
+                        pass.attributes(scope.getScopeBuilder().getAttributesBuilderList());
+                    }
                     for (Span.Builder span : scope.getSpansBuilderList()) {
                         pass.attributes(span.getAttributesBuilderList());
                         span.getEventsBuilderList().forEach(e -> pass.attributes(e.getAttributesBuilderList()));
@@ -138,11 +146,31 @@ final class Redactor {
                     pass.attributes(resource.getResourceBuilder().getAttributesBuilderList());
                 }
                 for (ScopeLogs.Builder scope : resource.getScopeLogsBuilderList()) {
+                    if (scope.hasScope()) {
+                        pass.attributes(scope.getScopeBuilder().getAttributesBuilderList());
+                    }
                     for (LogRecord.Builder record : scope.getLogRecordsBuilderList()) {
                         pass.attributes(record.getAttributesBuilderList());
                         if (record.hasBody()) {
                             pass.value(record.getBodyBuilder());
                         }
+                    }
+                }
+            }
+            return pass.redactions == 0 ? request : b.build();
+        }
+        if (request instanceof ExportMetricsServiceRequest metricsRequest) {
+            ExportMetricsServiceRequest.Builder b = metricsRequest.toBuilder();
+            for (ResourceMetrics.Builder resource : b.getResourceMetricsBuilderList()) {
+                if (resource.hasResource()) {
+                    pass.attributes(resource.getResourceBuilder().getAttributesBuilderList());
+                }
+                for (ScopeMetrics.Builder scope : resource.getScopeMetricsBuilderList()) {
+                    if (scope.hasScope()) {
+                        pass.attributes(scope.getScopeBuilder().getAttributesBuilderList());
+                    }
+                    for (Metric.Builder metric : scope.getMetricsBuilderList()) {
+                        pass.dataPoints(metric);
                     }
                 }
             }
@@ -183,6 +211,41 @@ final class Redactor {
                     value(attribute.getValueBuilder());
                 }
             }
+        }
+
+        /** The attributes of every data point of a metric, and of their exemplars. */
+        void dataPoints(Metric.Builder metric) {
+            switch (metric.getDataCase()) {
+                case GAUGE ->
+                    metric.getGaugeBuilder().getDataPointsBuilderList().forEach(this::numberPoint);
+                case SUM -> metric.getSumBuilder().getDataPointsBuilderList().forEach(this::numberPoint);
+                case HISTOGRAM ->
+                    metric.getHistogramBuilder().getDataPointsBuilderList().forEach(p -> {
+                        attributes(p.getAttributesBuilderList());
+                        p.getExemplarsBuilderList().forEach(e -> attributes(e.getFilteredAttributesBuilderList()));
+                    });
+                case EXPONENTIAL_HISTOGRAM ->
+                    metric.getExponentialHistogramBuilder()
+                            .getDataPointsBuilderList()
+                            .forEach(p -> {
+                                attributes(p.getAttributesBuilderList());
+                                p.getExemplarsBuilderList()
+                                        .forEach(e -> attributes(e.getFilteredAttributesBuilderList()));
+                            });
+                case SUMMARY ->
+                    metric.getSummaryBuilder()
+                            .getDataPointsBuilderList()
+                            .forEach(p -> attributes(p.getAttributesBuilderList()));
+                default -> {
+                    // no data: nothing to redact
+                }
+            }
+            attributes(metric.getMetadataBuilderList());
+        }
+
+        private void numberPoint(NumberDataPoint.Builder point) {
+            attributes(point.getAttributesBuilderList());
+            point.getExemplarsBuilderList().forEach(e -> attributes(e.getFilteredAttributesBuilderList()));
         }
 
         void value(AnyValue.Builder value) {

@@ -3,6 +3,7 @@ package io.otellake.ingest;
 import io.otellake.schemas.TenantId;
 import io.otellake.schemas.TenantTokens;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Decides the tenant of an export request from its {@code X-Scope-OrgID} and {@code Authorization} values, the same
@@ -46,16 +47,13 @@ final class TenantAccess {
      * @throws ExportRefusal saying why the request may not write
      */
     TenantId tenant(List<String> tenantValues, List<String> authorizationValues) throws ExportRefusal {
-        if (tenantValues.size() > 1) {
-            throw new ExportRefusal(
-                    ExportRefusal.Kind.MALFORMED,
-                    TENANT_HEADER + " must be sent once; got " + tenantValues.size() + " values");
-        }
-        TenantId named = tenantValues.isEmpty() ? null : parse(tenantValues.get(0));
         if (!enabled) {
+            TenantId named = named(tenantValues);
             return named == null ? TenantId.DEFAULT : named;
         }
+        // Who is asking comes first: without a valid token the answer is 401 whatever the tenant header says.
         TenantTokens.Grant grant = grant(authorizationValues);
+        TenantId named = named(tenantValues);
         if (grant.admin()) {
             if (named == null) {
                 throw new ExportRefusal(
@@ -97,6 +95,16 @@ final class TenantAccess {
         return tokens.authenticate(token)
                 .orElseThrow(
                         () -> new ExportRefusal(ExportRefusal.Kind.UNAUTHENTICATED, "the bearer token is not valid"));
+    }
+
+    @Nullable
+    private static TenantId named(List<String> tenantValues) throws ExportRefusal {
+        if (tenantValues.size() > 1) {
+            throw new ExportRefusal(
+                    ExportRefusal.Kind.MALFORMED,
+                    TENANT_HEADER + " must be sent once; got " + tenantValues.size() + " values");
+        }
+        return tenantValues.isEmpty() ? null : parse(tenantValues.get(0));
     }
 
     private static TenantId parse(String value) throws ExportRefusal {

@@ -86,7 +86,19 @@ final class TopicCreator {
         return new NewTopic(topic, config.topicPartitions(), config.topicReplication())
                 .configs(Map.of(
                         TopicConfig.RETENTION_MS_CONFIG, Long.toString(config.topicRetentionMs()),
-                        TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(config.maxRecordBytes())));
+                        TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(config.maxRecordBytes()),
+                        TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG,
+                                Integer.toString(minInSyncReplicas(config.topicReplication()))));
+    }
+
+    /**
+     * How many replicas must have a record before {@code acks=all} acknowledges it, and so before ingest answers
+     * success. Kafka's default of 1 lets the leader alone acknowledge once its followers fall out of sync, and a record
+     * acknowledged so is lost with that broker. With 3 or more replicas, 2 must have it (one broker may be down and
+     * writes go on); with 1 or 2, requiring 2 would stop every write while one broker is down, so 1.
+     */
+    static int minInSyncReplicas(int replication) {
+        return replication >= 3 ? 2 : 1;
     }
 
     private void create(Admin admin, Collection<NewTopic> topics) {

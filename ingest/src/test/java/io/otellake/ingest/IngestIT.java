@@ -729,6 +729,7 @@ class IngestIT {
             assertThat(configs.values()).hasSize(3).allSatisfy(c -> {
                 assertThat(c.get("retention.ms").value()).isEqualTo("86400000");
                 assertThat(c.get("max.message.bytes").value()).isEqualTo(Integer.toString(8 * 1024 * 1024 + 65536));
+                assertThat(c.get("min.insync.replicas").value()).isEqualTo("1");
             });
         }
     }

@@ -47,4 +47,24 @@ class KafkaPublisherTest {
             assertThat(took).isBetween(KafkaPublisher.maxBlock(TIMEOUT), TIMEOUT.plusMillis(500));
         }
     }
+
+    /**
+     * A shutdown whose drain timed out closes the producer under a request still being written: that request gets a
+     * retryable refusal, not the producer's IllegalStateException turned into a 500.
+     */
+    @Test
+    void publishingAfterCloseIsRetryableNotAnError() {
+        IngestConfig config = IngestConfig.builder()
+                .kafkaBootstrap("127.0.0.1:" + Ports.freePort())
+                .kafkaTimeout(TIMEOUT)
+                .build();
+        List<KafkaPublisher.Payload> records = TraceRecords.split(IngestIT.traces("closed", 1));
+        KafkaPublisher publisher = new KafkaPublisher(config);
+        publisher.close();
+
+        assertThatThrownBy(() -> publisher.publish("closed-traces", TenantId.of("acme"), records))
+                .isInstanceOfSatisfying(
+                        PublishException.class, e -> assertThat(e.kind()).isEqualTo(PublishException.Kind.UNAVAILABLE))
+                .hasMessageContaining("after producer has been closed");
+    }
 }

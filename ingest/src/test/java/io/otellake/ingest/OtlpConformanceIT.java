@@ -183,12 +183,16 @@ abstract class OtlpConformanceIT {
         Answer none = sendSecured("team-a", null, traces(1));
         Answer unknown = sendSecured("team-a", "Bearer not-a-token", traces(1));
         Answer basic = sendSecured(null, "Basic dGVhbS1hOnNlY3JldA==", traces(1));
+        // who asks comes before what the tenant header says
+        Answer badTenant = sendSecured("../team-a", null, traces(1));
 
-        assertThat(List.of(none, unknown, basic)).extracting(Answer::code).containsOnly(Code.UNAUTHENTICATED);
+        assertThat(List.of(none, unknown, basic, badTenant))
+                .extracting(Answer::code)
+                .containsOnly(Code.UNAUTHENTICATED);
         assertThat(none.message()).isEqualTo("a bearer token is required: Authorization: Bearer <token>");
         assertThat(unknown.message()).isEqualTo("the bearer token is not valid");
         assertThat(topics.get(OtlpSignal.TRACES).mark()).isEqualTo(mark);
-        assertThat(refused("unauthenticated")).isEqualTo(before + 3);
+        assertThat(refused("unauthenticated")).isEqualTo(before + 4);
     }
 
     @Test

@@ -6,14 +6,29 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.ArrayValue;
+import io.opentelemetry.proto.common.v1.InstrumentationScope;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.common.v1.KeyValueList;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.ResourceLogs;
 import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.metrics.v1.Exemplar;
+import io.opentelemetry.proto.metrics.v1.ExponentialHistogram;
+import io.opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint;
+import io.opentelemetry.proto.metrics.v1.Gauge;
+import io.opentelemetry.proto.metrics.v1.Histogram;
+import io.opentelemetry.proto.metrics.v1.HistogramDataPoint;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
+import io.opentelemetry.proto.metrics.v1.Sum;
+import io.opentelemetry.proto.metrics.v1.Summary;
+import io.opentelemetry.proto.metrics.v1.SummaryDataPoint;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
@@ -105,6 +120,104 @@ class RedactorTest {
         assertThat(scope.getLogRecords(1).getBody().getKvlistValue().getValues(0))
                 .isEqualTo(kv("to", "****"));
         assertThat(metrics.scrape()).contains("otel_lake_ingest_redactions_total{signal=\"logs\",rule=\"email\"} 3");
+    }
+
+    @Test
+    void metricResourceScopeDataPointAndExemplarAttributesAreRedactedForEveryKindOfMetric() {
+        Exemplar exemplar = Exemplar.newBuilder()
+                .addFilteredAttributes(kv("user", "jane@example.com"))
+                .build();
+        ExportMetricsServiceRequest request = ExportMetricsServiceRequest.newBuilder()
+                .addResourceMetrics(ResourceMetrics.newBuilder()
+                        .setResource(Resource.newBuilder().addAttributes(kv("owner", "ops@example.com")))
+                        .addScopeMetrics(ScopeMetrics.newBuilder()
+                                .setScope(InstrumentationScope.newBuilder().addAttributes(kv("k", "id=" + AWS_KEY)))
+                                .addMetrics(Metric.newBuilder()
+                                        .setName("g")
+                                        .setGauge(Gauge.newBuilder()
+                                                .addDataPoints(NumberDataPoint.newBuilder()
+                                                        .addAttributes(kv("card", CARD))
+                                                        .addExemplars(exemplar))))
+                                .addMetrics(Metric.newBuilder()
+                                        .setName("s")
+                                        .setSum(Sum.newBuilder()
+                                                .addDataPoints(NumberDataPoint.newBuilder()
+                                                        .addAttributes(kv("to", "a@b.io")))))
+                                .addMetrics(Metric.newBuilder()
+                                        .setName("h")
+                                        .setHistogram(Histogram.newBuilder()
+                                                .addDataPoints(HistogramDataPoint.newBuilder()
+                                                        .addAttributes(kv("to", "c@d.io"))
+                                                        .addExemplars(exemplar))))
+                                .addMetrics(Metric.newBuilder()
+                                        .setName("e")
+                                        .setExponentialHistogram(ExponentialHistogram.newBuilder()
+                                                .addDataPoints(ExponentialHistogramDataPoint.newBuilder()
+                                                        .addAttributes(kv("to", "e@f.io"))
+                                                        .addExemplars(exemplar))))
+                                .addMetrics(Metric.newBuilder()
+                                        .setName("q")
+                                        .setSummary(Summary.newBuilder()
+                                                .addDataPoints(SummaryDataPoint.newBuilder()
+                                                        .addAttributes(kv("to", "g@h.io")))))))
+                .build();
+
+        ExportMetricsServiceRequest redacted = (ExportMetricsServiceRequest)
+                redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true")).redact(OtlpSignal.METRICS, ACME, request);
+
+        ResourceMetrics resource = redacted.getResourceMetrics(0);
+        ScopeMetrics scope = resource.getScopeMetrics(0);
+        assertThat(resource.getResource().getAttributes(0)).isEqualTo(kv("owner", "****"));
+        assertThat(scope.getScope().getAttributes(0)).isEqualTo(kv("k", "id=****"));
+        NumberDataPoint gauge = scope.getMetrics(0).getGauge().getDataPoints(0);
+        assertThat(gauge.getAttributes(0)).isEqualTo(kv("card", "****"));
+        assertThat(gauge.getExemplars(0).getFilteredAttributes(0)).isEqualTo(kv("user", "****"));
+        assertThat(scope.getMetrics(1).getSum().getDataPoints(0).getAttributes(0))
+                .isEqualTo(kv("to", "****"));
+        HistogramDataPoint histogram = scope.getMetrics(2).getHistogram().getDataPoints(0);
+        assertThat(histogram.getAttributes(0)).isEqualTo(kv("to", "****"));
+        assertThat(histogram.getExemplars(0).getFilteredAttributes(0)).isEqualTo(kv("user", "****"));
+        ExponentialHistogramDataPoint exponential =
+                scope.getMetrics(3).getExponentialHistogram().getDataPoints(0);
+        assertThat(exponential.getAttributes(0)).isEqualTo(kv("to", "****"));
+        assertThat(exponential.getExemplars(0).getFilteredAttributes(0)).isEqualTo(kv("user", "****"));
+        assertThat(scope.getMetrics(4).getSummary().getDataPoints(0).getAttributes(0))
+                .isEqualTo(kv("to", "****"));
+        assertThat(metrics.scrape())
+                .contains(
+                        "otel_lake_ingest_redactions_total{signal=\"metrics\",rule=\"email\"} 8",
+                        "otel_lake_ingest_redactions_total{signal=\"metrics\",rule=\"card_number\"} 1",
+                        "otel_lake_ingest_redactions_total{signal=\"metrics\",rule=\"cloud_key\"} 1");
+    }
+
+    @Test
+    void scopeAttributesOfSpansAndLogsAreRedacted() {
+        ExportTraceServiceRequest traces = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .addScopeSpans(ScopeSpans.newBuilder()
+                                .setScope(InstrumentationScope.newBuilder().addAttributes(kv("k", "a@b.io")))
+                                .addSpans(Span.newBuilder().setName("s"))))
+                .build();
+        ExportLogsServiceRequest logs = ExportLogsServiceRequest.newBuilder()
+                .addResourceLogs(ResourceLogs.newBuilder()
+                        .addScopeLogs(ScopeLogs.newBuilder()
+                                .setScope(InstrumentationScope.newBuilder().addAttributes(kv("k", "c@d.io")))
+                                .addLogRecords(LogRecord.newBuilder())))
+                .build();
+        Redactor redactor = redactor(Map.of("OTEL_LAKE_REDACTION_ENABLED", "true"));
+
+        ExportTraceServiceRequest redactedTraces =
+                (ExportTraceServiceRequest) redactor.redact(OtlpSignal.TRACES, ACME, traces);
+        ExportLogsServiceRequest redactedLogs = (ExportLogsServiceRequest) redactor.redact(OtlpSignal.LOGS, ACME, logs);
+
+        assertThat(redactedTraces
+                        .getResourceSpans(0)
+                        .getScopeSpans(0)
+                        .getScope()
+                        .getAttributes(0))
+                .isEqualTo(kv("k", "****"));
+        assertThat(redactedLogs.getResourceLogs(0).getScopeLogs(0).getScope().getAttributes(0))
+                .isEqualTo(kv("k", "****"));
     }
 
     /** A long run of local-part characters without an '@' (a hex dump) once cost the email rule minutes of CPU. */

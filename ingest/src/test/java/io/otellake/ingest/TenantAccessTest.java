@@ -42,6 +42,12 @@ class TenantAccessTest {
     }
 
     @Test
+    void onCredentialsAreCheckedBeforeTheTenantHeader() {
+        assertRefused(ON, List.of("../x"), List.of(), ExportRefusal.Kind.UNAUTHENTICATED);
+        assertRefused(ON, List.of("a", "b"), List.of("Bearer wrong"), ExportRefusal.Kind.UNAUTHENTICATED);
+    }
+
+    @Test
     void aBadOrRepeatedTenantHeaderIsMalformedEitherWay() {
         for (TenantAccess access : List.of(ON, OFF)) {
             assertRefused(access, List.of("a", "b"), List.of("Bearer root"), ExportRefusal.Kind.MALFORMED);
