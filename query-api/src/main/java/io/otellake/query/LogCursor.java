@@ -21,8 +21,9 @@ import org.springframework.util.MultiValueMap;
  * would continue a different order or set of records, so it is refused (400) rather than silently repeating or
  * skipping records. The range, in nanoseconds, is the one the first page searched: a search without {@code start} and
  * {@code end} covers the hour before the moment it was asked, and its later pages must search that same hour, not the
- * hour before their own moment, which would drop the records the window slid past. ({@code v2} and {@code v3}
- * cursors, from before the fingerprint and before the range, are still read.)
+ * hour before their own moment, which would drop the records the window slid past. Cursors of earlier formats
+ * ({@code v2} and {@code v3}, without the fingerprint or the range) are refused like any cursor this API did not return:
+ * they could continue another search unchecked.
  *
  * @param eventNanos the event time of the last record returned
  * @param content the hash of its content, as {@link LogSearch} computes it
@@ -43,7 +44,7 @@ record LogCursor(long eventNanos, long content, long seen, long rangeStartNanos,
         return new LogCursor(eventNanos, content, seen, TimeParam.toNanos(start), TimeParam.toNanos(end));
     }
 
-    /** Whether this cursor names the range of its search (a {@code v4} cursor). */
+    /** Whether this position names the range of its search, as every decoded cursor does. */
     boolean hasRange() {
         return rangeStartNanos != NO_RANGE;
     }
@@ -92,19 +93,14 @@ record LogCursor(long eventNanos, long content, long seen, long rangeStartNanos,
         } catch (IllegalArgumentException e) {
             throw notOurs();
         }
-        boolean v4 = parts.length == 7 && parts[0].equals("v4");
-        boolean v3 = parts.length == 5 && parts[0].equals("v3");
-        if ((v4 && !parts[6].equals(query)) || (v3 && !parts[4].equals(query))) {
+        if (parts.length != 7 || !parts[0].equals("v4")) {
+            throw notOurs();
+        }
+        if (!parts[6].equals(query)) {
             throw new BadRequestException("cursor belongs to a search with other parameters (direction, start, end or"
                     + " filters); repeat those of the first page, or start again without a cursor");
         }
-        if (!v4 && !v3 && !(parts.length == 4 && parts[0].equals("v2"))) {
-            throw notOurs();
-        }
         LogCursor position = decode(parts);
-        if (!v4) {
-            return position;
-        }
         try {
             // checked like any range when it is searched (TimeRange): here only that it is a range at all
             Instant start = TimeParam.fromNanos(RequestParams.parseAsciiLong(parts[4]));

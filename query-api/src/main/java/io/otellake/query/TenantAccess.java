@@ -64,19 +64,13 @@ class TenantAccess implements WebMvcConfigurer, HandlerInterceptor, HandlerMetho
     @Override
     public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
         request.setAttribute(WHO, "anonymous");
-        // as ingest: a header sent twice is refused rather than one of its values picked, so that a client cannot
-        // add its own tenant or token beside the one a proxy in front adds
-        List<String> tenants = Collections.list(request.getHeaders(Tenants.HEADER));
-        if (tenants.size() > 1) {
-            throw new BadRequestException(Tenants.HEADER + " must be sent once; got " + tenants.size() + " values");
-        }
-        String header = tenants.isEmpty() ? null : tenants.get(0);
-        // validated before the token, as ingest does: a malformed tenant (empty too) is a 400 either way
-        TenantId named = header == null ? null : Tenants.of(header);
         if (!enabled) {
+            TenantId named = named(request);
             request.setAttribute(TENANT, named == null ? TenantId.DEFAULT : named);
             return true;
         }
+        // who is asking comes first, as in ingest: without a valid token the answer is 401 whatever the tenant
+        // header says
         List<String> authorizations = Collections.list(request.getHeaders(HttpHeaders.AUTHORIZATION));
         if (authorizations.size() > 1) {
             throw new UnauthorizedException("send one Authorization header, not several");
@@ -88,6 +82,7 @@ class TenantAccess implements WebMvcConfigurer, HandlerInterceptor, HandlerMetho
         TenantTokens.Grant grant = tokens.authenticate(
                         authorization.substring(BEARER.length()).trim())
                 .orElseThrow(() -> new UnauthorizedException("the bearer token is not valid"));
+        TenantId named = named(request);
         request.setAttribute(WHO, "token:" + grant.fingerprint());
         if (grant.admin()) {
             if (named == null) {
@@ -101,6 +96,18 @@ class TenantAccess implements WebMvcConfigurer, HandlerInterceptor, HandlerMetho
             request.setAttribute(TENANT, grant.tenant());
         }
         return true;
+    }
+
+    /** The tenant {@code X-Scope-OrgID} names, validated (an empty one too is a 400); null without the header. */
+    @Nullable
+    private static TenantId named(HttpServletRequest request) {
+        // as ingest: a header sent twice is refused rather than one of its values picked, so that a client cannot
+        // add its own tenant or token beside the one a proxy in front adds
+        List<String> tenants = Collections.list(request.getHeaders(Tenants.HEADER));
+        if (tenants.size() > 1) {
+            throw new BadRequestException(Tenants.HEADER + " must be sent once; got " + tenants.size() + " values");
+        }
+        return tenants.isEmpty() ? null : Tenants.of(tenants.get(0));
     }
 
     @Override

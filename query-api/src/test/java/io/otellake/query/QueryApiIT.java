@@ -901,6 +901,25 @@ class QueryApiIT {
         assertTheServiceStillAnswers();
     }
 
+    @Test
+    void anotherMethodWithABrokenFormBodyIsA405ProblemNotA500() throws Exception {
+        // Spring's form-content filter parsed a form body of PUT, PATCH and DELETE before any handler: "q=%zz" was a
+        // 500 from outside the error handling, with no audit line
+        for (String method : List.of("PUT", "PATCH", "DELETE", "POST")) {
+            for (String path : List.of("/api/v1/logs?" + PAGER_RANGE, "/api/v1/traces/" + TRACE)) {
+                HttpResponse<String> r = http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                                .method(method, HttpRequest.BodyPublishers.ofString("q=%zz&service=%"))
+                                .header("Content-Type", "application/x-www-form-urlencoded")
+                                .header("X-Scope-OrgID", "pager")
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                problem(r, 405, null);
+            }
+        }
+        assertTheServiceStillAnswers();
+    }
+
     /** The whole answer to a GET of {@code target} for tenant pager, sent as it is. */
     private String rawGet(String target) throws Exception {
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
@@ -1207,25 +1226,54 @@ class QueryApiIT {
 
     @Test
     void aCursorWithATimeNoPageCanEndAtOrAnImpossibleCountIsRefusedNotFailed() throws Exception {
-        for (String seen : List.of("9223372036854775807", "1000000001", "0")) {
-            String cursor = java.util.Base64.getUrlEncoder()
-                    .withoutPadding()
-                    .encodeToString(("v2:1717297445123456789:5:" + seen).getBytes(StandardCharsets.UTF_8));
-            problem(getRaw("/api/v1/logs?" + PAGER_RANGE + "&cursor=" + cursor, "pager"), 400, "cursor is not one");
-        }
-        for (long nanos : new long[] {Long.MAX_VALUE, Long.MIN_VALUE + 1}) {
-            String cursor = java.util.Base64.getUrlEncoder()
-                    .withoutPadding()
-                    .encodeToString(("v2:" + nanos + ":5:1").getBytes(StandardCharsets.UTF_8));
-            for (String direction : List.of("backward", "forward")) {
+        for (String direction : List.of("backward", "forward")) {
+            String search = "/api/v1/logs?" + PAGER_RANGE + "&direction=" + direction;
+            String[] parts = cursorParts(getJson(search + "&limit=5", "pager", 200));
+            // a real cursor of this very search, with one field changed: what is refused is the value, not the search
+            for (String seen : List.of("9223372036854775807", "1000000001", "0")) {
+                String[] changed = parts.clone();
+                changed[3] = seen;
+                problem(getRaw(search + "&cursor=" + cursor(changed), "pager"), 400, "cursor is not one");
+            }
+            for (long nanos : new long[] {Long.MAX_VALUE, Long.MIN_VALUE + 1}) {
+                String[] changed = parts.clone();
+                changed[1] = Long.toString(nanos);
                 problem(
-                        getRaw(
-                                "/api/v1/logs?" + PAGER_RANGE + "&direction=" + direction + "&cursor=" + cursor,
-                                "pager"),
+                        getRaw(search + "&cursor=" + cursor(changed), "pager"),
                         400,
                         "cursor is not one this API returned");
             }
+            // the earlier formats, without the search's fingerprint or range, are refused too
+            problem(
+                    getRaw(
+                            search + "&cursor=" + cursor(parts[0].replace("v4", "v2"), parts[1], parts[2], parts[3]),
+                            "pager"),
+                    400,
+                    "cursor is not one this API returned");
+            problem(
+                    getRaw(search + "&cursor=" + cursor("v3", parts[1], parts[2], parts[3], parts[6]), "pager"),
+                    400,
+                    "cursor is not one this API returned");
+            assertThat(getJson(search + "&limit=5&cursor=" + cursor(parts), "pager", 200)
+                            .get("data"))
+                    .as("the cursor as returned still works")
+                    .hasSize(5);
         }
+    }
+
+    private static String[] cursorParts(JsonNode page) {
+        String raw = new String(
+                java.util.Base64.getUrlDecoder().decode(page.get("next_cursor").asString()), StandardCharsets.UTF_8);
+        String[] parts = raw.split(":", -1);
+        assertThat(parts).hasSize(7);
+        assertThat(parts[0]).isEqualTo("v4");
+        return parts;
+    }
+
+    private static String cursor(String... parts) {
+        return java.util.Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(String.join(":", parts).getBytes(StandardCharsets.UTF_8));
     }
 
     @Test

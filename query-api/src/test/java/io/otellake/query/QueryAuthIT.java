@@ -126,11 +126,13 @@ class QueryAuthIT {
     }
 
     @Test
-    void aMalformedTenantHeaderIsABadRequestWhateverTheToken() throws Exception {
-        // checked before the token, as ingest does: an empty header is no tenant id, not a missing header
+    void aMalformedTenantHeaderIsABadRequestForAValidTokenAndUnauthenticatedWithout() throws Exception {
+        // an empty header is no tenant id, not a missing header
         QueryApiIT.problem(get(RANGE, "acme-token", ""), 400, "X-Scope-OrgID: tenant id must be 1 to 64 characters");
         QueryApiIT.problem(get(RANGE, "admin-token", ""), 400, "X-Scope-OrgID: tenant id must be 1 to 64 characters");
-        QueryApiIT.problem(get(RANGE, null, "acme/../globex"), 400, "X-Scope-OrgID: tenant id must be");
+        // who asks is checked first, as in ingest: without a valid token nothing about the header is answered
+        QueryApiIT.problem(get(RANGE, null, "acme/../globex"), 401, "bearer token is required");
+        QueryApiIT.problem(get(RANGE, "nope", "acme/../globex"), 401, "not valid");
     }
 
     @Test
