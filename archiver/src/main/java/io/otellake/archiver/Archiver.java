@@ -145,6 +145,13 @@ public final class Archiver implements Runnable, AutoCloseable {
     private String batchId = newBatchId();
 
     private long backoffMs;
+    /**
+     * The pause after the last failed flush (1 s growing to 30 s), 0 after a successful one. Kept apart from
+     * {@link #backoffMs}: when S3 takes reads but refuses writes, recovery succeeds each time and must neither end this
+     * pause's growth nor make the archiver ready again.
+     */
+    private long flushBackoffMs;
+
     private volatile boolean running = true;
     /** Whether the last S3 work (a flush, or recovering a partition) failed; cleared by the next success. */
     /** The consumer's Kafka client id. */
@@ -434,6 +441,7 @@ public final class Archiver implements Runnable, AutoCloseable {
         try {
             flush();
             backoffMs = 0;
+            flushBackoffMs = 0;
             s3Failing = false;
         } catch (WakeupException e) {
             throw e;
@@ -445,11 +453,15 @@ public final class Archiver implements Runnable, AutoCloseable {
             markUnrecovered(consumer.assignment());
         } catch (RuntimeException e) {
             s3Failing = true;
+            flushBackoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, flushBackoffMs * 2));
             log.error(
-                    "archiving a batch failed; cleaning it up and consuming it again from the committed offsets: {}",
+                    "archiving a batch failed; cleaning it up and consuming it again from the committed offsets in {}"
+                            + " ms: {}",
+                    flushBackoffMs,
                     e.getMessage());
             clearBatch();
             markUnrecovered(consumer.assignment());
+            sleep(flushBackoffMs);
         }
     }
 
@@ -657,7 +669,7 @@ public final class Archiver implements Runnable, AutoCloseable {
             }
             log.info("consuming {} from their committed offsets", resumed);
             backoffMs = 0;
-            s3Failing = false;
+            s3Failing = flushBackoffMs > 0; // ready again once a batch is on S3, not when reads work
         } catch (WakeupException e) {
             throw e;
         } catch (PartitionRecovery.NotOwnerException e) {

@@ -94,6 +94,8 @@ public final class ArchiverMain {
                             log.info("compaction pass: {}", pass);
                         } catch (RuntimeException e) {
                             log.error("compaction pass failed, retrying at the next interval: {}", e.getMessage());
+                        } catch (Error e) {
+                            haltOnError("compaction", e);
                         }
                     },
                     compaction.interval().toMillis(),
@@ -110,6 +112,8 @@ public final class ArchiverMain {
                         } catch (RuntimeException e) {
                             metrics.maintenanceRun("retention", false);
                             log.error("retention run failed, retrying at the next interval: {}", e.getMessage());
+                        } catch (Error e) {
+                            haltOnError("retention", e);
                         }
                     },
                     0,
@@ -170,6 +174,19 @@ public final class ArchiverMain {
             } catch (RuntimeException e) {
                 log.warn("could not release the retention lease; it expires by itself: {}", e.getMessage());
             }
+        }
+    }
+
+    /**
+     * An Error out of a maintenance task (an OutOfMemoryError while merging, say) would end its schedule silently: the
+     * executor drops every later run of a task that threw, and the archiver would go on ready, with compaction or
+     * retention stopped for good. So it exits as the consumer loop does, and its supervisor restarts it.
+     */
+    private static void haltOnError(String task, Error e) {
+        try {
+            log.error("{} stopped by an unexpected error; exiting so that the archiver is restarted", task, e);
+        } finally {
+            Runtime.getRuntime().halt(1);
         }
     }
 }

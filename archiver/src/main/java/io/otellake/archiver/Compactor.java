@@ -421,11 +421,14 @@ final class Compactor implements AutoCloseable {
             }
             Map<String, String> metadata = new HashMap<>(s3Metadata);
             metadata.put("otel-lake-rows", Long.toString(merge.count));
-            if (!lease.hold()) {
-                throw new IllegalStateException(
-                        "compaction lease lost to another archiver before uploading " + key + "; this pass stops");
-            }
-            store.put(key, out, metadata);
+            // before the upload's every call, not only its first: a large file goes up in parts, and the lease is
+            // only sure to outlast one S3 call; an archiver that took it over would merge the same inputs again
+            store.put(key, out, metadata, () -> {
+                if (!lease.hold()) {
+                    throw new IllegalStateException(
+                            "compaction lease lost to another archiver while uploading " + key + "; this pass stops");
+                }
+            });
             return merge.count;
         } catch (IOException e) {
             throw new UncheckedIOException("compacting into " + key + " failed", e);

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Guarantee.</b> {@link #hold()} returns true only when this archiver holds the lease for at least {@link
  * #RENEW_BELOW} more, longer than an S3 call may last (3 minutes, see {@link S3Store}); the compactor asks just before
- * each upload of a compacted file, retention before it deletes each partition, so no compacted file is uploaded, and
+ * each call that uploads a compacted file (each part of an upload in parts, and its completion), retention before it
+ * deletes each partition, so no compacted file is uploaded, and
  * no partition deleted, by an archiver whose lease another one could have taken over. This holds whatever the
  * archivers' clocks say, and when they are stepped: another archiver cannot see a generation before it was created,
  * so it waits at least {@link #TTL} after the holder started creating it; only the rates at which time passes must

@@ -3,6 +3,8 @@ package io.otellake.archiver;
 import io.otellake.schemas.LakeSchema;
 import io.otellake.schemas.Signal;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +14,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
 import org.apache.avro.LogicalType;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -433,9 +437,18 @@ public final class ParquetFiles {
         return schema;
     }
 
+    /** The archiver's version, which the build writes into {@code archiver.properties}. */
     private static String version() {
-        String v = ParquetFiles.class.getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
+        try (InputStream in = ParquetFiles.class.getResourceAsStream("archiver.properties")) {
+            if (in == null) {
+                throw new IllegalStateException("archiver.properties is missing from the archiver's classes");
+            }
+            Properties properties = new Properties();
+            properties.load(in);
+            return Objects.requireNonNull(properties.getProperty("version"), "version in archiver.properties");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read archiver.properties", e);
+        }
     }
 
     /** parquet-avro's builder, with our Parquet schema instead of its own conversion. */

@@ -124,6 +124,16 @@ final class S3Store implements AutoCloseable {
      * uploading the same file to the same key again is always safe.
      */
     void put(String key, Path file, Map<String, String> metadata) {
+        put(key, file, metadata, () -> {});
+    }
+
+    /**
+     * {@link #put(String, Path, Map)}, running {@code beforeEachCall} before each call that writes: the one PUT, or
+     * each part and the completion of an upload in parts. The compactor checks its lease there, since the lease is
+     * only known to last longer than one S3 call, and an upload in parts makes many. Whatever {@code beforeEachCall}
+     * throws ends the upload (aborted, so nothing becomes visible), wrapped in {@link ArchiveUploadException}.
+     */
+    void put(String key, Path file, Map<String, String> metadata, Runnable beforeEachCall) {
         long size;
         try {
             size = Files.size(file);
@@ -131,23 +141,24 @@ final class S3Store implements AutoCloseable {
             throw new UncheckedIOException("cannot upload " + file + " to s3://" + bucket + "/" + key, e);
         }
         if (size > partBytes) {
-            putInParts(key, file, size, metadata);
+            putInParts(key, file, size, metadata, beforeEachCall);
             return;
         }
         try {
+            beforeEachCall.run();
             s3.putObject(
                     b -> b.bucket(bucket)
                             .key(key)
                             .contentType("application/vnd.apache.parquet")
                             .metadata(metadata),
                     RequestBody.fromFile(file));
-        } catch (SdkException e) {
+        } catch (RuntimeException e) {
             throw new ArchiveUploadException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
         }
     }
 
     /** {@code size} is the file's as measured before; package-private for a test that hands it a file shorter. */
-    void putInParts(String key, Path file, long size, Map<String, String> metadata) {
+    void putInParts(String key, Path file, long size, Map<String, String> metadata, Runnable beforeEachCall) {
         String uploadId;
         try {
             uploadId = s3.createMultipartUpload(b -> b.bucket(bucket)
@@ -163,6 +174,7 @@ final class S3Store implements AutoCloseable {
             for (long offset = 0; offset < size; offset += partBytes) {
                 int number = parts.size() + 1;
                 long length = Math.min(partBytes, size - offset);
+                beforeEachCall.run();
                 try (FileSlice slice = new FileSlice(file, offset, length)) {
                     String etag = s3.uploadPart(
                                     b -> b.bucket(bucket)
@@ -178,6 +190,7 @@ final class S3Store implements AutoCloseable {
                             .build());
                 }
             }
+            beforeEachCall.run();
             s3.completeMultipartUpload(
                     b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
         } catch (RuntimeException e) {

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -111,6 +112,40 @@ class S3StoreIT {
     }
 
     /**
+     * What runs before each call (the compactor's lease check) can end an upload in parts between parts or before its
+     * completion: the upload is aborted, so no object appears, and no parts are left.
+     */
+    @Test
+    void anUploadInPartsStopsWhenTheCheckBeforeACallFailsAndLeavesNothing() throws Exception {
+        Path file = Files.write(dir.resolve("e"), random(2 * PART + 10, 9));
+        // three parts and the completion: four checks; failing the 2nd stops between parts, the 4th before completing
+        for (int failing : new int[] {2, 4}) {
+            AtomicInteger checks = new AtomicInteger();
+            String key = "lake/traces/e" + failing + ".parquet";
+
+            assertThatThrownBy(() -> store.put(key, file, Map.of(), () -> {
+                        if (checks.incrementAndGet() == failing) {
+                            throw new IllegalStateException("lease lost");
+                        }
+                    }))
+                    .isInstanceOf(S3Store.ArchiveUploadException.class)
+                    .hasMessageContaining(key)
+                    .hasMessageContaining("lease lost");
+
+            assertThat(checks).hasValue(failing);
+            assertThat(store.get(key)).isEmpty();
+            try (S3Client s3 = TestLake.client(s3server)) {
+                assertThat(s3.listMultipartUploads(b -> b.bucket(bucket)).uploads())
+                        .isEmpty();
+            }
+        }
+        AtomicInteger checks = new AtomicInteger();
+        store.put("lake/traces/e.parquet", file, Map.of(), checks::incrementAndGet);
+        assertThat(checks).as("one check per part and one before completing").hasValue(4);
+        assertThat(store.get("lake/traces/e.parquet")).isPresent();
+    }
+
+    /**
      * A part that fails after another went up (here the file is shorter than measured, as if truncated under the
      * upload) aborts the upload: no object, and no parts left to hold storage until the lifecycle rule aborts them.
      */
@@ -127,7 +162,8 @@ class S3StoreIT {
             s3.abortMultipartUpload(
                     b -> b.bucket(bucket).key("lake/traces/open.parquet").uploadId(open));
 
-            assertThatThrownBy(() -> store.putInParts("lake/traces/d.parquet", file, 2L * PART + 10, Map.of()))
+            assertThatThrownBy(
+                            () -> store.putInParts("lake/traces/d.parquet", file, 2L * PART + 10, Map.of(), () -> {}))
                     .isInstanceOf(S3Store.ArchiveUploadException.class)
                     .hasMessageContaining("lake/traces/d.parquet");
 
