@@ -183,7 +183,7 @@ final class ExportReceiver {
         reserve(
                 transport,
                 held,
-                split.copiedBytes(),
+                split.heldBytes(),
                 "writing the request as one Kafka record per trace id",
                 "each of its " + split.traces() + " traces carries a copy of its resource and scope");
         return split.records();

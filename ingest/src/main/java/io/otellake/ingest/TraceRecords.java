@@ -87,6 +87,13 @@ final class TraceRecords {
      * size: {@link #copiedBytes()} says how much, so that it can be reserved first.
      */
     static final class Split {
+        /**
+         * Heap one record of a cut request takes besides its bytes, on the high side: this plan's maps, list and
+         * slices for its trace (about 500 bytes), its key, and the producer's objects for one record (the record, its
+         * headers, its future and callback) while Kafka has not acknowledged it.
+         */
+        static final int RECORD_OVERHEAD_BYTES = 1024;
+
         private final byte[] request;
         private final List<Parent<Parent<Slice>>> resources;
         private final Map<ByteString, Map<Integer, Map<Integer, List<Slice>>>> traces;
@@ -116,6 +123,16 @@ final class TraceRecords {
         /** The bytes of the records that are not the request itself: 0 when it is written as it is. */
         long copiedBytes() {
             return copiedBytes;
+        }
+
+        /**
+         * The heap the records take besides the request, until Kafka has them: their copies ({@link #copiedBytes()})
+         * and, for a request cut into several records, {@link #RECORD_OVERHEAD_BYTES} a record. A body of many tiny
+         * traces (8 MiB of one-span traces is about 280,000 of them) otherwise held many times its size in objects
+         * the budget did not count.
+         */
+        long heldBytes() {
+            return copiedBytes + (traces.size() > 1 ? (long) traces.size() * RECORD_OVERHEAD_BYTES : 0);
         }
 
         /** The records, in the order of each trace's first span. */

@@ -34,6 +34,25 @@ class TraceRecordsTest {
     }
 
     @Test
+    void aCutRequestHoldsItsCopiesAndAKibibyteARecordBesidesItsBytesAndAnUncutOneNothing() {
+        ExportTraceServiceRequest one = IngestIT.traces("checkout", 3);
+        TraceRecords.Split uncut = TraceRecords.plan(one.toByteArray(), one);
+        assertThat(uncut.traces()).isEqualTo(1);
+        assertThat(uncut.heldBytes()).isZero();
+
+        ExportTraceServiceRequest three = ExportTraceServiceRequest.newBuilder()
+                .addResourceSpans(ResourceSpans.newBuilder()
+                        .setResource(resource("checkout"))
+                        .addScopeSpans(scope("http", span(traceId(1), 1), span(traceId(2), 2), span(traceId(3), 3))))
+                .build();
+        TraceRecords.Split cut = TraceRecords.plan(three.toByteArray(), three);
+        assertThat(cut.traces()).isEqualTo(3);
+        long records = cut.records().stream().mapToLong(p -> p.value().length).sum();
+        assertThat(cut.copiedBytes()).as("every record is new bytes").isEqualTo(records);
+        assertThat(cut.heldBytes()).isEqualTo(cut.copiedBytes() + 3 * TraceRecords.Split.RECORD_OVERHEAD_BYTES);
+    }
+
+    @Test
     void aRequestWithoutSpansIsNoRecord() {
         assertThat(TraceRecords.split(ExportTraceServiceRequest.getDefaultInstance()))
                 .isEmpty();
