@@ -153,13 +153,17 @@ public final class Archiver implements Runnable, AutoCloseable {
     private long flushBackoffMs;
 
     private volatile boolean running = true;
-    /** Whether the last S3 work (a flush, or recovering a partition) failed; cleared by the next success. */
     /** The consumer's Kafka client id. */
     static final String CLIENT_ID = "otel-lake-archiver";
     /** The consumer's {@code max.poll.interval.ms}: room for a batch of several uploads to a slow S3 between polls. */
     static final Duration MAX_POLL_INTERVAL = Duration.ofMinutes(15);
 
+    /** Whether the last flush failed; cleared by the next successful one. */
     private volatile boolean s3Failing;
+    /** Whether the last attempt to recover a paused partition failed; cleared once none is left to recover. */
+    private volatile boolean recoveryFailing;
+    /** When the next attempt to recover paused partitions may start ({@link System#nanoTime()}). */
+    private long recoverNotBefore = System.nanoTime();
 
     private volatile boolean polling;
 
@@ -261,7 +265,7 @@ public final class Archiver implements Runnable, AutoCloseable {
             consumer.subscribe(
                     List.of(config.tracesTopic(), config.logsTopic(), config.metricsTopic()), new Rebalance());
             while (running) {
-                if (!unrecovered.isEmpty()) {
+                if (!unrecovered.isEmpty() && System.nanoTime() - recoverNotBefore >= 0) {
                     recoverAssigned();
                 }
                 ConsumerRecords<byte[], byte[]> records;
@@ -655,32 +659,52 @@ public final class Archiver implements Runnable, AutoCloseable {
         consumer.pause(partitions);
     }
 
-    /** Recovers the paused partitions; on an S3 or Kafka failure waits (1 s growing to 30 s) and leaves them paused. */
+    /**
+     * Recovers the paused partitions, in turn. One that fails stays paused and goes to the back of the line, so that a
+     * partition whose recovery keeps failing (a manifest that does not parse, an object S3 refuses to delete) holds up
+     * no other: the next attempt starts with the rest. The attempt waits 1 s growing to 30 s: asleep when no partition
+     * is being consumed (S3 down: every partition paused), else without holding up the polling of those that are.
+     */
     private void recoverAssigned() {
         unrecovered.retainAll(consumer.assignment());
-        try {
-            List<TopicPartition> resumed = new ArrayList<>();
-            for (java.util.Iterator<TopicPartition> it = unrecovered.iterator(); it.hasNext(); ) {
-                TopicPartition tp = it.next();
+        List<TopicPartition> resumed = new ArrayList<>();
+        for (java.util.Iterator<TopicPartition> it = unrecovered.iterator(); it.hasNext(); ) {
+            TopicPartition tp = it.next();
+            try {
                 recover(tp);
-                consumer.resume(List.of(tp));
+            } catch (WakeupException e) {
+                throw e;
+            } catch (PartitionRecovery.NotOwnerException e) {
+                // the group moved on without telling this consumer yet: the next poll brings the new assignment
+                log.warn("{}; polling before recovering", e.getMessage());
+                return;
+            } catch (RuntimeException e) {
+                recoveryFailing = true;
+                backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
                 it.remove();
-                resumed.add(tp);
+                unrecovered.add(tp); // to the back of the line
+                // A partition without a committed offset has no position, and poll() refuses to run while an assigned
+                // partition, paused or not, has none (NoOffsetForPartitionException: no reset to guess one with). It
+                // stays paused, so nothing is fetched from this position; its recovery seeks it again.
+                consumer.seekToBeginning(List.of(tp));
+                if (!resumed.isEmpty()) {
+                    log.info("consuming {} from their committed offsets", resumed);
+                }
+                log.error("cannot recover {} yet, retrying in {} ms: {}", tp, backoffMs, e.getMessage());
+                if (unrecovered.containsAll(consumer.assignment())) {
+                    sleep(backoffMs);
+                } else {
+                    recoverNotBefore = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
+                }
+                return;
             }
-            log.info("consuming {} from their committed offsets", resumed);
-            backoffMs = 0;
-            s3Failing = flushBackoffMs > 0; // ready again once a batch is on S3, not when reads work
-        } catch (WakeupException e) {
-            throw e;
-        } catch (PartitionRecovery.NotOwnerException e) {
-            // the group moved on without telling this consumer yet: the next poll brings the new assignment
-            log.warn("{}; polling before recovering", e.getMessage());
-        } catch (RuntimeException e) {
-            s3Failing = true;
-            backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
-            log.error("cannot recover {} yet, retrying in {} ms: {}", unrecovered, backoffMs, e.getMessage());
-            sleep(backoffMs);
+            consumer.resume(List.of(tp));
+            it.remove();
+            resumed.add(tp);
         }
+        log.info("consuming {} from their committed offsets", resumed);
+        backoffMs = 0;
+        recoveryFailing = false;
     }
 
     /**
@@ -839,11 +863,12 @@ public final class Archiver implements Runnable, AutoCloseable {
     }
 
     /**
-     * Ready: the consumer loop is polling Kafka and the last S3 work succeeded. Not ready while S3 fails (the archiver
-     * keeps retrying and commits nothing), before the first poll, and after the loop ended.
+     * Ready: the consumer loop is polling Kafka, the last flush succeeded and no paused partition failed to recover.
+     * Not ready while S3 fails (the archiver keeps retrying and commits nothing), while a partition cannot be recovered
+     * (the others go on), before the first poll, and after the loop ended.
      */
     boolean ready() {
-        return polling && !s3Failing && stopped.getCount() > 0;
+        return polling && !s3Failing && !recoveryFailing && stopped.getCount() > 0;
     }
 
     ArchiverMetrics metrics() {

@@ -17,9 +17,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A flush that fails while S3 still answers reads (its writes refused: a missing permission, a quota), so that each
- * recovery succeeds: the archiver must back off between attempts rather than re-read and re-upload in a tight loop,
- * stay not ready until a batch is on S3, and then land every record once.
+ * Failures that repeat while S3 still answers. A flush that fails while reads work (its writes refused: a missing
+ * permission, a quota), so that each recovery succeeds: the archiver must back off between attempts rather than re-read
+ * and re-upload in a tight loop, stay not ready until a batch is on S3, and then land every record once. A partition
+ * whose recovery keeps failing: the others must go on.
  */
 class FlushRetryIT {
     @TempDir
@@ -81,5 +82,56 @@ class FlushRetryIT {
             TestLake.await("ready once a batch is on S3", Duration.ofSeconds(10), archiver::ready);
         }
         assertThat(lake.archivedSpanIds(spool.resolve("download"))).containsExactlyInAnyOrderElementsOf(spanIds);
+    }
+
+    @Test
+    void aPartitionWhoseRecoveryKeepsFailingHoldsUpNoOtherAndIsArchivedOnceItCanBe() throws Exception {
+        TopicPartition healthy = new TopicPartition(lake.traces, 0);
+        TopicPartition stuck = new TopicPartition(lake.traces, 1);
+        // a manifest cut short (or edited by hand) does not parse: recovering its partition fails until it is fixed
+        String manifest = PartitionRecovery.manifestKey("lake/", stuck);
+        Set<String> healthyIds = new HashSet<>();
+        Set<String> stuckIds = new HashSet<>();
+        long now = System.currentTimeMillis() * 1_000_000L;
+        for (int i = 0; i < 3; i++) {
+            lake.send(
+                    healthy,
+                    "acme",
+                    ArchiverIT.traceRequest("cart", now, 2, healthyIds).toByteArray());
+            lake.send(
+                    stuck,
+                    "acme",
+                    ArchiverIT.traceRequest("cart", now, 2, stuckIds).toByteArray());
+        }
+
+        try (Archiver archiver = new Archiver(lake.config(spool, Duration.ofMillis(300)))) {
+            archiver.prepare(); // creates the bucket
+            lake.s3.putObject(
+                    b -> b.bucket(lake.bucket).key(manifest),
+                    software.amazon.awssdk.core.sync.RequestBody.fromString("{\"topic\":"));
+            new Thread(archiver, "archiver-under-test").start();
+            // whichever partition the archiver tries first, the healthy one is consumed
+            lake.awaitCommitted(lake.traces, 3);
+            for (int i = 0; i < 3; i++) {
+                lake.send(
+                        healthy,
+                        "acme",
+                        ArchiverIT.traceRequest("cart", now, 2, healthyIds).toByteArray());
+            }
+            lake.awaitCommitted(lake.traces, 6);
+            assertThat(lake.archivedSpanIds(spool.resolve("download-1")))
+                    .containsExactlyInAnyOrderElementsOf(healthyIds);
+            assertThat(archiver.ready())
+                    .as("not ready while a partition cannot be recovered")
+                    .isFalse();
+
+            lake.s3.deleteObject(b -> b.bucket(lake.bucket).key(manifest)); // fixed by hand
+
+            lake.awaitCommitted(lake.traces, 9);
+            TestLake.await("ready once every partition is recovered", Duration.ofSeconds(40), archiver::ready);
+        }
+        Set<String> all = new HashSet<>(healthyIds);
+        all.addAll(stuckIds);
+        assertThat(lake.archivedSpanIds(spool.resolve("download-2"))).containsExactlyInAnyOrderElementsOf(all);
     }
 }
