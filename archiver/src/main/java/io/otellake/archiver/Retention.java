@@ -30,8 +30,10 @@ import org.slf4j.LoggerFactory;
  * {@code traces}, {@code logs}, {@code metrics}) once its end, the start of the next hour in UTC, is at or before
  * {@code now - retention}: every event in it is then older than the retention. The hour is the event hour, so late data
  * goes with its own hour. A trace index day {@code <prefix>/_index/traces/tenant=<t>/dt=<yyyy-MM-dd>/} once the whole
- * day ended at or before {@code now - retention}: until then it may name traces of hours already deleted, which a lookup
- * through the index then does not find, as with any of its hints.
+ * day ended at or before {@code now - retention}, and before that each of its hour folders ({@code hour=<HH>/}, the
+ * index files of one span hour's files) once that hour did, with the spans it indexes. A roll-up of the day (written
+ * at the day's level once it is over) may name traces of hours already deleted until the whole day goes; a lookup
+ * through the index then does not find them, as with any of its hints.
  *
  * <p><b>What is never deleted.</b> Anything outside {@code <prefix>/<signal>/tenant=} and
  * {@code <prefix>/_index/traces/tenant=}: manifests, dead letters and quarantine are never listed. Every deleted key
@@ -40,7 +42,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Audit.</b> Each deleted partition is one line on the logger {@value #AUDIT_LOGGER}, once its objects are gone:
  * {@code action=retention-delete tenant=acme signal=traces partition=dt=2026-01-02/hour=03 objects=4 bytes=81920}
- * (signal {@code _index/traces} and {@code partition=dt=<day>} for an index day). When a delete fails, the line still
+ * (signal {@code _index/traces} and {@code partition=dt=<day>} for an index day, {@code dt=<day>/hour=<HH>} for an
+ * hour of one). When a delete fails, the line still
  * comes, with the objects deleted before the failure and {@code error=}, and the run stops with the exception.
  *
  * <p><b>One archiver at a time.</b> With a {@link Lease} of kind {@link Lease.Kind#RETENTION}, as every archiver has, a
@@ -91,7 +94,7 @@ final class Retention {
      */
     record RunResult(
             int partitionsDeleted,
-            int indexDaysDeleted,
+            int indexPartitionsDeleted,
             long objectsDeleted,
             long bytesDeleted,
             int malformed,
@@ -99,8 +102,13 @@ final class Retention {
         static final RunResult SKIPPED = new RunResult(0, 0, 0, 0, 0, true);
 
         /** A run that took place. */
-        RunResult(int partitionsDeleted, int indexDaysDeleted, long objectsDeleted, long bytesDeleted, int malformed) {
-            this(partitionsDeleted, indexDaysDeleted, objectsDeleted, bytesDeleted, malformed, false);
+        RunResult(
+                int partitionsDeleted,
+                int indexPartitionsDeleted,
+                long objectsDeleted,
+                long bytesDeleted,
+                int malformed) {
+            this(partitionsDeleted, indexPartitionsDeleted, objectsDeleted, bytesDeleted, malformed, false);
         }
     }
 
@@ -172,7 +180,7 @@ final class Retention {
             }
         }
         RunResult result =
-                new RunResult(tally.partitions, tally.indexDays, tally.objects, tally.bytes, tally.malformed);
+                new RunResult(tally.partitions, tally.indexPartitions, tally.objects, tally.bytes, tally.malformed);
         log.info("retention run as of {}: {}", now, result);
         return result;
     }
@@ -185,36 +193,45 @@ final class Retention {
                 continue; // not even its first hour has expired
             }
             String dayPrefix = tenantFolder + "dt=" + day.get() + "/";
-            for (String hourFolder : store.listFolders(dayPrefix + "hour=")) {
-                Optional<Integer> hour = hour(hourFolder, dayPrefix, tally);
-                if (hour.isEmpty()) {
-                    continue;
-                }
-                Instant end = day.get()
-                        .atTime(hour.get(), 0)
-                        .toInstant(ZoneOffset.UTC)
-                        .plus(Duration.ofHours(1));
-                if (!end.isAfter(cutoff)) {
-                    String partition = "dt=" + day.get() + "/hour=" + twoDigits(hour.get());
-                    deleteAll(tenantFolder + partition + "/", tenant, signal, partition, tally);
-                    tally.partitions++;
-                }
+            tally.partitions += expireHoursOfDay(signal, tenant, dayPrefix, day.get(), cutoff, tally);
+        }
+    }
+
+    /** Deletes the hour folders below {@code dayPrefix} that ended at or before {@code cutoff}; returns how many. */
+    private int expireHoursOfDay(
+            String signal, String tenant, String dayPrefix, LocalDate day, Instant cutoff, Tally tally) {
+        int deleted = 0;
+        for (String hourFolder : store.listFolders(dayPrefix + "hour=")) {
+            Optional<Integer> hour = hour(hourFolder, dayPrefix, tally);
+            if (hour.isEmpty()) {
+                continue;
+            }
+            Instant end = day.atTime(hour.get(), 0).toInstant(ZoneOffset.UTC).plus(Duration.ofHours(1));
+            if (!end.isAfter(cutoff)) {
+                String partition = "dt=" + day + "/hour=" + twoDigits(hour.get());
+                deleteAll(dayPrefix + "hour=" + twoDigits(hour.get()) + "/", tenant, signal, partition, tally);
+                deleted++;
             }
         }
+        return deleted;
     }
 
     private void expireIndexDays(String tenant, String tenantFolder, Instant cutoff, Tally tally) {
         for (String dayFolder : store.listFolders(tenantFolder + "dt=")) {
             Optional<LocalDate> day = day(dayFolder, tenantFolder, tally);
-            if (day.isPresent()
-                    && !day.get()
-                            .plusDays(1)
-                            .atStartOfDay()
-                            .toInstant(ZoneOffset.UTC)
-                            .isAfter(cutoff)) {
+            if (day.isEmpty()) {
+                continue;
+            }
+            if (!day.get().plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC).isAfter(cutoff)) {
                 String partition = "dt=" + day.get();
                 deleteAll(tenantFolder + partition + "/", tenant, TRACE_INDEX, partition, tally);
-                tally.indexDays++;
+                tally.indexPartitions++;
+            } else if (!day.get().atTime(1, 0).toInstant(ZoneOffset.UTC).isAfter(cutoff)) {
+                // Part of the day has expired: the index files of its expired hours go with those hours, so that no
+                // trace id outlives its spans by up to a day. A roll-up of the whole day (written once the day is
+                // over) names every hour's traces, and goes with the day.
+                String dayPrefix = tenantFolder + "dt=" + day.get() + "/";
+                tally.indexPartitions += expireHoursOfDay(TRACE_INDEX, tenant, dayPrefix, day.get(), cutoff, tally);
             }
         }
     }
@@ -423,7 +440,9 @@ final class Retention {
 
     private static final class Tally {
         int partitions;
-        int indexDays;
+        /** Trace index days, and hours of index days not over yet. */
+        int indexPartitions;
+
         long objects;
         long bytes;
         int malformed;

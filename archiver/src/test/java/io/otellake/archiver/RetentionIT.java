@@ -74,7 +74,10 @@ class RetentionIT {
                 "lake/_index/traces/tenant=acme/dt=2026-05-10/hour=05/a.parquet",
                 "lake/_index/traces/tenant=hooli/dt=2026-06-08/hour=23/a.parquet",
                 "lake/_index/traces/tenant=hooli/dt=2026-06-08/rollup.parquet",
-                "lake/_index/traces/tenant=initech/dt=2026-03-11/hour=05/a.parquet");
+                "lake/_index/traces/tenant=initech/dt=2026-03-11/hour=05/a.parquet",
+                // the index files of an expired hour go with it, before their day is over
+                "lake/_index/traces/tenant=acme/dt=2026-05-11/hour=11/a.parquet",
+                "lake/_index/traces/tenant=initech/dt=2026-03-12/hour=11/a.parquet");
         List<String> kept = List.of(
                 "lake/traces/tenant=acme/dt=2020-01-01/notes.txt", // not in an hour folder
                 "lake/traces/tenant=acme/dt=2026-05-11/hour=12/a.parquet", // ends an hour after the cut-off
@@ -87,9 +90,10 @@ class RetentionIT {
                 "lake/logs/tenant=acme/dt=2020-13-01/hour=00/a.parquet",
                 "lake/logs/tenant=hooli/dt=2026-06-09/hour=00/a.parquet",
                 "lake/metrics/tenant=initech/dt=2026-03-13/hour=00/a.parquet",
-                "lake/_index/traces/tenant=acme/dt=2026-05-11/hour=11/a.parquet", // its day is not over
+                "lake/_index/traces/tenant=acme/dt=2026-05-11/hour=12/a.parquet", // its hour is not over
+                "lake/_index/traces/tenant=acme/dt=2026-05-11/rollup.parquet", // names every hour: goes with the day
                 "lake/_index/traces/tenant=hooli/dt=2026-06-09/hour=00/a.parquet",
-                "lake/_index/traces/tenant=initech/dt=2026-03-12/hour=11/a.parquet",
+                "lake/_index/traces/tenant=initech/dt=2026-03-12/hour=12/a.parquet",
                 // outside the signal and trace index folders, however old
                 "lake/_manifests/traces-x/0.json",
                 "lake/_deadletter/topic=otlp-traces/partition=0/0.json",
@@ -126,9 +130,11 @@ class RetentionIT {
                         line("hooli", "logs", "dt=2026-06-08/hour=23", 1, 10),
                         line("initech", "metrics", "dt=2025-12-31/hour=23", 1, 10),
                         line("acme", "_index/traces", "dt=2026-05-10", 1, 10),
+                        line("acme", "_index/traces", "dt=2026-05-11/hour=11", 1, 10),
                         line("hooli", "_index/traces", "dt=2026-06-08", 2, 20),
-                        line("initech", "_index/traces", "dt=2026-03-11", 1, 10));
-        assertThat(result).isEqualTo(new Retention.RunResult(7, 3, 12, 108, 4));
+                        line("initech", "_index/traces", "dt=2026-03-11", 1, 10),
+                        line("initech", "_index/traces", "dt=2026-03-12/hour=11", 1, 10));
+        assertThat(result).isEqualTo(new Retention.RunResult(7, 5, 14, 128, 4));
 
         auditLines.list.clear();
         assertThat(retention.run())
