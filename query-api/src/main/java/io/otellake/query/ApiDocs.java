@@ -6,6 +6,7 @@ import io.swagger.v3.oas.models.Operation;
 import io.swagger.v3.oas.models.headers.Header;
 import io.swagger.v3.oas.models.info.Info;
 import io.swagger.v3.oas.models.media.ArraySchema;
+import io.swagger.v3.oas.models.media.ComposedSchema;
 import io.swagger.v3.oas.models.media.Content;
 import io.swagger.v3.oas.models.media.IntegerSchema;
 import io.swagger.v3.oas.models.media.MediaType;
@@ -208,12 +209,21 @@ class ApiDocs {
         components.addSchemas(
                 "Trace",
                 object(
-                        "Every span of one trace, by start time. With format=otlp the answer is instead an OTLP/JSON"
-                                + " ExportTraceServiceRequest.",
+                        "Every span of one trace, by start time (format=lake, the default).",
                         ordered(
                                 "trace_id", new StringSchema().description("32 lowercase hex digits"),
                                 "spans", array(ref("Span")),
                                 "stats", ref("QueryStats"))));
+        components.addSchemas(
+                "OtlpTrace",
+                object(
+                        "With format=otlp: every span of the trace as OTLP/JSON, an ExportTraceServiceRequest in"
+                                + " opentelemetry-proto's JSON mapping (lowerCamelCase, hex ids, 64-bit integers as"
+                                + " strings), which any OTLP receiver takes as it is; without stats.",
+                        ordered(
+                                "resourceSpans",
+                                array(new ObjectSchema()
+                                        .description("an OTLP ResourceSpans: resource, scopeSpans and their spans")))));
         components.addSchemas(
                 "TraceSummaries",
                 object(
@@ -245,7 +255,10 @@ class ApiDocs {
                     default -> "Trace";
                 };
         ApiResponse ok = operation.getResponses().get("200");
-        ok.setContent(new Content().addMediaType("application/json", new MediaType().schema(ref(answer))));
+        Schema<?> schema = answer.equals("Trace")
+                ? new ComposedSchema().oneOf(List.of(ref("Trace"), ref("OtlpTrace")))
+                : ref(answer);
+        ok.setContent(new Content().addMediaType("application/json", new MediaType().schema(schema)));
     }
 
     private static Schema<?> object(String description, Map<String, Schema<?>> properties) {

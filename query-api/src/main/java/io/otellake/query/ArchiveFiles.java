@@ -289,21 +289,17 @@ class ArchiveFiles implements AutoCloseable {
                 : prefix + "dt="
                         + until.atZone(java.time.ZoneOffset.UTC).toLocalDate().plusDays(1) + "/";
         try {
-            List<S3Object> objects = new ArrayList<>();
-            Set<String> days = new HashSet<>();
-            for (S3Object o : listing(prefix)) {
-                String key = o.key();
-                // index days sort by name: dt=yyyy-MM-dd; anything outside a day folder is not the archiver's
-                if (key.startsWith(prefix + "dt=")
-                        && key.indexOf('/', prefix.length()) > 0
-                        && key.endsWith(".parquet")
-                        && key.compareTo(firstDay) >= 0
-                        && (afterLastDay == null || key.compareTo(afterLastDay) < 0)) {
-                    objects.add(o);
-                    days.add(key.substring(0, key.indexOf('/', prefix.length() + 1)));
+            try {
+                return fetchIndexDays(prefix, firstDay, afterLastDay);
+            } catch (S3Exception e) {
+                if (!(e instanceof NoSuchKeyException) && e.statusCode() != 412) {
+                    throw e;
                 }
+                // as for data files: a listed file is gone (the roll-up of an index day deleted its inputs) or
+                // changed, so the listing is taken again, once
+                listingCache.remove(prefix);
+                return fetchIndexDays(prefix, firstDay, afterLastDay);
             }
-            return fetchObjects(withoutReplaced(objects), days.size(), day -> true);
         } catch (NoSuchBucketException e) {
             return new Fetched(List.of(), 0, 0, 0, Set.of());
         } catch (SdkException e) {
@@ -313,6 +309,24 @@ class ArchiveFiles implements AutoCloseable {
         } catch (IOException e) {
             throw new ArchiveUnavailableException("the local cache cannot store an archive file: " + e.getMessage(), e);
         }
+    }
+
+    private Fetched fetchIndexDays(String prefix, String firstDay, @Nullable String afterLastDay) throws IOException {
+        List<S3Object> objects = new ArrayList<>();
+        Set<String> days = new HashSet<>();
+        for (S3Object o : listing(prefix)) {
+            String key = o.key();
+            // index days sort by name: dt=yyyy-MM-dd; anything outside a day folder is not the archiver's
+            if (key.startsWith(prefix + "dt=")
+                    && key.indexOf('/', prefix.length()) > 0
+                    && key.endsWith(".parquet")
+                    && key.compareTo(firstDay) >= 0
+                    && (afterLastDay == null || key.compareTo(afterLastDay) < 0)) {
+                objects.add(o);
+                days.add(key.substring(0, key.indexOf('/', prefix.length() + 1)));
+            }
+        }
+        return fetchObjects(withoutReplaced(objects), days.size(), day -> true);
     }
 
     private Fetched fetchObjects(List<S3Object> objects, int partitions, Predicate<String> cut) throws IOException {

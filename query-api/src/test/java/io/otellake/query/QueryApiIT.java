@@ -472,6 +472,48 @@ class QueryApiIT {
                 "no trace");
     }
 
+    /**
+     * A listing of the trace index is reused for a few seconds; an index file it names may be gone meanwhile (the
+     * roll-up of an index day writes one file and deletes its inputs). The lookup lists again, once, instead of
+     * failing 503.
+     */
+    @Test
+    void aTraceIndexFileGoneSinceItsListingIsListedAgainNotA503() throws Exception {
+        String tenant = "indexmove";
+        ExportTraceServiceRequest first = ranged();
+        ExportTraceServiceRequest.Builder second = ranged().toBuilder();
+        second.getResourceSpansBuilder(0)
+                .getScopeSpansBuilder(0)
+                .getSpansBuilderList()
+                .forEach(span -> span.setTraceId(ByteString.fromHex("7e57ab1e7e57ab1e7e57ab1e7e57ab1e"))
+                        .setStartTimeUnixNano(span.getStartTimeUnixNano() + 86_400_000_000_000L)
+                        .setEndTimeUnixNano(
+                                span.getEndTimeUnixNano() == 0 ? 0 : span.getEndTimeUnixNano() + 86_400_000_000_000L));
+        try (S3Client s3 = s3()) {
+            put(s3, Signal.TRACES, tenant, SpanFlattener.flatten(first));
+            put(s3, Signal.TRACES, tenant, SpanFlattener.flatten(second.build()));
+        }
+        // lists the tenant's whole index, but fetches only the first day's files
+        JsonNode day1 = getJson(
+                "/api/v1/traces/" + RANGED + "?start=2024-05-01T00:00:00Z&end=2024-05-01T23:00:00Z", tenant, 200);
+        assertThat(spanIds(day1)).hasSize(3);
+        // the second day's index file moves to another key, as a roll-up would leave it
+        String dayTwo = "lake/_index/traces/tenant=" + tenant + "/dt=2024-05-02/";
+        List<String> moved = keys(dayTwo);
+        assertThat(moved).hasSize(1);
+        try (S3Client s3 = s3()) {
+            s3.copyObject(b -> b.sourceBucket(BUCKET)
+                    .sourceKey(moved.get(0))
+                    .destinationBucket(BUCKET)
+                    .destinationKey(dayTwo + "rolled-up.parquet"));
+            s3.deleteObject(b -> b.bucket(BUCKET).key(moved.get(0)));
+        }
+
+        JsonNode day2 = getJson("/api/v1/traces/7e57ab1e7e57ab1e7e57ab1e7e57ab1e", tenant, 200);
+
+        assertThat(spanIds(day2)).containsExactly("000000000000000a", "000000000000000b", "000000000000000c");
+    }
+
     @Test
     void objectsOutsideTheTraceIndexsDayFoldersAreIgnored() throws Exception {
         try (S3Client s3 = s3()) {
@@ -1659,9 +1701,10 @@ class QueryApiIT {
         answers.put("/api/v1/logs/volume", "/api/v1/logs/volume?step=1h&" + range);
         answers.put("/api/v1/traces", "/api/v1/traces?" + range);
         answers.put("/api/v1/traces/{traceId}", "/api/v1/traces/" + TRACE + "?" + range);
+        answers.put("/api/v1/traces/{traceId} ", "/api/v1/traces/" + TRACE + "?format=otlp&" + range);
         for (Map.Entry<String, String> answer : answers.entrySet()) {
             JsonNode schema = doc.get("paths")
-                    .get(answer.getKey())
+                    .get(answer.getKey().strip())
                     .get("get")
                     .get("responses")
                     .get("200")
@@ -1673,7 +1716,11 @@ class QueryApiIT {
             assertThat(checked)
                     .as("every field of " + answer.getKey() + " was checked")
                     .isNotEmpty();
-            if (answer.getKey().equals("/api/v1/traces/{traceId}")) {
+            if (answer.getKey().endsWith(" ")) {
+                assertThat(checked)
+                        .as("an OTLP answer matched its own schema")
+                        .contains(answer.getKey() + ".resourceSpans[0]");
+            } else if (answer.getKey().equals("/api/v1/traces/{traceId}")) {
                 assertThat(checked)
                         .as("the walk reached the events and links of a span")
                         .contains(answer.getKey() + ".spans[0].events[0].attributes")
@@ -1687,7 +1734,7 @@ class QueryApiIT {
         assertThat(bearer.get("scheme").asString()).isEqualTo("bearer");
         for (String path : answers.keySet()) {
             assertThat(doc.get("paths")
-                            .get(path)
+                            .get(path.strip())
                             .get("get")
                             .get("security")
                             .get(0)
@@ -1703,6 +1750,24 @@ class QueryApiIT {
         if (schema.has("$ref")) {
             String name = schema.get("$ref").asString().substring("#/components/schemas/".length());
             schema = doc.get("components").get("schemas").get(name);
+        }
+        if (schema.has("oneOf")) {
+            // exactly one of the alternatives describes the value
+            List<String> matched = new ArrayList<>();
+            for (JsonNode alternative : schema.get("oneOf")) {
+                List<String> walked = new ArrayList<>();
+                try {
+                    assertMatches(doc, alternative, value, where, walked);
+                    matched.add(alternative.toString());
+                    checked.addAll(walked);
+                } catch (AssertionError e) {
+                    // not this one
+                }
+            }
+            assertThat(matched)
+                    .as(where + " matches exactly one of " + schema.get("oneOf"))
+                    .hasSize(1);
+            return;
         }
         checked.add(where);
         List<String> types = new ArrayList<>(); // OpenAPI 3.1: "type": "string" or ["string", "null"]
