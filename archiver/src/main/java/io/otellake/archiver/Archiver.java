@@ -103,6 +103,13 @@ public final class Archiver implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Archiver.class);
     private static final Duration POLL = Duration.ofMillis(200);
     private static final long MAX_BACKOFF_MS = 30_000;
+    /**
+     * Files a batch opens at most before it is flushed, whatever its bytes and age: each is one upload, and one more
+     * for a span file's trace index, made one after another between two polls, so a batch of data spread over many
+     * tenants and hours (a backfill of late data) on a slow S3 (2 s a PUT) would otherwise outlast {@link
+     * #MAX_POLL_INTERVAL}, be refused at its commit, and be replayed for ever. 200 uploads at 2 s take under 7 minutes.
+     */
+    static final int MAX_FILES_PER_BATCH = 100;
     /** How long to wait for Kafka's answer to where a partition's log starts or ends. */
     private static final Duration OFFSETS_TIMEOUT = Duration.ofSeconds(5);
     /** How often the consumer lag gauges are refreshed, and how long Kafka may take to answer. */
@@ -427,7 +434,7 @@ public final class Archiver implements Runnable, AutoCloseable {
         if (files.isEmpty()) {
             return !pendingOffsets.isEmpty(); // only poison records or empty requests: commit past them
         }
-        if (bufferedBytes >= config.maxFileBytes()) {
+        if (bufferedBytes >= config.maxFileBytes() || files.size() >= MAX_FILES_PER_BATCH) {
             return true;
         }
         long oldest = Long.MAX_VALUE;

@@ -17,12 +17,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Failures that repeat while S3 still answers. A flush that fails while reads work (its writes refused: a missing
+ * When a batch is flushed, and failures that repeat while S3 still answers. A flush that fails while reads work (its writes refused: a missing
  * permission, a quota), so that each recovery succeeds: the archiver must back off between attempts rather than re-read
  * and re-upload in a tight loop, stay not ready until a batch is on S3, and then land every record once. A partition
  * whose recovery keeps failing: the others must go on.
  */
-class FlushRetryIT {
+class FlushIT {
     @TempDir
     Path spool;
 
@@ -133,5 +133,28 @@ class FlushRetryIT {
         Set<String> all = new HashSet<>(healthyIds);
         all.addAll(stuckIds);
         assertThat(lake.archivedSpanIds(spool.resolve("download-2"))).containsExactlyInAnyOrderElementsOf(all);
+    }
+
+    @Test
+    void aBatchIsFlushedOnceItHasItsMostFilesWhateverItsAgeAndBytes() throws Exception {
+        TopicPartition tp = new TopicPartition(lake.traces, 0);
+        Set<String> spanIds = new HashSet<>();
+        long now = System.currentTimeMillis() * 1_000_000L;
+        int hours = Archiver.MAX_FILES_PER_BATCH + 1;
+        for (int i = 1; i <= hours; i++) { // late data, one file per hour of the last days
+            lake.send(
+                    tp,
+                    "acme",
+                    ArchiverIT.traceRequest("cart", now - i * 3_600_000_000_000L, 1, spanIds)
+                            .toByteArray());
+        }
+
+        // files are cut after an hour, and the records are far below the size limit
+        try (Archiver archiver = new Archiver(lake.config(spool, Duration.ofHours(1)))) {
+            archiver.prepare();
+            new Thread(archiver, "archiver-under-test").start();
+            lake.awaitCommitted(lake.traces, hours);
+        }
+        assertThat(lake.archivedSpanIds(spool.resolve("download"))).containsExactlyInAnyOrderElementsOf(spanIds);
     }
 }
