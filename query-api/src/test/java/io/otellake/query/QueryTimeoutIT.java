@@ -26,7 +26,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * A query that outlives {@code otel-lake.query-timeout} is stopped and answered 504 with a problem document, and the
- * service goes on serving. The limit here is 1 ms, so that a scan of 200,000 records cannot finish in time.
+ * service goes on serving. The limit here is 1 ms, so that a scan of 200,000 records cannot finish in time: the 504
+ * comes from the check before a statement starts. {@link RunningQueryTimeoutIT} cancels a statement while it runs.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class QueryTimeoutIT {
