@@ -163,7 +163,11 @@ class ArchiveFiles implements AutoCloseable {
      *     row of any other file has its event time inside the range, because the archiver writes each record to the
      *     partition of its own event hour and compaction merges files within a partition.
      */
-    record Fetched(List<Path> files, int partitions, long bytes, int cacheHits, Set<Path> cut) {
+    /**
+     * @param bytes the bytes fetched from S3 (the files not in the cache)
+     * @param archiveBytes the size of all the files, fetched or cached, as the query's byte limit counts them
+     */
+    record Fetched(List<Path> files, int partitions, long bytes, long archiveBytes, int cacheHits, Set<Path> cut) {
         /** {@code files} less {@link #cut}: those whose every row is in the time range. */
         List<Path> whole() {
             return files.stream().filter(f -> !cut.contains(f)).toList();
@@ -205,15 +209,28 @@ class ArchiveFiles implements AutoCloseable {
      * fetched (compaction deleted it) makes the listing be taken again, once.
      */
     Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours) {
-        return fetch(signal, tenant, hours, partition -> true);
+        return fetch(signal, tenant, hours, 0);
+    }
+
+    /**
+     * The same, for a query that already read {@code readBefore} bytes of archive (a trace lookup's index files): the
+     * byte limit is for the whole query.
+     */
+    Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours, long readBefore) {
+        return fetch(signal, tenant, hours, partition -> true, readBefore);
+    }
+
+    private Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours, Predicate<String> cut) {
+        return fetch(signal, tenant, hours, cut, 0);
     }
 
     /** @param cut whether the files of an hour partition (its key prefix) go to {@link Fetched#cut} */
-    private Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours, Predicate<String> cut) {
+    private Fetched fetch(
+            Signal signal, TenantId tenant, List<Partition> hours, Predicate<String> cut, long readBefore) {
         String tenantPrefix = layout.tenantPrefix(signal, tenant);
         try {
             try {
-                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut);
+                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut, readBefore);
             } catch (S3Exception e) {
                 if (!(e instanceof NoSuchKeyException) && e.statusCode() != 412) {
                     throw e;
@@ -222,10 +239,10 @@ class ArchiveFiles implements AutoCloseable {
                     listingCache.remove(layout.partitionPrefix(hour));
                     listingCache.remove(layout.dayPrefix(hour));
                 });
-                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut);
+                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut, readBefore);
             }
         } catch (NoSuchBucketException e) {
-            return new Fetched(List.of(), hours.size(), 0, 0, Set.of()); // nothing archived yet
+            return new Fetched(List.of(), hours.size(), 0, 0, 0, Set.of()); // nothing archived yet
         } catch (SdkException e) {
             RequestDeadline.check(); // a call cut because the request's time ran out: 504, not 503
             throw new ArchiveUnavailableException(
@@ -301,7 +318,7 @@ class ArchiveFiles implements AutoCloseable {
                 return fetchIndexDays(prefix, firstDay, afterLastDay);
             }
         } catch (NoSuchBucketException e) {
-            return new Fetched(List.of(), 0, 0, 0, Set.of());
+            return new Fetched(List.of(), 0, 0, 0, 0, Set.of());
         } catch (SdkException e) {
             RequestDeadline.check(); // a call cut because the request's time ran out: 504, not 503
             throw new ArchiveUnavailableException(
@@ -326,11 +343,12 @@ class ArchiveFiles implements AutoCloseable {
                 days.add(key.substring(0, key.indexOf('/', prefix.length() + 1)));
             }
         }
-        return fetchObjects(withoutReplaced(objects), days.size(), day -> true);
+        return fetchObjects(withoutReplaced(objects), days.size(), day -> true, 0);
     }
 
-    private Fetched fetchObjects(List<S3Object> objects, int partitions, Predicate<String> cut) throws IOException {
-        long total = 0;
+    private Fetched fetchObjects(List<S3Object> objects, int partitions, Predicate<String> cut, long readBefore)
+            throws IOException {
+        long total = readBefore;
         for (S3Object o : objects) {
             total += o.size();
         }
@@ -387,7 +405,7 @@ class ArchiveFiles implements AutoCloseable {
                 bytes += o.size();
             }
         }
-        return new Fetched(files, partitions, bytes, hits, cutFiles);
+        return new Fetched(files, partitions, bytes, total - readBefore, hits, cutFiles);
     }
 
     /**

@@ -123,7 +123,7 @@ class TraceLookup {
                     }
                 }
             }
-            ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, hours);
+            ArchiveFiles.Fetched fetched = archive.fetch(Signal.TRACES, tenant, hours, index.archiveBytes());
             try {
                 List<GenericRecord> spans = spans(fetched, traceId, range);
                 QueryStats data = QueryStats.of(fetched, runner.rowsIn(fetched), started);

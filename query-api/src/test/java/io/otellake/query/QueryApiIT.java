@@ -1486,6 +1486,52 @@ class QueryApiIT {
         }
     }
 
+    /**
+     * A lookup through the trace index reads the index files and then the span files of the hours they name; the byte
+     * limit is for both together, so the second fetch counts what the first read.
+     */
+    @Test
+    void theByteLimitCountsWhatTheQueryReadBeforeAsWell() throws Exception {
+        LakeProperties.S3 s3 = new LakeProperties.S3(
+                s3server.endpoint(), "us-east-1", BUCKET, "lake", s3server.accessKey(), s3server.secretKey(), "");
+        List<Partition> hour = List.of(
+                Partition.of(Signal.TRACES, TenantId.of("ranged"), nanos(Instant.parse("2024-05-01T14:00:00Z"))));
+        long spanBytes;
+        long indexBytes;
+        try (ArchiveFiles archive =
+                new ArchiveFiles(LakeProperties.defaults(s3, Files.createTempDirectory("query-it-limit")))) {
+            ArchiveFiles.Fetched index =
+                    archive.fetchTraceIndex(TenantId.of("ranged"), Instant.parse("2024-05-01T00:00:00Z"));
+            indexBytes = index.archiveBytes();
+            archive.release(index);
+            ArchiveFiles.Fetched spans = archive.fetch(Signal.TRACES, TenantId.of("ranged"), hour);
+            spanBytes = spans.archiveBytes();
+            archive.release(spans);
+        }
+        assertThat(indexBytes)
+                .as("the index files' size, as listed")
+                .isEqualTo(keys("lake/_index/traces/tenant=ranged/dt=").stream()
+                        .mapToLong(QueryApiIT::size)
+                        .sum());
+        assertThat(spanBytes).isPositive();
+
+        LakeProperties exact = LakeProperties.defaults(s3, Files.createTempDirectory("query-it-limit"))
+                .withLimits(4, java.time.Duration.ofSeconds(2), indexBytes + spanBytes);
+        try (ArchiveFiles archive = new ArchiveFiles(exact)) {
+            archive.release(archive.fetch(Signal.TRACES, TenantId.of("ranged"), hour, indexBytes));
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                            () -> archive.fetch(Signal.TRACES, TenantId.of("ranged"), hour, indexBytes + 1))
+                    .isInstanceOf(ArchiveFiles.QueryTooLargeException.class)
+                    .hasMessageContaining("the query would read " + (indexBytes + spanBytes + 1) + " bytes");
+        }
+    }
+
+    private static long size(String key) {
+        try (S3Client s3 = s3()) {
+            return s3.headObject(b -> b.bucket(BUCKET).key(key)).contentLength();
+        }
+    }
+
     @Test
     void traceSearchSummarizesMatchingTracesNewestFirst() throws Exception {
         String range = "/api/v1/traces?start=2024-05-01T10:00:00Z&end=2024-05-01T12:00:00Z";
