@@ -39,7 +39,10 @@ final class ObjectCache {
     private final Map<String, Long> sizes = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
     /** How many queries hold each file, from {@link #get} to {@link #release}; never evicted meanwhile. */
     private final Map<String, Integer> holds = new HashMap<>();
-    /** The object key of each file in {@link #sizes}, to name an object whose local copy cannot be read. */
+    /**
+     * The object key of each file in {@link #sizes}, and of each file {@link #discard}ed, to name an object whose local
+     * copy cannot be read.
+     */
     private final Map<String, String> keys = new HashMap<>();
 
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
@@ -178,7 +181,9 @@ final class ObjectCache {
         if (size != null) {
             totalBytes -= size;
         }
-        keys.remove(name);
+        // The name keeps its key: another query that held the file, and opens it only now, fails on the missing file,
+        // and must be told which object that was (a 503) rather than get an error no one recognises (a 500). One entry
+        // per damaged file, which the next fetch of the object reuses.
         try {
             Files.deleteIfExists(dir.resolve(name));
         } catch (IOException e) {
