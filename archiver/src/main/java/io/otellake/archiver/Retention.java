@@ -35,10 +35,15 @@ import org.slf4j.LoggerFactory;
  * at the day's level once it is over) may name traces of hours already deleted until the whole day goes; a lookup
  * through the index then does not find them, as with any of its hints.
  *
- * <p><b>What is never deleted.</b> Anything outside {@code <prefix>/<signal>/tenant=} and
- * {@code <prefix>/_index/traces/tenant=}: manifests, dead letters and quarantine are never listed. Every deleted key
- * lies below a prefix rebuilt from a validated tenant id, date and hour; a folder whose name does not parse is logged
- * and left alone, with everything below it.
+ * <p>Quarantine, {@code <prefix>/_quarantine/<signal>/tenant=<t>/}, and dead letters, {@code <prefix>/_deadletter/},
+ * have no event hour in their keys: an object there is deleted once S3 last wrote it at or before {@code now -
+ * retention}, the tenant's for quarantine, the longest any tenant has for dead letters (whose tenant is in their body,
+ * when known at all). So rows quarantined because their hour had already expired, or with a clock years off, do not
+ * stay for ever.
+ *
+ * <p><b>What is never deleted.</b> Anything outside those folders: manifests and leases are never listed. Every
+ * deleted key lies below a prefix rebuilt from a validated tenant id, date and hour, or below the dead-letter folder;
+ * a folder whose name does not parse is logged and left alone, with everything below it.
  *
  * <p><b>Audit.</b> Each deleted partition is one line on the logger {@value #AUDIT_LOGGER}, once its objects are gone:
  * {@code action=retention-delete tenant=acme signal=traces partition=dt=2026-01-02/hour=03 objects=4 bytes=81920}
@@ -71,6 +76,8 @@ final class Retention {
     static final List<String> SIGNALS = List.of("traces", "logs", "metrics");
 
     static final String TRACE_INDEX = "_index/traces";
+    static final String QUARANTINE = "_quarantine";
+    static final String DEAD_LETTERS = "_deadletter";
 
     private static final Logger log = LoggerFactory.getLogger(Retention.class);
     private static final Logger audit = LoggerFactory.getLogger(AUDIT_LOGGER);
@@ -179,6 +186,18 @@ final class Retention {
                 expireIndexDays(tenant.get(), tenantFolder, cutoff, tally);
             }
         }
+        for (String signal : SIGNALS) {
+            String parent = root + QUARANTINE + "/" + signal + "/";
+            for (String tenantFolder : store.listFolders(parent + "tenant=")) {
+                Optional<String> tenant = tenant(tenantFolder, parent, tally);
+                if (tenant.isPresent()) {
+                    Instant cutoff = now.minus(retentionOf(tenant.get()));
+                    expireOlderThan(tenantFolder, tenant.get(), QUARANTINE + "/" + signal, "quarantine", cutoff, tally);
+                }
+            }
+        }
+        expireOlderThan(
+                root + DEAD_LETTERS + "/", "-", DEAD_LETTERS, "dead_letters", now.minus(policy.longest()), tally);
         RunResult result =
                 new RunResult(tally.partitions, tally.indexPartitions, tally.objects, tally.bytes, tally.malformed);
         log.info("retention run as of {}: {}", now, result);
@@ -233,6 +252,61 @@ final class Retention {
                 String dayPrefix = tenantFolder + "dt=" + day.get() + "/";
                 tally.indexPartitions += expireHoursOfDay(TRACE_INDEX, tenant, dayPrefix, day.get(), cutoff, tally);
             }
+        }
+    }
+
+    /**
+     * Deletes the objects below {@code prefix} that S3 last wrote at or before {@code cutoff}: quarantine and dead
+     * letters have no event hour in their keys, so they go by age. The audit line, when anything was deleted (or a
+     * delete failed), names {@code partition=written-before=<cutoff>}.
+     */
+    private void expireOlderThan(
+            String prefix, String tenant, String folder, String kind, Instant cutoff, Tally tally) {
+        if (lease != null && !lease.hold()) {
+            throw new IllegalStateException("retention lease lost to another archiver before deleting in " + prefix
+                    + "; this run stops, the holder's runs go on");
+        }
+        long objects = 0;
+        long bytes = 0;
+        String partition = "written-before=" + cutoff;
+        try {
+            for (S3Store.Listed object : store.list(prefix)) {
+                if (!object.key().startsWith(prefix)) {
+                    throw new IllegalStateException(
+                            "S3 listed " + object.key() + " under " + prefix + "; not deleting it");
+                }
+                if (object.lastModified().isAfter(cutoff)) {
+                    continue;
+                }
+                store.delete(object.key());
+                objects++;
+                bytes += object.size();
+            }
+        } catch (RuntimeException e) {
+            audit.info(
+                    "action=retention-delete tenant={} signal={} partition={} objects={} bytes={} error={}",
+                    tenant,
+                    folder,
+                    partition,
+                    objects,
+                    bytes,
+                    e.getMessage());
+            throw e;
+        } finally {
+            tally.objects += objects;
+            tally.bytes += bytes;
+            if (metrics != null) {
+                metrics.retained(kind, objects, bytes);
+            }
+        }
+        if (objects > 0) {
+            audit.info(
+                    "action=retention-delete tenant={} signal={} partition={} objects={} bytes={}",
+                    tenant,
+                    folder,
+                    partition,
+                    objects,
+                    bytes);
         }
     }
 

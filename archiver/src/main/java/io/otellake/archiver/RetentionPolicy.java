@@ -34,6 +34,17 @@ record RetentionPolicy(Duration defaultRetention, Map<String, Duration> override
         return overrides.getOrDefault(tenant, defaultRetention);
     }
 
+    /** The longest any tenant keeps its data: for what is not filed by tenant (dead letters). */
+    Duration longest() {
+        Duration longest = defaultRetention;
+        for (Duration d : overrides.values()) {
+            if (d.compareTo(longest) > 0) {
+                longest = d;
+            }
+        }
+        return longest;
+    }
+
     /**
      * Whether the hour partition of an event at {@code eventNanos} (since the epoch, positive) has expired for the
      * tenant at {@code nowNanos}: its end, the start of the next hour, is at or before {@code now - retention}. That is

@@ -144,6 +144,73 @@ class RetentionIT {
         assertThat(keys()).containsExactlyInAnyOrderElementsOf(kept);
     }
 
+    /**
+     * Quarantine and dead letters have no event hour in their keys: they go by the time they were written, quarantine
+     * by its tenant's retention, dead letters by the longest any tenant has.
+     */
+    @Test
+    void quarantineAndDeadLettersGoByTheirAgeAndTheirTenantsRetention() {
+        List<String> quarantine = List.of(
+                "lake/_quarantine/traces/tenant=acme/q1.parquet", // 30 days
+                "lake/_quarantine/logs/tenant=acme/q2.parquet",
+                "lake/_quarantine/metrics/tenant=initech/q3.parquet", // the default, 90 days
+                "lake/_quarantine/traces/tenant=globex/q4.parquet"); // 365 days
+        quarantine.forEach(key -> put(key, 10));
+        put("lake/_deadletter/topic=otlp-traces/partition=0/7.json", 20);
+        put("lake/_manifests/traces-x/0.json", 10);
+        Instant written = Instant.now();
+        Map<String, Duration> overrides = Retention.parseOverrides("acme=30d, globex=365d");
+
+        Instant later = written.plus(Duration.ofDays(100));
+        Retention.RunResult first = new Retention(
+                        store,
+                        new LakeLayout("lake"),
+                        Retention.DEFAULT_RETENTION,
+                        overrides,
+                        Clock.fixed(later, ZoneOffset.UTC))
+                .run();
+
+        assertThat(keys())
+                .containsExactlyInAnyOrder(
+                        "lake/_quarantine/traces/tenant=globex/q4.parquet",
+                        "lake/_deadletter/topic=otlp-traces/partition=0/7.json",
+                        "lake/_manifests/traces-x/0.json");
+        assertThat(auditLines.list)
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .containsExactly(
+                        line("acme", "_quarantine/traces", "written-before=" + later.minus(Duration.ofDays(30)), 1, 10),
+                        line("acme", "_quarantine/logs", "written-before=" + later.minus(Duration.ofDays(30)), 1, 10),
+                        line(
+                                "initech",
+                                "_quarantine/metrics",
+                                "written-before=" + later.minus(Duration.ofDays(90)),
+                                1,
+                                10));
+        assertThat(first).isEqualTo(new Retention.RunResult(0, 0, 3, 30, 0));
+
+        auditLines.list.clear();
+        Instant muchLater = written.plus(Duration.ofDays(400));
+        new Retention(
+                        store,
+                        new LakeLayout("lake"),
+                        Retention.DEFAULT_RETENTION,
+                        overrides,
+                        Clock.fixed(muchLater, ZoneOffset.UTC))
+                .run();
+
+        assertThat(keys()).containsExactly("lake/_manifests/traces-x/0.json");
+        assertThat(auditLines.list)
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .containsExactly(
+                        line(
+                                "globex",
+                                "_quarantine/traces",
+                                "written-before=" + muchLater.minus(Duration.ofDays(365)),
+                                1,
+                                10),
+                        line("-", "_deadletter", "written-before=" + muchLater.minus(Duration.ofDays(365)), 1, 20));
+    }
+
     @Test
     void anEmptyPrefixLakeIsHandledTheSameWay() {
         put("traces/tenant=acme/dt=2026-01-01/hour=00/a.parquet", 10);
