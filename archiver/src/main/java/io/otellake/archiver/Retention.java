@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -262,56 +263,28 @@ final class Retention {
      */
     private void expireOlderThan(
             String prefix, String tenant, String folder, String kind, Instant cutoff, Tally tally) {
-        if (lease != null && !lease.hold()) {
-            throw new IllegalStateException("retention lease lost to another archiver before deleting in " + prefix
-                    + "; this run stops, the holder's runs go on");
-        }
-        long objects = 0;
-        long bytes = 0;
-        String partition = "written-before=" + cutoff;
-        try {
-            for (S3Store.Listed object : store.list(prefix)) {
-                if (!object.key().startsWith(prefix)) {
-                    throw new IllegalStateException(
-                            "S3 listed " + object.key() + " under " + prefix + "; not deleting it");
-                }
-                if (object.lastModified().isAfter(cutoff)) {
-                    continue;
-                }
-                store.delete(object.key());
-                objects++;
-                bytes += object.size();
-            }
-        } catch (RuntimeException e) {
-            audit.info(
-                    "action=retention-delete tenant={} signal={} partition={} objects={} bytes={} error={}",
-                    tenant,
-                    folder,
-                    partition,
-                    objects,
-                    bytes,
-                    e.getMessage());
-            throw e;
-        } finally {
-            tally.objects += objects;
-            tally.bytes += bytes;
-            if (metrics != null) {
-                metrics.retained(kind, objects, bytes);
-            }
-        }
-        if (objects > 0) {
-            audit.info(
-                    "action=retention-delete tenant={} signal={} partition={} objects={} bytes={}",
-                    tenant,
-                    folder,
-                    partition,
-                    objects,
-                    bytes);
-        }
+        delete(
+                prefix,
+                object -> !object.lastModified().isAfter(cutoff),
+                new Audited(tenant, folder, "written-before=" + cutoff, kind, false),
+                tally);
     }
 
     /** Deletes every object below {@code prefix}, then writes the audit line, also when a delete fails. */
     private void deleteAll(String prefix, String tenant, String signal, String partition, Tally tally) {
+        String kind = signal.equals(TRACE_INDEX) ? "trace_index" : signal;
+        delete(prefix, object -> true, new Audited(tenant, signal, partition, kind, true), tally);
+    }
+
+    /**
+     * What an audit line names, and the metrics' kind.
+     *
+     * @param always whether the line comes also when nothing was deleted (a partition is listed because it has objects)
+     */
+    private record Audited(String tenant, String signal, String partition, String kind, boolean always) {}
+
+    /** Deletes the objects below {@code prefix} that {@code expired} picks, then writes the audit line. */
+    private void delete(String prefix, Predicate<S3Store.Listed> expired, Audited what, Tally tally) {
         if (lease != null && !lease.hold()) {
             throw new IllegalStateException("retention lease lost to another archiver before deleting " + prefix
                     + "; this run stops, the holder's runs go on");
@@ -324,6 +297,9 @@ final class Retention {
                     throw new IllegalStateException(
                             "S3 listed " + object.key() + " under " + prefix + "; not deleting it");
                 }
+                if (!expired.test(object)) {
+                    continue;
+                }
                 store.delete(object.key());
                 objects++;
                 bytes += object.size();
@@ -331,9 +307,9 @@ final class Retention {
         } catch (RuntimeException e) {
             audit.info(
                     "action=retention-delete tenant={} signal={} partition={} objects={} bytes={} error={}",
-                    tenant,
-                    signal,
-                    partition,
+                    what.tenant(),
+                    what.signal(),
+                    what.partition(),
                     objects,
                     bytes,
                     e.getMessage());
@@ -343,16 +319,18 @@ final class Retention {
             tally.bytes += bytes;
             // here, not from the run's result: a run that fails later has deleted these all the same
             if (metrics != null) {
-                metrics.retained(signal.equals(TRACE_INDEX) ? "trace_index" : signal, objects, bytes);
+                metrics.retained(what.kind(), objects, bytes);
             }
         }
-        audit.info(
-                "action=retention-delete tenant={} signal={} partition={} objects={} bytes={}",
-                tenant,
-                signal,
-                partition,
-                objects,
-                bytes);
+        if (objects > 0 || what.always()) {
+            audit.info(
+                    "action=retention-delete tenant={} signal={} partition={} objects={} bytes={}",
+                    what.tenant(),
+                    what.signal(),
+                    what.partition(),
+                    objects,
+                    bytes);
+        }
     }
 
     /**
