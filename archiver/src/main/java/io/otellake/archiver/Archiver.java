@@ -664,17 +664,21 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
         unrecovered.addAll(partitions);
         consumer.pause(partitions);
+        recoverNotBefore = System.nanoTime(); // now: not after the backoff of a partition that keeps failing
     }
 
     /**
-     * Recovers the paused partitions, in turn. One that fails stays paused and goes to the back of the line, so that a
-     * partition whose recovery keeps failing (a manifest that does not parse, an object S3 refuses to delete) holds up
-     * no other: the next attempt starts with the rest. The attempt waits 1 s growing to 30 s: asleep when no partition
-     * is being consumed (S3 down: every partition paused), else without holding up the polling of those that are.
+     * Recovers the paused partitions, in turn. One that fails stays paused and goes to the back of the line, and the
+     * others are tried all the same, so that a partition whose recovery keeps failing (a manifest that does not parse,
+     * an object S3 refuses to delete) holds up no other; a second failure in one round ends it, since S3 itself is then
+     * likely failing and every partition would fail alike. The next round waits 1 s growing to 30 s: asleep when no
+     * partition is being consumed (S3 down: every partition paused), else without holding up the polling of those that
+     * are.
      */
     private void recoverAssigned() {
         unrecovered.retainAll(consumer.assignment());
         List<TopicPartition> resumed = new ArrayList<>();
+        Map<TopicPartition, String> failed = new LinkedHashMap<>();
         for (java.util.Iterator<TopicPartition> it = unrecovered.iterator(); it.hasNext(); ) {
             TopicPartition tp = it.next();
             try {
@@ -684,34 +688,44 @@ public final class Archiver implements Runnable, AutoCloseable {
             } catch (PartitionRecovery.NotOwnerException e) {
                 // the group moved on without telling this consumer yet: the next poll brings the new assignment
                 log.warn("{}; polling before recovering", e.getMessage());
-                return;
+                break;
             } catch (RuntimeException e) {
-                recoveryFailing = true;
-                backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
+                failed.put(tp, e.getMessage());
                 it.remove();
-                unrecovered.add(tp); // to the back of the line
-                // A partition without a committed offset has no position, and poll() refuses to run while an assigned
-                // partition, paused or not, has none (NoOffsetForPartitionException: no reset to guess one with). It
-                // stays paused, so nothing is fetched from this position; its recovery seeks it again.
-                consumer.seekToBeginning(List.of(tp));
-                if (!resumed.isEmpty()) {
-                    log.info("consuming {} from their committed offsets", resumed);
+                if (failed.size() == 2) {
+                    break;
                 }
-                log.error("cannot recover {} yet, retrying in {} ms: {}", tp, backoffMs, e.getMessage());
-                if (unrecovered.containsAll(consumer.assignment())) {
-                    sleep(backoffMs);
-                } else {
-                    recoverNotBefore = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
-                }
-                return;
+                continue;
             }
             consumer.resume(List.of(tp));
             it.remove();
             resumed.add(tp);
         }
-        log.info("consuming {} from their committed offsets", resumed);
-        backoffMs = 0;
-        recoveryFailing = false;
+        if (!resumed.isEmpty()) {
+            log.info("consuming {} from their committed offsets", resumed);
+        }
+        if (failed.isEmpty()) {
+            if (unrecovered.isEmpty()) {
+                backoffMs = 0;
+                recoveryFailing = false;
+            }
+            return;
+        }
+        recoveryFailing = true;
+        backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1000, backoffMs * 2));
+        failed.forEach((tp, reason) -> {
+            log.error("cannot recover {} yet, retrying in {} ms: {}", tp, backoffMs, reason);
+            unrecovered.add(tp); // to the back of the line
+            // A partition without a committed offset has no position, and poll() refuses to run while an assigned
+            // partition, paused or not, has none (NoOffsetForPartitionException: no reset to guess one with). It
+            // stays paused, so nothing is fetched from this position; its recovery seeks it again.
+            consumer.seekToBeginning(List.of(tp));
+        });
+        if (unrecovered.containsAll(consumer.assignment())) {
+            sleep(backoffMs);
+        } else {
+            recoverNotBefore = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
+        }
     }
 
     /**
