@@ -82,7 +82,8 @@ public final class ArchiverMain {
         });
         Retention retention =
                 retentionEnabled ? retention(config, retentionDefault, retentionTenants, archiver.metrics()) : null;
-        Compactor compactor = compaction.enabled()
+        boolean compacting = compaction.enabled() && leasesHold(config);
+        Compactor compactor = compacting
                 // the policy even where retention runs in another archiver: that one may be deleting an hour now
                 ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics(), retentionPolicy)
                 : null;
@@ -129,6 +130,31 @@ public final class ArchiverMain {
                         },
                         "archiver-shutdown"));
         loop.start();
+    }
+
+    /**
+     * Whether the compaction lease can keep two archivers from compacting one hour twice: S3 must honour {@code
+     * If-None-Match: *} ({@link Lease#conditionalCreateHonoured}). Where it does not, compaction stays off here (the
+     * lake is read the same, only with more, smaller files), and the log says so; retention goes on (two archivers
+     * deleting one expired hour delete it all the same, and audit it twice).
+     */
+    private static boolean leasesHold(ArchiverConfig config) {
+        try (S3Store store = new S3Store(config)) {
+            String root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
+            if (Lease.conditionalCreateHonoured(store, root)) {
+                return true;
+            }
+        } catch (RuntimeException e) {
+            // S3 answered the start-up just before: a blip, not a store without conditional writes
+            log.warn("could not check that S3 honours If-None-Match (compaction stays on): {}", e.getMessage());
+            return true;
+        }
+        log.error(
+                "compaction stays off: the S3 server at {} does not refuse a PUT with If-None-Match: * of an object"
+                        + " that exists, on which the compaction lease rests, so two archivers could compact one hour"
+                        + " into two files. Use a store that supports conditional writes, or accept small files",
+                config.s3Endpoint());
+        return false;
     }
 
     /** Retention as configured, run only while this archiver holds the retention lease. */

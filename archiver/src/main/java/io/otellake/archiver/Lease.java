@@ -108,6 +108,22 @@ final class Lease {
     }
 
     /** This archiver's owner id: its {@code OTEL_LAKE_ARCHIVER_INSTANCE_ID}, or a random one when it has none. */
+    /**
+     * Whether S3 refuses to create an object that already exists when asked with {@code If-None-Match: *}, on which
+     * every lease rests: on a store that ignores the header every archiver would believe it holds the lease, and two
+     * could compact one hour into two files. AWS S3, MinIO and S3Proxy honour it. Creates a probe object of its own
+     * under the locks folder, tries to create it again, and deletes it.
+     */
+    static boolean conditionalCreateHonoured(S3Store store, String root) {
+        String key = root + "_locks/probe-" + UUID.randomUUID() + ".json";
+        byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
+        try {
+            return store.putIfAbsent(key, body) && !store.putIfAbsent(key, body);
+        } finally {
+            store.delete(key);
+        }
+    }
+
     static String ownerId(ArchiverConfig config) {
         return config.instanceId().isEmpty() ? "archiver-" + UUID.randomUUID() : config.instanceId();
     }

@@ -111,6 +111,19 @@ class S3StoreIT {
         assertThat(store.get("lake/traces/c.parquet")).isEmpty();
     }
 
+    /** The leases rest on S3 refusing a second create of one key; the start-up probe of it leaves nothing behind. */
+    @Test
+    void theServerHonoursIfNoneMatchAsTheLeasesNeedAndTheProbeLeavesNothing() {
+        assertThat(store.putIfAbsent("lake/_locks/x.json", new byte[] {1})).isTrue();
+        assertThat(store.putIfAbsent("lake/_locks/x.json", new byte[] {2})).isFalse();
+        assertThat(store.get("lake/_locks/x.json"))
+                .hasValueSatisfying(b -> assertThat(b).containsExactly(1));
+
+        assertThat(Lease.conditionalCreateHonoured(store, "lake/")).isTrue();
+
+        assertThat(store.list("lake/_locks/")).extracting(S3Store.Listed::key).containsExactly("lake/_locks/x.json");
+    }
+
     /**
      * What runs before each call (the compactor's lease check) can end an upload in parts between parts or before its
      * completion: the upload is aborted, so no object appears, and no parts are left.
