@@ -272,7 +272,9 @@ public final class Archiver implements Runnable, AutoCloseable {
             consumer.subscribe(
                     List.of(config.tracesTopic(), config.logsTopic(), config.metricsTopic()), new Rebalance());
             while (running) {
-                if (!unrecovered.isEmpty() && System.nanoTime() - recoverNotBefore >= 0) {
+                if (unrecovered.isEmpty()) {
+                    recoveryFailing = false; // also when a partition that failed to recover was revoked
+                } else if (System.nanoTime() - recoverNotBefore >= 0) {
                     recoverAssigned();
                 }
                 ConsumerRecords<byte[], byte[]> records;
@@ -451,7 +453,6 @@ public final class Archiver implements Runnable, AutoCloseable {
         }
         try {
             flush();
-            backoffMs = 0;
             flushBackoffMs = 0;
             s3Failing = false;
         } catch (WakeupException e) {
