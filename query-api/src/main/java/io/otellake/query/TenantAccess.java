@@ -82,8 +82,8 @@ class TenantAccess implements WebMvcConfigurer, HandlerInterceptor, HandlerMetho
         TenantTokens.Grant grant = tokens.authenticate(
                         authorization.substring(BEARER.length()).trim())
                 .orElseThrow(() -> new UnauthorizedException("the bearer token is not valid"));
+        request.setAttribute(WHO, "token:" + grant.fingerprint()); // the audit line names who, refused or not
         TenantId named = named(request);
-        request.setAttribute(WHO, "token:" + grant.fingerprint());
         if (grant.admin()) {
             if (named == null) {
                 throw new BadRequestException("an admin token must name the tenant in " + Tenants.HEADER);
