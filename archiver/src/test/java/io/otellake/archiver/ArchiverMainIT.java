@@ -125,8 +125,12 @@ class ArchiverMainIT {
             Process p =
                     pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
-                TestLake.await("the compaction lease", Duration.ofSeconds(60), () -> read(log)
-                        .contains("holding the compaction lease as archiver-"));
+                try {
+                    TestLake.await("the compaction lease", Duration.ofSeconds(60), () -> read(log)
+                            .contains("holding the compaction lease as archiver-"));
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + "; the archiver's output:\n" + read(log), e);
+                }
                 assertThat(read(log)).contains("holding the retention lease as archiver-");
                 Lease next = new Lease(Lease.Kind.COMPACTION, store, "lake/", "next-archiver", Clock.systemUTC());
                 assertThat(next.hold()).as("held by the running archiver").isFalse();

@@ -114,7 +114,9 @@ class S3StoreIT {
     /** The leases rest on S3 refusing a second create of one key; the start-up probe of it leaves nothing behind. */
     @Test
     void theServerHonoursIfNoneMatchAsTheLeasesNeedAndTheProbeLeavesNothing() {
-        assertThat(store.putIfAbsent("lake/_locks/x.json", new byte[] {1})).isTrue();
+        // what the first create answers is not asserted: S3Proxy answers about one in twenty creates of a new key as
+        // refused while it creates it (see Lease.conditionalCreateHonoured); the object is there either way
+        store.putIfAbsent("lake/_locks/x.json", new byte[] {1});
         assertThat(store.putIfAbsent("lake/_locks/x.json", new byte[] {2})).isFalse();
         assertThat(store.get("lake/_locks/x.json"))
                 .hasValueSatisfying(b -> assertThat(b).containsExactly(1));
