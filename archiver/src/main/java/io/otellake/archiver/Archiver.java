@@ -197,7 +197,7 @@ public final class Archiver implements Runnable, AutoCloseable {
         this.retention = retention;
         this.spool = SpoolFolder.claim(config.spoolDir());
         this.layout = config.layout();
-        this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
+        this.root = config.root();
         this.store = new S3Store(config);
         this.signalByTopic = Map.of(
                 config.tracesTopic(), Signal.TRACES,

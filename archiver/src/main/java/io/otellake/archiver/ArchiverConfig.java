@@ -212,6 +212,11 @@ public record ArchiverConfig(
         return new LakeLayout(s3Prefix);
     }
 
+    /** The lake prefix as keys start with it: {@code lake/}, or empty for a lake at the bucket's root. */
+    String root() {
+        return s3Prefix.isEmpty() ? "" : s3Prefix + "/";
+    }
+
     @Override
     public String toString() {
         return "ArchiverConfig[kafkaBootstrap=" + kafkaBootstrap + ", groupId=" + groupId + ", instanceId=" + instanceId

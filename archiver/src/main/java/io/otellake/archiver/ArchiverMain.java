@@ -82,8 +82,7 @@ public final class ArchiverMain {
         });
         Retention retention =
                 retentionEnabled ? retention(config, retentionDefault, retentionTenants, archiver.metrics()) : null;
-        boolean compacting = compaction.enabled() && leasesHold(config);
-        Compactor compactor = compacting
+        Compactor compactor = compaction.enabled() && leasesHold(config)
                 // the policy even where retention runs in another archiver: that one may be deleting an hour now
                 ? new Compactor(config, compaction, Clock.systemUTC(), archiver.metrics(), retentionPolicy)
                 : null;
@@ -140,8 +139,7 @@ public final class ArchiverMain {
      */
     private static boolean leasesHold(ArchiverConfig config) {
         try (S3Store store = new S3Store(config)) {
-            String root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
-            if (Lease.conditionalCreateHonoured(store, root)) {
+            if (Lease.conditionalCreateHonoured(store, config.root())) {
                 return true;
             }
         } catch (RuntimeException e) {
@@ -161,8 +159,7 @@ public final class ArchiverMain {
     private static Retention retention(
             ArchiverConfig config, Duration defaultRetention, Map<String, Duration> tenants, ArchiverMetrics metrics) {
         S3Store store = new S3Store(config);
-        String root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
-        Lease lease = new Lease(Lease.Kind.RETENTION, store, root, Lease.ownerId(config), Clock.systemUTC());
+        Lease lease = new Lease(Lease.Kind.RETENTION, store, config.root(), Lease.ownerId(config), Clock.systemUTC());
         return new Retention(store, config.layout(), defaultRetention, tenants, Clock.systemUTC(), lease, metrics);
     }
 

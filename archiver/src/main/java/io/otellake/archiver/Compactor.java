@@ -124,7 +124,7 @@ final class Compactor implements AutoCloseable {
         this.clock = clock;
         this.metrics = metrics;
         this.spool = SpoolFolder.claim(config.spoolDir());
-        this.root = config.s3Prefix().isEmpty() ? "" : config.s3Prefix() + "/";
+        this.root = config.root();
         this.store = new S3Store(config);
         Properties props = new Properties();
         props.putAll(config.kafkaClient().asMap()); // first: the settings below are the archiver's own

@@ -48,9 +48,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Audit.</b> Each deleted partition is one line on the logger {@value #AUDIT_LOGGER}, once its objects are gone:
  * {@code action=retention-delete tenant=acme signal=traces partition=dt=2026-01-02/hour=03 objects=4 bytes=81920}
- * (signal {@code _index/traces} and {@code partition=dt=<day>} for an index day, {@code dt=<day>/hour=<HH>} for an
- * hour of one). When a delete fails, the line still
- * comes, with the objects deleted before the failure and {@code error=}, and the run stops with the exception.
+ * (signal {@code _index/traces} and {@code partition=dt=<day>} for an index day, {@code dt=<day>/hour=<HH>} for an hour
+ * of one). Quarantine and dead letters get one line per folder a run deleted something in ({@code
+ * signal=_quarantine/<signal>}, or {@code tenant=- signal=_deadletter}, and {@code partition=written-before=<cutoff>}).
+ * When a delete fails, the line still comes, with the objects deleted before the failure and {@code error=}, and the
+ * run stops with the exception.
  *
  * <p><b>One archiver at a time.</b> With a {@link Lease} of kind {@link Lease.Kind#RETENTION}, as every archiver has, a
  * run happens only in the archiver that holds it, and is skipped elsewhere ({@link RunResult#skipped()}); the holder
@@ -228,8 +230,8 @@ final class Retention {
             }
             Instant end = day.atTime(hour.get(), 0).toInstant(ZoneOffset.UTC).plus(Duration.ofHours(1));
             if (!end.isAfter(cutoff)) {
-                String partition = "dt=" + day + "/hour=" + twoDigits(hour.get());
-                deleteAll(dayPrefix + "hour=" + twoDigits(hour.get()) + "/", tenant, signal, partition, tally);
+                String hourName = "hour=" + twoDigits(hour.get());
+                deleteAll(dayPrefix + hourName + "/", tenant, signal, "dt=" + day + "/" + hourName, tally);
                 deleted++;
             }
         }
