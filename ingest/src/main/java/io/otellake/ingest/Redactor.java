@@ -10,8 +10,8 @@ import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.logs.v1.LogRecord;
 import io.opentelemetry.proto.logs.v1.ResourceLogs;
 import io.opentelemetry.proto.logs.v1.ScopeLogs;
+import io.opentelemetry.proto.metrics.v1.Exemplar;
 import io.opentelemetry.proto.metrics.v1.Metric;
-import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
 import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
 import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
@@ -36,13 +36,13 @@ import org.jspecify.annotations.Nullable;
  * ({@link RedactionConfig}).
  *
  * <p>Guarantees: with the tenant's policy on, no string value of a span, span event, span link, log record, metric data
- * point, exemplar, metric metadata, instrumentation scope or resource attribute, and no string log body (nor any string nested in an array or key-value list within them) that matches an
- * applied rule reaches Kafka: the matching part is replaced by {@code ****} or its hash. A bytes value (or body) that
- * is valid UTF-8 is matched as that text, and where anything was replaced it becomes the UTF-8 of the redacted text,
- * still a bytes value; bytes that are not valid UTF-8 (binary data) are not matched. The value of a denied key is
- * replaced whole, whatever its type; an allowed key's value is left as it is. Keys, names, ids and metric values
- * are not redacted. With the policy off, the request is returned as it is. Each replacement is counted by rule
- * ({@code denied_key} for denied keys).
+ * point, exemplar, metric metadata, instrumentation scope or resource attribute, and no string log body (nor any string
+ * nested in an array or key-value list within them) that matches an applied rule reaches Kafka: the matching part is
+ * replaced by {@code ****} or its hash. A bytes value (or body) that is valid UTF-8 is matched as that text, and where
+ * anything was replaced it becomes the UTF-8 of the redacted text, still a bytes value; bytes that are not valid UTF-8
+ * (binary data) are not matched. The value of a denied key is replaced whole, whatever its type; an allowed key's value
+ * is left as it is. Keys, names, ids and metric values are not redacted. With the policy off, the request is returned
+ * as it is. Each replacement is counted by rule ({@code denied_key} for denied keys).
  *
  * <p>Card numbers ({@code card_number}) are found by a scan, not a regex. Digits, with single spaces or dashes between
  * them, form a run, and the separators split it into groups: {@code 4111 1111 1111 1111 123} is a run of five
@@ -217,25 +217,25 @@ final class Redactor {
         void dataPoints(Metric.Builder metric) {
             switch (metric.getDataCase()) {
                 case GAUGE ->
-                    metric.getGaugeBuilder().getDataPointsBuilderList().forEach(this::numberPoint);
-                case SUM -> metric.getSumBuilder().getDataPointsBuilderList().forEach(this::numberPoint);
+                    metric.getGaugeBuilder()
+                            .getDataPointsBuilderList()
+                            .forEach(p -> point(p.getAttributesBuilderList(), p.getExemplarsBuilderList()));
+                case SUM ->
+                    metric.getSumBuilder()
+                            .getDataPointsBuilderList()
+                            .forEach(p -> point(p.getAttributesBuilderList(), p.getExemplarsBuilderList()));
                 case HISTOGRAM ->
-                    metric.getHistogramBuilder().getDataPointsBuilderList().forEach(p -> {
-                        attributes(p.getAttributesBuilderList());
-                        p.getExemplarsBuilderList().forEach(e -> attributes(e.getFilteredAttributesBuilderList()));
-                    });
+                    metric.getHistogramBuilder()
+                            .getDataPointsBuilderList()
+                            .forEach(p -> point(p.getAttributesBuilderList(), p.getExemplarsBuilderList()));
                 case EXPONENTIAL_HISTOGRAM ->
                     metric.getExponentialHistogramBuilder()
                             .getDataPointsBuilderList()
-                            .forEach(p -> {
-                                attributes(p.getAttributesBuilderList());
-                                p.getExemplarsBuilderList()
-                                        .forEach(e -> attributes(e.getFilteredAttributesBuilderList()));
-                            });
+                            .forEach(p -> point(p.getAttributesBuilderList(), p.getExemplarsBuilderList()));
                 case SUMMARY ->
                     metric.getSummaryBuilder()
                             .getDataPointsBuilderList()
-                            .forEach(p -> attributes(p.getAttributesBuilderList()));
+                            .forEach(p -> point(p.getAttributesBuilderList(), List.of()));
                 default -> {
                     // no data: nothing to redact
                 }
@@ -243,9 +243,10 @@ final class Redactor {
             attributes(metric.getMetadataBuilderList());
         }
 
-        private void numberPoint(NumberDataPoint.Builder point) {
-            attributes(point.getAttributesBuilderList());
-            point.getExemplarsBuilderList().forEach(e -> attributes(e.getFilteredAttributesBuilderList()));
+        /** A data point's attributes, and those of its exemplars (a summary's points have none). */
+        private void point(List<KeyValue.Builder> attributes, List<Exemplar.Builder> exemplars) {
+            attributes(attributes);
+            exemplars.forEach(e -> attributes(e.getFilteredAttributesBuilderList()));
         }
 
         void value(AnyValue.Builder value) {

@@ -198,20 +198,7 @@ class OpenTelemetrySdkIT {
                 "b7ad6b7169203331",
                 TraceFlags.getSampled(),
                 TraceState.getDefault());
-        InMemoryLogRecordExporter memory = InMemoryLogRecordExporter.create();
-        List<LogRecordData> records;
-        try (SdkLoggerProvider provider = SdkLoggerProvider.builder()
-                .setResource(RESOURCE)
-                .addLogRecordProcessor(SimpleLogRecordProcessor.create(memory))
-                .build()) {
-            provider.get("checkout")
-                    .logRecordBuilder()
-                    .setContext(Context.root().with(Span.wrap(spanContext)))
-                    .setSeverity(Severity.WARN)
-                    .setBody("card declined")
-                    .emit();
-            records = memory.getFinishedLogRecordItems();
-        }
+        List<LogRecordData> records = logRecords("card declined", Context.root().with(Span.wrap(spanContext)));
         var mark = logs.mark();
 
         CompletableResultCode result;
@@ -378,13 +365,19 @@ class OpenTelemetrySdkIT {
 
     /** One WARN log record with {@code body}, as the SDK makes it. */
     private static List<LogRecordData> logRecords(String body) {
+        return logRecords(body, Context.root());
+    }
+
+    /** The same, in {@code context} (a span's, for the record's trace and span ids). */
+    private static List<LogRecordData> logRecords(String body, Context context) {
         InMemoryLogRecordExporter memory = InMemoryLogRecordExporter.create();
         try (SdkLoggerProvider provider = SdkLoggerProvider.builder()
                 .setResource(RESOURCE)
                 .addLogRecordProcessor(SimpleLogRecordProcessor.create(memory))
                 .build()) {
-            provider.get("inventory")
+            provider.get("checkout")
                     .logRecordBuilder()
+                    .setContext(context)
                     .setSeverity(Severity.WARN)
                     .setBody(body)
                     .emit();
