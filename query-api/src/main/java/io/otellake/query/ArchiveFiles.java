@@ -200,7 +200,7 @@ class ArchiveFiles implements AutoCloseable {
                 cut.add(layout.partitionPrefix(last));
             }
         }
-        return fetch(signal, tenant, hours, cut::contains);
+        return fetch(signal, tenant, hours, cut::contains, 0);
     }
 
     /**
@@ -220,29 +220,43 @@ class ArchiveFiles implements AutoCloseable {
         return fetch(signal, tenant, hours, partition -> true, readBefore);
     }
 
-    private Fetched fetch(Signal signal, TenantId tenant, List<Partition> hours, Predicate<String> cut) {
-        return fetch(signal, tenant, hours, cut, 0);
-    }
-
     /** @param cut whether the files of an hour partition (its key prefix) go to {@link Fetched#cut} */
     private Fetched fetch(
             Signal signal, TenantId tenant, List<Partition> hours, Predicate<String> cut, long readBefore) {
         String tenantPrefix = layout.tenantPrefix(signal, tenant);
+        return fetchListed(
+                () -> fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut, readBefore),
+                () -> hours.forEach(hour -> {
+                    listingCache.remove(layout.partitionPrefix(hour));
+                    listingCache.remove(layout.dayPrefix(hour));
+                }),
+                hours.size());
+    }
+
+    /** A fetch of the objects some listings name. */
+    private interface ListedFetch {
+        Fetched run() throws IOException;
+    }
+
+    /**
+     * Runs {@code fetch}; when a listed object is gone or changed by the time it is fetched (compaction deleted it, or
+     * the roll-up of an index day), {@code forget} drops the listings and the fetch runs again, once. A missing bucket
+     * is nothing archived yet ({@code partitions} partitions of nothing); other S3 and cache failures become {@link
+     * ArchiveUnavailableException}, or the 504 of a request whose time ran out.
+     */
+    private Fetched fetchListed(ListedFetch fetch, Runnable forget, int partitions) {
         try {
             try {
-                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut, readBefore);
+                return fetch.run();
             } catch (S3Exception e) {
                 if (!(e instanceof NoSuchKeyException) && e.statusCode() != 412) {
                     throw e;
                 }
-                hours.forEach(hour -> {
-                    listingCache.remove(layout.partitionPrefix(hour));
-                    listingCache.remove(layout.dayPrefix(hour));
-                });
-                return fetchObjects(withoutReplaced(list(hours, tenantPrefix)), hours.size(), cut, readBefore);
+                forget.run();
+                return fetch.run();
             }
         } catch (NoSuchBucketException e) {
-            return new Fetched(List.of(), hours.size(), 0, 0, 0, Set.of()); // nothing archived yet
+            return new Fetched(List.of(), partitions, 0, 0, 0, Set.of());
         } catch (SdkException e) {
             RequestDeadline.check(); // a call cut because the request's time ran out: 504, not 503
             throw new ArchiveUnavailableException(
@@ -305,27 +319,7 @@ class ArchiveFiles implements AutoCloseable {
                 ? null
                 : prefix + "dt="
                         + until.atZone(java.time.ZoneOffset.UTC).toLocalDate().plusDays(1) + "/";
-        try {
-            try {
-                return fetchIndexDays(prefix, firstDay, afterLastDay);
-            } catch (S3Exception e) {
-                if (!(e instanceof NoSuchKeyException) && e.statusCode() != 412) {
-                    throw e;
-                }
-                // as for data files: a listed file is gone (the roll-up of an index day deleted its inputs) or
-                // changed, so the listing is taken again, once
-                listingCache.remove(prefix);
-                return fetchIndexDays(prefix, firstDay, afterLastDay);
-            }
-        } catch (NoSuchBucketException e) {
-            return new Fetched(List.of(), 0, 0, 0, 0, Set.of());
-        } catch (SdkException e) {
-            RequestDeadline.check(); // a call cut because the request's time ran out: 504, not 503
-            throw new ArchiveUnavailableException(
-                    "the archive (S3 bucket " + bucket + ") cannot be read: " + e.getMessage(), e);
-        } catch (IOException e) {
-            throw new ArchiveUnavailableException("the local cache cannot store an archive file: " + e.getMessage(), e);
-        }
+        return fetchListed(() -> fetchIndexDays(prefix, firstDay, afterLastDay), () -> listingCache.remove(prefix), 0);
     }
 
     private Fetched fetchIndexDays(String prefix, String firstDay, @Nullable String afterLastDay) throws IOException {

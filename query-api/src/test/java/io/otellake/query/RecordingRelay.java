@@ -5,9 +5,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -32,19 +29,15 @@ final class RecordingRelay implements AutoCloseable {
         }
     }
 
-    private final ServerSocket server;
-    private final InetSocketAddress upstream;
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final TcpRelay relay;
     private final List<Request> requests = new CopyOnWriteArrayList<>();
 
     RecordingRelay(URI upstream) throws IOException {
-        this.upstream = new InetSocketAddress(upstream.getHost(), upstream.getPort());
-        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        daemon(this::accept, "recording-relay-accept").start();
+        this.relay = new TcpRelay(upstream, "recording-relay", this::relayRequests, RecordingRelay::copy);
     }
 
     URI endpoint() {
-        return URI.create("http://127.0.0.1:" + server.getLocalPort());
+        return relay.endpoint();
     }
 
     /** The requests recorded so far, oldest first. */
@@ -54,22 +47,6 @@ final class RecordingRelay implements AutoCloseable {
 
     void clear() {
         requests.clear();
-    }
-
-    private void accept() {
-        while (!server.isClosed()) {
-            try {
-                Socket client = server.accept();
-                Socket target = new Socket(upstream.getAddress(), upstream.getPort());
-                sockets.add(client);
-                sockets.add(target);
-                daemon(() -> relayRequests(client, target), "recording-relay-up")
-                        .start();
-                daemon(() -> copy(target, client), "recording-relay-down").start();
-            } catch (IOException e) {
-                return; // closed
-            }
-        }
     }
 
     /** Passes requests on one by one, recording each: head, then a body of its Content-Length. */
@@ -114,8 +91,8 @@ final class RecordingRelay implements AutoCloseable {
         } catch (IOException e) {
             // one side closed
         } finally {
-            closeQuietly(from);
-            closeQuietly(to);
+            TcpRelay.closeQuietly(from);
+            TcpRelay.closeQuietly(to);
         }
     }
 
@@ -177,28 +154,13 @@ final class RecordingRelay implements AutoCloseable {
         } catch (IOException e) {
             // one side closed
         } finally {
-            closeQuietly(from);
-            closeQuietly(to);
-        }
-    }
-
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        try {
-            c.close();
-        } catch (Exception e) {
-            // already closed
+            TcpRelay.closeQuietly(from);
+            TcpRelay.closeQuietly(to);
         }
     }
 
     @Override
     public void close() {
-        closeQuietly(server);
-        sockets.forEach(RecordingRelay::closeQuietly);
+        relay.close();
     }
 }

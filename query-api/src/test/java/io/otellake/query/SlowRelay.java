@@ -3,13 +3,8 @@ package io.otellake.query;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -17,38 +12,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * it behaves behind a slow or congested link. Closing it cuts every connection.
  */
 final class SlowRelay implements AutoCloseable {
-    private final ServerSocket server;
-    private final InetSocketAddress upstream;
-    private final int bytesPerTenthOfASecond;
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final TcpRelay relay;
     private final AtomicLong bytesAnswered = new AtomicLong();
 
     SlowRelay(URI upstream, int bytesPerSecond) throws IOException {
-        this.upstream = new InetSocketAddress(upstream.getHost(), upstream.getPort());
-        this.bytesPerTenthOfASecond = Math.max(1, bytesPerSecond / 10);
-        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        daemon(this::accept, "slow-relay-accept").start();
+        int bytesPerTenthOfASecond = Math.max(1, bytesPerSecond / 10);
+        this.relay = new TcpRelay(
+                upstream,
+                "slow-relay",
+                (from, to) -> copy(from, to, Integer.MAX_VALUE, new AtomicLong()),
+                (from, to) -> copy(from, to, bytesPerTenthOfASecond, bytesAnswered));
     }
 
     URI endpoint() {
-        return URI.create("http://127.0.0.1:" + server.getLocalPort());
-    }
-
-    private void accept() {
-        while (!server.isClosed()) {
-            try {
-                Socket client = server.accept();
-                Socket target = new Socket(upstream.getAddress(), upstream.getPort());
-                sockets.add(client);
-                sockets.add(target);
-                daemon(() -> copy(client, target, Integer.MAX_VALUE, new AtomicLong()), "slow-relay-up")
-                        .start();
-                daemon(() -> copy(target, client, bytesPerTenthOfASecond, bytesAnswered), "slow-relay-down")
-                        .start();
-            } catch (IOException e) {
-                return; // closed
-            }
-        }
+        return relay.endpoint();
     }
 
     /** Bytes the server has answered so far, over every connection. */
@@ -83,28 +60,13 @@ final class SlowRelay implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            closeQuietly(from);
-            closeQuietly(to);
-        }
-    }
-
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        try {
-            c.close();
-        } catch (Exception e) {
-            // already closed
+            TcpRelay.closeQuietly(from);
+            TcpRelay.closeQuietly(to);
         }
     }
 
     @Override
     public void close() {
-        closeQuietly(server);
-        sockets.forEach(SlowRelay::closeQuietly);
+        relay.close();
     }
 }
